@@ -1,0 +1,7 @@
+"""Cadence's operators: thin wrappers that call the functions in ``blender/``.
+
+``classes`` lists every operator class in registration order (see registration.py).
+"""
+from .bake_file import CADENCE_OT_bake_motion_file
+
+classes = (CADENCE_OT_bake_motion_file,)

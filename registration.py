@@ -1,0 +1,28 @@
+"""Register Cadence's Blender classes and its ``Scene.cadence`` settings.
+
+Each Blender-facing module exposes a ``classes`` tuple in registration order; this file
+is the only place that knows the list of modules, so adding a panel module means adding
+it to ``_MODULES``. Imported lazily by the package ``__init__`` so that the bpy-free
+packages never pull in bpy.
+"""
+import bpy
+
+from . import operators, properties
+from .properties import CadenceSettings
+
+# PropertyGroups first: operators and panels may refer to them.
+_MODULES = (properties, operators)
+
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(
+    tuple(cls for module in _MODULES for cls in module.classes))
+
+
+def register() -> None:
+    _register_classes()
+    bpy.types.Scene.cadence = bpy.props.PointerProperty(type=CadenceSettings)
+
+
+def unregister() -> None:
+    # Remove the property before its PropertyGroup class goes away.
+    del bpy.types.Scene.cadence
+    _unregister_classes()
