@@ -1,0 +1,1 @@
+"""The ``./cadence`` command line: the same functions the Blender operators call."""

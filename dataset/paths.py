@@ -1,0 +1,39 @@
+"""Where the read-only data archives are and where processed data is cached."""
+from __future__ import annotations
+
+import os
+import tarfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path:
+    """The shared data folder: $CADENCE_DATA_DIR, else ../shared/data beside the repo."""
+    env = os.environ.get("CADENCE_DATA_DIR")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def cache_dir() -> Path:
+    """Git-ignored cache for unpacked and processed data: $CADENCE_CACHE_DIR or .cache/."""
+    env = os.environ.get("CADENCE_CACHE_DIR")
+    path = Path(env) if env else REPO_ROOT / ".cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def unpacked(archive_name: str, folder: str) -> Path:
+    """Unpack ``archive_name`` from the data folder into the cache once; its folder."""
+    target = cache_dir() / "data" / folder
+    marker = target / ".unpacked"
+    if marker.exists():
+        return target
+    archive = data_dir() / archive_name
+    if not archive.exists():
+        raise FileNotFoundError(f"{archive} not found: set CADENCE_DATA_DIR to the folder "
+                                "holding the data archives (see ../shared/data/README.md)")
+    (cache_dir() / "data").mkdir(exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(cache_dir() / "data", filter="data")
+    marker.touch()
+    return target
