@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("convert", "dataset", "bake")
+SUBCOMMANDS = ("generate", "convert", "bake", "dataset")
 
 
 class CliError(Exception):

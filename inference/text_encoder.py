@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .onnx_session import create_session
 from .weights import DEFAULT_WEIGHTS_DIR, verify
 
 MODEL_FILE = "text_encoder.onnx"
@@ -37,16 +38,6 @@ _CACHE: dict[tuple, "TextEncoder"] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def default_providers() -> list[str]:
-    """CUDA first when this onnxruntime build offers it, else the CPU provider."""
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    if "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
-
-
 class TextEncoder:
     """An ONNX sentence encoder with its tokenizer.
 
@@ -59,20 +50,14 @@ class TextEncoder:
                  intra_op_num_threads: int | None = None,
                  providers: Sequence[str] | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.model_path = Path(model_path)
         self.tokenizer_path = Path(tokenizer_path)
         self.batch_size = max(1, int(batch_size))
 
-        options = ort.SessionOptions()
-        if intra_op_num_threads:
-            options.intra_op_num_threads = int(intra_op_num_threads)
-        options.log_severity_level = 3  # errors only: no provider fallback chatter
-        self._session = ort.InferenceSession(
-            str(self.model_path), sess_options=options,
-            providers=list(providers) if providers else default_providers())
+        self._session = create_session(self.model_path, intra_op_num_threads=intra_op_num_threads,
+                                       providers=providers)
 
         metadata = self._session.get_modelmeta().custom_metadata_map
         self.max_length = int(metadata.get("max_seq_length", DEFAULT_MAX_LENGTH))

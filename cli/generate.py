@@ -1,0 +1,73 @@
+"""``cadence generate``: a prompt and style sliders -> a canonical-skeleton BVH."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="generate motion from a text prompt",
+                       description="Generate motion on the canonical skeleton from a prompt and "
+                                   "emotion/style sliders, and write it as BVH (Y up, cm).")
+    p.add_argument("--prompt", help='what the character does, e.g. "a person waves with the right hand"')
+    p.add_argument("--style", default="",
+                   help="slider settings NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. happy=0.7,old=0.3 "
+                        "(--list-styles shows the names)")
+    p.add_argument("--seconds", type=float, default=4.0, help="duration (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
+    p.add_argument("--variations", type=int, default=1,
+                   help="write N variations (seeds SEED..SEED+N-1) as OUT_1.bvh ... (default 1)")
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
+    p.add_argument("--text-guidance", type=float, default=None, help="how strongly to follow the prompt")
+    p.add_argument("--style-guidance", type=float, default=None, help="how strongly to apply the sliders")
+    p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
+    p.add_argument("--out", help="output .bvh")
+    p.add_argument("--weights", type=Path, default=None, help="weights folder (default: weights/)")
+    p.add_argument("--list-styles", action="store_true", help="print the style names and exit")
+    p.add_argument("--quiet", action="store_true", help="print only errors")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference.motion_model import GenerationError, GenerationRequest, MotionModel, parse_styles
+    from ..inference.weights import WeightsError
+    from ..motion.export import write_canonical_bvh
+    from .main import CliError
+    try:
+        model = MotionModel.load(args.weights)
+    except WeightsError as exc:
+        raise CliError(str(exc)) from None
+    if args.list_styles:
+        print("\n".join(model.styles))
+        return 0
+    if not args.out:
+        raise CliError("--out is required")
+    if args.prompt is None:
+        raise CliError("--prompt is required")
+    if args.variations < 1:
+        raise CliError("--variations must be at least 1")
+    if args.fps is not None and args.fps <= 0:
+        raise CliError("--fps must be positive")
+    try:
+        request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
+                                    args.steps, args.text_guidance, args.style_guidance)
+        results = model.generate(request, variations=args.variations)
+    except (GenerationError, WeightsError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    out = Path(args.out)
+    if results[0].truncated:
+        print("cadence generate: warning: the prompt is longer than the text encoder reads; "
+              "only its beginning was used", file=sys.stderr)
+    paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
+                                              for i in range(len(results))]
+    for path, result in zip(paths, results):
+        motion = result.motion.resample(args.fps) if args.fps else result.motion
+        write_canonical_bvh(path, motion)
+    if not args.quiet:
+        r = results[0]
+        matched = ", ".join(f"{name} ({score:.2f})" for name, score in r.matches)
+        print(f"prompt matched: {matched}")
+        print(f"wrote {', '.join(map(str, paths))}: {r.motion.num_frames} frames at "
+              f"{r.motion.fps:g} fps in {r.seconds_taken:.2f} s on {r.device}")
+    return 0

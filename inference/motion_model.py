@@ -1,0 +1,214 @@
+"""Text + style to motion: the shipped denoiser, its metadata, and guided sampling.
+
+``MotionModel.load()`` checks the files against weights/manifest.json, reads the
+vocabulary (styles, known actions) from the model's metadata, and opens the ONNX
+session lazily. ``generate()`` turns a prompt, slider settings and a duration into a
+canonical-skeleton Motion.
+
+Guidance follows classifier-free guidance with separate text and style scales:
+x0 = x0(-,-) + g_text * (x0(text,-) - x0(-,-)) + g_style * (x0(text,style) - x0(text,-)),
+the three predictions computed in one batched call.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from ..motion.kinematics import Motion
+from ..motion.representation import REPRESENTATION_VERSION, Normalizer, decode
+from .onnx_session import create_session
+from .sampler import sample
+from .text_encoder import TextEncoder
+from .weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
+
+MODEL_NAME = "motion_diffusion"
+_CACHE: dict[tuple, "MotionModel"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+class GenerationError(ValueError):
+    """A request the model cannot honour; the message says what to change."""
+
+
+@dataclass
+class GenerationRequest:
+    prompt: str
+    seconds: float = 4.0
+    styles: Mapping[str, float] = field(default_factory=dict)  # slider name -> 0..1
+    seed: int = 0
+    steps: int | None = None
+    text_guidance: float | None = None
+    style_guidance: float | None = None
+
+
+@dataclass
+class GenerationResult:
+    motion: Motion
+    features: np.ndarray          # (frames, F), denormalised
+    matches: list[tuple[str, float]]  # known actions nearest the prompt, best first
+    truncated: bool               # the prompt was longer than the encoder reads
+    seconds_taken: float
+    device: str
+
+
+def parse_styles(text: str) -> dict[str, float]:
+    """"happy=0.7,old=0.3" -> {"happy": 0.7, "old": 0.3} (names checked later)."""
+    out: dict[str, float] = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value) if sep else 1.0
+        except ValueError:
+            raise GenerationError(f"style {item!r}: expected NAME=WEIGHT, e.g. happy=0.7") from None
+    return out
+
+
+class MotionModel:
+    def __init__(self, weights_dir: Path, meta: dict, normalizer: Normalizer,
+                 label_embeddings: np.ndarray, threads: int | None = None,
+                 providers: list[str] | None = None):
+        self.weights_dir = weights_dir
+        self.meta = meta
+        self.normalizer = normalizer
+        self.label_embeddings = label_embeddings
+        self.styles: list[str] = list(meta["styles"])
+        self.labels: list[str] = list(meta["labels"])
+        self.fps = float(meta["fps"])
+        self.defaults = dict(meta["defaults"])
+        self._threads, self._providers = threads, providers
+        self._session = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, weights_dir: str | Path | None = None, threads: int | None = None,
+             providers: list[str] | None = None) -> "MotionModel":
+        """The model in ``weights_dir`` (default: weights/), verified and cached."""
+        wd = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
+        key = (str(wd.resolve()), threads, tuple(providers or ()))
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
+            files = [wd / f"{MODEL_NAME}{s}" for s in (".onnx", ".json", "_stats.npz")]
+            for f in files:
+                verify(f)
+            meta = json.loads(files[1].read_text(encoding="utf-8"))
+            if meta.get("representation") != REPRESENTATION_VERSION:
+                raise WeightsError(f"{files[1].name} uses representation {meta.get('representation')!r}, "
+                                   f"this Cadence reads {REPRESENTATION_VERSION!r}")
+            with np.load(files[2], allow_pickle=False) as st:
+                norm = Normalizer(st["mean"].astype(np.float64), st["std"].astype(np.float64),
+                                  str(st["version"]))
+                labels = st["label_embeddings"].astype(np.float32)
+            model = cls(wd, meta, norm, labels, threads, providers)
+            _CACHE[key] = model
+            return model
+
+    @property
+    def session(self):
+        with self._lock:
+            if self._session is None:
+                self._session = create_session(self.weights_dir / f"{MODEL_NAME}.onnx",
+                                               intra_op_num_threads=self._threads,
+                                               providers=self._providers)
+            return self._session
+
+    @property
+    def device(self) -> str:
+        return "CUDA" if self.session.get_providers()[0].startswith("CUDA") else "CPU"
+
+    @property
+    def max_seconds(self) -> float:
+        return float(self.defaults["max_seconds"])
+
+    def style_vector(self, styles: Mapping[str, float]) -> np.ndarray:
+        unknown = sorted(set(styles) - set(self.styles))
+        if unknown:
+            raise GenerationError(f"unknown style {', '.join(map(repr, unknown))}; "
+                                  f"valid styles: {', '.join(self.styles)}")
+        w = np.zeros(len(self.styles), np.float32)
+        for name, value in styles.items():
+            if not 0.0 <= value <= 1.0:
+                raise GenerationError(f"style {name}={value:g}: weights go from 0 to 1")
+            w[self.styles.index(name)] = value
+        return w
+
+    def match(self, embedding: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
+        """Known actions nearest a prompt embedding (cosine similarity), best first."""
+        sims = self.label_embeddings @ embedding
+        order = np.argsort(-sims)[:top]
+        return [(self.labels[i], float(sims[i])) for i in order]
+
+    def frames_for(self, seconds: float) -> int:
+        if not np.isfinite(seconds) or seconds <= 0:
+            raise GenerationError(f"duration must be above 0 seconds (got {seconds:g})")
+        if seconds > self.max_seconds:
+            raise GenerationError(f"duration {seconds:g} s is above the limit of "
+                                  f"{self.max_seconds:g} s for one prompt; use the timeline for longer")
+        return max(8, int(round(seconds * self.fps)))
+
+    def denoiser(self, text: np.ndarray, style: np.ndarray, text_guidance: float,
+                 style_guidance: float) -> Callable[[np.ndarray, int], np.ndarray]:
+        """denoise(x_t (B, T, F), t) -> guided x0 for B samples sharing one condition."""
+        session = self.session
+
+        def run(x: np.ndarray, t: int) -> np.ndarray:
+            b = x.shape[0]
+            # Three conditions per sample: none, text only, text + style.
+            xx = np.concatenate([x, x, x]).astype(np.float32)
+            feeds = {
+                "x": xx, "t": np.full(3 * b, t, np.float32),
+                "text": np.tile(text[None], (3 * b, 1)).astype(np.float32),
+                "text_keep": np.repeat(np.array([0, 1, 1], np.float32), b),
+                "style": np.tile(style[None], (3 * b, 1)).astype(np.float32),
+                "style_keep": np.repeat(np.array([0, 0, 1], np.float32), b),
+            }
+            x0 = session.run(None, feeds)[0]
+            none, txt, both = x0[:b], x0[b:2 * b], x0[2 * b:]
+            return none + text_guidance * (txt - none) + style_guidance * (both - txt)
+
+        return run
+
+    def generate(self, request: GenerationRequest, encoder: TextEncoder | None = None,
+                 progress: Callable[[int, int], bool | None] | None = None,
+                 variations: int = 1) -> list[GenerationResult]:
+        """Sample ``variations`` motions (seeds seed, seed+1, ...) for one request."""
+        t0 = time.perf_counter()
+        if not isinstance(request.prompt, str) or not request.prompt.strip():
+            raise GenerationError("the prompt is empty: describe the motion, e.g. 'a person waves'")
+        frames = self.frames_for(request.seconds)
+        style = self.style_vector(request.styles)
+        steps = int(request.steps or self.defaults["steps"])
+        if not 1 <= steps <= 100:
+            raise GenerationError("sampling steps must be between 1 and 100")
+        g_text = self.defaults["text_guidance"] if request.text_guidance is None else request.text_guidance
+        g_style = self.defaults["style_guidance"] if request.style_guidance is None else request.style_guidance
+        encoder = encoder or TextEncoder.load(self.weights_dir)
+        emb, truncated = encoder.encode_with_info([request.prompt.strip()])
+        padded = -(-frames // int(self.meta["frame_multiple"])) * int(self.meta["frame_multiple"])
+        denoise = self.denoiser(emb[0], style, float(g_text), float(g_style))
+        # Variation i starts from seed + i's noise, so it can be reproduced on its own.
+        dim = self.normalizer.mean.shape[0]
+        noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((padded, dim))
+                          for i in range(variations)]).astype(np.float32)
+        x0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
+                    x_start=noise)
+        feats = self.normalizer.denormalize(x0[:, :frames].astype(np.float64))
+        matches = self.match(emb[0])
+        took = time.perf_counter() - t0
+        return [GenerationResult(decode(f, self.fps), f, matches, bool(truncated[0]), took, self.device)
+                for f in feats]
+
+
+def load_model(weights_dir: str | Path | None = None) -> MotionModel:
+    return MotionModel.load(weights_dir)
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()

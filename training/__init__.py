@@ -1,0 +1,1 @@
+"""Training code (torch): reproduces every file in weights/. Never imported by the add-on."""

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Training entry point: ``training/train.py <what> [options]``.
+
+    motion      the text + style motion denoiser (train_motion.py)
+    export      write the trained denoiser to weights/ as ONNX (export_motion.py)
+
+Loads the repository as the package ``cadence`` so training code shares the motion
+core with the add-on. Run with the project's .venv (tools/bootstrap).
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+from _package import load_package  # noqa: E402
+
+load_package(ROOT)
+
+COMMANDS = {"motion": "cadence.training.train_motion", "export": "cadence.training.export_motion"}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    import importlib
+    sys.exit(importlib.import_module(COMMANDS[sys.argv[1]]).main(sys.argv[2:]))
