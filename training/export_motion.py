@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,10 @@ def export_onnx(model: MotionDenoiser, path: Path) -> float:
                     for k, v in fixed_inputs(cfg).items())
     dyn = {k: {0: "batch"} for k in INPUTS}
     dyn["x"] = dyn["x0"] = {0: "batch", 1: "frames"}
-    torch.onnx.export(model, example, str(path), dynamo=False, input_names=list(INPUTS),
-                      output_names=["x0"], dynamic_axes=dyn, opset_version=17)
+    with warnings.catch_warnings():  # the tracer's notes on Python-side shape maths
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(model, example, str(path), dynamo=False, input_names=list(INPUTS),
+                          output_names=["x0"], dynamic_axes=dyn, opset_version=17)
     feed = fixed_inputs(cfg)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, feed)[0]

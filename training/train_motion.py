@@ -1,6 +1,6 @@
 """Train the text + style motion denoiser on the Bandai Namco data.
 
-    .venv/bin/python training/train.py motion            # 2-core CPU: ~100 minutes
+    .venv/bin/python training/train.py motion            # 2-core CPU: ~80 minutes
     torchrun --nproc_per_node=8 training/train.py motion  # the same, data-parallel
 
 Checkpoints go to .cache/models/motion_diffusion/ every few minutes and a rerun resumes
@@ -33,7 +33,7 @@ OUT = cache_dir() / "models" / "motion_diffusion"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train.py motion", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--steps", type=int, default=5500)
     p.add_argument("--minutes", type=float, default=110.0, help="stop (and save) after this long")
     p.add_argument("--frames-per-batch", type=int, default=4096,
                    help="batch size x crop length, per process")

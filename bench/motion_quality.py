@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Quality of text + style to motion on the held-out test split (issue 4, section 4).
+
+    .venv/bin/python bench/motion_quality.py [--weights DIR] [--evaluator PATH] [--limit N]
+
+For every test take, generates a motion with the same content (a training paraphrase of
+its label), the same style (its slider at 1) and the same duration, then compares the
+generated set with the real test set through the evaluator trained on real motion only
+(training/evaluator.py): content and style recognition, FID, diversity; and, on the
+motion itself, foot skating and jitter. Real-vs-real figures come from the same run.
+A second pass uses paraphrases never seen in training (training/prompts.HELD_OUT_PROMPTS).
+Prints a table and writes .cache/bench/motion_quality.json (figures for the model card).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+from _package import load_package  # noqa: E402
+
+load_package(ROOT)
+
+import numpy as np  # noqa: E402
+
+from cadence.bench.metrics import diversity, foot_skating_ratio, frechet_distance, jitter  # noqa: E402
+from cadence.dataset import pipeline  # noqa: E402
+from cadence.dataset.paths import cache_dir  # noqa: E402
+from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+from cadence.motion.representation import decode  # noqa: E402
+from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
+from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS  # noqa: E402
+
+MIN_SECONDS = 2.0
+
+
+def motion_stats(clips: list[np.ndarray], fps: float) -> dict:
+    pos = [decode(c, fps).positions() for c in clips]
+    return {"foot_skating": float(np.mean([foot_skating_ratio(p, fps) for p in pos])),
+            "jitter": float(np.mean([jitter(p, fps) for p in pos]))}
+
+
+def recognition(ev, clips, contents, styles=None) -> dict:
+    emb = ev.embed(clips)
+    pc, ps = ev.predict(embeddings=emb)
+    out = {"content_acc": float(np.mean(pc == np.asarray(contents)))}
+    if styles is not None:
+        out["style_acc"] = float(np.mean(ps == np.asarray(styles)))
+    return out, emb
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", type=Path, default=None)
+    p.add_argument("--evaluator", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--limit", type=int, default=0, help="use only the first N test takes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=cache_dir() / "bench" / "motion_quality.json")
+    args = p.parse_args()
+
+    ds = pipeline.load_or_build()
+    ev = load_evaluator(args.evaluator)
+    model = MotionModel.load(args.weights)
+    encoder = TextEncoder.load(args.weights)
+    test = ds.indices("test")
+    if args.limit:
+        test = test[:args.limit]
+    rng = np.random.default_rng(args.seed)
+    real = [ds.clip(i) for i in test]
+    contents, styles = ds.contents[test], ds.styles[test]
+
+    def generate_set(prompt_table) -> tuple[list[np.ndarray], float]:
+        out, t0 = [], time.perf_counter()
+        for k, i in enumerate(test):
+            prompts = prompt_table[ds.contents[i]]
+            prompt = prompts[rng.integers(len(prompts))]
+            seconds = max(MIN_SECONDS, len(ds.clip(i)) / ds.fps)
+            req = GenerationRequest(prompt, seconds, {ds.styles[i]: 1.0}, seed=args.seed + k)
+            out.append(model.generate(req, encoder)[0].features.astype(np.float32))
+        return out, (time.perf_counter() - t0) / len(test)
+
+    gen, per_clip = generate_set(PROMPTS)
+    held, _ = generate_set(HELD_OUT_PROMPTS)
+
+    real_rec, real_emb = recognition(ev, real, contents, styles)
+    gen_rec, gen_emb = recognition(ev, gen, contents, styles)
+    held_rec, held_emb = recognition(ev, held, contents, styles)
+    half = len(test) // 2
+    order = np.random.default_rng(args.seed).permutation(len(test))
+    rr_fid = frechet_distance(real_emb[order[:half]], real_emb[order[half:2 * half]])
+    result = {
+        "test_takes": int(len(test)),
+        "real": {**real_rec, "diversity": diversity(real_emb), **motion_stats(real, ds.fps),
+                 "fid_real_vs_real_halves": rr_fid},
+        "generated": {**gen_rec, "fid": frechet_distance(gen_emb, real_emb),
+                      "fid_half_vs_real_half": frechet_distance(gen_emb[order[:half]], real_emb[order[half:2 * half]]),
+                      "diversity": diversity(gen_emb), **motion_stats(gen, ds.fps),
+                      "seconds_per_clip": per_clip},
+        "held_out_prompts": {**held_rec, "fid": frechet_distance(held_emb, real_emb)},
+        "settings": {"steps": model.defaults["steps"], "text_guidance": model.defaults["text_guidance"],
+                     "style_guidance": model.defaults["style_guidance"], "seed": args.seed},
+    }
+    per_content = {}
+    pc, _ = ev.predict(embeddings=gen_emb)
+    for c in sorted(set(contents)):
+        sel = contents == c
+        per_content[c] = {"takes": int(sel.sum()), "content_acc": float(np.mean(pc[sel] == c))}
+    result["generated"]["per_content"] = per_content
+
+    r, g, h = result["real"], result["generated"], result["held_out_prompts"]
+    print(f"motion quality on {len(test)} held-out test takes (evaluator trained on real motion)")
+    print(f"{'':28}{'real test':>12}{'generated':>12}{'held-out prompts':>18}")
+    print(f"{'content accuracy':28}{r['content_acc']:12.3f}{g['content_acc']:12.3f}{h['content_acc']:18.3f}")
+    print(f"{'style accuracy':28}{r['style_acc']:12.3f}{g['style_acc']:12.3f}{h['style_acc']:18.3f}")
+    print(f"{'FID vs real test':28}{'':>12}{g['fid']:12.3f}{h['fid']:18.3f}")
+    print(f"{'FID half vs half':28}{rr_fid:12.3f}{g['fid_half_vs_real_half']:12.3f}")
+    print(f"{'diversity':28}{r['diversity']:12.3f}{g['diversity']:12.3f}")
+    print(f"{'foot skating ratio':28}{r['foot_skating']:12.3f}{g['foot_skating']:12.3f}")
+    print(f"{'jitter (m/s^3)':28}{r['jitter']:12.1f}{g['jitter']:12.1f}")
+    print(f"style accuracy generated / real: {g['style_acc'] / max(r['style_acc'], 1e-9):.3f} "
+          f"(target >= 0.95); FID ratio (half vs half): {g['fid_half_vs_real_half'] / max(rr_fid, 1e-9):.2f} "
+          f"(target <= 2)")
+    print("per content (generated):", ", ".join(f"{c} {v['content_acc']:.2f}" for c, v in per_content.items()))
+    print(f"generation: {per_clip * 1000:.0f} ms per clip")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Speed and memory of text-to-motion generation (issue 4 targets), printed, not asserted.
+
+    .venv/bin/python bench/motion_speed.py [--threads 2] [--seconds 10]
+
+Measures, on this machine's CPU with onnxruntime limited to --threads:
+- a 10 s clip end to end (text encoding, 10 guided DDIM steps, decoding): target <= 0.25 s;
+- the cost of one guided step (3 conditions batched) and the ratio to real time;
+- peak resident memory of the process: target <= 1.5 GB;
+- in the same run, the baseline it is compared with: a full-frame-rate transformer
+  denoiser of MDM's shape (4 layers, d=256, 300 frames), one step, same threads.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+from _package import load_package  # noqa: E402
+
+load_package(ROOT)
+
+import numpy as np  # noqa: E402
+
+from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+
+
+def timed(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def baseline_step_seconds(threads: int, frames: int, repeats: int) -> float | None:
+    """One step of an MDM-shaped transformer (4 x d256, full frame rate), batch 3."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    from cadence.inference.onnx_session import create_session
+
+    class Baseline(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = torch.nn.Linear(206, 256)
+            layer = torch.nn.TransformerEncoderLayer(256, 4, 1024, 0.0, batch_first=True)
+            self.enc = torch.nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+            self.out = torch.nn.Linear(256, 206)
+
+        def forward(self, x):
+            return self.out(self.enc(self.inp(x)))
+
+    path = Path(tempfile.mkdtemp()) / "baseline.onnx"
+    x = np.random.default_rng(0).standard_normal((3, frames, 206)).astype(np.float32)
+    torch.onnx.export(Baseline().eval(), (torch.from_numpy(x),), str(path), dynamo=False,
+                      input_names=["x"], output_names=["y"], opset_version=17)
+    session = create_session(path, intra_op_num_threads=threads, providers=["CPUExecutionProvider"])
+    session.run(None, {"x": x})
+    return statistics.median(timed(lambda: session.run(None, {"x": x}), repeats))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--weights", type=Path, default=None)
+    args = p.parse_args()
+
+    t0 = time.perf_counter()
+    model = MotionModel.load(args.weights, threads=args.threads, providers=["CPUExecutionProvider"])
+    encoder = TextEncoder.load(args.weights, intra_op_num_threads=args.threads,
+                               providers=["CPUExecutionProvider"])
+    _ = model.session
+    load_s = time.perf_counter() - t0
+    request = GenerationRequest("a person walks forward and waves with the right hand", args.seconds,
+                                {"happy": 0.7}, seed=0)
+    model.generate(request, encoder)  # warm-up
+    total = timed(lambda: model.generate(request, encoder), args.repeats)
+    text = timed(lambda: encoder.encode([request.prompt]), args.repeats)
+
+    frames = model.frames_for(args.seconds)
+    padded = -(-frames // 4) * 4
+    steps = int(model.defaults["steps"])
+    denoise = model.denoiser(np.zeros(384, np.float32), model.style_vector({}), 2.5, 2.0)
+    x = np.random.default_rng(0).standard_normal((1, padded, model.normalizer.mean.shape[0])).astype(np.float32)
+    step = timed(lambda: denoise(x, 500), args.repeats * 2)
+    base = baseline_step_seconds(args.threads, padded, args.repeats)
+    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+    med = statistics.median(total)
+    print(f"motion generation speed ({args.threads} CPU threads, {args.seconds:g} s clip = {frames} frames, "
+          f"{steps} steps, device {model.device})")
+    print(f"  end to end (text + sampling + decode): median {med * 1000:.0f} ms, "
+          f"best {min(total) * 1000:.0f} ms   target <= 250 ms")
+    print(f"  text encoding:                          median {statistics.median(text) * 1000:.1f} ms")
+    print(f"  one guided step (3 conditions batched): median {statistics.median(step) * 1000:.1f} ms")
+    print(f"  real-time factor: {args.seconds / med:.0f}x faster than real time")
+    if base is not None:
+        print(f"  baseline, MDM-shaped transformer step ({padded} frames, batch 3): {base * 1000:.1f} ms; "
+              f"our step costs {statistics.median(step) / base:.2f}x of it")
+    print(f"  model load (verify + sessions): {load_s:.2f} s")
+    print(f"  peak RSS: {rss_gb:.2f} GB   target <= 1.5 GB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
