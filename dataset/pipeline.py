@@ -18,13 +18,14 @@ import numpy as np
 from ..motion.bvh import read_bvh
 from ..motion.convert import bvh_alignment, bvh_to_canonical, detect_axes, source_pose, SourcePose
 from ..motion.bone_names import match_names
+from ..motion.kinematics import Motion
 from ..motion.representation import REPRESENTATION_VERSION, encode
 from ..motion.retarget import Alignment
 from ..motion.skeleton import CANONICAL
 from . import bandai_namco
 from .paths import cache_dir
 
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: shared alignment follows each take's axes
 FPS = 30.0
 REFERENCE_TAKE = "dataset-2_walk_normal_001"
 
@@ -82,7 +83,18 @@ def _init_worker(alignment: Alignment) -> None:
 
 def _convert(path: Path) -> np.ndarray:
     motion = bvh_to_canonical(read_bvh(path), fps=FPS, alignment=_ALIGNMENT)
+    check_upright(motion, path.name)
     return encode(motion)[0].astype(np.float32)
+
+
+def check_upright(motion: Motion, name: str) -> None:
+    """Every take of this data is performed standing: a converted take whose head is not
+    well above its pelvis most of the time means the conversion went wrong."""
+    p = motion.positions()
+    rise = np.median(p[:, CANONICAL.index("head"), 2] - p[:, CANONICAL.index("pelvis"), 2])
+    if rise < 0.3:
+        raise ValueError(f"{name}: converted motion is not upright (head {rise:.2f} m above "
+                         "the pelvis); the skeleton conversion failed")
 
 
 def build(takes: list[bandai_namco.Take] | None = None, workers: int | None = None,

@@ -108,7 +108,7 @@ def bvh_alignment(bvh: Bvh, mapping: dict[int, int], axes: np.ndarray,
     else:
         best = int(np.argmin(_uprightness(pose.positions, names)))
         world, positions = pose.world[best], pose.positions[best]
-    return estimate_alignment(mapping, world, positions, scale)
+    return estimate_alignment(mapping, world, positions, scale, axes=axes)
 
 
 def floor_offset(positions: np.ndarray, percentile: float = 5.0) -> float:
@@ -138,8 +138,8 @@ def bvh_to_canonical(bvh: Bvh, fps: float | None = 30.0, alignment: Alignment | 
     names = {CANONICAL.names[c]: s for c, s in mapping.items()}
     axes = detect_axes(raw.positions, names)
     pose = SourcePose(axes @ raw.world @ axes.T, raw.positions @ axes.T)
-    if alignment is None:
-        alignment = bvh_alignment(bvh, mapping, axes, pose)
+    alignment = (bvh_alignment(bvh, mapping, axes, pose) if alignment is None
+                 else alignment.for_axes(axes))
     rotations, root = transfer(alignment, pose.world, pose.positions)
     motion = Motion(rotations, root, bvh.fps, CANONICAL)
     if fix_floor:

@@ -37,11 +37,26 @@ _TORSO_FALLBACK = {"left_collar": "left_shoulder", "right_collar": "right_should
 
 @dataclass
 class Alignment:
-    """Constant per-joint rotations A (canonical index -> 3x3) and the leg-length scale."""
+    """Constant per-joint rotations A (canonical index -> 3x3) and the leg-length scale.
+
+    ``axes`` is the source-to-canonical axes rotation the A were estimated under. Another
+    file of the same skeleton may come out with other axes (the axes are found from the
+    body, and a turning take has no single facing): :meth:`for_axes` re-expresses A for
+    them, which only turns the whole motion about the up axis.
+    """
 
     mapping: dict[int, int]          # canonical joint index -> source joint index
     rotations: dict[int, np.ndarray]  # canonical joint index -> A_c (3, 3)
     scale: float                      # source units -> canonical metres
+    axes: np.ndarray | None = None   # (3, 3) source -> canonical axes used for A
+
+    def for_axes(self, axes: np.ndarray) -> "Alignment":
+        if self.axes is None or np.allclose(axes, self.axes):
+            return self
+        # G_can = R G R^T A must equal R G (R_ref^T A_ref): so A = R R_ref^T A_ref.
+        turn = axes @ self.axes.T
+        return Alignment(self.mapping, {c: turn @ a for c, a in self.rotations.items()},
+                         self.scale, axes)
 
 
 def _mapped_descendant(c: int, mapped: set[int], skeleton: Skeleton) -> tuple[int, list[int]]:
@@ -71,7 +86,8 @@ def leg_length(skeleton: Skeleton, hip: int, knee: int, ankle: int) -> float:
 
 
 def estimate_alignment(mapping: dict[int, int], ref_world: np.ndarray, ref_positions: np.ndarray,
-                       scale: float, target: Skeleton = CANONICAL) -> Alignment:
+                       scale: float, target: Skeleton = CANONICAL,
+                       axes: np.ndarray | None = None) -> Alignment:
     """Alignment from a source reference pose.
 
     mapping: canonical joint index -> source joint index.
@@ -121,7 +137,7 @@ def estimate_alignment(mapping: dict[int, int], ref_world: np.ndarray, ref_posit
             pose = np.eye(3)
         poses[c] = pose
         align[c] = ref_world[mapping[c]].T @ pose
-    return Alignment(dict(mapping), align, scale)
+    return Alignment(dict(mapping), align, scale, axes)
 
 
 def transfer(alignment: Alignment, src_world: np.ndarray, src_positions: np.ndarray,

@@ -139,3 +139,29 @@ def test_cli_convert(fixtures_dir, tmp_path):
                         str(tmp_path / "o.bvh")], capture_output=True, text=True)
     assert r.returncode == 2 and "truncated motion" in r.stderr
     assert not (tmp_path / "o.bvh").exists()
+
+
+def test_shared_alignment_follows_each_takes_axes(fixtures_dir, tmp_path):
+    """The dataset converts every take with one alignment; a take that faces another
+    way (so its axes come out turned) must still come out standing, not lying down."""
+    from cadence.motion.convert import bvh_alignment, detect_axes, source_pose, SourcePose
+    ref = read_bvh(fixtures_dir / "bandai_walk_normal.bvh")
+    _, names = match_names(ref.skeleton.names)
+    index = {n: i for i, n in enumerate(ref.skeleton.names)}
+    mapping = {CANONICAL.index(c): index[s] for c, s in names.items()}
+    raw = source_pose(ref)
+    axes = detect_axes(raw.positions, {c: index[s] for c, s in names.items()})
+    alignment = bvh_alignment(ref, mapping, axes, SourcePose(axes @ raw.world @ axes.T, raw.positions @ axes.T))
+    # The same take turned 90 degrees about the file's up axis (Y): joint_Root's Y rotation.
+    text = (fixtures_dir / "bandai_walk_normal.bvh").read_text().splitlines()
+    start = text.index("MOTION") + 3
+    for i in range(start, len(text)):
+        v = text[i].split()
+        v[5] = "90"  # joint_Root channels: X Y Z position, Z X Y rotation
+        text[i] = " ".join(v)
+    (tmp_path / "turned.bvh").write_text("\n".join(text) + "\n")
+    turned = read_bvh(tmp_path / "turned.bvh")
+    shared = bvh_to_canonical(turned, alignment=alignment)
+    own = bvh_to_canonical(turned)
+    assert shared.root_positions[:, 2].min() > 0.85
+    np.testing.assert_allclose(shared.positions()[:, :, 2], own.positions()[:, :, 2], atol=1e-6)
