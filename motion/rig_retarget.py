@@ -1,0 +1,359 @@
+"""Retarget a canonical :class:`~motion.kinematics.Motion` onto any rig (bpy-free).
+
+The inverse direction of ``motion/retarget.py`` (docs/retargeting.md, "Target rigs"):
+
+1. **Axes and scale.** The rig's own body gives its up and left directions in armature
+   space (the BVH import's ``detect_axes``, snapped to the nearest axes), so an armature
+   stored Y up (FBX, glTF) or facing +Y works, and the object transform (0.01 scale, a
+   90-degree rotation) applies on top untouched. Root motion is scaled by the ratio of
+   leg lengths (target units per canonical metre).
+2. **Alignment.** The rig's rest pose is the reference pose: ``estimate_alignment``
+   builds the canonical pose P that looks like it (pelvis and chest framed by the hip and
+   collar lines, every other bone turned onto the target bone by the shortest arc), with
+   the target's joint frames taken as world-aligned at rest. A target bone b mapped to
+   joint c then moves by the world-space delta ``D_b(t) = G_c(t) P_c^T`` from its rest:
+   at P (the canonical posed like the rig) the rig is at rest; at the canonical T-pose
+   an A-posed rig raises its arms to horizontal. Bone rolls never enter: D does not
+   depend on them, and the pose-space rotation is ``B^T (D_parent^T D_b) B``
+   (``motion/pose_space.py``).
+3. **Unmapped bones** keep their rest pose relative to their parent (twist bones, face
+   bones, IK helpers); extra bones inside the spine and neck (a five-bone spine, a
+   two-bone neck) get the rotation distributed: slerp between the chain's mapped ends
+   by distance along the chain.
+4. **Root.** The midpoint of the target hips follows the canonical hips' midpoint,
+   scaled, from the target's rest position; it is carried by the common ancestor of the
+   hips and spine (the hips bone on most rigs, the centre bone on MMD rigs). Options:
+   ``in_place`` (the travelled path is removed, sway kept) and ``root`` (a ground-level
+   root bone carries the horizontal part).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import rotations as rot
+from .kinematics import Motion
+from .pose_space import root_location_to_pose_space, to_pose_space
+from .retarget import _mapped_descendant, estimate_alignment
+from .rig_mapping import REQUIRED_JOINTS, BoneMap, RestRig, body_axes
+from .skeleton import CANONICAL
+
+ROOT_MOTION_MODES = ("hips", "root", "in_place")
+_DISTRIBUTED = {"spine1", "spine2", "spine3", "neck", "head"}  # chains whose extra bones share rotation
+
+
+@dataclass
+class RetargetOptions:
+    """root_motion: "hips" (the hips carry all translation), "root" (a ground-level root
+    bone carries the horizontal part), "in_place" (no travel; sway kept).
+    scale: target units per canonical metre; None = ratio of leg lengths.
+    foot_cleanup: pin the feet while they are planted in the source (see
+    :func:`clean_foot_contacts`)."""
+
+    root_motion: str = "hips"
+    scale: float | None = None
+    foot_cleanup: bool = False
+
+    def __post_init__(self) -> None:
+        if self.root_motion not in ROOT_MOTION_MODES:
+            raise ValueError(f"root_motion must be one of {', '.join(ROOT_MOTION_MODES)}, "
+                             f"got {self.root_motion!r}")
+        if self.scale is not None and not self.scale > 0:
+            raise ValueError("scale must be positive")
+
+
+@dataclass
+class RigTarget:
+    """A rig prepared for retargeting: its bone map resolved and its rest pose aligned."""
+
+    rig: RestRig
+    bone_map: BoneMap
+    joint_bone: dict[int, int]          # canonical joint index -> bone index
+    axes: np.ndarray                    # (3, 3): canonical-axes vector = axes @ armature vector
+    scale: float                        # target units per canonical metre (leg ratio)
+    pose: dict[int, np.ndarray]         # canonical joint -> P_c (3, 3)
+    distributed: dict[int, tuple[int, int, float]]  # bone -> (lower bone, upper bone, fraction)
+    skips: dict[int, tuple[int, int, int]]  # bone -> (its joint, next mapped joint, its bone)
+    carrier: int                        # bone carrying the root translation
+    root_bone: int                      # ground-level root bone or -1
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def heads(self) -> np.ndarray:
+        """Rest heads in canonical axes, target units."""
+        return self.rig.heads @ self.axes.T
+
+    @property
+    def rest(self) -> np.ndarray:
+        """Bone rest rotations in canonical axes, (N, 3, 3)."""
+        return self.axes @ rot.orthonormalize(self.rig.matrices)
+
+
+@dataclass
+class RigPose:
+    """The result: pose-space keys for a rig (what Blender's pose bones hold).
+
+    bones: names of the bones with rotation keys; rotations: (T, len(bones), 4)
+    quaternions (w, x, y, z), sign-continuous; locations: bone name -> (T, 3) pose-space
+    locations; rest_bones: unkeyed bones that must sit at rest for the result to hold
+    (ancestors of keyed bones).
+    """
+
+    bones: list[str]
+    rotations: np.ndarray
+    locations: dict[str, np.ndarray]
+    rest_bones: list[str]
+    fps: float
+    scale: float
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.rotations)
+
+
+def _leg_length(heads: np.ndarray, jb: dict[str, int], side: str) -> float | None:
+    names = [f"{side}_{p}" for p in ("hip", "knee", "ankle")]
+    if not all(n in jb for n in names):
+        return None
+    h, k, a = (heads[jb[n]] for n in names)
+    return float(np.linalg.norm(k - h) + np.linalg.norm(a - k))
+
+
+def prepare_target(rig: RestRig, bone_map: BoneMap) -> RigTarget:
+    """Resolve ``bone_map`` on ``rig`` and align the rig's rest pose with the canonical
+    skeleton. Raises ValueError with a readable reason when the map cannot drive the rig."""
+    bone_map = bone_map.resolve(rig.names)
+    by_name = {j: rig.index[b] for j, b in bone_map.bones.items()}
+    missing = [j for j in REQUIRED_JOINTS if j not in by_name]
+    if missing:
+        raise ValueError("the bone map has no bones for " + ", ".join(missing))
+    for joint, bone in by_name.items():  # a mapped joint below its mapped parent joint
+        p = CANONICAL.parents[CANONICAL.index(joint)]
+        while p >= 0 and CANONICAL.names[p] not in by_name:
+            p = CANONICAL.parents[p]
+        if p >= 0 and rig.is_ancestor(bone, by_name[CANONICAL.names[p]]):
+            raise ValueError(f"bone {rig.names[bone]!r} ({joint}) is an ancestor of "
+                             f"{rig.names[by_name[CANONICAL.names[p]]]!r} ({CANONICAL.names[p]})")
+    axes = body_axes(rig, by_name)
+    heads = rig.heads @ axes.T
+    legs = [x for x in (_leg_length(heads, by_name, s) for s in ("left", "right")) if x]
+    can_rest = CANONICAL.rest_positions()
+    ci = {n: i for i, n in enumerate(CANONICAL.names)}
+    if legs:
+        can_leg = _leg_length(can_rest, ci, "left")
+        scale = float(np.mean(legs)) / can_leg
+    else:  # no ankles: thighs
+        thigh = lambda h, j, s: np.linalg.norm(h[j[f"{s}_knee"]] - h[j[f"{s}_hip"]])  # noqa: E731
+        scale = float(np.mean([thigh(heads, by_name, s) for s in ("left", "right")])
+                      / thigh(can_rest, ci, "left"))
+    if not scale > 0:
+        raise ValueError("the rig's legs have no length")
+
+    # Reference positions for the alignment. A pelvis bone whose head sits on the spine's
+    # (MMD's lower body) is framed from the hips' midpoint instead.
+    ref = heads.copy()
+    hips_mid = 0.5 * (heads[by_name["left_hip"]] + heads[by_name["right_hip"]])
+    up_child = next((by_name[j] for j in ("spine1", "spine2", "spine3", "neck") if j in by_name), None)
+    if up_child is not None and np.linalg.norm(heads[up_child] - heads[by_name["pelvis"]]) < 0.05 * scale:
+        ci_hips = [ci["left_hip"], ci["right_hip"]]
+        ref[by_name["pelvis"]] = hips_mid + scale * (can_rest[ci["pelvis"]] - can_rest[ci_hips].mean(0))
+    joint_bone = {ci[j]: b for j, b in by_name.items()}
+    identity = np.tile(np.eye(3), (rig.num_bones, 1, 1))
+    alignment = estimate_alignment(joint_bone, identity, ref, 1.0 / scale)
+
+    distributed = _distributed_bones(rig, joint_bone, heads)
+    carrier = rig.common_ancestor([by_name[j] for j in ("pelvis", "left_hip", "right_hip")]
+                                  + ([up_child] if up_child is not None else []))
+    while carrier >= 0 and rig.connected[carrier] and rig.parents[carrier] >= 0:
+        carrier = rig.parents[carrier]
+    root_bone = -1
+    if bone_map.root and rig.index[bone_map.root] in rig.ancestors(carrier):
+        root_bone = rig.index[bone_map.root]
+    elif rig.ancestors(carrier):
+        root_bone = rig.ancestors(carrier)[-1]
+    # Bones whose next mapped joint skips canonical joints (MMD's upper body spans
+    # spine1..spine3): they aim at that joint rather than copy their own joint's rotation.
+    skips = {}
+    for c, b in joint_bone.items():
+        child, between = _mapped_descendant(c, set(joint_bone), CANONICAL)
+        if child >= 0 and between and np.linalg.norm(heads[joint_bone[child]] - heads[b]) > 1e-3 * scale:
+            skips[b] = (c, child, joint_bone[child])
+    notes = list(bone_map.notes)
+    return RigTarget(rig, bone_map, joint_bone, axes, scale, alignment.rotations, distributed,
+                     skips, carrier, root_bone, notes)
+
+
+def _distributed_bones(rig: RestRig, joint_bone: dict[int, int],
+                       heads: np.ndarray) -> dict[int, tuple[int, int, float]]:
+    """Unmapped bones between two mapped spine/neck bones: (lower, upper, fraction)."""
+    bone_joint = {b: c for c, b in joint_bone.items()}
+    out = {}
+    for upper, c in bone_joint.items():
+        if CANONICAL.names[c] not in _DISTRIBUTED:
+            continue
+        between = []
+        a = rig.parents[upper]
+        while a >= 0 and a not in bone_joint:
+            between.append(a)
+            a = rig.parents[a]
+        if a < 0 or not between or CANONICAL.names[bone_joint[a]] not in _DISTRIBUTED | {"pelvis"}:
+            continue
+        if CANONICAL.names[bone_joint[a]] == "pelvis":
+            continue  # below spine1: the pelvis bone's own segment, rigid
+        chain = [a] + between[::-1] + [upper]
+        seg = np.linalg.norm(np.diff(heads[chain], axis=0), axis=1)
+        total = max(seg.sum(), 1e-12)
+        dist = np.cumsum(seg)[:-1]
+        for b, d in zip(chain[1:-1], dist):
+            out[b] = (a, upper, float(d / total))
+    return out
+
+
+def world_deltas(target: RigTarget, motion: Motion) -> np.ndarray:
+    """Per bone, the world-space rotation from its rest pose, (T, N, 3, 3), canonical axes."""
+    if motion.skeleton is not CANONICAL and motion.skeleton.names != CANONICAL.names:
+        raise ValueError("retargeting onto a rig needs a motion on the canonical skeleton")
+    world, positions = motion.forward_kinematics()
+    rig, heads = target.rig, target.heads
+    t = motion.num_frames
+    deltas = np.empty((t, rig.num_bones, 3, 3))
+    done = np.zeros(rig.num_bones, bool)
+    for c, b in target.joint_bone.items():
+        deltas[:, b] = world[:, c] @ target.pose[c].T
+        done[b] = True
+
+    def aim(bones: list[int], chain: list[int], c: int, c_next: int) -> None:
+        """Swing ``bones`` about the chain's base so the chain's chord points from joint c
+        to joint c_next as in the canonical motion."""
+        now = sum(np.einsum("tij,j->ti", deltas[:, k], heads[n] - heads[k])
+                  for k, n in zip(chain[:-1], chain[1:]))
+        swing = rot.quat_to_matrix(rot.quat_between(now, positions[:, c_next] - positions[:, c]))
+        for k in bones:
+            deltas[:, k] = swing @ deltas[:, k]
+
+    for b, (c, c_next, b_next) in target.skips.items():
+        aim([b], [b, b_next], c, c_next)
+    chains: dict[tuple[int, int], list[int]] = {}
+    for b in rig.order:
+        if b in target.distributed:
+            lo, hi, frac = target.distributed[b]
+            qa, qb = rot.matrix_to_quat(deltas[:, lo]), rot.matrix_to_quat(deltas[:, hi])
+            deltas[:, b] = rot.quat_to_matrix(rot.quat_slerp(qa, qb, frac))
+            done[b] = True
+            chains.setdefault((lo, hi), []).append(b)
+    bone_joint = {b: c for c, b in target.joint_bone.items()}
+    for (lo, hi), inner in chains.items():  # keep the upper end where the motion puts it
+        aim([lo] + inner, [lo] + inner + [hi], bone_joint[lo], bone_joint[hi])
+    eye = np.broadcast_to(np.eye(3), (t, 3, 3))
+    for b in rig.order:
+        if not done[b]:
+            p = rig.parents[b]
+            deltas[:, b] = deltas[:, p] if p >= 0 else eye
+    return deltas
+
+
+def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    if window <= 1 or len(x) < 2:
+        return x.copy()
+    pad = min(window // 2, len(x) - 1)
+    # Point reflection at both ends keeps a steady walk's straight line straight.
+    padded = np.concatenate([2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2:-pad - 2:-1]])
+    kernel = np.ones(2 * pad + 1) / (2 * pad + 1)
+    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(x.shape[1])], 1)
+
+
+def carrier_positions(target: RigTarget, motion: Motion, deltas: np.ndarray,
+                      scale: float) -> np.ndarray:
+    """Head of the translation carrier over time (canonical axes, target units) such that
+    the rig's hips midpoint follows the canonical one, scaled."""
+    rig, heads = target.rig, target.heads
+    ci = {n: i for i, n in enumerate(CANONICAL.names)}
+    pos = motion.positions()
+    can_rest = CANONICAL.rest_positions()
+    hips = [ci["left_hip"], ci["right_hip"]]
+    can_mid = pos[:, hips].mean(1)
+    can_rest_mid = can_rest[hips].mean(0)
+    hip_bones = [target.joint_bone[c] for c in hips]
+    want = heads[hip_bones].mean(0) + scale * (can_mid - can_rest_mid)
+    offset = np.zeros_like(want)  # hips midpoint minus carrier head, through the chain
+    for h in hip_bones:
+        k = h
+        while k != target.carrier:
+            p = rig.parents[k]
+            offset += np.einsum("tij,j->ti", deltas[:, p], heads[k] - heads[p]) / len(hip_bones)
+            k = p
+    return want - offset
+
+
+def retarget_to_rig(target: RigTarget, motion: Motion,
+                    options: RetargetOptions | None = None) -> RigPose:
+    """Pose-space keys that make ``target``'s rig play ``motion``."""
+    options = options or RetargetOptions()
+    rig = target.rig
+    scale = options.scale or target.scale
+    deltas = world_deltas(target, motion)
+    if options.foot_cleanup:
+        from .foot_contact import clean_foot_contacts
+        deltas = clean_foot_contacts(target, motion, deltas, scale)
+
+    keyed = sorted(set(target.joint_bone.values()) | set(target.distributed), key=rig.order.index)
+    rest = target.rest
+    eye = np.eye(3)
+    local = np.empty((motion.num_frames, len(keyed), 3, 3))
+    for k, b in enumerate(keyed):
+        p = rig.parents[b]
+        local[:, k] = deltas[:, b] if p < 0 else np.swapaxes(deltas[:, p], -1, -2) @ deltas[:, b]
+    quats = rot.quat_continuous(to_pose_space(rot.matrix_to_quat(local), rest[keyed]))
+
+    heads = target.heads
+    carrier = target.carrier
+    head = carrier_positions(target, motion, deltas, scale)
+    disp = head - heads[carrier]
+    root_disp = None
+    horizontal = np.array([1.0, 1.0, 0.0])
+    if options.root_motion == "in_place":
+        window = max(1, int(round(motion.fps)))
+        disp = disp - _moving_average(disp, window) * horizontal
+    elif options.root_motion == "root":
+        if target.root_bone < 0:
+            target.notes.append("no root bone above the hips: root motion stays on the hips")
+        else:
+            root_disp = disp * horizontal
+            disp = disp - root_disp
+    locations = {rig.names[carrier]: root_location_to_pose_space(
+        heads[carrier] + disp, heads[carrier], rest[carrier])}
+    if root_disp is not None:
+        r = target.root_bone
+        locations[rig.names[r]] = root_location_to_pose_space(heads[r] + root_disp, heads[r], rest[r])
+    need_rest = set()
+    for b in keyed + [carrier]:
+        need_rest.update(a for a in rig.ancestors(b) if a not in keyed)
+    need_rest -= {rig.index[n] for n in locations}
+    return RigPose([rig.names[b] for b in keyed], quats, locations,
+                   [rig.names[b] for b in sorted(need_rest, key=rig.order.index)],
+                   motion.fps, scale)
+
+
+def pose_heads(rig: RestRig, pose: RigPose) -> np.ndarray:
+    """Armature-space bone heads (T, N, 3) of ``pose`` on ``rig``, computed the way Blender
+    evaluates pose bones (unkeyed bones at rest); for checks without Blender."""
+    t = pose.num_frames
+    rest = rot.orthonormalize(rig.matrices)
+    col = {rig.index[n]: k for k, n in enumerate(pose.bones)}
+    orient = np.empty((t, rig.num_bones, 3, 3))
+    heads = np.empty((t, rig.num_bones, 3))
+    for b in rig.order:
+        q = rot.quat_to_matrix(pose.rotations[:, col[b]]) if b in col else np.eye(3)
+        loc = pose.locations.get(rig.names[b])
+        local_head = rig.heads[b] + (0.0 if loc is None or rig.connected[b] else loc @ rest[b].T)
+        p = rig.parents[b]
+        if p < 0:
+            orient[:, b] = rest[b] @ q
+            heads[:, b] = np.broadcast_to(local_head, (t, 3))
+        else:
+            to_parent = orient[:, p] @ rest[p].T  # armature rest -> posed, about the parent's head
+            orient[:, b] = to_parent @ rest[b] @ q
+            heads[:, b] = heads[:, p] + np.einsum("tij,tj->ti", to_parent,
+                                                  np.broadcast_to(local_head - rig.heads[p], (t, 3)))
+    return heads

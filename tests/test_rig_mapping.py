@@ -1,0 +1,139 @@
+"""Bone maps for target rigs: side/base name splitting, convention tables, the spine
+refit, the geometry fallback and JSON presets (bpy-free)."""
+import json
+
+import numpy as np
+import pytest
+
+import rig_builders as rb
+from cadence.motion.rig_mapping import (EXAMPLE_NAMES, TABLES, BoneMap, RestRig, match_geometry,
+                                        match_rig, preset_for, split_side)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("mixamorig:LeftArm", ("left", "arm")),
+    ("mixamorig1:RightHandIndex2", ("right", "handindex2")),
+    ("DEF-upper_arm.L.001", ("left", "defupperarm001")),
+    ("thigh_r", ("right", "thigh")),
+    ("J_Bip_L_UpperArm", ("left", "jbipupperarm")),
+    ("CC_Base_R_Thigh", ("right", "ccbasethigh")),
+    ("lThighBend", ("left", "thighbend")),
+    ("Bip01 L Thigh", ("left", "bip01thigh")),
+    ("L_Hip", ("left", "hip")),
+    ("m_avg_R_Knee", ("right", "knee")),
+    ("left_eye_smplhf", ("left", "eyesmplhf")),
+    ("HandLeft", ("left", "hand")),
+    ("Left Foot", ("left", "foot")),
+    ("左ひじ", ("left", "ひじ")),
+    ("右親指０", ("right", "親指0")),  # full-width digit
+    ("上半身2", (None, "上半身2")),
+    ("Hips", (None, "hips")),
+    ("spine_01", (None, "spine01")),
+    ("lowerarm_l", ("left", "lowerarm")),
+])
+def test_split_side(name, expected):
+    assert split_side(name) == expected
+
+
+@pytest.mark.parametrize("spec", rb.test_rigs() + [
+    rb.smpl_addon(), rb.rigify(prefix=""), rb.rigify(prefix="ORG-"), rb.mixamo(prefix=""),
+    rb.mixamo(prefix="mixamorig12:", arm_angle=50.0)], ids=lambda s: s.label)
+def test_match_rig_finds_every_joint(spec):
+    bone_map = match_rig(rb.rest_rig(spec))
+    assert bone_map.bones == spec.joints, bone_map.notes
+
+
+def test_conventions_are_recognised_by_name():
+    expected = {"mixamo": "mixamo", "unreal": "unreal", "rigify": "rigify_deform", "vrm": "vrm",
+                "mmd": "mmd", "character_creator": "character_creator", "generic": "geometry"}
+    for spec in rb.test_rigs():
+        assert match_rig(rb.rest_rig(spec)).convention == expected[spec.label]
+
+
+def test_root_bones():
+    roots = {s.label: match_rig(rb.rest_rig(s)).root for s in rb.test_rigs()}
+    assert roots["unreal"] == "root" and roots["mmd"] == "全ての親"
+    assert roots["character_creator"] == "CC_Base_BoneRoot" and roots["mixamo"] is None
+
+
+def test_spine_refit_spreads_five_bones():
+    bm = match_rig(rb.rest_rig(rb.unreal()))
+    assert (bm.bones["spine1"], bm.bones["spine2"], bm.bones["spine3"]) == (
+        "spine_01", "spine_03", "spine_05")
+    # Two bones (VRM without an upper chest): the chest bone plays spine3.
+    spec = rb.vrm()
+    del spec.joints["spine3"], spec.bones["J_Bip_C_UpperChest"]
+    for n, (p, h) in list(spec.bones.items()):
+        if p == "J_Bip_C_UpperChest":
+            spec.bones[n] = ("J_Bip_C_Chest", h)
+    bm = match_rig(rb.rest_rig(spec))
+    assert bm.bones["spine1"] == "J_Bip_C_Spine" and bm.bones["spine3"] == "J_Bip_C_Chest"
+    assert "spine2" not in bm.bones
+
+
+@pytest.mark.parametrize("kw", [{}, {"arm_angle": 45.0}, {"data_rotation": rb.Y_UP, "data_scale": 100.0}])
+def test_geometry_alone_maps_main_chains(kw):
+    spec = rb.generic(roll_seed=3, **kw)
+    found = match_geometry(rb.rest_rig(spec))
+    wanted = {j: b for j, b in spec.joints.items() if j != "spine2"}
+    rig = rb.rest_rig(spec)
+    assert {j: rig.names[b] for j, b in found.items()} == wanted
+
+
+def test_geometry_fills_gaps_left_by_names():
+    spec = rb.mixamo(prefix="")
+    renamed = {"LeftForeArm": "arm_lower_a", "RightForeArm": "arm_lower_b"}
+    spec.bones = {renamed.get(n, n): ((renamed.get(p, p) if p else None), h)
+                  for n, (p, h) in spec.bones.items()}
+    spec.joints = {j: renamed.get(b, b) for j, b in spec.joints.items()}
+    bm = match_rig(rb.rest_rig(spec))
+    assert bm.bones["left_elbow"] == "arm_lower_a" and bm.bones["right_elbow"] == "arm_lower_b"
+    assert any("geometry" in n for n in bm.notes)
+
+
+def test_unrecognisable_rig_is_refused():
+    n = 5
+    heads = np.array([[0, 0, 0.2 * k] for k in range(n)], float)
+    rig = RestRig([f"chain{k}" for k in range(n)], [-1] + list(range(n - 1)), heads,
+                  heads + [0, 0, 0.2], np.tile(np.eye(3), (n, 1, 1)))
+    with pytest.raises(ValueError, match="cannot recognise the rig"):
+        match_rig(rig)
+
+
+def test_bone_map_json_round_trip(tmp_path):
+    bm = match_rig(rb.rest_rig(rb.mmd()))
+    path = bm.save(tmp_path / "mmd.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["format"] == "cadence-bone-map" and data["bones"]["left_elbow"] == "左ひじ"
+    again = BoneMap.load(path)
+    assert again.bones == bm.bones and again.root == bm.root
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "cannot read"),
+    ('{"bones": {}}', "not a Cadence bone map"),
+    ('{"format": "cadence-bone-map", "bones": {"elbow": "x"}}', "unknown canonical joints"),
+    ('{"format": "cadence-bone-map", "bones": {"left_elbow": "x", "right_elbow": "x"}}', "mapped twice"),
+])
+def test_bad_bone_map_files(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        BoneMap.load(path)
+
+
+def test_preset_resolves_other_namespace():
+    preset = preset_for("mixamo")
+    preset.bones = {j: "mixamorig:" + b for j, b in preset.bones.items()}
+    rig = rb.rest_rig(rb.mixamo(prefix="mixamorig7:"))
+    resolved = preset.resolve(rig.names)
+    assert resolved.bones["left_wrist"] == "mixamorig7:LeftHand"
+    assert len(resolved.bones) == 52 and not resolved.notes
+
+
+def test_every_convention_has_a_consistent_preset():
+    for convention in EXAMPLE_NAMES:
+        preset = preset_for(convention)
+        table = TABLES[convention]
+        for joint, bone in preset.bones.items():
+            assert table[split_side(bone)] == joint, (convention, joint, bone)
