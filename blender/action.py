@@ -42,32 +42,59 @@ def bake_motion(obj: bpy.types.Object, motion: Motion, action_name: str = "Caden
     names = [skeleton.names[j] for j in joints]
     rest = np.array([bones[n].matrix_local.to_3x3() for n in names], dtype=float)
     quats = rot.quat_continuous(to_pose_space(motion.rotations[:, joints], rest))
+    locations = {}
+    if joints[0] == 0:
+        locations[names[0]] = root_location_to_pose_space(
+            motion.root_positions, np.array(bones[names[0]].head_local), rest[0])
+    return bake_pose(obj, names, quats, locations, motion.fps, action_name=action_name,
+                     start_frame=start_frame, update_scene=update_scene)
 
+
+def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarray,
+              locations: dict[str, np.ndarray], fps: float, action_name: str = "Cadence",
+              start_frame: int = 1, update_scene: bool = False,
+              rest_bones: tuple[str, ...] | list[str] = ()) -> bpy.types.Action:
+    """Bake pose-space keys into a new Action assigned to ``obj``.
+
+    rotations: (T, len(bone_names), 4) pose-bone quaternions (sign-continuous);
+    locations: bone name -> (T, 3) pose-bone locations (any bone, keyed or not in
+    ``bone_names``). Keyed bones are switched to quaternion rotation with unit scale;
+    keyed bones without location keys get location zero; ``rest_bones`` are put at rest
+    (they are not keyed). Actions baked before keep a fake user.
+    """
+    rotations = np.asarray(rotations, dtype=float)
+    frames_count = len(rotations)
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
     new_fcurve = _assign_action(obj, action)
-    frames = start_frame + np.arange(motion.num_frames, dtype=float)
+    frames = start_frame + np.arange(frames_count, dtype=float)
 
-    for k, name in enumerate(names):
+    for k, name in enumerate(bone_names):
         pose_bone = obj.pose.bones[name]
         pose_bone.rotation_mode = 'QUATERNION'
         pose_bone.scale = (1.0, 1.0, 1.0)  # the motion defines the whole pose it drives
         path = pose_bone.path_from_id("rotation_quaternion")
         for i in range(4):
-            _write_keys(new_fcurve(path, i, name), frames, quats[:, k, i])
-        if joints[k] == 0:
-            location = root_location_to_pose_space(
-                motion.root_positions, np.array(bones[name].head_local), rest[k])
-            path = pose_bone.path_from_id("location")
-            for i in range(3):
-                _write_keys(new_fcurve(path, i, name), frames, location[:, i])
-        else:
+            _write_keys(new_fcurve(path, i, name), frames, rotations[:, k, i])
+        if name not in locations:
             pose_bone.location = (0.0, 0.0, 0.0)
+    for name, location in locations.items():
+        pose_bone = obj.pose.bones[name]
+        path = pose_bone.path_from_id("location")
+        for i in range(3):
+            _write_keys(new_fcurve(path, i, name), frames, np.asarray(location)[:, i])
+    for name in rest_bones:
+        pose_bone = obj.pose.bones[name]
+        pose_bone.location = (0.0, 0.0, 0.0)
+        pose_bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        pose_bone.rotation_euler = (0.0, 0.0, 0.0)
+        pose_bone.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
+        pose_bone.scale = (1.0, 1.0, 1.0)
 
     if update_scene:
         scene = bpy.context.scene
-        set_scene_fps(scene, motion.fps)
-        set_frame_range(scene, start_frame, start_frame + motion.num_frames - 1)
+        set_scene_fps(scene, fps)
+        set_frame_range(scene, start_frame, start_frame + frames_count - 1)
     return action
 
 
