@@ -144,3 +144,20 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
     if store_map:
         obj.data[MAP_PROPERTY] = json.dumps(used.to_dict(), ensure_ascii=False)
     return RetargetResult(obj, action, used, pose, list(target.notes))
+
+
+def retarget_motion_file(path, fps: float, obj: bpy.types.Object, bone_map: BoneMap | None = None,
+                         options: RetargetOptions | None = None, action_name: str | None = None,
+                         allow_driven: bool = False) -> RetargetResult:
+    """Load a motion file (any BVH, converted to the canonical skeleton) and retarget it
+    onto ``obj``. Raises MotionFileError or RigError; either way nothing changed."""
+    from pathlib import Path
+
+    from .bake_file import load_motion_file
+
+    problem = armature_problem(obj)  # before the (slower) file read
+    if problem:
+        raise RigError(problem)
+    motion = load_motion_file(path, fps)
+    return retarget_onto(obj, motion, bone_map, options, action_name=action_name or Path(path).stem,
+                         allow_driven=allow_driven)

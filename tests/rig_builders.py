@@ -373,3 +373,30 @@ def test_rigs() -> list[RigSpec]:
                           object_euler=(np.pi / 2, 0, 0), object_scale=0.01),
         generic(arm_angle=10.0, roll_seed=7, object_euler=(0, 0, np.pi)),  # unknown names, turned round
     ]
+
+
+def add_skinned_mesh(bpy, obj, name: str = "Body"):
+    """A mesh with one small triangle per bone, weighted to it (exporters such as glTF
+    only write armatures that skin something)."""
+    names, heads, _ = rb_spec_heads(obj)
+    verts, faces = [], []
+    size = 0.02 * max(np.ptp(heads, axis=0))
+    for h in heads:
+        k = len(verts)
+        verts += [tuple(h), tuple(h + [size, 0, 0]), tuple(h + [0, 0, size])]
+        faces.append((k, k + 1, k + 2))
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(verts, [], faces)
+    body = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(body)
+    body.parent = obj
+    body.modifiers.new("Armature", 'ARMATURE').object = obj
+    for k, n in enumerate(names):
+        body.vertex_groups.new(name=n).add([3 * k, 3 * k + 1, 3 * k + 2], 1.0, 'REPLACE')
+    return body
+
+
+def rb_spec_heads(obj):
+    names = [b.name for b in obj.data.bones]
+    heads = np.array([b.head_local for b in obj.data.bones])
+    return names, heads, None
