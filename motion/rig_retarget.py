@@ -210,27 +210,48 @@ def _distributed_bones(rig: RestRig, joint_bone: dict[int, int],
     return out
 
 
-def world_deltas(target: RigTarget, motion: Motion) -> np.ndarray:
-    """Per bone, the world-space rotation from its rest pose, (T, N, 3, 3), canonical axes."""
+def motion_world(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Forward kinematics in quaternions: world rotations (T, J, 4) and positions (T, J, 3).
+    (Cheaper than matrices for long clips; the retargeter needs quaternions anyway.)"""
+    skeleton = motion.skeleton
+    q = motion.rotations
+    t, j = q.shape[:2]
+    world = np.empty((t, j, 4))
+    positions = np.empty((t, j, 3))
+    for k, p in enumerate(skeleton.parents):
+        if p < 0:
+            world[:, k] = q[:, k]
+            positions[:, k] = motion.root_positions
+        else:
+            world[:, k] = rot.quat_mul(world[:, p], q[:, k])
+            positions[:, k] = positions[:, p] + rot.quat_rotate(
+                world[:, p], np.broadcast_to(skeleton.offsets[k], (t, 3)))
+    return world, positions
+
+
+def world_deltas(target: RigTarget, motion: Motion,
+                 fk: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Per bone, the world-space rotation from its rest pose as quaternions (T, N, 4),
+    canonical axes. ``fk``: :func:`motion_world` of the motion when already computed."""
     if motion.skeleton is not CANONICAL and motion.skeleton.names != CANONICAL.names:
         raise ValueError("retargeting onto a rig needs a motion on the canonical skeleton")
-    world, positions = motion.forward_kinematics()
+    world, positions = fk if fk is not None else motion_world(motion)
     rig, heads = target.rig, target.heads
     t = motion.num_frames
-    deltas = np.empty((t, rig.num_bones, 3, 3))
+    deltas = np.empty((t, rig.num_bones, 4))
     done = np.zeros(rig.num_bones, bool)
     for c, b in target.joint_bone.items():
-        deltas[:, b] = world[:, c] @ target.pose[c].T
+        deltas[:, b] = rot.quat_mul(world[:, c], rot.quat_conjugate(rot.matrix_to_quat(target.pose[c])))
         done[b] = True
 
     def aim(bones: list[int], chain: list[int], c: int, c_next: int) -> None:
         """Swing ``bones`` about the chain's base so the chain's chord points from joint c
         to joint c_next as in the canonical motion."""
-        now = sum(np.einsum("tij,j->ti", deltas[:, k], heads[n] - heads[k])
+        now = sum(rot.quat_rotate(deltas[:, k], np.broadcast_to(heads[n] - heads[k], (t, 3)))
                   for k, n in zip(chain[:-1], chain[1:]))
-        swing = rot.quat_to_matrix(rot.quat_between(now, positions[:, c_next] - positions[:, c]))
+        swing = rot.quat_between(now, positions[:, c_next] - positions[:, c])
         for k in bones:
-            deltas[:, k] = swing @ deltas[:, k]
+            deltas[:, k] = rot.quat_mul(swing, deltas[:, k])
 
     for b, (c, c_next, b_next) in target.skips.items():
         aim([b], [b, b_next], c, c_next)
@@ -238,19 +259,26 @@ def world_deltas(target: RigTarget, motion: Motion) -> np.ndarray:
     for b in rig.order:
         if b in target.distributed:
             lo, hi, frac = target.distributed[b]
-            qa, qb = rot.matrix_to_quat(deltas[:, lo]), rot.matrix_to_quat(deltas[:, hi])
-            deltas[:, b] = rot.quat_to_matrix(rot.quat_slerp(qa, qb, frac))
+            deltas[:, b] = rot.quat_slerp(deltas[:, lo], deltas[:, hi], frac)
             done[b] = True
             chains.setdefault((lo, hi), []).append(b)
     bone_joint = {b: c for c, b in target.joint_bone.items()}
     for (lo, hi), inner in chains.items():  # keep the upper end where the motion puts it
         aim([lo] + inner, [lo] + inner + [hi], bone_joint[lo], bone_joint[hi])
-    eye = np.broadcast_to(np.eye(3), (t, 3, 3))
     for b in rig.order:
         if not done[b]:
             p = rig.parents[b]
-            deltas[:, b] = deltas[:, p] if p >= 0 else eye
+            deltas[:, b] = deltas[:, p] if p >= 0 else (1.0, 0.0, 0.0, 0.0)
     return deltas
+
+
+def _continuous(q: np.ndarray) -> np.ndarray:
+    """Sign-continuous quaternions along time (axis 0), vectorised."""
+    dots = np.sum(q[1:] * q[:-1], axis=-1)
+    signs = np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)
+    out = q.copy()
+    out[1:] *= signs[..., None]
+    return out
 
 
 def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
@@ -263,13 +291,14 @@ def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
     return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(x.shape[1])], 1)
 
 
-def carrier_positions(target: RigTarget, motion: Motion, deltas: np.ndarray,
+def carrier_positions(target: RigTarget, positions: np.ndarray, deltas: np.ndarray,
                       scale: float) -> np.ndarray:
     """Head of the translation carrier over time (canonical axes, target units) such that
-    the rig's hips midpoint follows the canonical one, scaled."""
+    the rig's hips midpoint follows the canonical one (``positions``: the motion's joint
+    positions), scaled."""
     rig, heads = target.rig, target.heads
     ci = {n: i for i, n in enumerate(CANONICAL.names)}
-    pos = motion.positions()
+    pos = positions
     can_rest = CANONICAL.rest_positions()
     hips = [ci["left_hip"], ci["right_hip"]]
     can_mid = pos[:, hips].mean(1)
@@ -281,7 +310,8 @@ def carrier_positions(target: RigTarget, motion: Motion, deltas: np.ndarray,
         k = h
         while k != target.carrier:
             p = rig.parents[k]
-            offset += np.einsum("tij,j->ti", deltas[:, p], heads[k] - heads[p]) / len(hip_bones)
+            offset += rot.quat_rotate(deltas[:, p], np.broadcast_to(heads[k] - heads[p], want.shape)
+                                      ) / len(hip_bones)
             k = p
     return want - offset
 
@@ -292,23 +322,23 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
     options = options or RetargetOptions()
     rig = target.rig
     scale = options.scale or target.scale
-    deltas = world_deltas(target, motion)
+    fk = motion_world(motion)
+    deltas = world_deltas(target, motion, fk)
     if options.foot_cleanup:
         from .foot_contact import clean_foot_contacts
         deltas = clean_foot_contacts(target, motion, deltas, scale)
 
     keyed = sorted(set(target.joint_bone.values()) | set(target.distributed), key=rig.order.index)
     rest = target.rest
-    eye = np.eye(3)
-    local = np.empty((motion.num_frames, len(keyed), 3, 3))
-    for k, b in enumerate(keyed):
-        p = rig.parents[b]
-        local[:, k] = deltas[:, b] if p < 0 else np.swapaxes(deltas[:, p], -1, -2) @ deltas[:, b]
-    quats = rot.quat_continuous(to_pose_space(rot.matrix_to_quat(local), rest[keyed]))
+    parents = [rig.parents[b] for b in keyed]
+    parent_deltas = np.where(np.array(parents)[None, :, None] >= 0,
+                             deltas[:, [max(p, 0) for p in parents]], (1.0, 0.0, 0.0, 0.0))
+    local = rot.quat_mul(rot.quat_conjugate(parent_deltas), deltas[:, keyed])
+    quats = _continuous(to_pose_space(local, rest[keyed]))
 
     heads = target.heads
     carrier = target.carrier
-    head = carrier_positions(target, motion, deltas, scale)
+    head = carrier_positions(target, fk[1], deltas, scale)
     disp = head - heads[carrier]
     root_disp = None
     horizontal = np.array([1.0, 1.0, 0.0])
