@@ -1,0 +1,603 @@
+"""Timeline composition at sampling time (STMC + SINC), with no retraining.
+
+The denoiser knows one prompt per sample. A timeline has several prompts, in time and on
+body parts. At every DDIM step each segment is denoised on its own time window (its
+interval plus a margin each side, clipped to the timeline), and the per-window x0
+predictions are stitched back onto the timeline with weights that depend on the time
+and on the body part every feature channel belongs to; the combined x0 makes one DDIM
+step for the whole timeline, so every segment sees its neighbours (in time, and on the
+other body parts) through the shared x_t at the next step. This is STMC's "spatio-
+temporal composition" ("Multi-Track Timeline Control for Text-Driven 3D Human Motion
+Generation", Petrovich et al. 2024) with SINC's body-part assignment (Athanasiou et al.
+2023), on our x0-predicting denoiser.
+
+Weights (see docs/timeline.md for the reasons):
+
+- **Time.** A segment's weight is 1 inside its interval and ramps smoothly (raised
+  cosine) across each boundary over ``margin`` seconds each side, so two segments that
+  meet on a track cross-fade over 2 x margin centred on the boundary (weights sum to 1).
+- **Channels to parts.** Rotations and positions of a joint belong to its part (from
+  ``motion/skeleton.BODY_PARTS``); the root channels (heading rate, planar velocity,
+  pelvis height) and the foot contacts go with ``legs``. The body model has no finger
+  joints, so a hand part drives its arm (as in STMC).
+- **Who drives a part.** Among tracks that have a segment on the part at that time, the
+  most specific segment (fewest body parts) wins, as in SINC; ties go to the later
+  track. Segments on one track cross-fade with each other. What is left of a part (no
+  segment names it) follows the *base* track active at that time: the one whose
+  segment has the legs, else the most parts (SINC's heuristic), so a free arm swings
+  with the walk. What is left after that (gaps: no segment at all) takes the
+  background prediction: the unconditional denoiser, which is also the shared
+  "no text" term of classifier-free guidance, so it costs nothing extra.
+- **Guidance.** Per window, x0 = none + g_text (text - none) + g_style (text+style -
+  text) as in ``MotionModel.denoiser``; "none" is evaluated once per step on tiles
+  covering the whole timeline and shared by all windows.
+
+Windows longer than ``max_window`` frames (the training crops go up to 192) are cut into
+overlapping chunks cross-faded like segments. Long timelines therefore run as many
+overlapping windows; their starting noise can follow FreeNoise (Qiu et al. 2024):
+the noise of frames past the first window length repeats the noise one window earlier,
+shuffled within blocks, so distant windows start correlated (consistent style, no drift)
+without repeating exactly (no loops). ``noise="iid"`` gives independent noise.
+
+All window evaluations of a step run in a few batched ONNX calls (windows grouped by
+length; each window is extended to its group's length with real timeline frames, not
+padding).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..motion.kinematics import Motion
+from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS, decode
+from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
+from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
+from .sampler import GenerationCancelled
+from .timeline import Segment, Timeline, TimelineError
+
+# Parts the body model has channels for; hands drive their arm.
+MODEL_PARTS: tuple[str, ...] = ("legs", "torso", "left_arm", "right_arm", "head")
+HAND_TO_ARM = {"left_hand": "left_arm", "right_hand": "right_arm"}
+
+
+def channel_parts() -> np.ndarray:
+    """(FEATURE_DIM,) index into MODEL_PARTS of every feature channel."""
+    joint_part = np.full(NUM_JOINTS, -1)
+    for pi, part in enumerate(MODEL_PARTS):
+        for name in BODY_PARTS[part]:
+            if name in BODY_JOINT_NAMES[:NUM_JOINTS]:
+                joint_part[BODY_JOINT_NAMES.index(name)] = pi
+    assert (joint_part >= 0).all(), "every body joint must belong to a model part"
+    out = np.zeros(FEATURE_DIM, np.int64)
+    out[ROOT] = MODEL_PARTS.index("legs")
+    out[ROTATIONS] = np.repeat(joint_part, 6)
+    out[POSITIONS] = np.repeat(joint_part, 3)
+    out[CONTACTS] = MODEL_PARTS.index("legs")
+    return out
+
+
+CHANNEL_PARTS = channel_parts()
+
+
+def model_parts(segment: Segment) -> frozenset[str]:
+    """The MODEL_PARTS a segment drives (aliases expanded, hands -> arms)."""
+    return frozenset(HAND_TO_ARM.get(p, p) for p in segment.body_parts())
+
+
+@dataclass
+class ComposeSettings:
+    margin: float = 0.5          # s each side of a boundary: cross-fades span 2 x margin
+    context: int = 8             # frames of extra context beyond the margin
+    max_window: int = 192        # frames; longer windows are chunked (training crops <= 192)
+    min_window: int = 64         # frames; shorter windows are extended (training crops >= 64)
+    chunk_overlap: int = 48      # frames shared by consecutive chunks of a long window
+    noise: str = "freenoise"     # "freenoise" or "iid"
+    shuffle_block: int = 16      # FreeNoise: frames shuffled together
+    call_cost: int = 200         # frame-rows one extra ONNX call is worth (groups lengths)
+    max_rows: int = 96           # rows per ONNX call at most (memory)
+
+
+def _ceil(x: int, m: int) -> int:
+    return -(-int(x) // m) * m
+
+
+def _rise(n: int) -> np.ndarray:
+    """n samples of a raised cosine from ~0 to ~1 (half-sample offsets: symmetric)."""
+    x = (np.arange(n) + 0.5) / max(n, 1)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+@dataclass
+class Window:
+    cond: int            # index of the condition: segment i, or -1 for "none" tiles
+    start: int           # first timeline frame of the network input
+    length: int          # frames fed to the network
+    coef: np.ndarray | None = None  # (length, FEATURE_DIM) weight of its prediction in x0
+    blend: np.ndarray | None = None  # (length,) its share among its condition's chunks
+
+
+@dataclass
+class Plan:
+    """Where every window sits and what weight its prediction gets, frame by channel."""
+
+    frames: int                  # output frames
+    padded: int                  # frames sampled (multiple of the model's frame multiple)
+    segment_frames: list[tuple[int, int]]
+    weights: np.ndarray          # (S, padded) time weights of the segments
+    alpha: np.ndarray            # (S, P, padded) share of segment s in part p
+    background: np.ndarray       # (P, padded) share of the background ("none") prediction
+    windows: list[Window]        # segment windows, then the "none" tiles
+    groups: list[list[int]] = field(default_factory=list)  # window indices per ONNX call length
+
+    def coverage(self) -> np.ndarray:
+        """(padded, FEATURE_DIM) total weight per frame and channel (1 everywhere)."""
+        tot = np.zeros((self.padded, FEATURE_DIM))
+        for w in self.windows:
+            if w.coef is not None:
+                tot[w.start:w.start + w.length] += w.coef
+        return tot
+
+
+def segment_weight(fs: int, fe: int, padded: int, ramp: int) -> np.ndarray:
+    """Time weight of a segment on frames [fs, fe): 1 inside, smooth ramps across edges.
+
+    A segment touching the start (or end) of the timeline has no ramp there. A segment
+    shorter than its ramps peaks below 1 (the min of its rising and falling ramps).
+    """
+    f = np.arange(padded) + 0.5
+    up = np.ones(padded) if fs <= 0 else np.clip((f - (fs - ramp)) / max(2 * ramp, 1), 0, 1)
+    down = np.ones(padded) if fe >= padded else np.clip(((fe + ramp) - f) / max(2 * ramp, 1), 0, 1)
+    if ramp <= 0:
+        up = np.ones(padded) if fs <= 0 else (f >= fs).astype(float)
+        down = np.ones(padded) if fe >= padded else (f < fe).astype(float)
+        return np.minimum(up, down)
+    smooth = lambda x: 0.5 - 0.5 * np.cos(np.pi * x)  # noqa: E731
+    return np.minimum(smooth(up), smooth(down))
+
+
+def _levels(order_keys: np.ndarray, coverage: np.ndarray) -> np.ndarray:
+    """Shares of K candidates per frame taken in priority order (lowest key first).
+
+    order_keys, coverage: (K, T). Returns (K, T) shares: candidate k takes
+    remaining * coverage_k, remaining shrinks by (1 - coverage_k).
+    """
+    k, t = coverage.shape
+    order = np.argsort(order_keys, axis=0, kind="stable")  # (K, T)
+    share = np.zeros((k, t))
+    remaining = np.ones(t)
+    cols = np.arange(t)
+    for r in range(k):
+        idx = order[r]
+        c = coverage[idx, cols]
+        share[idx, cols] = remaining * c
+        remaining = remaining * (1.0 - c)
+    return share
+
+
+def part_shares(weights: np.ndarray, parts: Sequence[frozenset[str]], tracks: Sequence[int]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha (S, P, T), background (P, T)) from segment time weights (S, T).
+
+    Within a track, segments cross-fade (weights normalised where they sum above 1).
+    Across tracks, per part: first the tracks with a segment on the part, most specific
+    (fewest parts) first, ties to the later track; then, for what is left, the base
+    tracks (legs first, then most parts; SINC); the rest is background.
+    """
+    s, t = weights.shape
+    n_tracks = max(tracks, default=-1) + 1
+    tracks = np.asarray(tracks)
+    nparts = np.array([len(p) for p in parts], float)
+    has_legs = np.array(["legs" in p for p in parts])
+    alpha = np.zeros((s, len(MODEL_PARTS), t))
+    background = np.zeros((len(MODEL_PARTS), t))
+    big = 1e6
+    # Base priority per track and frame (for parts no segment names).
+    any_w = np.zeros((n_tracks, t))
+    base_key = np.full((n_tracks, t), big)
+    for i in range(s):
+        tr = tracks[i]
+        any_w[tr] += weights[i]
+        key = (0.0 if has_legs[i] else 100.0) - nparts[i] - tr * 1e-3
+        base_key[tr] = np.where(weights[i] > 0, np.minimum(base_key[tr], key), base_key[tr])
+    for pi, part in enumerate(MODEL_PARTS):
+        own = np.array([part in p for p in parts])
+        own_w = np.zeros((n_tracks, t))
+        own_key = np.full((n_tracks, t), big)
+        for i in np.flatnonzero(own):
+            tr = tracks[i]
+            own_w[tr] += weights[i]
+            key = nparts[i] - tr * 1e-3  # fewest parts first, ties: later track first
+            own_key[tr] = np.where(weights[i] > 0, np.minimum(own_key[tr], key), own_key[tr])
+        # Candidates: tracks as owners (K = n_tracks), then tracks as base (offset keys).
+        keys = np.concatenate([own_key, base_key + 2 * big * (base_key < big) + 4 * big * (base_key >= big)])
+        cover = np.concatenate([np.minimum(own_w, 1.0), np.minimum(any_w, 1.0)])
+        share = _levels(keys, cover)
+        background[pi] = 1.0 - share.sum(axis=0)
+        for i in range(s):
+            tr = tracks[i]
+            if own[i]:
+                alpha[i, pi] += share[tr] * weights[i] / np.maximum(own_w[tr], 1e-12)
+            alpha[i, pi] += share[n_tracks + tr] * weights[i] / np.maximum(any_w[tr], 1e-12)
+    background = np.clip(background, 0.0, 1.0)
+    background[background < 1e-6] = 0.0
+    return alpha, background
+
+
+def _chunks(lo: int, hi: int, max_len: int, overlap: int) -> list[tuple[int, int]]:
+    """Cut [lo, hi) into overlapping chunks of at most max_len frames."""
+    n = hi - lo
+    if n <= max_len:
+        return [(lo, hi)]
+    k = int(np.ceil((n - overlap) / (max_len - overlap)))
+    size = min(max_len, int(np.ceil((n + (k - 1) * overlap) / k)))
+    starts = np.round(np.linspace(lo, hi - size, k)).astype(int)
+    return [(int(a), int(a) + size) for a in starts]
+
+
+def _chunk_weights(chunks: list[tuple[int, int]], padded: int) -> list[np.ndarray]:
+    """Partition of unity over the union of chunks (sorted, each overlapping only its
+    neighbours): raised-cosine cross-fades across every overlap."""
+    ws = []
+    for i, (a, b) in enumerate(chunks):
+        w = np.zeros(padded)
+        w[a:b] = 1.0
+        if i > 0 and chunks[i - 1][1] > a:
+            n = chunks[i - 1][1] - a
+            w[a:a + n] = np.minimum(w[a:a + n], _rise(n))
+        if i + 1 < len(chunks) and chunks[i + 1][0] < b:
+            na = chunks[i + 1][0]
+            w[na:b] = np.minimum(w[na:b], 1.0 - _rise(b - na))
+        ws.append(w)
+    return ws
+
+
+def _group_lengths(lengths: list[int], rows_per: list[int], call_cost: int) -> list[list[int]]:
+    """Group windows (sorted by needed length) into calls minimising frame-rows + calls."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = len(order)
+    best = [0.0] + [np.inf] * n
+    cut = [0] * (n + 1)
+    for j in range(1, n + 1):
+        for i in range(j):
+            members = order[i:j]
+            cost = best[i] + call_cost + lengths[order[j - 1]] * sum(rows_per[m] for m in members)
+            if cost < best[j]:
+                best[j], cut[j] = cost, i
+    groups, j = [], n
+    while j > 0:
+        groups.append(order[cut[j]:j])
+        j = cut[j]
+    return groups[::-1]
+
+
+def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
+                  settings: ComposeSettings | None = None, chunk: bool = True) -> Plan:
+    """Windows and weights for composing ``timeline`` (no model needed)."""
+    st = settings or ComposeSettings()
+    timeline.validate()
+    segs = timeline.segments()
+    tracks = timeline.track_of()
+    frames = max(2, int(round(timeline.end * fps)))
+    padded = max(_ceil(frames, frame_multiple), 2 * frame_multiple)
+    ramp = int(round(st.margin * fps))
+    spans = []
+    for s in segs:
+        fs = min(int(round(s.start * fps)), frames - 1)
+        fe = max(fs + 1, min(int(round(s.end * fps)), frames))
+        spans.append((fs, padded if fe >= frames else fe))
+    weights = np.stack([segment_weight(fs, fe, padded, ramp) for fs, fe in spans])
+    parts = [model_parts(s) for s in segs]
+    alpha, background = part_shares(weights, parts, tracks)
+
+    lo_len = min(_ceil(st.min_window, frame_multiple), padded)
+    hi_len = max(lo_len, min(st.max_window // frame_multiple * frame_multiple, padded))
+    windows: list[Window] = []
+    for i, (fs, fe) in enumerate(spans):
+        need_lo = max(0, fs - ramp - st.context)
+        need_hi = min(padded, fe + ramp + st.context)
+        pieces = _chunks(need_lo, need_hi, hi_len, st.chunk_overlap) if chunk else [(need_lo, need_hi)]
+        cw = _chunk_weights(pieces, padded)
+        for (a, b), u in zip(pieces, cw):
+            length = min(padded, max(lo_len, _ceil(b - a, frame_multiple)))
+            windows.append(Window(i, a, length, alpha[i] * u, u))
+    # "none" tiles over the whole timeline (guidance term and background).
+    tiles = _chunks(0, padded, hi_len, st.chunk_overlap)
+    tiles = [(a, a + _ceil(b - a, frame_multiple)) for a, b in tiles]
+    for (a, b), u in zip(tiles, _chunk_weights(tiles, padded)):
+        windows.append(Window(-1, a, min(padded, max(lo_len, b - a)), background * u, u))
+
+    # Group by length, then extend each window to its group's length inside the timeline.
+    rows = [1 if w.cond < 0 else 2 for w in windows]
+    groups = _group_lengths([w.length for w in windows], rows, st.call_cost)
+    for g in groups:
+        length = max(windows[k].length for k in g)
+        for k in g:
+            w = windows[k]
+            centre = w.start + w.length // 2
+            w.start = int(np.clip(centre - length // 2, 0, padded - length))
+            w.length = length
+    for w in windows:
+        coef_t = w.coef[:, w.start:w.start + w.length]  # (P, length)
+        w.coef = np.ascontiguousarray(coef_t[CHANNEL_PARTS].T.astype(np.float32))  # (length, F)
+        w.blend = w.blend[w.start:w.start + w.length].astype(np.float32)
+    return Plan(frames, padded, spans, weights, alpha, background, windows, groups)
+
+
+def timeline_noise(shape_frames: int, dim: int, seed: int, window: int, mode: str = "freenoise",
+                   block: int = 16) -> np.ndarray:
+    """Starting noise (frames, dim). FreeNoise: frames past ``window`` reuse the noise one
+    window earlier, shuffled within blocks of ``block`` frames; "iid": independent."""
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((shape_frames, dim)).astype(np.float32)
+    if mode == "iid" or shape_frames <= window:
+        return noise
+    if mode != "freenoise":
+        raise ValueError(f"noise must be 'freenoise' or 'iid', not {mode!r}")
+    for b in range(window, shape_frames, block):
+        e = min(b + block, shape_frames)
+        src = np.arange(b - window, e - window)
+        noise[b:e] = noise[rng.permutation(src)]
+    return noise
+
+
+@dataclass
+class TimelineResult:
+    motion: Motion
+    features: np.ndarray                 # (frames, F) denormalised
+    matches: list[list[tuple[str, float]]]  # per segment: known actions nearest its prompt
+    truncated: list[bool]
+    seconds_taken: float
+    device: str
+    plan: Plan
+    evaluations: int = 0                 # frame-rows run through the network
+
+
+class Composer:
+    """Runs a plan with a MotionModel: batched window evaluations per DDIM step."""
+
+    def __init__(self, model, timeline: Timeline, plan: Plan, text: np.ndarray, styles: np.ndarray,
+                 text_guidance: float, style_guidance: float, max_rows: int = 96):
+        self.model, self.timeline, self.plan = model, timeline, plan
+        self.g_text, self.g_style = float(text_guidance), float(style_guidance)
+        self.max_rows = max_rows
+        self._text, self._styles = text, styles
+        self.calls = []  # per call: (window indices, row layout, constant feeds)
+        for g in plan.groups:
+            rows = []  # (window, kind) kind: 0 none, 1 text, 2 text+style
+            for k in g:
+                w = plan.windows[k]
+                rows += [(k, 0)] if w.cond < 0 else [(k, 1), (k, 2)]
+            for c0 in range(0, len(rows), max_rows):
+                part = rows[c0:c0 + max_rows]
+                n = len(part)
+                tx = np.zeros((n, text.shape[1]), np.float32)
+                sty = np.zeros((n, styles.shape[1]), np.float32)
+                tk = np.zeros(n, np.float32)
+                sk = np.zeros(n, np.float32)
+                for r, (k, kind) in enumerate(part):
+                    c = plan.windows[k].cond
+                    if kind >= 1:
+                        tx[r], tk[r] = text[c], 1.0
+                    if kind == 2:
+                        sty[r], sk[r] = styles[c], 1.0
+                self.calls.append((part, {"text": tx, "text_keep": tk, "style": sty, "style_keep": sk}))
+        self.evaluations = 0
+
+    def predictions(self, x: np.ndarray, t: int) -> dict[tuple[int, int], np.ndarray]:
+        """Raw predictions per (window, kind) on the full-timeline sample x (padded, F)."""
+        session = self.model.session
+        out = {}
+        for rows, feeds in self.calls:
+            length = self.plan.windows[rows[0][0]].length
+            xx = np.stack([x[self.plan.windows[k].start:self.plan.windows[k].start + length] for k, _ in rows])
+            res = session.run(None, {"x": xx.astype(np.float32, copy=False),
+                                     "t": np.full(len(rows), t, np.float32), **feeds})[0]
+            self.evaluations += len(rows) * length
+            for r, key in enumerate(rows):
+                out[key] = res[r]
+        return out
+
+    def guided(self, preds: dict, none: np.ndarray) -> list[np.ndarray | None]:
+        """Guided x0 per window (None for the 'none' tiles, whose prediction is raw)."""
+        out = []
+        for k, w in enumerate(self.plan.windows):
+            if w.cond < 0:
+                out.append(preds[(k, 0)])
+                continue
+            base = none[w.start:w.start + w.length]
+            txt, both = preds[(k, 1)], preds[(k, 2)]
+            out.append(base + self.g_text * (txt - base) + self.g_style * (both - txt))
+        return out
+
+    def none_field(self, preds: dict) -> np.ndarray:
+        """The unconditional prediction on the whole timeline, stitched from the tiles."""
+        acc = np.zeros((self.plan.padded, FEATURE_DIM), np.float32)
+        for k, w in enumerate(self.plan.windows):
+            if w.cond < 0:
+                acc[w.start:w.start + w.length] += w.blend[:, None] * preds[(k, 0)]
+        return acc
+
+    def combine(self, guided: list[np.ndarray]) -> np.ndarray:
+        x0 = np.zeros((self.plan.padded, FEATURE_DIM), np.float32)
+        for w, pred in zip(self.plan.windows, guided):
+            x0[w.start:w.start + w.length] += w.coef * pred
+        return x0
+
+    def denoise(self, x: np.ndarray, t: int) -> np.ndarray:
+        preds = self.predictions(x, t)
+        return self.combine(self.guided(preds, self.none_field(preds)))
+
+
+def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | None):
+    from .motion_model import GenerationError
+    segs = timeline.segments()
+    from .text_encoder import TextEncoder
+    encoder = encoder or TextEncoder.load(model.weights_dir)
+    texts = [s.text.strip() for s in segs]
+    uniq = list(dict.fromkeys(texts))
+    emb, trunc = encoder.encode_with_info(uniq)
+    index = {t: i for i, t in enumerate(uniq)}
+    text = np.stack([emb[index[t]] for t in texts]).astype(np.float32)
+    truncated = [bool(trunc[index[t]]) for t in texts]
+    style_rows = []
+    for s in segs:
+        try:
+            style_rows.append(model.style_vector(s.style if s.style else dict(styles or {})))
+        except GenerationError as exc:
+            raise TimelineError(f"{s.describe()}: {exc}") from None
+    for s in segs:
+        if not model_parts(s) & set(MODEL_PARTS):
+            raise TimelineError(f"{s.describe()}: its body parts drive nothing")
+    return text, np.stack(style_rows).astype(np.float32), truncated
+
+
+def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
+            text_guidance: float | None = None, style_guidance: float | None = None,
+            styles: Mapping[str, float] | None = None, encoder=None,
+            progress: Callable[[int, int], bool | None] | None = None,
+            settings: ComposeSettings | None = None, method: str = "stmc",
+            inpaint: tuple[np.ndarray, np.ndarray] | None = None) -> TimelineResult:
+    """Sample one motion for a timeline.
+
+    ``styles``: default sliders for segments without their own. ``method``: "stmc"
+    (composition at every step) or "independent" (each window sampled on its own and
+    the final predictions blended with the same weights: the SINC-lerp-like baseline).
+    ``inpaint``: (features (frames, F) denormalised, keep (frames,) in 0..1): frames
+    with keep 1 are held to the given motion (regenerate part of a timeline).
+    """
+    from .motion_model import GenerationError
+    t0 = time.perf_counter()
+    st = settings or ComposeSettings()
+    timeline.validate()
+    steps = int(steps or model.defaults["steps"])
+    if not 1 <= steps <= 100:
+        raise GenerationError("sampling steps must be between 1 and 100")
+    g_text = model.defaults["text_guidance"] if text_guidance is None else text_guidance
+    g_style = model.defaults["style_guidance"] if style_guidance is None else style_guidance
+    text, style, truncated = _prepare(model, timeline, encoder, styles)
+    plan = plan_timeline(timeline, model.fps, int(model.meta["frame_multiple"]), st,
+                         chunk=(method == "stmc"))
+    composer = Composer(model, timeline, plan, text, style, g_text, g_style, st.max_rows)
+    dim = model.normalizer.mean.shape[0]
+    window = max(w.length for w in plan.windows)
+    noise = timeline_noise(plan.padded, dim, seed, window, st.noise, st.shuffle_block)
+
+    known = keep = None
+    if inpaint is not None:
+        feats, mask = inpaint
+        if feats.shape != (plan.frames, FEATURE_DIM) or mask.shape != (plan.frames,):
+            raise ValueError(f"inpaint needs features ({plan.frames}, {FEATURE_DIM}) and a mask ({plan.frames},)")
+        known = np.zeros((plan.padded, dim), np.float32)
+        known[:plan.frames] = model.normalizer.normalize(feats)
+        known[plan.frames:] = known[plan.frames - 1]
+        keep = np.zeros((plan.padded, 1), np.float32)
+        keep[:plan.frames, 0] = np.clip(mask, 0.0, 1.0)
+
+    abar = cosine_alphas_cumprod()
+    timesteps = ddim_timesteps(steps, len(abar))
+    if method == "stmc":
+        x = noise
+        for i, t in enumerate(timesteps):
+            x0 = composer.denoise(x, int(t))
+            if keep is not None:
+                x0 = keep * known + (1.0 - keep) * x0
+            prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
+            x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
+            if progress is not None and progress(i + 1, len(timesteps)) is False:
+                raise GenerationCancelled("generation cancelled")
+    elif method == "independent":
+        if inpaint is not None:
+            raise ValueError("inpainting needs method='stmc'")
+        xs = [noise[w.start:w.start + w.length].copy() for w in plan.windows]
+        for i, t in enumerate(timesteps):
+            preds = _independent_predictions(composer, xs, int(t))
+            none = {k: preds[(k, 0)] for k, w in enumerate(plan.windows) if w.cond < 0}
+            guided = []
+            for k, w in enumerate(plan.windows):
+                if w.cond < 0:
+                    guided.append(none[k])
+                else:
+                    base = preds[(k, 0)]
+                    txt, both = preds[(k, 1)], preds[(k, 2)]
+                    guided.append(base + composer.g_text * (txt - base) + composer.g_style * (both - txt))
+            prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
+            xs = [ddim_step(xk, gk, abar[t], prev).astype(np.float32) for xk, gk in zip(xs, guided)]
+            if progress is not None and progress(i + 1, len(timesteps)) is False:
+                raise GenerationCancelled("generation cancelled")
+        x0 = composer.combine(guided)
+    else:
+        raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
+
+    feats = model.normalizer.denormalize(x0[:plan.frames].astype(np.float64))
+    if keep is not None:
+        k = keep[:plan.frames]
+        feats = k * inpaint[0] + (1.0 - k) * feats
+    matches = [model.match(e) for e in text]
+    return TimelineResult(decode(feats, model.fps), feats, matches, truncated,
+                          time.perf_counter() - t0, model.device, plan, composer.evaluations)
+
+
+def _independent_predictions(composer: Composer, xs: list[np.ndarray], t: int) -> dict:
+    """Each window's own none/text/text+style predictions on its own sample (baseline)."""
+    session = composer.model.session
+    plan = composer.plan
+    out = {}
+    by_len: dict[int, list[int]] = {}
+    for k, w in enumerate(plan.windows):
+        by_len.setdefault(w.length, []).append(k)
+    for length, ks in by_len.items():
+        rows, feeds = [], {"text": [], "text_keep": [], "style": [], "style_keep": []}
+        for k in ks:
+            c = plan.windows[k].cond
+            kinds = (0,) if c < 0 else (0, 1, 2)
+            for kind in kinds:
+                rows.append((k, kind))
+        tx, tk, sty, sk = [], [], [], []
+        text, styles = composer._text, composer._styles
+        for k, kind in rows:
+            c = plan.windows[k].cond
+            tx.append(text[c] if kind >= 1 else np.zeros(text.shape[1], np.float32))
+            tk.append(1.0 if kind >= 1 else 0.0)
+            sty.append(styles[c] if kind == 2 else np.zeros(styles.shape[1], np.float32))
+            sk.append(1.0 if kind == 2 else 0.0)
+        for c0 in range(0, len(rows), composer.max_rows):
+            sl = slice(c0, c0 + composer.max_rows)
+            part = rows[sl]
+            res = session.run(None, {
+                "x": np.stack([xs[k] for k, _ in part]).astype(np.float32),
+                "t": np.full(len(part), t, np.float32),
+                "text": np.stack(tx[sl]).astype(np.float32), "text_keep": np.array(tk[sl], np.float32),
+                "style": np.stack(sty[sl]).astype(np.float32), "style_keep": np.array(sk[sl], np.float32)})[0]
+            composer.evaluations += len(part) * length
+            for r, key in enumerate(part):
+                out[key] = res[r]
+    return out
+
+
+def keep_mask(timeline: Timeline, segments: Sequence[int], fps: float, margin: float = 0.5) -> np.ndarray:
+    """(frames,) 1 where a previous take is kept, 0 on the given segments' windows.
+
+    The regenerated window is each segment's interval plus ``margin`` seconds each side,
+    with a smooth ramp of ``margin`` seconds back to the kept motion.
+    """
+    frames = max(2, int(round(timeline.end * fps)))
+    segs = timeline.segments()
+    ramp = int(round(margin * fps))
+    free = np.zeros(frames)
+    for i in segments:
+        s = segs[i]
+        fs = max(0, int(round(s.start * fps)) - ramp)
+        fe = min(frames, int(round(s.end * fps)) + ramp)
+        free = np.maximum(free, segment_weight(fs, fe, frames, ramp))
+    return 1.0 - free
+
+
+def regenerate(model, timeline: Timeline, previous: np.ndarray, segments: Sequence[int], seed: int,
+               **kwargs) -> TimelineResult:
+    """Sample ``segments`` (indices into ``timeline.segments()``) again with a new seed,
+    keeping the rest of ``previous`` (features (frames, F)) as it was (inpainting)."""
+    mask = keep_mask(timeline, segments, model.fps)
+    return compose(model, timeline, seed=seed, inpaint=(previous, mask), **kwargs)
