@@ -105,6 +105,36 @@ def stored_bone_map(obj: bpy.types.Object) -> BoneMap | None:
         raise RigError(f"the bone map stored on {obj.data.name!r} is invalid: {exc}") from exc
 
 
+def current_bone_map(obj: bpy.types.Object) -> BoneMap:
+    """The map a retarget onto ``obj`` would use: the stored one, else automatic matching."""
+    problem = armature_problem(obj)
+    if problem:
+        raise RigError(problem)
+    stored = stored_bone_map(obj)
+    if stored is not None:
+        return stored
+    try:
+        return match_rig(read_rest_rig(obj))
+    except ValueError as exc:
+        raise RigError(f"{obj.name!r}: {exc}") from exc
+
+
+def store_bone_map(obj: bpy.types.Object, bone_map: BoneMap) -> BoneMap:
+    """Resolve ``bone_map`` on the armature and store it there (shown for review and
+    editing as the armature's custom property ``cadence_bone_map``)."""
+    problem = armature_problem(obj)
+    if problem:
+        raise RigError(problem)
+    rig = read_rest_rig(obj)
+    try:
+        resolved = bone_map.resolve(rig.names)
+        prepare_target(rig, resolved)  # refuse maps that cannot drive the rig
+    except ValueError as exc:
+        raise RigError(f"{obj.name!r}: {exc}") from exc
+    obj.data[MAP_PROPERTY] = json.dumps(resolved.to_dict(), ensure_ascii=False)
+    return resolved
+
+
 def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | None = None,
                   options: RetargetOptions | None = None, action_name: str = "Cadence",
                   start_frame: int | None = None, update_scene: bool = True,
@@ -148,7 +178,7 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
 
 def retarget_motion_file(path, fps: float, obj: bpy.types.Object, bone_map: BoneMap | None = None,
                          options: RetargetOptions | None = None, action_name: str | None = None,
-                         allow_driven: bool = False) -> RetargetResult:
+                         allow_driven: bool = False, update_scene: bool = True) -> RetargetResult:
     """Load a motion file (any BVH, converted to the canonical skeleton) and retarget it
     onto ``obj``. Raises MotionFileError or RigError; either way nothing changed."""
     from pathlib import Path
@@ -160,4 +190,4 @@ def retarget_motion_file(path, fps: float, obj: bpy.types.Object, bone_map: Bone
         raise RigError(problem)
     motion = load_motion_file(path, fps)
     return retarget_onto(obj, motion, bone_map, options, action_name=action_name or Path(path).stem,
-                         allow_driven=allow_driven)
+                         allow_driven=allow_driven, update_scene=update_scene)

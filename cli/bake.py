@@ -26,8 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="character to retarget onto (.blend, .glb, .gltf, .fbx, .bvh) "
                              "instead of the canonical rig")
     parser.add_argument("--armature", help="armature object in --rig (default: the largest)")
-    parser.add_argument("--map", type=Path, dest="bone_map",
-                        help="bone map JSON (a saved preset); default: automatic mapping")
+    parser.add_argument("--map", dest="bone_map",
+                        help="bone map: a JSON file or a preset name (e.g. mixamo, unreal); "
+                             "default: automatic mapping")
     parser.add_argument("--root-motion", choices=("hips", "root", "in_place"), default="hips",
                         help="hips carry the travel (default), a root bone carries it, "
                              "or the character stays in place")
@@ -73,12 +74,12 @@ def _retarget(args: argparse.Namespace):
     from ..blender.bake_file import MotionFileError, load_motion_file
     from ..blender.rig_import import RigFileError, import_rig
     from ..blender.rig_retarget import RigError, retarget_onto
-    from ..motion.rig_mapping import BoneMap
+    from ..blender.presets import load_preset
     from ..motion.rig_retarget import RetargetOptions
 
     try:
         motion = load_motion_file(args.motion, args.fps)
-        bone_map = BoneMap.load(args.bone_map) if args.bone_map else None
+        bone_map = load_preset(args.bone_map) if args.bone_map else None
         obj = import_rig(args.rig, args.armature)
         return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion),
                              action_name=args.motion.stem)

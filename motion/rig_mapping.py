@@ -659,12 +659,16 @@ def match_geometry(rig: RestRig) -> dict[str, int]:
     return out
 
 
+PRESET_PREFIX = {"mixamo": "mixamorig:"}  # how the convention's files spell names
+
+
 def preset_for(convention: str) -> BoneMap:
     """The bone map of a convention's standard names (what ships in presets/)."""
-    names = EXAMPLE_NAMES[convention]
-    root = names.pop(ROOT_ROLE, None) if ROOT_ROLE in names else None
-    bones = {j: n for j, n in names.items() if n}
-    return BoneMap(bones, root, convention)
+    names = dict(EXAMPLE_NAMES[convention])
+    prefix = PRESET_PREFIX.get(convention, "")
+    root = names.pop(ROOT_ROLE, None)
+    bones = {j: prefix + n for j, n in names.items() if n}
+    return BoneMap(bones, prefix + root if root else None, convention)
 
 
 __all__ = ["RestRig", "BoneMap", "split_side", "match_by_names", "match_rig", "match_geometry",

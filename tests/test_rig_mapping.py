@@ -124,7 +124,7 @@ def test_bad_bone_map_files(tmp_path, text, message):
 
 def test_preset_resolves_other_namespace():
     preset = preset_for("mixamo")
-    preset.bones = {j: "mixamorig:" + b for j, b in preset.bones.items()}
+    assert preset.bones["pelvis"] == "mixamorig:Hips"
     rig = rb.rest_rig(rb.mixamo(prefix="mixamorig7:"))
     resolved = preset.resolve(rig.names)
     assert resolved.bones["left_wrist"] == "mixamorig7:LeftHand"
@@ -137,3 +137,12 @@ def test_every_convention_has_a_consistent_preset():
         table = TABLES[convention]
         for joint, bone in preset.bones.items():
             assert table[split_side(bone)] == joint, (convention, joint, bone)
+
+
+def test_shipped_presets_match_the_tables():
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "presets"
+    shipped = {p.stem: BoneMap.load(p) for p in folder.glob("*.json")}
+    assert set(shipped) == set(EXAMPLE_NAMES)
+    for name, preset in shipped.items():
+        assert preset.to_dict() == preset_for(name).to_dict(), name

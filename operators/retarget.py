@@ -1,0 +1,139 @@
+"""Operators for retargeting onto the user's armature: retarget the motion file, detect
+the bone map (stored on the armature for review), load a preset into it, save it as a
+preset. Thin wrappers over ``blender/rig_retarget.py`` and ``blender/presets.py``."""
+import bpy
+
+from ..blender.bake_file import MotionFileError
+from ..blender.presets import available_presets, load_preset, save_preset
+from ..blender.rig_retarget import (MAP_PROPERTY, RigError, current_bone_map,
+                                    retarget_motion_file, store_bone_map)
+from ..blender.scene import scene_fps
+from ..motion.rig_mapping import match_rig
+from ..motion.rig_retarget import RetargetOptions
+
+ROOT_MOTION_ITEMS = (
+    ('hips', "Hips", "The hips bone carries the travel"),
+    ('root', "Root Bone", "A ground-level root bone carries the travel on the floor; the hips "
+                          "carry the height"),
+    ('in_place', "In Place", "The character stays in place (sway kept)"),
+)
+
+
+def _preset_items(_self, _context):
+    return [(name, name, f"Bone map preset {name}") for name in sorted(available_presets())] or [
+        ('NONE', "None", "No presets")]
+
+
+class CADENCE_OT_retarget_motion(bpy.types.Operator):
+    """Retarget the motion file onto the active armature (its stored bone map, a preset, or automatic matching)"""
+
+    bl_idname = "cadence.retarget_motion"
+    bl_label = "Retarget Motion onto Rig"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    root_motion: bpy.props.EnumProperty(name="Root Motion", items=ROOT_MOTION_ITEMS, default='hips')
+    bone_map: bpy.props.StringProperty(
+        name="Bone Map", description="Preset name or bone-map JSON file; empty: the map stored "
+                                     "on the armature, else automatic matching")
+    allow_driven: bpy.props.BoolProperty(
+        name="Allow Driven Bones", default=False,
+        description="Bake even when constraints or drivers act on the bones the motion drives")
+    update_scene: bpy.props.BoolProperty(
+        name="Update Scene Range", default=True,
+        description="Set the scene's frame range and rate to the motion")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        settings = context.scene.cadence
+        obj = context.active_object
+        try:
+            bone_map = load_preset(self.bone_map) if self.bone_map.strip() else None
+            result = retarget_motion_file(
+                bpy.path.abspath(settings.motion_path), fps=scene_fps(context.scene), obj=obj,
+                bone_map=bone_map, options=RetargetOptions(root_motion=self.root_motion),
+                allow_driven=self.allow_driven, update_scene=self.update_scene)
+        except (MotionFileError, RigError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        for note in result.notes:
+            self.report({'WARNING'}, note)
+        self.report({'INFO'}, f"Retargeted {result.pose.num_frames} frames onto {obj.name!r} "
+                              f"({result.bone_map.convention}, {len(result.bone_map.bones)} bones "
+                              f"mapped) as action {result.action.name!r}")
+        return {'FINISHED'}
+
+
+class CADENCE_OT_detect_bone_map(bpy.types.Operator):
+    """Match the active armature's bones to the canonical skeleton and store the map on the armature for review"""
+
+    bl_idname = "cadence.detect_bone_map"
+    bl_label = "Detect Bone Map"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.active_object
+        try:
+            from ..blender.rig_retarget import armature_problem, read_rest_rig
+            problem = armature_problem(obj)
+            if problem:
+                raise RigError(problem)
+            bone_map = store_bone_map(obj, match_rig(read_rest_rig(obj)))
+        except (RigError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        self.report({'INFO'}, f"{obj.name!r}: {len(bone_map.bones)} bones mapped "
+                              f"({bone_map.convention}); stored as {MAP_PROPERTY!r}")
+        return {'FINISHED'}
+
+
+class CADENCE_OT_load_bone_map(bpy.types.Operator):
+    """Load a bone-map preset onto the active armature (stored there for review and retargeting)"""
+
+    bl_idname = "cadence.load_bone_map"
+    bl_label = "Load Bone Map Preset"
+    bl_options = {'REGISTER', 'UNDO'}
+    bl_property = "preset"
+
+    preset: bpy.props.EnumProperty(name="Preset", items=_preset_items)
+
+    def invoke(self, context, event):
+        context.window_manager.invoke_search_popup(self)
+        return {'RUNNING_MODAL'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.active_object
+        try:
+            bone_map = store_bone_map(obj, load_preset(self.preset))
+        except (RigError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        for note in bone_map.notes[:5]:
+            self.report({'WARNING'}, note)
+        self.report({'INFO'}, f"{obj.name!r}: preset {self.preset!r}, {len(bone_map.bones)} bones mapped")
+        return {'FINISHED'}
+
+
+class CADENCE_OT_save_bone_map(bpy.types.Operator):
+    """Save the active armature's bone map (stored or automatic) as a user preset"""
+
+    bl_idname = "cadence.save_bone_map"
+    bl_label = "Save Bone Map Preset"
+
+    name: bpy.props.StringProperty(name="Name", description="Preset name")
+
+    def invoke(self, context, event):
+        if not self.name and context.active_object is not None:
+            self.name = context.active_object.name
+        return context.window_manager.invoke_props_dialog(self)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        try:
+            path = save_preset(self.name, current_bone_map(context.active_object))
+        except (RigError, ValueError, OSError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        self.report({'INFO'}, f"Saved bone map preset {path.stem!r} to {path}")
+        return {'FINISHED'}
+
+
+classes = (CADENCE_OT_retarget_motion, CADENCE_OT_detect_bone_map, CADENCE_OT_load_bone_map,
+           CADENCE_OT_save_bone_map)
