@@ -163,9 +163,14 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
         if driven:
             listed = "; ".join(f"{b}: {', '.join(w)}" for b, w in sorted(driven.items())[:6])
             more = f" and {len(driven) - 6} more" if len(driven) > 6 else ""
+            hint = ""
+            if any(n.startswith("DEF-") for n in driven) and "ORG-spine" in obj.data.bones:
+                hint = (" (a generated Rigify rig: its DEF bones follow the control rig; "
+                        "retarget onto the metarig or an exported deform-only rig, "
+                        "baking onto Rigify's controls is not supported yet)")
             raise RigError(f"bones of {obj.name!r} that the motion drives are controlled by "
-                           f"constraints or drivers ({listed}{more}); disable them, bake onto the "
-                           "deform bones, or allow driven bones")
+                           f"constraints or drivers ({listed}{more}){hint}; disable them, bake "
+                           "onto the deform bones, or allow driven bones")
     start = bpy.context.scene.frame_start if start_frame is None else start_frame
     action = bake_pose(obj, pose.bones, pose.rotations, pose.locations, pose.fps,
                        action_name=action_name, start_frame=start, update_scene=update_scene,

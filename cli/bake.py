@@ -32,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root-motion", choices=("hips", "root", "in_place"), default="hips",
                         help="hips carry the travel (default), a root bone carries it, "
                              "or the character stays in place")
+    parser.add_argument("--foot-cleanup", action="store_true",
+                        help="keep planted feet from sliding, floating or sinking (leg IK)")
     parser.set_defaults(func=run)
 
 
@@ -81,7 +83,8 @@ def _retarget(args: argparse.Namespace):
         motion = load_motion_file(args.motion, args.fps)
         bone_map = load_preset(args.bone_map) if args.bone_map else None
         obj = import_rig(args.rig, args.armature)
-        return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion),
+        return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion,
+                                                                  foot_cleanup=args.foot_cleanup),
                              action_name=args.motion.stem)
     except (MotionFileError, RigFileError, RigError, ValueError) as exc:
         raise CliError(str(exc)) from exc

@@ -219,13 +219,6 @@ _TABLES_SRC: dict[str, dict[str, str]] = {
     "rigify_deform": _rigify("DEF-"),
     "rigify_original": _rigify("ORG-"),
     "blender_metarig": _rigify(""),
-    "rigify_control": {  # FK controls of a generated Rigify rig (best effort)
-        "root": ROOT_ROLE, "torso": "pelvis", "spine_fk.001": "spine1",
-        "spine_fk.002": "spine2", "spine_fk.003": "spine3", "neck": "neck", "head": "head",
-        "thigh_fk.L": "{s}_hip", "shin_fk.L": "{s}_knee", "foot_fk.L": "{s}_ankle",
-        "toe_fk.L": "{s}_foot", "shoulder.L": "{s}_collar", "upper_arm_fk.L": "{s}_shoulder",
-        "forearm_fk.L": "{s}_elbow", "hand_fk.L": "{s}_wrist",
-    },
     "unreal": {"root": ROOT_ROLE, "pelvis": "pelvis", "spine_01": "spine1", "spine_02": "spine2",
                "spine_03": "spine3", "neck_01": "neck", "head": "head",
                "clavicle_l": "{s}_collar", "upperarm_l": "{s}_shoulder",

@@ -48,8 +48,9 @@ class RetargetOptions:
     """root_motion: "hips" (the hips carry all translation), "root" (a ground-level root
     bone carries the horizontal part), "in_place" (no travel; sway kept).
     scale: target units per canonical metre; None = ratio of leg lengths.
-    foot_cleanup: pin the feet while they are planted in the source (see
-    :func:`clean_foot_contacts`)."""
+    foot_cleanup: while a foot is planted in the source, keep the rig's foot moving only
+    as the source's does (no extra sliding, no floating or sinking), by leg IK and, where
+    a leg cannot reach, lowering the hips (``motion/foot_contact.py``)."""
 
     root_motion: str = "hips"
     scale: float | None = None
@@ -239,10 +240,8 @@ def world_deltas(target: RigTarget, motion: Motion,
     rig, heads = target.rig, target.heads
     t = motion.num_frames
     deltas = np.empty((t, rig.num_bones, 4))
-    done = np.zeros(rig.num_bones, bool)
     for c, b in target.joint_bone.items():
         deltas[:, b] = rot.quat_mul(world[:, c], rot.quat_conjugate(rot.matrix_to_quat(target.pose[c])))
-        done[b] = True
 
     def aim(bones: list[int], chain: list[int], c: int, c_next: int) -> None:
         """Swing ``bones`` about the chain's base so the chain's chord points from joint c
@@ -260,16 +259,28 @@ def world_deltas(target: RigTarget, motion: Motion,
         if b in target.distributed:
             lo, hi, frac = target.distributed[b]
             deltas[:, b] = rot.quat_slerp(deltas[:, lo], deltas[:, hi], frac)
-            done[b] = True
             chains.setdefault((lo, hi), []).append(b)
     bone_joint = {b: c for c, b in target.joint_bone.items()}
     for (lo, hi), inner in chains.items():  # keep the upper end where the motion puts it
         aim([lo] + inner, [lo] + inner + [hi], bone_joint[lo], bone_joint[hi])
+    fill_rigid(target, deltas)
+    return deltas
+
+
+def driven_bones(target: RigTarget) -> set[int]:
+    """Bones whose rotation the motion sets (mapped and distributed); the others follow
+    their parent rigidly."""
+    return set(target.joint_bone.values()) | set(target.distributed)
+
+
+def fill_rigid(target: RigTarget, deltas: np.ndarray) -> None:
+    """Give every bone the motion does not drive its parent's delta (at rest relative to
+    the parent), in place."""
+    rig, driven = target.rig, driven_bones(target)
     for b in rig.order:
-        if not done[b]:
+        if b not in driven:
             p = rig.parents[b]
             deltas[:, b] = deltas[:, p] if p >= 0 else (1.0, 0.0, 0.0, 0.0)
-    return deltas
 
 
 def _continuous(q: np.ndarray) -> np.ndarray:
@@ -324,11 +335,12 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
     scale = options.scale or target.scale
     fk = motion_world(motion)
     deltas = world_deltas(target, motion, fk)
+    head = carrier_positions(target, fk[1], deltas, scale)
     if options.foot_cleanup:
         from .foot_contact import clean_foot_contacts
-        deltas = clean_foot_contacts(target, motion, deltas, scale)
+        head = clean_foot_contacts(target, fk[1], deltas, head, scale, motion.fps)
 
-    keyed = sorted(set(target.joint_bone.values()) | set(target.distributed), key=rig.order.index)
+    keyed = sorted(driven_bones(target), key=rig.order.index)
     rest = target.rest
     parents = [rig.parents[b] for b in keyed]
     parent_deltas = np.where(np.array(parents)[None, :, None] >= 0,
@@ -338,7 +350,6 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
 
     heads = target.heads
     carrier = target.carrier
-    head = carrier_positions(target, fk[1], deltas, scale)
     disp = head - heads[carrier]
     root_disp = None
     horizontal = np.array([1.0, 1.0, 0.0])

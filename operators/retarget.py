@@ -35,6 +35,10 @@ class CADENCE_OT_retarget_motion(bpy.types.Operator):
     bone_map: bpy.props.StringProperty(
         name="Bone Map", description="Preset name or bone-map JSON file; empty: the map stored "
                                      "on the armature, else automatic matching")
+    foot_cleanup: bpy.props.BoolProperty(
+        name="Clean Foot Contacts", default=True,
+        description="Keep planted feet from sliding, floating or sinking (leg IK while the "
+                    "source foot is planted)")
     allow_driven: bpy.props.BoolProperty(
         name="Allow Driven Bones", default=False,
         description="Bake even when constraints or drivers act on the bones the motion drives")
@@ -49,7 +53,8 @@ class CADENCE_OT_retarget_motion(bpy.types.Operator):
             bone_map = load_preset(self.bone_map) if self.bone_map.strip() else None
             result = retarget_motion_file(
                 bpy.path.abspath(settings.motion_path), fps=scene_fps(context.scene), obj=obj,
-                bone_map=bone_map, options=RetargetOptions(root_motion=self.root_motion),
+                bone_map=bone_map, options=RetargetOptions(root_motion=self.root_motion,
+                                                        foot_cleanup=self.foot_cleanup),
                 allow_driven=self.allow_driven, update_scene=self.update_scene)
         except (MotionFileError, RigError, ValueError) as exc:
             self.report({'ERROR'}, str(exc))

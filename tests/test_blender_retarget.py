@@ -190,3 +190,40 @@ def test_linked_and_override_rigs_are_refused(blender, walk, tmp_path):  # noqa:
     override = linked.override_create(remap_local_usages=True)
     with pytest.raises(RigError, match="library override"):
         retarget_onto(override, walk)
+
+
+def test_blender_human_metarig(blender, walk):  # noqa: F811
+    """Blender's own human meta-rig (Rigify): real proportions and rest pose, rolls as
+    Rigify sets them. Bone directions follow the motion; the feet stay on the floor."""
+    import addon_utils
+
+    from cadence.blender.rig_retarget import retarget_onto
+
+    if addon_utils.enable("rigify", default_set=True, persistent=False) is None:
+        pytest.skip("Rigify is not available")
+    try:
+        blender.ops.object.armature_human_metarig_add()
+        obj = blender.context.active_object
+        result = retarget_onto(obj, walk)
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+    assert result.bone_map.convention == "blender_metarig" and len(result.bone_map.bones) == 52
+    positions = walk.positions()
+    pairs = [("thigh.L", "shin.L", "left_hip", "left_knee"), ("shin.R", "foot.R", "right_knee", "right_ankle"),
+             ("upper_arm.L", "forearm.L", "left_shoulder", "left_elbow"),
+             ("forearm.R", "hand.R", "right_elbow", "right_wrist"), ("spine.004", "spine.006", "neck", "head"),
+             ("hand.L", "f_middle.01.L", "left_wrist", "left_middle1")]
+    worst, lowest = 0.0, []
+    for f in (0, 30, 60, 90, 119):
+        blender.context.scene.frame_set(f + 1)
+        head = lambda n: np.array(obj.matrix_world @ obj.pose.bones[n].head)  # noqa: E731
+        for a, b, ja, jb in pairs:
+            u = rot.normalize(head(b) - head(a))
+            v = rot.normalize(positions[f, rb.J[jb]] - positions[f, rb.J[ja]])
+            worst = max(worst, np.degrees(np.arccos(np.clip(u @ v, -1, 1))))
+        lowest.append(min(head(n)[2] for n in ("toe.L", "toe.R")))  # balls of the feet
+    print(f"\nhuman metarig: directions {worst:.3f} deg, lowest ball of foot "
+          f"{100 * min(lowest):.2f} cm (at rest {100 * obj.data.bones['toe.L'].head_local[2]:.2f} cm)")
+    RESULTS["blender_metarig (real proportions)"] = (float("nan"), float("nan"), worst)
+    assert worst < 2.0
+    assert 0.0 < min(lowest) < 0.035

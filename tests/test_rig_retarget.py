@@ -131,3 +131,59 @@ def test_twist_and_extra_bones_stay_rigid_or_share(walk):
     assert {"spine_02", "spine_04", "neck_02"} <= names  # distributed along the chain
     assert pose.rest_bones == ["root"]
 
+
+
+def odd_legs_rig():
+    """A Mixamo-style rig with wider hips, shorter shins and longer feet than the source."""
+    spec = rb.mixamo(prefix="", roll_seed=6)
+
+    def move(root, d):
+        for n in spec.descendants(root):
+            p, h = spec.bones[n]
+            spec.bones[n] = (p, h + np.array(d))
+    for s, sign in (("Left", 1), ("Right", -1)):
+        move(s + "UpLeg", [0.03 * sign, 0, 0])
+        move(s + "Leg", [0, 0, 0.06])
+        move(s + "ToeBase", [0, -0.05, 0])
+    return spec
+
+
+def contact_errors(spec, rig, target, pose, motion):
+    """(extra sliding of planted ankles summed over the take, worst planted-ankle height
+    error), in rig units, against the source's own (scaled) ankle motion."""
+    from cadence.motion.foot_contact import foot_contacts
+    positions = motion.positions()
+    contacts = foot_contacts(positions, motion.fps)
+    heads = pose_heads(rig, pose) @ target.axes.T
+    slide, height = 0.0, 0.0
+    for side, bone in (("left", "LeftFoot"), ("right", "RightFoot")):
+        ankle, source = heads[:, rig.index[bone]], positions[:, rb.J[f"{side}_ankle"]]
+        planted = contacts[side]
+        both = planted[1:] & planted[:-1]
+        ours = np.linalg.norm(np.diff(ankle[:, :2], axis=0), axis=1)
+        theirs = target.scale * np.linalg.norm(np.diff(source[:, :2], axis=0), axis=1)
+        slide += np.abs(ours - theirs)[both].sum()
+        want = target.heads[rig.index[bone], 2] + target.scale * (
+            source[planted, 2] - rb.P[rb.J[f"{side}_ankle"], 2])
+        height = max(height, np.abs(ankle[planted, 2] - want).max())
+    return slide, height
+
+
+def test_foot_cleanup_stops_sliding_and_floating(walk):
+    spec = odd_legs_rig()
+    rig, target, raw = retarget(spec, walk)
+    _, _, clean = retarget(spec, walk, foot_cleanup=True)
+    slide, height = contact_errors(spec, rig, target, raw, walk)
+    clean_slide, clean_height = contact_errors(spec, rig, target, clean, walk)
+    print(f"feet: sliding {100 * slide:.2f} -> {100 * clean_slide:.3f} cm, "
+          f"height {100 * height:.2f} -> {100 * clean_height:.3f} cm")
+    assert slide > 0.05 and height > 0.004  # the rig's proportions make the feet slide
+    assert clean_slide < 0.002 and clean_height < 0.001
+
+
+def test_foot_cleanup_leaves_matching_rigs_alone(walk):
+    spec = rb.unreal(arm_angle=45.0, roll_seed=2)
+    rig, target, raw = retarget(spec, walk)
+    _, _, clean = retarget(spec, walk, foot_cleanup=True)
+    np.testing.assert_allclose(pose_heads(rig, clean), pose_heads(rig, raw), atol=0.05)  # 0.5 mm
+    assert errors(spec, rig, clean, walk)[0] < 0.02

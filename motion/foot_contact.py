@@ -1,0 +1,183 @@
+"""Foot-contact clean-up for retargeted motion (bpy-free; docs/retargeting.md).
+
+On a rig with other proportions than the source (a longer foot, a higher ankle, legs
+scaled differently from the body), copying rotations makes planted feet float, sink or
+slide a little. While the *source* says a foot is planted, the rig's ankle is instead
+made to move exactly as the source's ankle does (scaled) from where it was when the
+contact began, at the source's height above the floor (scaled from the rig's rest):
+- the hips come down where a leg cannot reach (smoothly, never up);
+- a two-bone IK on thigh and shin puts the ankle there, keeping the knee in the plane
+  it had (no knee flips) and the foot's world orientation;
+- corrections fade in and out over a few frames around each contact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import rotations as rot
+from .skeleton import CANONICAL
+
+CONTACT_HEIGHT = 0.03  # m above the joint's rest height (source, canonical metres)
+CONTACT_SPEED = 0.5    # m/s horizontally
+MIN_CONTACT_FRAMES = 3
+MAX_GAP_FRAMES = 2
+BLEND_SECONDS = 0.1
+_SIDES = ("left", "right")
+_CI = {n: i for i, n in enumerate(CANONICAL.names)}
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of every run of True."""
+    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def foot_contacts(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
+    """Per side, (T,) bool: the foot is planted (ankle or ball of the foot near its rest
+    height and slow). ``positions``: canonical joint positions (T, J, 3), metres, Z up."""
+    rest = CANONICAL.rest_positions()
+    t = len(positions)
+    out = {}
+    for side in _SIDES:
+        mask = np.zeros(t, bool)
+        for joint in (f"{side}_ankle", f"{side}_foot"):
+            j = _CI[joint]
+            low = positions[:, j, 2] - rest[j, 2] < CONTACT_HEIGHT
+            speed = np.zeros(t)
+            if t > 1:
+                step = np.linalg.norm(np.diff(positions[:, j, :2], axis=0), axis=1) * fps
+                speed[1:] = step
+                speed[0] = step[0]
+            mask |= low & (speed < CONTACT_SPEED)
+        for start, stop in _runs(~mask):  # close short gaps
+            if 0 < start and stop < t and stop - start <= MAX_GAP_FRAMES:
+                mask[start:stop] = True
+        for start, stop in _runs(mask):  # drop flickers
+            if stop - start < MIN_CONTACT_FRAMES:
+                mask[start:stop] = False
+        out[side] = mask
+    return out
+
+
+def _path(rig, top: int, bone: int) -> list[int]:
+    """Bones from just below ``top`` down to ``bone`` (inclusive), top first."""
+    out = []
+    while bone != top:
+        out.append(bone)
+        bone = rig.parents[bone]
+        if bone < 0:
+            raise ValueError("bone is not below the carrier")
+    return out[::-1]
+
+
+def _position(target, deltas: np.ndarray, carrier_head: np.ndarray, bone: int) -> np.ndarray:
+    """Head of ``bone`` over time (canonical axes), from the carrier's head and the deltas."""
+    rig, heads = target.rig, target.heads
+    pos = carrier_head.copy()
+    for k in _path(rig, target.carrier, bone):
+        p = rig.parents[k]
+        pos += rot.quat_rotate(deltas[:, p], np.broadcast_to(heads[k] - heads[p], pos.shape))
+    return pos
+
+
+def _moving(x: np.ndarray, size: int, fn) -> np.ndarray:
+    pad = size // 2
+    padded = np.concatenate([np.repeat(x[:1], pad), x, np.repeat(x[-1:], pad)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * pad + 1)
+    return fn(windows, axis=1)
+
+
+def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
+                        carrier_head: np.ndarray, scale: float, fps: float) -> np.ndarray:
+    """Correct ``deltas`` (in place) and return the corrected carrier head (T, 3).
+
+    target: a prepared :class:`~motion.rig_retarget.RigTarget`; positions: the source's
+    canonical joint positions (T, J, 3); deltas: the rig's world deltas (T, N, 4);
+    carrier_head: the translation carrier's head (T, 3), canonical axes, rig units.
+    Legs without hip, knee and ankle bones are left alone.
+    """
+    from .rig_retarget import fill_rigid
+
+    rig, heads = target.rig, target.heads
+    t = len(positions)
+    contacts = foot_contacts(positions, fps)
+    rest = CANONICAL.rest_positions()
+    blend = max(1, int(round(BLEND_SECONDS * fps)))
+    legs = []
+    for side in _SIDES:
+        try:
+            hip, knee, ankle = (target.joint_bone[_CI[f"{side}_{p}"]] for p in ("hip", "knee", "ankle"))
+        except KeyError:
+            continue
+        if not contacts[side].any():
+            continue
+        now = _position(target, deltas, carrier_head, ankle)
+        source = positions[:, _CI[f"{side}_ankle"]]
+        offset = np.zeros((t, 3))
+        weight = np.zeros(t)
+        for start, stop in _runs(contacts[side]):
+            want = now[start] + scale * (source[start:stop] - source[start])
+            want[:, 2] = heads[ankle, 2] + scale * (source[start:stop, 2] - rest[_CI[f"{side}_ankle"], 2])
+            offset[start:stop] = want - now[start:stop]
+            weight[start:stop] = 1.0
+            for k in range(1, blend + 1):  # fade the edge corrections in and out
+                w = 1.0 - k / (blend + 1)
+                for f, edge in ((start - k, start), (stop - 1 + k, stop - 1)):
+                    if 0 <= f < t and w > weight[f]:
+                        weight[f] = w
+                        offset[f] = w * offset[edge]
+        legs.append((hip, knee, ankle, now + offset, weight > 0))
+    if not legs:
+        return carrier_head
+
+    # Lower the hips where a leg cannot reach its ankle target.
+    head = carrier_head.copy()
+    drop = np.zeros(t)
+    for hip, knee, ankle, desired, active in legs:
+        reach = 0.999 * (np.linalg.norm(heads[knee] - heads[hip]) + np.linalg.norm(heads[ankle] - heads[knee]))
+        v = desired - _position(target, deltas, head, hip)
+        flat = np.sum(v[:, :2] ** 2, axis=1)
+        need = -np.sqrt(np.maximum(reach ** 2 - flat, 0.0)) - v[:, 2]
+        drop = np.maximum(drop, np.where(active, np.clip(need, 0.0, 0.15 * reach), 0.0))
+    if drop.any():
+        size = 2 * blend + 1
+        drop = _moving(_moving(drop, size, np.max), size, np.mean)
+        head[:, 2] -= drop
+
+    for hip, knee, ankle, desired, active in legs:
+        if not active.any():
+            continue
+        frames = np.flatnonzero(active)
+        d = deltas[frames]
+        sub_head = head[frames]
+        h = _position(target, d, sub_head, hip)
+        k = _position(target, d, sub_head, knee)
+        a_now = _position(target, d, sub_head, ankle)
+        goal = desired[frames]
+        upper = np.linalg.norm(heads[knee] - heads[hip])
+        lower = np.linalg.norm(heads[ankle] - heads[knee])
+        to_goal = goal - h
+        dist = np.clip(np.linalg.norm(to_goal, axis=1), abs(upper - lower) + 1e-6,
+                       (upper + lower) * (1 - 1e-6))
+        u = rot.normalize(to_goal)
+        bend = (k - h) - np.sum((k - h) * u, 1, keepdims=True) * u
+        fallback = rot.quat_rotate(d[:, hip], np.broadcast_to([0.0, -1.0, 0.0], bend.shape))
+        fallback -= np.sum(fallback * u, 1, keepdims=True) * u
+        small = np.linalg.norm(bend, axis=1, keepdims=True) < 1e-6 * upper
+        n = rot.normalize(np.where(small, fallback, bend))
+        cos = np.clip((upper ** 2 + dist ** 2 - lower ** 2) / (2 * upper * dist), -1.0, 1.0)[:, None]
+        knee_goal = h + upper * (cos * u + np.sqrt(1 - cos ** 2) * n)
+        ankle_goal = h + dist[:, None] * u
+        swing1 = rot.quat_between(k - h, knee_goal - h)
+        shin = rot.quat_rotate(swing1, a_now - k)
+        swing2 = rot.quat_mul(rot.quat_between(shin, ankle_goal - knee_goal), swing1)
+        thigh_bones = _path(rig, hip, knee)[:-1]  # below the hip bone, above the knee
+        for b in [hip] + thigh_bones:
+            if b in target.joint_bone.values() or b in target.distributed:
+                deltas[frames, b] = rot.quat_mul(swing1, deltas[frames, b])
+        for b in [knee] + _path(rig, knee, ankle)[:-1]:
+            if b in target.joint_bone.values() or b in target.distributed:
+                deltas[frames, b] = rot.quat_mul(swing2, deltas[frames, b])
+        fill_rigid(target, deltas)
+    return head
