@@ -24,7 +24,8 @@ from ..motion.kinematics import Motion
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer, decode
 from .onnx_session import create_session
 from .sampler import sample
-from .text_encoder import TextEncoder
+from .text_cues import with_cues
+from .text_encoder import EMBEDDING_DIM, TextEncoder
 from .weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 
 MODEL_NAME = "motion_diffusion"
@@ -138,6 +139,14 @@ class MotionModel:
             w[self.styles.index(name)] = value
         return w
 
+    def encode_prompts(self, prompts: list[str], encoder: TextEncoder | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """The model's text conditions for prompts: (N, 387) sentence embedding + side
+        cues, and which prompts were truncated."""
+        encoder = encoder or TextEncoder.load(self.weights_dir)
+        emb, truncated = encoder.encode_with_info(prompts)
+        return with_cues(emb, list(prompts)), truncated
+
     def match(self, embedding: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
         """Known actions nearest a prompt embedding (cosine similarity), best first."""
         sims = self.label_embeddings @ embedding
@@ -188,10 +197,9 @@ class MotionModel:
             raise GenerationError("sampling steps must be between 1 and 100")
         g_text = self.defaults["text_guidance"] if request.text_guidance is None else request.text_guidance
         g_style = self.defaults["style_guidance"] if request.style_guidance is None else request.style_guidance
-        encoder = encoder or TextEncoder.load(self.weights_dir)
-        emb, truncated = encoder.encode_with_info([request.prompt.strip()])
+        cond, truncated = self.encode_prompts([request.prompt.strip()], encoder)
         padded = -(-frames // int(self.meta["frame_multiple"])) * int(self.meta["frame_multiple"])
-        denoise = self.denoiser(emb[0], style, float(g_text), float(g_style))
+        denoise = self.denoiser(cond[0], style, float(g_text), float(g_style))
         # Variation i starts from seed + i's noise, so it can be reproduced on its own.
         dim = self.normalizer.mean.shape[0]
         noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((padded, dim))
@@ -199,7 +207,7 @@ class MotionModel:
         x0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
                     x_start=noise)
         feats = self.normalizer.denormalize(x0[:, :frames].astype(np.float64))
-        matches = self.match(emb[0])
+        matches = self.match(cond[0, :EMBEDDING_DIM])
         took = time.perf_counter() - t0
         return [GenerationResult(decode(f, self.fps), f, matches, bool(truncated[0]), took, self.device)
                 for f in feats]

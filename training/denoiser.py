@@ -11,7 +11,8 @@ FiLM in every block and as an extra token to the attention. Text and style each 
 learned "null" used when they are dropped (classifier-free guidance).
 
 ONNX interface (see export_motion.py), batch B, frames T, S styles:
-  x (B, T, F) noisy normalised features, t (B,) timestep, text (B, 384),
+  x (B, T, F) noisy normalised features, t (B,) timestep, text (B, 387) = sentence
+  embedding + side cues,
   text_keep (B,), style (B, S) slider weights, style_keep (B,)  ->  x0 (B, T, F).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from torch.nn import functional as F
 @dataclass
 class DenoiserConfig:
     features: int = 206
-    text_dim: int = 384
+    text_dim: int = 387  # sentence embedding (384) + side cues (3)
     num_styles: int = 16
     normal_style: int = 0  # index of the neutral style: all sliders at zero means this one
     widths: tuple[int, int, int] = (128, 192, 256)

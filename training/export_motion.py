@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..inference.diffusion import TRAIN_STEPS
+from ..inference.text_encoder import EMBEDDING_DIM
 from ..inference.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer
 from .denoiser import DenoiserConfig, MotionDenoiser, exportable
@@ -70,7 +71,7 @@ def label_embeddings(out: Path) -> tuple[list[str], np.ndarray]:
     from .motion_data import prompt_embeddings
     emb = prompt_embeddings(out.parent, TextEncoder.load)
     labels = sorted(emb)
-    mean = np.stack([emb[k].mean(0) for k in labels])
+    mean = np.stack([emb[k][:, :EMBEDDING_DIM].mean(0) for k in labels])
     return labels, (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dataset.pipeline import MotionDataset
+from ..inference.text_cues import with_cues
 from ..motion.representation import Normalizer
 from .prompts import PROMPTS
 
@@ -37,14 +38,15 @@ class Vocabulary:
 
 
 def prompt_embeddings(cache: Path, encoder_factory) -> dict[str, np.ndarray]:
-    """Sentence embeddings of every training paraphrase, cached by the prompts' hash."""
-    key = hashlib.sha256(json.dumps(PROMPTS, sort_keys=True).encode()).hexdigest()[:16]
+    """Text conditions of every training paraphrase: sentence embedding + side cues
+    (inference/text_cues.py), cached by the prompts' hash."""
+    key = hashlib.sha256(json.dumps(PROMPTS, sort_keys=True).encode()).hexdigest()[:16] + "-cues"
     path = cache / f"prompt_embeddings-{key}.npz"
     if path.exists():
         with np.load(path) as d:
             return {k: d[k] for k in d.files}
     encoder = encoder_factory()
-    out = {label: encoder.encode(list(texts)).astype(np.float32) for label, texts in PROMPTS.items()}
+    out = {label: with_cues(encoder.encode(list(texts)), list(texts)) for label, texts in PROMPTS.items()}
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out
