@@ -32,8 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root-motion", choices=("hips", "root", "in_place"), default="hips",
                         help="hips carry the travel (default), a root bone carries it, "
                              "or the character stays in place")
-    parser.add_argument("--foot-cleanup", action="store_true",
-                        help="keep planted feet from sliding, floating or sinking (leg IK)")
+    parser.add_argument("--no-foot-cleanup", dest="foot_cleanup", action="store_false",
+                        help="copy the motion as is; by default planted feet are kept from "
+                             "sliding, floating or sinking (leg IK)")
     parser.set_defaults(func=run)
 
 

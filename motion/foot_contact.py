@@ -4,7 +4,9 @@ On a rig with other proportions than the source (a longer foot, a higher ankle, 
 scaled differently from the body), copying rotations makes planted feet float, sink or
 slide a little. While the *source* says a foot is planted, the rig's ankle is instead
 made to move exactly as the source's ankle does (scaled) from where it was when the
-contact began, at the source's height above the floor (scaled from the rig's rest):
+contact began, at the source's height above the floor (scaled from the rig's rest; of
+the ankle and the ball of the foot, the one that must come down most sets it, and
+neither goes below its rest height):
 - the hips come down where a leg cannot reach (smoothly, never up);
 - a two-bone IK on thigh and shin puts the ankle there, keeping the knee in the plane
   it had (no knee flips) and the foot's world orientation;
@@ -22,6 +24,8 @@ CONTACT_SPEED = 0.5    # m/s horizontally
 MIN_CONTACT_FRAMES = 3
 MAX_GAP_FRAMES = 2
 BLEND_SECONDS = 0.1
+CONTACT_SOFTNESS = 0.01  # m: how sharply the source's contact point is chosen
+REACH_TOLERANCE = 0.003  # of the leg's length: overreach left uncorrected
 _SIDES = ("left", "right")
 _CI = {n: i for i, n in enumerate(CANONICAL.names)}
 
@@ -81,6 +85,20 @@ def _position(target, deltas: np.ndarray, carrier_head: np.ndarray, bone: int) -
     return pos
 
 
+def _contact_height_change(refs, heads, positions, rest, scale) -> np.ndarray:
+    """Vertical change (T,) of the ankle that puts the foot's contact point at its goal.
+
+    refs: (bone, its current head (T, 3), canonical joint) for the ankle and the ball of
+    the foot. A point's goal is the source joint's height above its rest height, scaled,
+    above the bone's rest height. The point the source has nearer its rest height (on
+    the floor) weighs most: weights fall off over 1 cm, so the choice never jumps.
+    """
+    gaps = np.array([positions[:, j, 2] - rest[j, 2] for _, _, j in refs])  # source, metres
+    weights = np.exp(-(gaps - gaps.min(0)) / CONTACT_SOFTNESS)
+    change = np.array([heads[b, 2] + scale * gap - p[:, 2] for (b, p, _), gap in zip(refs, gaps)])
+    return np.sum(weights * change, 0) / np.sum(weights, 0)
+
+
 def _moving(x: np.ndarray, size: int, fn) -> np.ndarray:
     pad = size // 2
     padded = np.concatenate([np.repeat(x[:1], pad), x, np.repeat(x[-1:], pad)])
@@ -114,11 +132,19 @@ def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
             continue
         now = _position(target, deltas, carrier_head, ankle)
         source = positions[:, _CI[f"{side}_ankle"]]
+        # Heights: the ankle and, when mapped, the ball of the foot (which moves with the
+        # ankle: the foot keeps its orientation). A foot shaped unlike the source's cannot
+        # put both where the source has them: the point the source has on the floor wins.
+        refs = [(ankle, now, _CI[f"{side}_ankle"])]
+        ball = target.joint_bone.get(_CI[f"{side}_foot"])
+        if ball is not None and rig.is_ancestor(ankle, ball):
+            refs.append((ball, _position(target, deltas, carrier_head, ball), _CI[f"{side}_foot"]))
+        dz = _contact_height_change(refs, heads, positions, rest, scale)
         offset = np.zeros((t, 3))
         weight = np.zeros(t)
         for start, stop in _runs(contacts[side]):
             want = now[start] + scale * (source[start:stop] - source[start])
-            want[:, 2] = heads[ankle, 2] + scale * (source[start:stop, 2] - rest[_CI[f"{side}_ankle"], 2])
+            want[:, 2] = now[start:stop, 2] + dz[start:stop]
             offset[start:stop] = want - now[start:stop]
             weight[start:stop] = 1.0
             for k in range(1, blend + 1):  # fade the edge corrections in and out
@@ -135,10 +161,12 @@ def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
     head = carrier_head.copy()
     drop = np.zeros(t)
     for hip, knee, ankle, desired, active in legs:
-        reach = 0.999 * (np.linalg.norm(heads[knee] - heads[hip]) + np.linalg.norm(heads[ankle] - heads[knee]))
+        # A nearly straight knee turns a millimetre into degrees: tolerate a little
+        # overreach (the ankle then stays that much short) before moving the hips.
+        reach = np.linalg.norm(heads[knee] - heads[hip]) + np.linalg.norm(heads[ankle] - heads[knee])
         v = desired - _position(target, deltas, head, hip)
         flat = np.sum(v[:, :2] ** 2, axis=1)
-        need = -np.sqrt(np.maximum(reach ** 2 - flat, 0.0)) - v[:, 2]
+        need = -np.sqrt(np.maximum(reach ** 2 - flat, 0.0)) - v[:, 2] - REACH_TOLERANCE * reach
         drop = np.maximum(drop, np.where(active, np.clip(need, 0.0, 0.15 * reach), 0.0))
     if drop.any():
         size = 2 * blend + 1

@@ -54,7 +54,7 @@ class RetargetOptions:
 
     root_motion: str = "hips"
     scale: float | None = None
-    foot_cleanup: bool = False
+    foot_cleanup: bool = True
 
     def __post_init__(self) -> None:
         if self.root_motion not in ROOT_MOTION_MODES:

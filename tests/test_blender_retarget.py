@@ -17,7 +17,6 @@ from cadence.motion.skeleton import PRIMARY_CHILD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"
 HANDS_FEET = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot")
-RESULTS: dict[str, tuple[float, float, float]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +71,6 @@ def test_retarget_walk_onto_rig(blender, spec, walk):  # noqa: F811
 
     frames = list(range(0, walk.num_frames, 7)) + [walk.num_frames - 1]
     hands_feet, joints, angle = rig_errors(blender, spec, obj, walk, frames)
-    RESULTS[spec.label] = (hands_feet, joints, angle)
     print(f"\n{spec.label:18s} hands/feet {100 * hands_feet:.3f} cm  all joints "
           f"{100 * joints:.3f} cm  directions {angle:.3f} deg")
     assert hands_feet < 0.02 and joints < 0.02 and angle < 2.0
@@ -213,17 +211,21 @@ def test_blender_human_metarig(blender, walk):  # noqa: F811
              ("upper_arm.L", "forearm.L", "left_shoulder", "left_elbow"),
              ("forearm.R", "hand.R", "right_elbow", "right_wrist"), ("spine.004", "spine.006", "neck", "head"),
              ("hand.L", "f_middle.01.L", "left_wrist", "left_middle1")]
-    worst, lowest = 0.0, []
-    for f in (0, 30, 60, 90, 119):
+    worst, legs, lowest = 0.0, 0.0, []
+    for f in range(0, walk.num_frames, 3):
         blender.context.scene.frame_set(f + 1)
         head = lambda n: np.array(obj.matrix_world @ obj.pose.bones[n].head)  # noqa: E731
         for a, b, ja, jb in pairs:
             u = rot.normalize(head(b) - head(a))
             v = rot.normalize(positions[f, rb.J[jb]] - positions[f, rb.J[ja]])
-            worst = max(worst, np.degrees(np.arccos(np.clip(u @ v, -1, 1))))
+            angle = np.degrees(np.arccos(np.clip(u @ v, -1, 1)))
+            if a in ("thigh.L", "shin.R"):  # the foot clean-up bends the legs a little
+                legs = max(legs, angle)
+            else:
+                worst = max(worst, angle)
         lowest.append(min(head(n)[2] for n in ("toe.L", "toe.R")))  # balls of the feet
-    print(f"\nhuman metarig: directions {worst:.3f} deg, lowest ball of foot "
-          f"{100 * min(lowest):.2f} cm (at rest {100 * obj.data.bones['toe.L'].head_local[2]:.2f} cm)")
-    RESULTS["blender_metarig (real proportions)"] = (float("nan"), float("nan"), worst)
-    assert worst < 2.0
-    assert 0.0 < min(lowest) < 0.035
+    rest = obj.data.bones['toe.L'].head_local[2]
+    print(f"\nhuman metarig: directions {worst:.3f} deg (legs {legs:.3f} deg), lowest ball of "
+          f"foot {100 * min(lowest):.2f} cm (at rest {100 * rest:.2f} cm)")
+    assert worst < 2.0 and legs < 15.0
+    assert rest - 0.005 < min(lowest) < rest + 0.005  # the source's feet dip 3 mm
