@@ -140,5 +140,35 @@ class CADENCE_OT_save_bone_map(bpy.types.Operator):
         return {'FINISHED'}
 
 
-classes = (CADENCE_OT_retarget_motion, CADENCE_OT_detect_bone_map, CADENCE_OT_load_bone_map,
+class CADENCE_OT_set_bone_map_entry(bpy.types.Operator):
+    """Map a canonical joint to a bone of the active armature (empty bone: unmap it); the edited map is stored on the armature"""
+
+    bl_idname = "cadence.set_bone_map_entry"
+    bl_label = "Set Bone Map Entry"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    joint: bpy.props.StringProperty(name="Joint", description="Canonical (SMPL-X) joint name")
+    bone: bpy.props.StringProperty(name="Bone", description="Bone of the armature; empty unmaps")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.active_object
+        try:
+            bone_map = current_bone_map(obj)
+            bones = dict(bone_map.bones)
+            if self.bone:
+                if self.bone not in obj.data.bones:
+                    raise ValueError(f"{obj.name!r} has no bone {self.bone!r}")
+                bones = {j: b for j, b in bones.items() if b != self.bone}
+                bones[self.joint] = self.bone
+            else:
+                bones.pop(self.joint, None)
+            bone_map = store_bone_map(obj, type(bone_map)(bones, bone_map.root, "custom"))
+        except (RigError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        self.report({'INFO'}, f"{self.joint} -> {self.bone or 'unmapped'}")
+        return {'FINISHED'}
+
+
+classes = (CADENCE_OT_retarget_motion, CADENCE_OT_set_bone_map_entry, CADENCE_OT_detect_bone_map, CADENCE_OT_load_bone_map,
            CADENCE_OT_save_bone_map)

@@ -90,3 +90,17 @@ def test_detect_load_and_save_bone_maps(blender, presets):  # noqa: F811
     with pytest.raises(RuntimeError, match="no bones for"):
         blender.ops.cadence.load_bone_map(preset="mmd")
     assert obj.data["cadence_bone_map"] == before
+
+
+def test_edit_bone_map_entries(blender, presets):  # noqa: F811
+    obj = setup(blender, rb.mixamo(prefix=""))
+    assert blender.ops.cadence.set_bone_map_entry(joint="left_foot", bone="") == {'FINISHED'}
+    stored = json.loads(obj.data["cadence_bone_map"])
+    assert "left_foot" not in stored["bones"] and stored["convention"] == "custom"
+    assert blender.ops.cadence.set_bone_map_entry(joint="left_foot", bone="LeftToe_End") == {'FINISHED'}
+    assert json.loads(obj.data["cadence_bone_map"])["bones"]["left_foot"] == "LeftToe_End"
+    with pytest.raises(RuntimeError, match="no bone 'Tail'"):
+        blender.ops.cadence.set_bone_map_entry(joint="left_foot", bone="Tail")
+    with pytest.raises(RuntimeError, match="no bones for pelvis"):
+        blender.ops.cadence.set_bone_map_entry(joint="pelvis", bone="")
+    assert json.loads(obj.data["cadence_bone_map"])["bones"]["pelvis"] == "Hips"
