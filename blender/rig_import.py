@@ -59,6 +59,8 @@ def import_rig(path: str | Path, armature: str | None = None) -> bpy.types.Objec
     except (RuntimeError, OSError, ValueError) as exc:
         raise RigFileError(f"cannot import {path.name}: {exc}") from exc
     armatures = [o for o in bpy.data.objects if o not in before and o.type == 'ARMATURE']
+    if suffix == ".bvh" and len(armatures) == 1:
+        _upright_rest_from_bvh(armatures[0], path)
     if armature:
         chosen = [o for o in armatures if o.name == armature or o.name.split(".")[0] == armature]
         if not chosen:
@@ -69,3 +71,55 @@ def import_rig(path: str | Path, armature: str | None = None) -> bpy.types.Objec
     if not armatures:
         raise RigFileError(f"{path.name} contains no armature")
     return max(armatures, key=lambda o: len(o.data.bones))
+
+
+def upright_frame(path: Path) -> int | None:
+    """For a BVH whose rest pose is not a standing pose (Maya-style files such as the
+    Bandai Namco set), the index of its most upright frame; None when the rest pose is
+    upright or the skeleton is not recognised."""
+    import numpy as np
+
+    from ..motion import convert
+    from ..motion.bone_names import match_names
+    from ..motion.bvh import read_bvh
+
+    try:
+        bvh = read_bvh(path)
+        _, by_name = match_names(bvh.skeleton.names)
+    except ValueError:
+        return None
+    index = {n: i for i, n in enumerate(bvh.skeleton.names)}
+    names = {c: index[s] for c, s in by_name.items()}
+    raw = convert.source_pose(bvh)
+    axes = convert.detect_axes(raw.positions, names)
+    rest = convert.source_pose(bvh, axes, np.tile(np.array([1.0, 0, 0, 0]),
+                                                 (1, bvh.skeleton.num_joints, 1)))
+    if convert._uprightness(rest.positions, names)[0] <= convert._UPRIGHT_LIMIT_DEG:
+        return None
+    return int(np.argmin(convert._uprightness(raw.positions @ axes.T, names)))
+
+
+def _upright_rest_from_bvh(obj: bpy.types.Object, path: Path) -> None:
+    """Make the most upright frame the rest pose of a BVH rig whose rest is not standing
+    (the retargeter aligns with the rest pose); the file's own animation is dropped."""
+    frame = upright_frame(path)
+    if frame is None:
+        return
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_start + frame)
+    view_layer = bpy.context.view_layer
+    previous = view_layer.objects.active
+    view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode='POSE')
+    try:
+        bpy.ops.pose.armature_apply(selected=False)
+    finally:
+        bpy.ops.object.mode_set(mode='OBJECT')
+        view_layer.objects.active = previous or obj
+    if obj.animation_data is not None:
+        obj.animation_data.action = None
+    for pose_bone in obj.pose.bones:
+        pose_bone.location = (0.0, 0.0, 0.0)
+        pose_bone.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        pose_bone.rotation_euler = (0.0, 0.0, 0.0)
+        pose_bone.scale = (1.0, 1.0, 1.0)

@@ -137,3 +137,26 @@ def test_cli_rig_errors(tmp_path):
     result = cadence("bake", "--motion", str(WALK), "--map", "m.json", "--out", str(tmp_path / "x.blend"))
     assert result.returncode == 2 and "--map and --armature need --rig" in result.stderr
     assert not (tmp_path / "x.blend").exists()
+
+
+def test_bvh_rig_with_a_lying_rest_pose(blender, walk):  # noqa: F811
+    """The Bandai Namco BVH's rest pose is not a standing pose (Maya-style, every joint
+    along X): its most upright frame becomes the rest pose before retargeting."""
+    from cadence.blender.rig_import import import_rig, upright_frame
+    from cadence.blender.rig_retarget import retarget_onto
+
+    bandai = ROOT / "tests" / "fixtures" / "bandai_bow_happy.bvh"
+    assert upright_frame(bandai) is not None
+    obj = import_rig(bandai)
+    retarget_onto(obj, walk)
+    positions = walk.positions()
+    for f in (10, 70):
+        blender.context.scene.frame_set(f + 1)
+        for a, b, ja, jb in (("UpperArm_R", "LowerArm_R", "right_shoulder", "right_elbow"),
+                             ("LowerArm_L", "Hand_L", "left_elbow", "left_wrist"),
+                             ("Spine", "Neck", "spine1", "neck")):
+            world = lambda n: np.array(obj.matrix_world @ obj.pose.bones[n].head)  # noqa: E731
+            u = world(b) - world(a)
+            v = positions[f, rb.J[jb]] - positions[f, rb.J[ja]]
+            cos = np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v)
+            assert np.degrees(np.arccos(min(1.0, cos))) < 1.0, (a, b, f)
