@@ -1,5 +1,6 @@
 """``./cadence bake``: bake a motion file onto the canonical rig, or with ``--rig`` onto a
-character's own armature, in a new .blend.
+character's own armature, in a new .blend; ``--bvh`` and ``--gltf`` export the result
+(``blender/export.py``).
 
 Runs the same workflows as the operators ("Bake Motion File": ``blender/bake_file.py``;
 "Retarget Motion": ``blender/rig_retarget.py``) in an empty factory-settings file, so
@@ -16,10 +17,19 @@ from .main import CliError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bake", help="bake a BVH onto the canonical rig and save a .blend",
-        description="Bake a motion file onto Cadence's canonical armature and save the "
-                    "scene as a .blend file.")
+        description="Bake a motion file onto Cadence's canonical armature (or with --rig "
+                    "onto a character's own) and save the scene as a .blend file, and/or "
+                    "export the result as BVH (--bvh) and glTF (--gltf).")
     parser.add_argument("--motion", required=True, type=Path, help="input motion (.bvh)")
-    parser.add_argument("--out", required=True, type=Path, help="output .blend file")
+    parser.add_argument("--out", type=Path,
+                        help="output .blend file (needed unless --bvh or --gltf is given)")
+    parser.add_argument("--bvh", type=Path, help="also write the result as BVH (Y up, cm)")
+    parser.add_argument("--bvh-skeleton", choices=("canonical", "target"),
+                        help="BVH on the character's own skeleton (target; the default with "
+                             "--rig) or on the canonical one (the default without --rig)")
+    parser.add_argument("--gltf", type=Path,
+                        help="also export the baked scene as glTF (.glb, or .gltf + .bin) "
+                             "with Blender's exporter, animation included")
     parser.add_argument("--fps", type=float, default=30.0,
                         help="scene frame rate; the motion is resampled to it (default 30)")
     parser.add_argument("--rig", type=Path,
@@ -41,8 +51,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fps <= 0:
         raise CliError("--fps must be positive")
-    if args.out.suffix.lower() != ".blend":
+    if args.out is None and args.bvh is None and args.gltf is None:
+        raise CliError("give --out scene.blend, --bvh OUT.bvh or --gltf OUT.glb")
+    if args.out is not None and args.out.suffix.lower() != ".blend":
         raise CliError(f"--out must be a .blend file, got {args.out}")
+    if args.bvh is not None and args.bvh.suffix.lower() != ".bvh":
+        raise CliError(f"--bvh must be a .bvh file, got {args.bvh}")
+    if args.bvh_skeleton and args.bvh is None:
+        raise CliError("--bvh-skeleton needs --bvh")
+    if args.gltf is not None and args.gltf.suffix.lower() not in (".glb", ".gltf"):
+        raise CliError(f"--gltf must be a .glb or .gltf file, got {args.gltf}")
     if args.rig is None and (args.bone_map or args.armature):
         raise CliError("--map and --armature need --rig")
     try:
@@ -54,23 +72,58 @@ def run(args: argparse.Namespace) -> int:
 
     reset_to_empty_file()
     if args.rig is not None:
-        result = _retarget(args)
+        result, motion = _retarget(args)
     else:
         try:
             result = bake_motion_file(args.motion, fps=args.fps, action_name=args.motion.stem)
         except MotionFileError as exc:
             raise CliError(str(exc)) from exc
-    try:
-        path = save_blend(args.out)
-    except (OSError, RuntimeError) as exc:
-        raise CliError(f"cannot save {args.out}: {exc}") from exc
+        motion = result.motion
+    outputs = []
+    if args.out is not None:
+        try:
+            outputs.append(str(save_blend(args.out)))
+        except (OSError, RuntimeError) as exc:
+            raise CliError(f"cannot save {args.out}: {exc}") from exc
+    notes = list(getattr(result, "notes", []))
+    if args.bvh is not None:
+        skeleton = args.bvh_skeleton or ("target" if args.rig is not None else "canonical")
+        outputs.append(_write_bvh(args.bvh, skeleton, result.armature, motion, notes))
+    if args.gltf is not None:
+        from ..blender.export import ExportError, export_gltf
+        try:
+            outputs.append(str(export_gltf(args.gltf, animation_name=result.action.name)))
+        except ExportError as exc:
+            raise CliError(str(exc)) from exc
     frames = result.pose.num_frames if args.rig is not None else result.motion.num_frames
     onto = f" onto {result.armature.name!r} ({result.bone_map.convention}, " \
            f"{len(result.bone_map.bones)} bones mapped)" if args.rig is not None else ""
-    print(f"baked {frames} frames at {args.fps:g} fps{onto} -> {path}")
-    for note in getattr(result, "notes", []):
+    print(f"baked {frames} frames at {args.fps:g} fps{onto} -> {', '.join(outputs)}")
+    for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _write_bvh(path: Path, skeleton: str, armature, motion, notes: list[str]) -> str:
+    """The canonical motion as given (exact), or the armature as Blender plays it."""
+    from ..blender.export import ExportError, export_bvh
+    from ..motion.export import write_canonical_bvh
+
+    path = path.expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if skeleton == "canonical":
+            write_canonical_bvh(path, motion)
+        else:
+            import bpy
+            scene = bpy.context.scene
+            notes += export_bvh(armature, path, "target",
+                                frames=range(scene.frame_start, scene.frame_end + 1)).notes
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except ExportError as exc:
+        raise CliError(str(exc)) from exc
+    return str(path)
 
 
 def _retarget(args: argparse.Namespace):
@@ -86,6 +139,6 @@ def _retarget(args: argparse.Namespace):
         obj = import_rig(args.rig, args.armature)
         return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion,
                                                                   foot_cleanup=args.foot_cleanup),
-                             action_name=args.motion.stem)
+                             action_name=args.motion.stem), motion
     except (MotionFileError, RigFileError, RigError, ValueError) as exc:
         raise CliError(str(exc)) from exc

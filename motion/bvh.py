@@ -253,13 +253,18 @@ def read_bvh(path: str | Path) -> Bvh:
 
 
 def format_bvh(skeleton: Skeleton, rotations: np.ndarray, root_positions: np.ndarray,
-               fps: float, order: str = "ZXY", precision: int = 6) -> str:
+               fps: float, order: str = "ZXY", precision: int = 6,
+               joint_positions: dict[int, np.ndarray] | None = None) -> str:
     """BVH text: root with 6 channels, other joints 3 rotation channels in ``order``.
 
     ``rotations`` (T, J, 4) local quaternions, ``root_positions`` (T, 3), both in the
-    skeleton's units and axes.
+    skeleton's units and axes. ``joint_positions`` gives non-root joints position
+    channels too: joint -> (T, 3) translation in the parent's frame (it replaces the
+    OFFSET while playing, as :meth:`Bvh.local_translations` reads it).
     """
     order = order.upper()
+    joint_positions = {j: np.asarray(v, dtype=float) for j, v in (joint_positions or {}).items()
+                       if skeleton.parents[j] >= 0}
     rot_chans = " ".join(f"{c}rotation" for c in order)
     children = {j: skeleton.children(j) for j in range(skeleton.num_joints)}
     out: list[str] = ["HIERARCHY"]
@@ -273,7 +278,7 @@ def format_bvh(skeleton: Skeleton, rotations: np.ndarray, root_positions: np.nda
         out.append(f"{ind}{kind} {skeleton.names[j]}")
         out.append(f"{ind}{{")
         out.append(f"{ind}  OFFSET {fmt(skeleton.offsets[j])}")
-        if skeleton.parents[j] < 0:
+        if skeleton.parents[j] < 0 or j in joint_positions:
             out.append(f"{ind}  CHANNELS 6 Xposition Yposition Zposition {rot_chans}")
         else:
             out.append(f"{ind}  CHANNELS 3 {rot_chans}")
@@ -310,6 +315,8 @@ def format_bvh(skeleton: Skeleton, rotations: np.ndarray, root_positions: np.nda
     for j in dfs:
         if skeleton.parents[j] < 0:
             cols.append(root_positions)
+        elif j in joint_positions:
+            cols.append(joint_positions[j])
         cols.append(euler[:, j])
     data = np.concatenate(cols, axis=1)
     out.append("MOTION")
@@ -321,10 +328,12 @@ def format_bvh(skeleton: Skeleton, rotations: np.ndarray, root_positions: np.nda
 
 
 def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray,
-              root_positions: np.ndarray, fps: float, order: str = "ZXY") -> None:
+              root_positions: np.ndarray, fps: float, order: str = "ZXY",
+              joint_positions: dict[int, np.ndarray] | None = None) -> None:
     """Write atomically: a failed write leaves no partial file behind."""
     path = Path(path)
-    text = format_bvh(skeleton, rotations, root_positions, fps, order)
+    text = format_bvh(skeleton, rotations, root_positions, fps, order,
+                      joint_positions=joint_positions)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -125,13 +125,15 @@ def floor_offset(positions: np.ndarray, percentile: float = 5.0) -> float:
 
 
 def bvh_to_canonical(bvh: Bvh, fps: float | None = 30.0, alignment: Alignment | None = None,
-                     fix_floor: bool = True) -> Motion:
+                     fix_floor: bool = True, names: dict[str, str] | None = None) -> Motion:
     """Convert a parsed BVH to the canonical skeleton (metres, Z up, facing -Y).
 
     ``alignment`` reuses one computed earlier for the same skeleton (the dataset does
-    this so every take of a capture set gets the same joint frames).
+    this so every take of a capture set gets the same joint frames). ``names`` (canonical
+    joint -> BVH joint) replaces matching the names against the tables, for skeletons
+    whose bone map is known (a rig's, see :mod:`motion.rig_export`).
     """
-    _, by_name = match_names(bvh.skeleton.names)
+    by_name = dict(names) if names is not None else match_names(bvh.skeleton.names)[1]
     src_index = {n: i for i, n in enumerate(bvh.skeleton.names)}
     mapping = {CANONICAL.index(c): src_index[s] for c, s in by_name.items()}
     raw = source_pose(bvh)

@@ -20,14 +20,19 @@ Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 METRES_TO_CM = 100.0
 
 
+def vectors_to_y_up_cm(v: np.ndarray) -> np.ndarray:
+    """Points or offsets (..., 3) from Z up, metres to Y up, centimetres."""
+    return np.asarray(v, dtype=float) @ Z_UP_TO_Y_UP.T * METRES_TO_CM
+
+
 def to_y_up_cm(motion: Motion) -> tuple[Skeleton, np.ndarray, np.ndarray]:
     """(skeleton, local rotations, root positions) in BVH's Y-up centimetre convention."""
     c = Z_UP_TO_Y_UP
     sk = motion.skeleton
-    skeleton = Skeleton(sk.names, sk.parents, sk.offsets @ c.T * METRES_TO_CM,
-                        {j: c @ v * METRES_TO_CM for j, v in sk.end_sites.items()})
+    skeleton = Skeleton(sk.names, sk.parents, vectors_to_y_up_cm(sk.offsets),
+                        {j: vectors_to_y_up_cm(v) for j, v in sk.end_sites.items()})
     rotations = quat_continuous(matrix_to_quat(c @ quat_to_matrix(motion.rotations) @ c.T))
-    return skeleton, rotations, motion.root_positions @ c.T * METRES_TO_CM
+    return skeleton, rotations, vectors_to_y_up_cm(motion.root_positions)
 
 
 def write_canonical_bvh(path: str | Path, motion: Motion, order: str = "ZXY") -> None:

@@ -2,7 +2,7 @@
 
 ``classes`` lists every operator class in registration order (see registration.py).
 """
-from . import retarget
+from . import export, retarget
 from .bake_file import CADENCE_OT_bake_motion_file
 
-classes = (CADENCE_OT_bake_motion_file,) + retarget.classes
+classes = (CADENCE_OT_bake_motion_file,) + retarget.classes + export.classes

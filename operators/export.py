@@ -1,0 +1,56 @@
+"""Operator: export the active armature's current action as BVH (on its own skeleton or
+on the canonical one). A thin wrapper over ``blender/export.py``."""
+import bpy
+from bpy_extras.io_utils import ExportHelper
+
+from ..blender.export import ExportError, export_bvh, export_problem
+
+SKELETON_ITEMS = (
+    ('TARGET', "Armature", "The armature's own bones and rest pose (Y up, centimetres)"),
+    ('CANONICAL', "Canonical", "Cadence's canonical (SMPL-X) skeleton, through the armature's "
+                               "bone map"),
+)
+
+
+class CADENCE_OT_export_bvh(bpy.types.Operator, ExportHelper):
+    """Export the active armature's current action as a BVH file"""
+
+    bl_idname = "cadence.export_bvh"
+    bl_label = "Export BVH"
+    bl_options = {'REGISTER'}
+
+    filename_ext = ".bvh"
+    filter_glob: bpy.props.StringProperty(default="*.bvh", options={'HIDDEN'})
+    skeleton: bpy.props.EnumProperty(name="Skeleton", items=SKELETON_ITEMS, default='TARGET')
+    deform_only: bpy.props.BoolProperty(
+        name="Deform Bones Only", default=False,
+        description="Leave out bones that do not deform (controls, IK targets); their children "
+                    "hang from the nearest exported bone")
+
+    def invoke(self, context, event):
+        problem = export_problem(context.active_object)
+        if problem:
+            self.report({'ERROR'}, problem)
+            return {'CANCELLED'}
+        if not self.filepath:
+            action = context.active_object.animation_data.action
+            self.filepath = bpy.path.ensure_ext(bpy.path.clean_name(action.name), ".bvh")
+        context.window_manager.fileselect_add(self)
+        return {'RUNNING_MODAL'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.active_object
+        try:
+            result = export_bvh(obj, bpy.path.abspath(self.filepath) if self.filepath else "",
+                                skeleton=self.skeleton.lower(), deform_only=self.deform_only)
+        except ExportError as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        for note in result.notes:
+            self.report({'WARNING'}, note)
+        self.report({'INFO'}, f"Exported {result.frames} frames of {obj.name!r} ({result.joints} "
+                              f"joints, {result.skeleton} skeleton) to {result.path}")
+        return {'FINISHED'}
+
+
+classes = (CADENCE_OT_export_bvh,)
