@@ -7,11 +7,11 @@ packages never pull in bpy.
 """
 import bpy
 
-from . import operators, properties
+from . import operators, panels, preferences, properties
 from .properties import CadenceSettings
 
 # PropertyGroups first: operators and panels may refer to them.
-_MODULES = (properties, operators)
+_MODULES = (properties, preferences, operators, panels)
 
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(
     tuple(cls for module in _MODULES for cls in module.classes))

@@ -1,0 +1,217 @@
+"""Generation jobs: a timeline + sliders -> canonical motions, runnable in a worker thread.
+
+This is the one function behind the panel's Generate button (synchronously in scripts
+and tests, in a thread from the modal operator): :func:`run_generation` takes plain
+data (a :class:`GenerationSpec`: a bpy-free :class:`~inference.timeline.Timeline`, slider
+values, seed, guidance, the weights folder and execution device) and returns plain data
+(:class:`JobResult`: one canonical :class:`~motion.kinematics.Motion` per variation).
+Nothing here imports bpy; onnxruntime is imported when the model's session opens.
+
+:class:`GenerationJob` runs it in a daemon thread with progress and cancellation that
+the main thread polls (Blender's modal operator reads ``progress`` on a timer and calls
+``cancel()`` on Esc); the thread never touches Blender data.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ..motion.kinematics import Motion
+from .sampler import GenerationCancelled
+from .timeline import Timeline
+
+DEVICES = ("AUTO", "CPU", "CUDA")
+ProgressFn = Callable[[int, int], "bool | None"]
+
+
+class DeviceError(RuntimeError):
+    """The chosen execution device is not offered by this onnxruntime."""
+
+
+@dataclass
+class GenerationSpec:
+    """Everything a generation needs, copied out of Blender (no bpy objects)."""
+
+    timeline: Timeline
+    styles: dict[str, float] = field(default_factory=dict)  # default sliders for all segments
+    seed: int = 0
+    variations: int = 1
+    steps: int | None = None              # None: the model's default
+    text_guidance: float | None = None
+    style_guidance: float | None = None
+    weights_dir: str | Path | None = None  # None: the shipped weights/
+    threads: int | None = None            # None/0: onnxruntime decides
+    device: str = "AUTO"                  # AUTO, CPU or CUDA
+    fps: float | None = None              # resample the result (None: the model's rate)
+
+
+@dataclass
+class JobResult:
+    motions: list[Motion]                 # one per variation (seeds seed, seed+1, ...)
+    seconds_taken: float
+    device: str
+    matches: list[list[tuple[str, float]]]  # per segment: known actions nearest its prompt
+    truncated: bool                       # some prompt was longer than the encoder reads
+    model_fps: float
+    seed: int = 0
+
+
+def providers_for(device: str) -> list[str] | None:
+    """onnxruntime providers for a device choice (None = Cadence's default: CUDA when
+    offered, else CPU). Raises DeviceError when CUDA is asked for and not offered."""
+    device = (device or "AUTO").upper()
+    if device not in DEVICES:
+        raise DeviceError(f"unknown execution device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "AUTO":
+        return None
+    if device == "CPU":
+        return ["CPUExecutionProvider"]
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" not in available:
+        raise DeviceError("CUDA is not available in this onnxruntime (providers: "
+                          f"{', '.join(available)}); choose Auto or CPU in the preferences, "
+                          "or install onnxruntime-gpu")
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def single_prompt(timeline: Timeline) -> bool:
+    """One full-body segment from time 0: the plain text-to-motion path (batched
+    variations) gives the same as composing it."""
+    segs = timeline.segments()
+    if len(segs) != 1:
+        return False
+    seg = segs[0]
+    return seg.start <= 1e-9 and abs(timeline.end - seg.end) < 1e-9 and "full_body" in seg.parts
+
+
+def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> JobResult:
+    """Generate ``spec.variations`` motions for the timeline.
+
+    ``progress(done, total)`` is called after every sampling step (steps x variations
+    in all); returning False raises :class:`~inference.sampler.GenerationCancelled`.
+    Raises WeightsError, GenerationError, TimelineError or DeviceError with a message fit
+    for the user.
+    """
+    from .compose import compose
+    from .motion_model import GenerationError, GenerationRequest, MotionModel
+
+    t0 = time.perf_counter()
+    timeline = spec.timeline.validate()
+    variations = int(spec.variations)
+    if not 1 <= variations <= 64:
+        raise GenerationError("variations must be between 1 and 64")
+    model = MotionModel.load(spec.weights_dir, threads=spec.threads or None,
+                             providers=providers_for(spec.device))
+    steps = int(spec.steps or model.defaults["steps"])
+    if progress is not None and progress(0, steps * variations) is False:
+        raise GenerationCancelled("generation cancelled")
+
+    if single_prompt(timeline) and timeline.end <= model.max_seconds:
+        seg = timeline.segments()[0]
+        request = GenerationRequest(seg.text, timeline.end, dict(seg.style or spec.styles), spec.seed,
+                                    steps, spec.text_guidance, spec.style_guidance)
+        def batched(done: int, total: int) -> bool | None:  # all variations in one batch
+            return None if progress is None else progress(done * variations, total * variations)
+        results = model.generate(request, progress=batched, variations=variations)
+        motions = [r.motion for r in results]
+        matches, truncated, device = [results[0].matches], results[0].truncated, results[0].device
+    else:
+        motions, matches, truncated, device = [], [], False, "CPU"
+        for i in range(variations):
+            def step(done: int, total: int, _i: int = i) -> bool | None:
+                return None if progress is None else progress(_i * total + done, variations * total)
+            r = compose(model, timeline, seed=spec.seed + i, steps=steps,
+                        text_guidance=spec.text_guidance, style_guidance=spec.style_guidance,
+                        styles=dict(spec.styles), progress=step)
+            motions.append(r.motion)
+            matches, truncated, device = r.matches, any(r.truncated), r.device
+    if spec.fps and spec.fps > 0:
+        motions = [m.resample(float(spec.fps)) for m in motions]
+    return JobResult(motions, time.perf_counter() - t0, device, matches, truncated, model.fps, spec.seed)
+
+
+class GenerationJob:
+    """:func:`run_generation` in a daemon thread; the main thread polls it.
+
+    ``progress`` (0..1), ``message``, ``done``, ``result`` and ``error`` are read by the
+    main thread; ``cancel()`` asks the worker to stop after the current sampling step
+    (``cancelled`` is then True and ``result`` None).
+    """
+
+    def __init__(self, spec: GenerationSpec,
+                 runner: Callable[[GenerationSpec, ProgressFn], JobResult] = run_generation):
+        self.spec = spec
+        self._runner = runner
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._progress = 0.0
+        self._message = "Loading the model"
+        self.result: JobResult | None = None
+        self.error: BaseException | None = None
+        self.cancelled = False
+        self.started = 0.0
+        self._thread = threading.Thread(target=self._run, name="cadence-generate", daemon=True)
+
+    # --- main thread --------------------------------------------------------------
+    def start(self) -> "GenerationJob":
+        self.started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    @property
+    def progress(self) -> float:
+        with self._lock:
+            return self._progress
+
+    @property
+    def message(self) -> str:
+        with self._lock:
+            return self._message
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started if self.started else 0.0
+
+    # --- worker thread ------------------------------------------------------------
+    def _report(self, done: int, total: int) -> bool:
+        with self._lock:
+            self._progress = done / total if total else 0.0
+            v = self.spec.variations
+            self._message = (f"Sampling, step {min(done, total)} of {total}" +
+                             (f" ({v} variations)" if v > 1 else ""))
+        return not self._cancel.is_set()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._runner(self.spec, self._report)
+            if self._cancel.is_set():  # cancelled after the last step: drop the result
+                self.result, self.cancelled = None, True
+        except GenerationCancelled:
+            self.cancelled = True
+        except BaseException as exc:  # reported by the main thread
+            self.error = exc
+        finally:
+            with self._lock:
+                self._progress = 1.0 if self.result is not None else self._progress
+                self._message = ("Cancelled" if self.cancelled else "Failed" if self.error else "Done")
+            self._done.set()

@@ -1,0 +1,142 @@
+"""What the Cadence panel shows and why a button is disabled: plain functions of the
+context, kept out of ``draw`` so they can be tested headless (``draw`` only lays out
+what these return).
+
+Every ``*_state`` function returns a :class:`ButtonState`: whether the button is enabled
+and, when it is not, the reason shown under it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+
+from ..blender import generation as gen
+from ..blender.rig_retarget import armature_problem
+
+
+@dataclass
+class ButtonState:
+    enabled: bool
+    reason: str = ""
+
+    @classmethod
+    def of(cls, problem: str | None) -> "ButtonState":
+        return cls(problem is None, _sentence(problem) if problem else "")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def generate_problem(context: bpy.types.Context) -> str | None:
+    """Why Generate cannot start (cheap enough for every redraw)."""
+    if gen.active_run() is not None:
+        return "a generation is running"
+    settings = gen.settings_of(context)
+    obj = gen.effective_target(context)
+    if obj is None:
+        return "no target armature: pick one (Target) or add the Cadence rig"
+    problem = armature_problem(obj)
+    if problem:
+        return problem
+    status = gen.rig_status(obj)
+    if not status.ok:
+        return status.text
+    info = gen.model_info(context)
+    if not info.available:
+        return info.problem
+    try:
+        gen.build_timeline(settings, context.scene)
+    except gen.InputError as exc:
+        return str(exc)
+    return None
+
+
+def generate_state(context: bpy.types.Context) -> ButtonState:
+    return ButtonState.of(generate_problem(context))
+
+
+def bake_state(context: bpy.types.Context) -> ButtonState:
+    return ButtonState.of(gen.bake_problem(gen.settings_of(context)))
+
+
+def clear_state(context: bpy.types.Context) -> ButtonState:
+    settings = gen.settings_of(context)
+    if gen.active_run() is not None:
+        return ButtonState(False, "A generation is running")
+    if settings.preview_action is None and settings.preview_object is None:
+        return ButtonState(False, "No preview")
+    return ButtonState(True)
+
+
+def variation_state(context: bpy.types.Context) -> tuple[ButtonState, str]:
+    """(can step, label "Variation i / n")."""
+    settings = gen.settings_of(context)
+    n = max(1, settings.result.variations)
+    label = f"Variation {min(settings.variation_index, n - 1) + 1} / {n}"
+    if gen.active_run() is not None:
+        return ButtonState(False, "A generation is running"), label
+    return ButtonState.of(gen.variation_problem(settings)), label
+
+
+def progress_state() -> tuple[float, str] | None:
+    """(fraction, text) of the running generation, or None."""
+    current = gen.active_run()
+    if current is None:
+        return None
+    job = current[0]
+    if job.cancel_requested:
+        return job.progress, "Cancelling..."
+    return job.progress, f"{job.message} ({job.elapsed:.0f} s)"
+
+
+def summary_lines(context: bpy.types.Context) -> list[str]:
+    """A compact summary of the last result (empty before the first)."""
+    r = gen.settings_of(context).result
+    if r.frames <= 0:
+        return []
+    lines = [f"{r.seconds:.1f} s, {r.frames} frames", f"Took {r.seconds_taken:.1f} s on {r.device or 'CPU'}"]
+    if r.variations > 1:
+        lines.append(f"{r.variations} variations, seeds {r.seed}-{r.seed + r.variations - 1}")
+    else:
+        lines.append(f"Seed {r.seed}")
+    return lines
+
+
+def target_lines(context: bpy.types.Context) -> list[tuple[str, str]]:
+    """(text, icon) lines under the Target field: which armature and its mapping."""
+    settings = gen.settings_of(context)
+    obj = gen.effective_target(context)
+    out: list[tuple[str, str]] = []
+    if obj is None:
+        out.append(("No armature: pick the Target or add the Cadence rig", 'INFO'))
+        return out
+    if settings.target is None:
+        out.append((f"Using the active armature {obj.name!r}", 'OBJECT_DATA'))
+    status = gen.rig_status(obj)
+    out.append((status.text, status.icon))
+    return out
+
+
+def segment_frames_label(segment, scene: bpy.types.Scene) -> str:
+    fps = gen.scene_fps(scene)
+    seconds = (segment.frame_end - segment.frame_start) / fps
+    return f"{segment.frame_start}-{segment.frame_end} ({seconds:.1f} s)"
+
+
+def bone_map_rows(obj) -> list[tuple[str, str]]:
+    """(joint, bone) rows of the map stored on the target, body joints only (empty when
+    no map is stored: Detect stores one for review)."""
+    import json
+
+    from ..blender.rig_retarget import MAP_PROPERTY
+    from ..motion.rig_mapping import BoneMap
+    from ..motion.skeleton import CANONICAL
+    if armature_problem(obj) or not obj.data.get(MAP_PROPERTY):
+        return []
+    try:
+        bone_map = BoneMap.from_dict(json.loads(obj.data[MAP_PROPERTY]))
+    except (ValueError, TypeError):
+        return []
+    return [(j, bone_map.bones.get(j, "")) for j in CANONICAL.names[:22]]

@@ -1,0 +1,90 @@
+"""PropertyGroups of the panel's timeline, sliders and last result (stored in the .blend).
+
+``scene.cadence.tracks`` holds :class:`CadenceTrack` s of :class:`CadenceSegment` s
+(prompt, frame range, body parts, optional own style sliders); sliders are
+:class:`CadenceSlider` (name, value) collections whose names come from the model's
+metadata (synced by ``blender/generation.py``, never hard-coded here). The conversion to
+the bpy-free ``inference.timeline.Timeline`` lives in ``blender/generation.py``.
+"""
+import bpy
+
+# Body parts of a segment, in the timeline's vocabulary (motion/skeleton.py BODY_PARTS;
+# hands follow their arm in the body model). All set = the full body.
+PART_ITEMS = (
+    ('legs', "Legs", "Legs, hips and the travel of the body", 'NONE', 1),
+    ('torso', "Torso", "Spine and chest", 'NONE', 2),
+    ('left_arm', "Left Arm", "Left shoulder, arm and hand", 'NONE', 4),
+    ('right_arm', "Right Arm", "Right shoulder, arm and hand", 'NONE', 8),
+    ('head', "Head", "Neck and head", 'NONE', 16),
+)
+ALL_PARTS = frozenset(item[0] for item in PART_ITEMS)
+
+
+def _sync_segment_styles(segment: "CadenceSegment", context: bpy.types.Context) -> None:
+    if segment.use_style:
+        from .blender.generation import sync_segment_sliders
+        sync_segment_sliders(segment, context)
+
+
+class CadenceSlider(bpy.types.PropertyGroup):
+    """One emotion/style slider; ``name`` is the model's style name."""
+
+    value: bpy.props.FloatProperty(
+        name="Weight", min=0.0, max=1.0, default=0.0, subtype='FACTOR',
+        description="How strongly this style or emotion shows (0: not at all, 1: fully)")
+
+
+class CadenceSegment(bpy.types.PropertyGroup):
+    """A prompt on a timeline track: what, when (frames) and on which body parts."""
+
+    text: bpy.props.StringProperty(
+        name="Prompt", default="",
+        description="What the character does, e.g. 'walks forward' or 'waves with the right hand'")
+    frame_start: bpy.props.IntProperty(
+        name="Start", default=1,
+        description="First frame of this prompt (scene frames at the scene's frame rate)")
+    frame_end: bpy.props.IntProperty(
+        name="End", default=121,
+        description="Frame where this prompt ends, after its start; the next prompt on the "
+                    "track may start on this frame")
+    parts: bpy.props.EnumProperty(
+        name="Body Parts", items=PART_ITEMS, options={'ENUM_FLAG'}, default=set(ALL_PARTS),
+        description="Body parts this prompt drives; all of them is the full body. Parts no "
+                    "segment names follow the track with the legs")
+    mute: bpy.props.BoolProperty(
+        name="Mute", default=False, description="Leave this prompt out when generating")
+    use_style: bpy.props.BoolProperty(
+        name="Own Style", default=False, update=_sync_segment_styles,
+        description="Give this prompt its own emotion/style sliders instead of the scene's")
+    styles: bpy.props.CollectionProperty(
+        type=CadenceSlider, name="Styles", description="This prompt's own emotion/style sliders")
+
+
+class CadenceTrack(bpy.types.PropertyGroup):
+    """A timeline track: prompts that follow each other (they must not overlap)."""
+
+    segments: bpy.props.CollectionProperty(
+        type=CadenceSegment, name="Prompts", description="Prompts on this track, in time")
+    active_segment_index: bpy.props.IntProperty(
+        name="Active Prompt", default=0, min=0, description="The prompt being edited")
+    mute: bpy.props.BoolProperty(
+        name="Mute", default=False, description="Leave this track out when generating")
+
+
+class CadenceResult(bpy.types.PropertyGroup):
+    """Summary of the last generation (shown in the panel, kept in the file)."""
+
+    frames: bpy.props.IntProperty(name="Frames", description="Frames in the generated motion")
+    seconds: bpy.props.FloatProperty(name="Duration", unit='TIME_ABSOLUTE',
+                                     description="Length of the generated motion")
+    seconds_taken: bpy.props.FloatProperty(name="Time Taken", unit='TIME_ABSOLUTE',
+                                           description="How long the generation took")
+    device: bpy.props.StringProperty(name="Device", description="Where the model ran (CPU or CUDA)")
+    variations: bpy.props.IntProperty(name="Variations", description="Variations generated")
+    seed: bpy.props.IntProperty(name="Seed", description="Seed of the first variation")
+    token: bpy.props.StringProperty(
+        name="Run", options={'HIDDEN'},
+        description="Identifies the run whose variations are held in memory")
+
+
+classes = (CadenceSlider, CadenceSegment, CadenceTrack, CadenceResult)
