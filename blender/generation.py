@@ -303,12 +303,13 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
     tracks, layout = [], []
     for ti, tr in live:
         segments = []
-        for seg in sorted((s for s in tr.segments if not s.mute), key=lambda s: s.frame_start):
+        for si, seg in sorted(((si, s) for si, s in enumerate(tr.segments) if not s.mute),
+                              key=lambda item: item[1].frame_start):
             style = slider_values(seg.styles, style_names, keep_zero=True) if seg.use_style else {}
             segments.append(Segment(seg.text.strip(), (seg.frame_start - origin) / fps,
                                     (seg.frame_end - origin) / fps, segment_parts(seg), style))
             layout.append({"track": tr.name or f"Track {ti + 1}", "text": seg.text.strip(),
-                           "start": seg.frame_start, "end": seg.frame_end})
+                           "start": seg.frame_start, "end": seg.frame_end, "index": [ti, si]})
         if segments:
             tracks.append(Track(segments, tr.name or f"track {ti + 1}"))
     timeline = Timeline(tracks)
@@ -353,9 +354,13 @@ class Run:
 _RUNS: dict[str, Run] = {}
 
 
-def prepare_generation(context: bpy.types.Context) -> tuple[GenerationSpec, RunContext]:
+def prepare_generation(context: bpy.types.Context, only_active: bool = False
+                       ) -> tuple[GenerationSpec, RunContext]:
     """Plain-data inputs of a generation from the panel; raises InputError (nothing changed
-    except, at most, the sliders brought in line with the model's styles)."""
+    except, at most, the sliders brought in line with the model's styles).
+
+    ``only_active``: regenerate only the active prompt, keeping the rest of the variation
+    on preview (the last run must be in memory, with the same timeline length)."""
     from ..inference.jobs import GenerationSpec
     from ..preferences import get_preferences
     if active_run() is not None:
@@ -367,6 +372,7 @@ def prepare_generation(context: bpy.types.Context) -> tuple[GenerationSpec, RunC
     if not info.available:
         raise InputError(info.problem)
     build = build_timeline(settings, context.scene, info.styles)
+    keep = active_prompt_keep(context, build) if only_active else None
     sync_scene_sliders(context)
     prefs = get_preferences(context)
     spec = GenerationSpec(
@@ -375,11 +381,48 @@ def prepare_generation(context: bpy.types.Context) -> tuple[GenerationSpec, RunC
         steps=int(settings.steps) or None, text_guidance=float(settings.text_guidance),
         style_guidance=float(settings.style_guidance), weights_dir=weights_dir(context) or None,
         threads=int(getattr(prefs, "threads", 0)) or None, device=str(getattr(prefs, "device", 'AUTO')),
-        fps=build.fps)
+        fps=build.fps, keep=keep)
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                      bool(settings.allow_driven), bool(settings.play_preview))
     return spec, run
+
+
+def active_prompt_keep(context: bpy.types.Context, build: TimelineBuild | None = None):
+    """(segment indices, previous features) to regenerate the active prompt alone; raises
+    InputError when that is not possible."""
+    settings = settings_of(context)
+    run = current_run(settings)
+    if run is None:
+        raise InputError("regenerating one prompt needs the last run in memory: generate the "
+                         "whole timeline first")
+    if not len(settings.tracks):
+        raise InputError("no prompt selected")
+    ti = min(settings.active_track_index, len(settings.tracks) - 1)
+    track = settings.tracks[ti]
+    if not len(track.segments):
+        raise InputError("no prompt selected")
+    key = [ti, min(track.active_segment_index, len(track.segments) - 1)]
+    if build is None:
+        build = build_timeline(settings, context.scene, model_info(context).styles)
+    index = next((i for i, entry in enumerate(build.layout) if entry["index"] == key), None)
+    if index is None:
+        raise InputError("the selected prompt is muted")
+    previous = run.result.timeline
+    if (previous is None or build.origin != run.context.origin
+            or abs(build.timeline.end - previous.end) > 1e-6):
+        raise InputError("the timeline's length changed since the last run: generate the whole "
+                         "timeline again")
+    variation = min(settings.variation_index, len(run.result.features) - 1)
+    return [index], run.result.features[variation]
+
+
+def regenerate_problem(context: bpy.types.Context) -> str | None:
+    try:
+        active_prompt_keep(context)
+    except InputError as exc:
+        return str(exc)
+    return None
 
 
 # One generation at a time: the running job and its context (read by the panel).
@@ -427,10 +470,10 @@ def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -
     return action
 
 
-def generate_now(context: bpy.types.Context) -> bpy.types.Action:
+def generate_now(context: bpy.types.Context, only_active: bool = False) -> bpy.types.Action:
     """Generate synchronously (scripts, tests, the operator's execute) and preview it."""
     from ..inference.jobs import run_generation
-    spec, run = prepare_generation(context)
+    spec, run = prepare_generation(context, only_active)
     return finish_run(context, run, run_generation(spec))
 
 

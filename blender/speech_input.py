@@ -7,8 +7,12 @@ exist, and disables it (with the reason) while the audio or the face mesh is mis
 A module adds its entry with :func:`register_speech_action` (idempotent) or by editing
 the defaults below.
 
-Operators read the audio the user picked with :func:`speech_audio` (a file, or a sound
-strip of the Video Sequencer with the frame it starts on), or mix in
+The panel's button runs the operator directly (EXEC_DEFAULT) with the face mesh (or the
+target armature) as the active object, and fills whichever of these operator properties
+exist from the panel: ``filepath`` (the audio), ``start_frame`` (where the audio starts),
+``emotion_<name>`` (the speech emotion sliders); see :func:`operator_values`.
+Operators may instead read the audio the user picked with :func:`speech_audio` (a file,
+or a sound strip of the Video Sequencer with the frame it starts on), or mix in
 :class:`SpeechOperatorMixin` whose ``speech_audio_or_report`` reports the problem and
 returns None, so a missing audio gives a report and changes nothing.
 """
@@ -146,6 +150,33 @@ def available_speech_actions(context: bpy.types.Context) -> list[tuple[SpeechAct
             if operator_registered(a.idname) and speech_models_present(a, wd)]
 
 
+def operator_values(context: bpy.types.Context, action: SpeechAction) -> dict[str, object]:
+    """Properties the panel sets on the action's operator (only those it has)."""
+    module, _, name = action.idname.partition(".")
+    try:
+        props = getattr(getattr(bpy.ops, module), name).get_rna_type().properties
+    except (AttributeError, KeyError):
+        return {}
+    values: dict[str, object] = {f"emotion_{k}": v for k, v in speech_emotion_values(context).items()}
+    try:
+        audio = speech_audio(context)
+        values.update(filepath=str(audio.path), start_frame=audio.frame_start)
+    except SpeechInputError:
+        pass
+    return {k: v for k, v in values.items() if k in props}
+
+
+def action_object(context: bpy.types.Context, action: SpeechAction):
+    """The object the action works on (made active for its operator), or None."""
+    settings = context.scene.cadence
+    if action.needs_face_mesh:
+        return settings.face_mesh
+    if action.needs_armature:
+        from .generation import effective_target
+        return effective_target(context)
+    return None
+
+
 def speech_emotion_names(weights_dir: str | None) -> tuple[str, ...]:
     """Emotion names from the first speech model's metadata (``emotions``), else BEAT's."""
     for action in SPEECH_ACTIONS:
@@ -178,5 +209,6 @@ class SpeechOperatorMixin:
 
 
 __all__ = ["SPEECH_ACTIONS", "SpeechAction", "SpeechAudio", "SpeechInputError", "SpeechOperatorMixin",
-           "available_speech_actions", "register_speech_action", "speech_audio", "speech_audio_problem",
+           "action_object", "available_speech_actions", "operator_values", "register_speech_action",
+           "speech_audio", "speech_audio_problem",
            "speech_emotion_names", "speech_emotion_values"]

@@ -17,11 +17,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..motion.kinematics import Motion
 from .sampler import GenerationCancelled
 from .timeline import Timeline
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEVICES = ("AUTO", "CPU", "CUDA")
 ProgressFn = Callable[[int, int], "bool | None"]
@@ -46,6 +49,9 @@ class GenerationSpec:
     threads: int | None = None            # None/0: onnxruntime decides
     device: str = "AUTO"                  # AUTO, CPU or CUDA
     fps: float | None = None              # resample the result (None: the model's rate)
+    # Regenerate only some segments (indices into timeline.segments()), keeping the rest of
+    # a previous result (its features at the model's rate): inpainting, see compose.regenerate.
+    keep: tuple[list[int], "np.ndarray"] | None = None
 
 
 @dataclass
@@ -57,6 +63,8 @@ class JobResult:
     truncated: bool                       # some prompt was longer than the encoder reads
     model_fps: float
     seed: int = 0
+    features: list = field(default_factory=list)  # per variation (frames, F) at the model's rate
+    timeline: Timeline | None = None
 
 
 def providers_for(device: str) -> list[str] | None:
@@ -97,7 +105,7 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
     Raises WeightsError, GenerationError, TimelineError or DeviceError with a message fit
     for the user.
     """
-    from .compose import compose
+    from .compose import compose, regenerate
     from .motion_model import GenerationError, GenerationRequest, MotionModel
 
     t0 = time.perf_counter()
@@ -111,7 +119,7 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
     if progress is not None and progress(0, steps * variations) is False:
         raise GenerationCancelled("generation cancelled")
 
-    if single_prompt(timeline) and timeline.end <= model.max_seconds:
+    if spec.keep is None and single_prompt(timeline) and timeline.end <= model.max_seconds:
         seg = timeline.segments()[0]
         request = GenerationRequest(seg.text, timeline.end, dict(seg.style or spec.styles), spec.seed,
                                     steps, spec.text_guidance, spec.style_guidance)
@@ -119,20 +127,27 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
             return None if progress is None else progress(done * variations, total * variations)
         results = model.generate(request, progress=batched, variations=variations)
         motions = [r.motion for r in results]
+        features = [r.features for r in results]
         matches, truncated, device = [results[0].matches], results[0].truncated, results[0].device
     else:
-        motions, matches, truncated, device = [], [], False, "CPU"
+        motions, features, matches, truncated, device = [], [], [], False, "CPU"
         for i in range(variations):
             def step(done: int, total: int, _i: int = i) -> bool | None:
                 return None if progress is None else progress(_i * total + done, variations * total)
-            r = compose(model, timeline, seed=spec.seed + i, steps=steps,
-                        text_guidance=spec.text_guidance, style_guidance=spec.style_guidance,
-                        styles=dict(spec.styles), progress=step)
+            common = dict(steps=steps, text_guidance=spec.text_guidance,
+                          style_guidance=spec.style_guidance, styles=dict(spec.styles), progress=step)
+            if spec.keep is not None:
+                segments, previous = spec.keep
+                r = regenerate(model, timeline, previous, list(segments), seed=spec.seed + i, **common)
+            else:
+                r = compose(model, timeline, seed=spec.seed + i, **common)
             motions.append(r.motion)
+            features.append(r.features)
             matches, truncated, device = r.matches, any(r.truncated), r.device
     if spec.fps and spec.fps > 0:
         motions = [m.resample(float(spec.fps)) for m in motions]
-    return JobResult(motions, time.perf_counter() - t0, device, matches, truncated, model.fps, spec.seed)
+    return JobResult(motions, time.perf_counter() - t0, device, matches, truncated, model.fps, spec.seed,
+                     features, timeline)
 
 
 class GenerationJob:

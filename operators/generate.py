@@ -32,14 +32,26 @@ class CADENCE_OT_generate(bpy.types.Operator):
     bl_label = "Generate"
     bl_options = {'REGISTER', 'UNDO'}
 
+    only_active: bpy.props.BoolProperty(
+        name="Only the Active Prompt", default=False, options={'SKIP_SAVE'},
+        description="Regenerate only the selected prompt (with a new seed), keeping the rest "
+                    "of the motion on preview")
+
     _timer = None
     _job = None
     _run = None
 
+    @classmethod
+    def description(cls, context, properties):
+        if properties.only_active:
+            return ("Regenerate only the selected prompt with the seed and sliders, keeping the "
+                    "rest of the previewed motion (Esc cancels)")
+        return cls.__doc__
+
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Synchronous: for scripts and tests (the same functions as the modal path)."""
         try:
-            gen.generate_now(context)
+            gen.generate_now(context, self.only_active)
         except gen.InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
@@ -53,7 +65,7 @@ class CADENCE_OT_generate(bpy.types.Operator):
         if context.window is None or bpy.app.background:
             return self.execute(context)
         try:
-            spec, run = gen.prepare_generation(context)
+            spec, run = gen.prepare_generation(context, self.only_active)
         except gen.InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}

@@ -57,6 +57,12 @@ def generate_state(context: bpy.types.Context) -> ButtonState:
     return ButtonState.of(generate_problem(context))
 
 
+def regenerate_state(context: bpy.types.Context) -> ButtonState:
+    """Regenerate the active prompt alone (keeping the rest of the preview)."""
+    problem = generate_problem(context)
+    return ButtonState.of(problem or gen.regenerate_problem(context))
+
+
 def bake_state(context: bpy.types.Context) -> ButtonState:
     return ButtonState.of(gen.bake_problem(gen.settings_of(context)))
 

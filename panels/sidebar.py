@@ -141,6 +141,13 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
         box.prop(seg, "use_style")
         if seg.use_style:
             _sliders(box, seg.styles, context)
+        if logic.progress_state() is None and gen.has_preview(settings):
+            regen = logic.regenerate_state(context)
+            row = box.row()
+            row.enabled = regen.enabled
+            op = row.operator("cadence.generate", text="Regenerate This Prompt", icon='FILE_REFRESH')
+            op.only_active = True
+            _reason(box, regen)
         problem = gen.timeline_problem(context)
         if problem:
             layout.label(text=logic._sentence(problem), icon='ERROR')
@@ -282,7 +289,14 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
         for action, reason in actions:
             row = layout.row()
             row.enabled = reason is None
-            row.operator(action.idname, text=action.label, icon=action.icon)
+            row.operator_context = 'EXEC_DEFAULT'  # the panel provides the audio
+            obj = speech_input.action_object(context, action)
+            if obj is not None:
+                row.context_pointer_set("active_object", obj)
+                row.context_pointer_set("object", obj)
+            op = row.operator(action.idname, text=action.label, icon=action.icon)
+            for key, value in speech_input.operator_values(context, action).items():
+                setattr(op, key, value)
             if reason:
                 _reason(layout, logic.ButtonState(False, logic._sentence(reason)))
 

@@ -313,3 +313,89 @@ def test_run_generation_progress_and_cancel(weights):  # noqa: F811
         assert res.motions[0].fps == 24 and res.motions[0].num_frames == 24
         with pytest.raises(GenerationCancelled):
             run_generation(GenerationSpec(timeline, steps=3, weights_dir=weights), lambda d, t: d < 1)
+
+
+class _FakeEvent:
+    def __init__(self, type_, value='NOTHING'):
+        self.type, self.value = type_, value
+
+
+def _modal_operator(bpy, job, run):
+    """The Generate operator's modal handler on a stand-in instance (headless Blender has
+    no event loop to drive the real one)."""
+    op_class = bpy.types.CADENCE_OT_generate
+
+    class FakeOperator:
+        modal = op_class.modal
+        _end = op_class._end
+        _status = op_class.__dict__["_status"]
+
+        def __init__(self):
+            self._job, self._run, self._timer, self.reports = job, run, None, []
+
+        def report(self, level, message):
+            self.reports.append((set(level).pop(), message))
+
+    return FakeOperator()
+
+
+def test_modal_handler_polls_applies_and_cancels(blender, weights):  # noqa: F811
+    from cadence.blender import generation as gen
+    bpy = blender
+    obj = setup_rig(bpy)
+    add_prompt(bpy, "a person waves", 1, 46)
+    before = fingerprint(bpy)
+
+    # Esc: cancelled at once, nothing applied, the worker's late result is dropped.
+    spec, run = gen.prepare_generation(bpy.context)
+    job = gen.start_job(spec, run)
+    op = _modal_operator(bpy, job, run)
+    assert op.modal(bpy.context, _FakeEvent('MOUSEMOVE')) == {'PASS_THROUGH'}
+    assert op.modal(bpy.context, _FakeEvent('ESC', 'PRESS')) == {'CANCELLED'}
+    assert gen.active_run() is None and ('INFO', "Generation cancelled; the scene is unchanged") in op.reports
+    assert job.wait(120) and job.result is None
+    assert fingerprint(bpy) == before
+
+    # Timer ticks until the worker is done, then the preview is applied.
+    spec, run = gen.prepare_generation(bpy.context)
+    job = gen.start_job(spec, run)
+    op = _modal_operator(bpy, job, run)
+    deadline = time.time() + 120
+    outcome = {'PASS_THROUGH'}
+    while outcome == {'PASS_THROUGH'} and time.time() < deadline:
+        time.sleep(0.05)
+        outcome = op.modal(bpy.context, _FakeEvent('TIMER'))
+    assert outcome == {'FINISHED'}, op.reports
+    assert obj.animation_data.action.name == "Cadence Preview" and gen.active_run() is None
+    assert op.reports[-1][0] == 'INFO' and op.reports[-1][1].startswith("Generated 1.5 s (45 frames)")
+
+
+def test_regenerate_only_the_active_prompt(blender, weights):  # noqa: F811
+    from cadence.panels import logic
+    bpy = blender
+    obj = setup_rig(bpy)
+    s = bpy.context.scene.cadence
+    add_prompt(bpy, "walk forward", 1, 121, ["legs", "torso"])
+    add_prompt(bpy, "wave with the right hand", 31, 61, ["right_arm"], track=1)
+    assert not logic.regenerate_state(bpy.context).enabled  # nothing generated yet
+    with pytest.raises(RuntimeError, match="generate the whole timeline first"):
+        bpy.ops.cadence.generate(only_active=True)
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+
+    def curve(bone):
+        f = next(f for f in fcurves(obj.animation_data.action)
+                 if f.data_path == f'pose.bones["{bone}"].rotation_quaternion' and f.array_index == 1)
+        return np.array([k.co[1] for k in f.keyframe_points])
+
+    arm, leg = curve("RightArm"), curve("LeftUpLeg")
+    s.active_track_index, s.seed = 1, 7
+    assert logic.regenerate_state(bpy.context).enabled
+    assert bpy.ops.cadence.generate(only_active=True) == {'FINISHED'}
+    new_arm, new_leg = curve("RightArm"), curve("LeftUpLeg")
+    assert len(new_arm) == len(arm) == 120
+    assert np.abs(new_arm[30:60] - arm[30:60]).max() > 1e-3  # the wave changed
+    assert np.allclose(new_arm[90:], arm[90:], atol=1e-5)    # far from it, nothing moved
+    assert np.allclose(new_leg[90:], leg[90:], atol=1e-5)
+    # A longer timeline cannot keep the old take.
+    s.tracks[0].segments[0].frame_end = 151
+    assert "length changed" in logic.regenerate_state(bpy.context).reason

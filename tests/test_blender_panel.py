@@ -206,6 +206,9 @@ def test_speech_hook(blender, tmp_path, monkeypatch):  # noqa: F811
         bl_label = "Test Speech"
         bl_options = {'REGISTER', 'UNDO'}
 
+        filepath: bpy.props.StringProperty(name="Audio", description="Speech", subtype='FILE_PATH')
+        emotion_happy: bpy.props.FloatProperty(name="Happy", description="Happy")
+
         def execute(self, context):
             audio = self.speech_audio_or_report(context)
             if audio is None:
@@ -230,6 +233,17 @@ def test_speech_hook(blender, tmp_path, monkeypatch):  # noqa: F811
         shown = dict((a.idname, reason) for a, reason in sp.available_speech_actions(bpy.context))
         assert shown[action.idname] is None
         assert bpy.ops.cadence.test_speech() == {'FINISHED'}
+        from cadence.blender.generation import sync_scene_sliders
+        sync_scene_sliders(bpy.context)
+        s.speech_emotions["happy"].value = 0.7
+        values = sp.operator_values(bpy.context, action)
+        assert values == {"filepath": str(wav), "emotion_happy": pytest.approx(0.7)}
+        rec = Recorder()
+        from cadence.panels import sidebar
+        sidebar.CADENCE_PT_speech.draw(SimpleNamespace(layout=rec), bpy.context)
+        check_layout_calls(bpy, rec.log)
+        [call] = [c for c in rec.calls("operator") if c[1].idname == action.idname]
+        assert call[1].props == values
     finally:
         sp.SPEECH_ACTIONS.remove(action)
         bpy.utils.unregister_class(CADENCE_OT_test_speech)
