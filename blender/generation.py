@@ -123,18 +123,19 @@ def sliders_in_sync(context: bpy.types.Context) -> bool:
                for track in settings.tracks for seg in track.segments if seg.use_style)
 
 
-_SYNC_PENDING: set[str] = set()
+_SYNC_PENDING: dict[str, float] = {}  # scene name -> when a sync was scheduled
 
 
 def request_slider_sync(context: bpy.types.Context) -> None:
     """From a panel's draw (which may not write data): sync the sliders on a timer."""
+    import time
     scene_name = context.scene.name
-    if scene_name in _SYNC_PENDING:
+    if time.monotonic() - _SYNC_PENDING.get(scene_name, -1e9) < 2.0:
         return
-    _SYNC_PENDING.add(scene_name)
+    _SYNC_PENDING[scene_name] = time.monotonic()
 
     def run() -> None:
-        _SYNC_PENDING.discard(scene_name)
+        _SYNC_PENDING.pop(scene_name, None)
         scene = bpy.data.scenes.get(scene_name)
         if scene is None:
             return None
@@ -356,8 +357,8 @@ _RUNS: dict[str, Run] = {}
 
 def prepare_generation(context: bpy.types.Context, only_active: bool = False
                        ) -> tuple[GenerationSpec, RunContext]:
-    """Plain-data inputs of a generation from the panel; raises InputError (nothing changed
-    except, at most, the sliders brought in line with the model's styles).
+    """Plain-data inputs of a generation from the panel (reads only; sliders whose names
+    the model does not know are ignored); raises InputError.
 
     ``only_active``: regenerate only the active prompt, keeping the rest of the variation
     on preview (the last run must be in memory, with the same timeline length)."""
@@ -373,14 +374,20 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
         raise InputError(info.problem)
     build = build_timeline(settings, context.scene, info.styles)
     keep = active_prompt_keep(context, build) if only_active else None
-    sync_scene_sliders(context)
     prefs = get_preferences(context)
+    device = str(getattr(prefs, "device", 'AUTO'))
+    if device == 'CUDA':  # say so now rather than after the model loads in the worker
+        from ..inference.jobs import DeviceError, providers_for
+        try:
+            providers_for(device)
+        except DeviceError as exc:
+            raise InputError(str(exc)) from exc
     spec = GenerationSpec(
         timeline=build.timeline, styles=slider_values(settings.styles, info.styles),
         seed=int(settings.seed), variations=int(settings.variations),
         steps=int(settings.steps) or None, text_guidance=float(settings.text_guidance),
         style_guidance=float(settings.style_guidance), weights_dir=weights_dir(context) or None,
-        threads=int(getattr(prefs, "threads", 0)) or None, device=str(getattr(prefs, "device", 'AUTO')),
+        threads=int(getattr(prefs, "threads", 0)) or None, device=device,
         fps=build.fps, keep=keep)
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),

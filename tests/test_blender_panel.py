@@ -296,3 +296,20 @@ def test_panels_draw_headless(blender, weights):  # noqa: F811
     assert ("set", "enabled", True) in enabled and ("set", "enabled", False) in enabled  # generate on, bake off
     assert any("Mixamo rig" in label for label in rec.labels())
     assert logic.summary_lines(ctx) == []
+
+
+def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):  # noqa: F811
+    """draw may not write data: it registers a timer that syncs the sliders."""
+    from cadence.blender import generation as gen
+    bpy = blender
+    scheduled = []
+    gen._SYNC_PENDING.clear()  # earlier draws scheduled timers that never run headless
+    monkeypatch.setattr(bpy.app.timers, "register", lambda fn, first_interval=0.0: scheduled.append(fn))
+    _draw_all(bpy, bpy.context)
+    _draw_all(bpy, bpy.context)
+    assert len(scheduled) == 1 and len(bpy.context.scene.cadence.styles) == 0
+    scheduled[0]()
+    assert gen.sliders_in_sync(bpy.context) and len(bpy.context.scene.cadence.styles) > 0
+    rec = _draw_all(bpy, bpy.context)
+    labels = {c[2].get("text") for c in rec.calls("prop") if c[1][1] == "value"}
+    assert "Happy" in labels and "Neutral" in labels  # style and speech emotion sliders
