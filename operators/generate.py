@@ -2,8 +2,8 @@
 
 Thin operators over ``blender/generation.py``. Generate from a button runs modally:
 sampling happens in a worker thread on plain numpy data (``inference/jobs.py``); a
-timer polls it, shows progress in the status bar and the panel, and only the main
-thread applies the result. Esc (or the panel's Cancel) stops it and leaves the scene as
+timer polls it, shows progress in the status bar (text) and the panel (a bar), and only
+the main thread applies the result. Esc (or the panel's Cancel) stops it and leaves the scene as
 it was. Called from a script (``bpy.ops.cadence.generate()``), it runs synchronously.
 """
 import bpy
@@ -74,7 +74,6 @@ class CADENCE_OT_generate(bpy.types.Operator):
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)
-        wm.progress_begin(0, 100)
         self._status(context, "Cadence: loading the model (Esc to cancel)")
         return {'RUNNING_MODAL'}
 
@@ -90,8 +89,8 @@ class CADENCE_OT_generate(bpy.types.Operator):
             self._end(context)
             self.report({'INFO'}, "Generation cancelled; the scene is unchanged")
             return {'CANCELLED'}
-        context.window_manager.progress_update(int(job.progress * 100))
-        self._status(context, f"Cadence: {job.message} ({job.elapsed:.0f} s, Esc to cancel)")
+        self._status(context, f"Cadence: {job.message}, {job.progress:.0%} "
+                              f"({job.elapsed:.0f} s, Esc to cancel)")
         _tag_redraw(context)
         if not job.done:
             return {'PASS_THROUGH'}
@@ -120,7 +119,6 @@ class CADENCE_OT_generate(bpy.types.Operator):
         if self._timer is not None:
             wm.event_timer_remove(self._timer)
             self._timer = None
-        wm.progress_end()
         self._status(context, None)
         if self._job is not None:
             gen.end_job(self._job)

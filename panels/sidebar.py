@@ -15,6 +15,12 @@ from . import logic
 CATEGORY = "Cadence"
 
 
+def _placeholder(text: str) -> dict:
+    """``placeholder=`` for text fields where this Blender's UILayout.prop takes it."""
+    params = bpy.types.UILayout.bl_rna.functions["prop"].parameters
+    return {"placeholder": text} if "placeholder" in params else {}
+
+
 def _reason(layout: bpy.types.UILayout, state: "logic.ButtonState") -> None:
     if not state.enabled and state.reason:
         col = layout.column(align=True)
@@ -90,7 +96,7 @@ class CADENCE_UL_segments(bpy.types.UIList):
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
         row = layout.row(align=True)
-        row.prop(item, "text", text="", emboss=False, placeholder="Describe the motion",
+        row.prop(item, "text", text="", emboss=False, **_placeholder("Describe the motion"),
                  icon='OUTLINER_DATA_GP_LAYER' if item.text else 'ERROR')
         sub = row.row(align=True)
         sub.alignment = 'RIGHT'
@@ -130,7 +136,7 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
             return
         seg = track.segments[min(track.active_segment_index, len(track.segments) - 1)]
         box = layout.box()
-        box.prop(seg, "text", text="", placeholder="e.g. walks forward, then waves")
+        box.prop(seg, "text", text="", **_placeholder("e.g. walks forward, then waves"))
         row = box.row(align=True)
         row.prop(seg, "frame_start")
         row.prop(seg, "frame_end")
