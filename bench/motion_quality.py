@@ -60,6 +60,9 @@ def main() -> int:
     p.add_argument("--evaluator", type=Path, default=DEFAULT_OUT)
     p.add_argument("--limit", type=int, default=0, help="use only the first N test takes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=int, default=None, help="override the model's sampling steps")
+    p.add_argument("--text-guidance", type=float, default=None)
+    p.add_argument("--style-guidance", type=float, default=None)
     p.add_argument("--out", type=Path, default=cache_dir() / "bench" / "motion_quality.json")
     args = p.parse_args()
 
@@ -80,7 +83,9 @@ def main() -> int:
             prompts = prompt_table[ds.contents[i]]
             prompt = prompts[rng.integers(len(prompts))]
             seconds = max(MIN_SECONDS, len(ds.clip(i)) / ds.fps)
-            req = GenerationRequest(prompt, seconds, {ds.styles[i]: 1.0}, seed=args.seed + k)
+            req = GenerationRequest(prompt, seconds, {ds.styles[i]: 1.0}, seed=args.seed + k,
+                                    steps=args.steps, text_guidance=args.text_guidance,
+                                    style_guidance=args.style_guidance)
             out.append(model.generate(req, encoder)[0].features.astype(np.float32))
         return out, (time.perf_counter() - t0) / len(test)
 
@@ -102,8 +107,10 @@ def main() -> int:
                       "diversity": diversity(gen_emb), **motion_stats(gen, ds.fps),
                       "seconds_per_clip": per_clip},
         "held_out_prompts": {**held_rec, "fid": frechet_distance(held_emb, real_emb)},
-        "settings": {"steps": model.defaults["steps"], "text_guidance": model.defaults["text_guidance"],
-                     "style_guidance": model.defaults["style_guidance"], "seed": args.seed},
+        "settings": {"steps": args.steps or model.defaults["steps"],
+                     "text_guidance": model.defaults["text_guidance"] if args.text_guidance is None else args.text_guidance,
+                     "style_guidance": model.defaults["style_guidance"] if args.style_guidance is None else args.style_guidance,
+                     "seed": args.seed},
     }
     per_content = {}
     pc, _ = ev.predict(embeddings=gen_emb)
@@ -113,7 +120,8 @@ def main() -> int:
     result["generated"]["per_content"] = per_content
 
     r, g, h = result["real"], result["generated"], result["held_out_prompts"]
-    print(f"motion quality on {len(test)} held-out test takes (evaluator trained on real motion)")
+    print(f"motion quality on {len(test)} held-out test takes (evaluator trained on real motion), "
+          f"settings {result['settings']}")
     print(f"{'':28}{'real test':>12}{'generated':>12}{'held-out prompts':>18}")
     print(f"{'content accuracy':28}{r['content_acc']:12.3f}{g['content_acc']:12.3f}{h['content_acc']:18.3f}")
     print(f"{'style accuracy':28}{r['style_acc']:12.3f}{g['style_acc']:12.3f}{h['style_acc']:18.3f}")
