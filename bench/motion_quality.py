@@ -58,7 +58,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--evaluator", type=Path, default=DEFAULT_OUT)
-    p.add_argument("--limit", type=int, default=0, help="use only the first N test takes")
+    p.add_argument("--limit", type=int, default=0, help="use a fixed random subset of N test takes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the model's sampling steps")
     p.add_argument("--text-guidance", type=float, default=None)
@@ -72,7 +72,7 @@ def main() -> int:
     encoder = TextEncoder.load(args.weights)
     test = ds.indices("test")
     if args.limit:
-        test = test[:args.limit]
+        test = np.sort(np.random.default_rng(12345).choice(test, min(args.limit, len(test)), replace=False))
     rng = np.random.default_rng(args.seed)
     real = [ds.clip(i) for i in test]
     contents, styles = ds.contents[test], ds.styles[test]
