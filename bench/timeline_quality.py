@@ -6,7 +6,10 @@
 For a fixed set of timelines (below; sequential, by body part, with a gap, long), each
 with several seeds, three ways of making one motion are compared in the same run:
 
-- ``composed``: inference/compose.py, composition at every denoising step (STMC + SINC);
+- ``composed``: inference/compose.py, composition at every denoising step (STMC + SINC),
+  each segment reading the combined sample on the parts it drives (the default);
+- ``shared x_t``: the same, every segment reading the combined sample on the whole body
+  (STMC as published; an ablation);
 - ``one prompt``: all prompts joined into one ("A, then B while C, then D"), sampled
   over the whole duration with the same windows and noise (baseline a);
 - ``independent``: each segment sampled on its own window, the final motions blended
@@ -22,12 +25,13 @@ Measures (evaluator trained on real motion only, training/evaluator.py):
   counts if the evaluator ranks "wave" right after "walk");
 - transitions: on 1 s around every boundary (where a segment starts or ends inside the
   timeline), the peak joint acceleration (the largest frame-to-frame change of a body
-  joint's velocity, m/s^2: the size of a pop) and the mean jerk (m/s^3), next to the same
-  figures on 1 s windows of real test motion;
+  joint's velocity, m/s^2: the size of a pop), the mean jerk (m/s^3) and the foot
+  skating ratio, next to the same figures on 1 s windows of real test motion;
 - foot skating ratio and jitter over the whole motion (bench/metrics.py);
-- long timelines: FreeNoise against independent noise on a 30 s timeline: drift (pelvis
-  height and speed, first vs last 5 s) and repetition (pose correlation at a lag of one
-  window length against nearby lags).
+- long timelines: FreeNoise (whole-window shuffles, the default; and the paper's small
+  blocks) against independent noise on a 30 s timeline: drift (pelvis height and speed,
+  first vs last 5 s) and repetition (pose correlation at a lag of one window length
+  minus its mean at nearby lags: about 0 when nothing loops).
 
 Speed: the issue's 3-track, 6-prompt, 12 s example end to end (text encoding included)
 with onnxruntime limited to --threads, next to a 10 s single-prompt clip in the same run.
@@ -121,6 +125,9 @@ raise both hands # 17 # 20 # arms
       "raise both hands": "raise-up-both-hands"}),
 ]
 BOUNDARY_HALF = 0.5  # s each side of a boundary for the transition figures
+LONG_VARIANTS = {"freenoise": ComposeSettings(),  # the default: whole-window shuffles
+                 "freenoise b16": ComposeSettings(shuffle_block=16),  # FreeNoise's small blocks
+                 "iid noise": ComposeSettings(noise="iid")}
 
 
 def one_prompt(tl: Timeline) -> Timeline:
@@ -154,8 +161,8 @@ def boundaries(tl: Timeline) -> list[float]:
     return sorted(pts)
 
 
-def transition_stats(pos: np.ndarray, fps: float, tl: Timeline) -> tuple[list[float], list[float]]:
-    acc, jerk = [], []
+def transition_stats(pos: np.ndarray, fps: float, tl: Timeline) -> tuple[list[float], list[float], list[float]]:
+    acc, jerk, skate = [], [], []
     h = int(round(BOUNDARY_HALF * fps))
     for b in boundaries(tl):
         f = int(round(b * fps))
@@ -163,7 +170,8 @@ def transition_stats(pos: np.ndarray, fps: float, tl: Timeline) -> tuple[list[fl
         if e - a >= 5:
             acc.append(peak_accel(pos[a:e], fps))
             jerk.append(mean_jerk(pos[a:e], fps))
-    return acc, jerk
+            skate.append(foot_skating_ratio(pos[a:e], fps))
+    return acc, jerk, skate
 
 
 def labelled_segments(tl: Timeline, labels: dict[str, str]) -> list[tuple[Segment, str, int]]:
@@ -193,7 +201,7 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
     """The same figures on real held-out motion: 1 s windows, 3 s crops, whole takes."""
     rng = np.random.default_rng(seed)
     test = ds.indices("test")
-    acc, jerk, skate, jit, crops, labels = [], [], [], [], [], []
+    acc, jerk, skate, jit, crops, labels, wskate = [], [], [], [], [], [], []
     h = int(round(BOUNDARY_HALF * fps))
     for i in test:
         clip = ds.clip(i)
@@ -206,6 +214,7 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
             a = int(rng.integers(0, len(pos) - 2 * h - 1))
             acc.append(peak_accel(pos[a:a + 2 * h + 1], fps))
             jerk.append(mean_jerk(pos[a:a + 2 * h + 1], fps))
+            wskate.append(foot_skating_ratio(pos[a:a + 2 * h + 1], fps))
         n = min(len(clip), int(3 * fps))
         a = int(rng.integers(0, len(clip) - n + 1))
         crops.append(clip[a:a + n].astype(np.float32))
@@ -213,6 +222,7 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
     pred, _ = ev.predict(crops)
     return {"peak_accel": float(np.mean(acc)), "peak_accel_p95": float(np.percentile(acc, 95)),
             "peak_accel_p99": float(np.percentile(acc, 99)), "jerk": float(np.mean(jerk)),
+            "window_foot_skating": float(np.mean(wskate)),
             "foot_skating": float(np.mean(skate)), "jitter": float(np.mean(jit)),
             "recognition_3s_crops": float(np.mean(pred == np.asarray(labels))), "takes": len(crops)}
 
@@ -223,10 +233,10 @@ def long_timeline_check(model, encoder, seeds: list[int]) -> dict:
                     "wave with the right hand # 6 # 9 # right_arm\n"
                     "raise both hands # 20 # 23 # arms\n")
     out = {}
-    for mode in ("freenoise", "iid"):
+    for name, st in LONG_VARIANTS.items():
         drift_h, drift_v, rep = [], [], []
         for seed in seeds:
-            r = compose(model, tl, seed=seed, encoder=encoder, settings=ComposeSettings(noise=mode))
+            r = compose(model, tl, seed=seed, encoder=encoder, settings=st)
             fps = model.fps
             pos = r.motion.positions()
             n = int(5 * fps)
@@ -234,7 +244,7 @@ def long_timeline_check(model, encoder, seeds: list[int]) -> dict:
             speed = np.linalg.norm(np.diff(pos[:, 0, :2], axis=0), axis=1) * fps
             drift_h.append(abs(h[-n:].mean() - h[:n].mean()))
             drift_v.append(abs(speed[-n:].mean() - speed[:n].mean()))
-            window = max(w.length for w in r.plan.windows)
+            window = ComposeSettings().max_window
             x = r.features[:, 136:202]  # joint positions in the heading frame
             x = (x - x.mean(0)) / (x.std(0) + 1e-6)
 
@@ -242,7 +252,7 @@ def long_timeline_check(model, encoder, seeds: list[int]) -> dict:
                 return float(np.mean(np.sum(x[:-lag] * x[lag:], axis=1) / x.shape[1]))
             near = [corr(lag) for lag in range(window // 2, 3 * window // 2, 4) if abs(lag - window) > 8]
             rep.append(corr(window) - float(np.mean(near)))
-        out[mode] = {"height_drift_m": float(np.mean(drift_h)), "speed_drift_m_s": float(np.mean(drift_v)),
+        out[name] = {"height_drift_m": float(np.mean(drift_h)), "speed_drift_m_s": float(np.mean(drift_v)),
                      "repetition_at_window_lag": float(np.mean(rep))}
     return out
 
@@ -286,8 +296,9 @@ def main() -> int:
     ds = pipeline.load_or_build()
     fps = model.fps
     seeds = list(range(args.seeds))
-    methods = ("composed", "one prompt", "independent")
-    stats = {m: {"top1": [], "topk": [], "acc": [], "jerk": [], "skate": [], "jitter": [], "seconds": []}
+    methods = ("composed", "shared x_t", "one prompt", "independent")
+    stats = {m: {"top1": [], "topk": [], "acc": [], "jerk": [], "bskate": [], "skate": [], "jitter": [],
+                 "seconds": []}
              for m in methods}
     per_timeline = {}
     for name, text, labels in TIMELINES:
@@ -298,6 +309,9 @@ def main() -> int:
                 t0 = time.perf_counter()
                 if m == "composed":
                     r = compose(model, tl, seed=seed, encoder=encoder)
+                elif m == "shared x_t":
+                    r = compose(model, tl, seed=seed, encoder=encoder,
+                                settings=ComposeSettings(context="shared"))
                 elif m == "one prompt":
                     r = compose(model, one_prompt(tl), seed=seed, encoder=encoder)
                 else:
@@ -305,12 +319,13 @@ def main() -> int:
                 took = time.perf_counter() - t0
                 pos = r.motion.positions()
                 top1, topk = recognition(ev, r.features, fps, tl, labels)
-                acc, jerk = transition_stats(pos, fps, tl)
+                acc, jerk, bskate = transition_stats(pos, fps, tl)
                 s = stats[m]
                 s["top1"] += top1
                 s["topk"] += topk
                 s["acc"] += acc
                 s["jerk"] += jerk
+                s["bskate"] += bskate
                 s["skate"].append(foot_skating_ratio(pos, fps))
                 s["jitter"].append(jitter(pos, fps))
                 s["seconds"].append(took)
@@ -323,25 +338,29 @@ def main() -> int:
                    "boundary_peak_accel": float(np.mean(s["acc"])),
                    "boundary_peak_accel_max": float(np.max(s["acc"])),
                    "boundary_pops_over_real_p99": float(np.mean(np.array(s["acc"]) > real["peak_accel_p99"])),
-                   "boundary_jerk": float(np.mean(s["jerk"])), "foot_skating": float(np.mean(s["skate"])),
+                   "boundary_jerk": float(np.mean(s["jerk"])),
+                   "boundary_foot_skating": float(np.mean(s["bskate"])),
+                   "foot_skating": float(np.mean(s["skate"])),
                    "jitter": float(np.mean(s["jitter"])), "seconds_per_timeline": float(np.mean(s["seconds"]))}
                for m, s in stats.items()}
     n_seg = len(stats["composed"]["top1"])
     n_bound = len(stats["composed"]["acc"])
     print(f"\ntimeline quality: {len(TIMELINES)} timelines x {len(seeds)} seeds = {n_seg} labelled segments, "
           f"{n_bound} boundaries (evaluator {args.evaluator})")
-    print(f"{'':34}{'composed':>11}{'one prompt':>12}{'independent':>13}{'real':>10}")
+    widths = (11, 12, 12, 13)
+    print(f"{'':34}" + "".join(f"{m:>{w}}" for m, w in zip(methods, widths)) + f"{'real':>10}")
     rows = [("recognition top-1", "recognition_top1", "{:.3f}", real["recognition_3s_crops"]),
             ("recognition top-k (concurrent)", "recognition_topk", "{:.3f}", None),
             ("boundary peak accel (m/s^2)", "boundary_peak_accel", "{:.1f}", real["peak_accel"]),
             ("boundary peak accel max", "boundary_peak_accel_max", "{:.1f}", real["peak_accel_p99"]),
             ("boundaries above real p99", "boundary_pops_over_real_p99", "{:.3f}", 0.01),
             ("boundary jerk (m/s^3)", "boundary_jerk", "{:.1f}", real["jerk"]),
+            ("boundary foot skating ratio", "boundary_foot_skating", "{:.3f}", real["window_foot_skating"]),
             ("foot skating ratio", "foot_skating", "{:.3f}", real["foot_skating"]),
             ("jitter (m/s^3)", "jitter", "{:.1f}", real["jitter"]),
             ("seconds per timeline", "seconds_per_timeline", "{:.2f}", None)]
     for label, key, fmt, ref in rows:
-        cells = "".join(f"{fmt.format(summary[m][key]):>{w}}" for m, w in zip(methods, (11, 12, 13)))
+        cells = "".join(f"{fmt.format(summary[m][key]):>{w}}" for m, w in zip(methods, widths))
         print(f"{label:34}{cells}{'' if ref is None else fmt.format(ref):>10}")
     print("real: 3 s crops of held-out takes (recognition), random 1 s windows (accel, jerk; "
           "'max' column: 99th percentile), whole takes (skating, jitter)")
@@ -356,9 +375,9 @@ def main() -> int:
     if not args.skip_long:
         result["long"] = long_timeline_check(model, encoder, seeds)
         print("\nlong timeline (30 s, windows of <= 192 frames):")
-        print(f"{'':34}{'freenoise':>11}{'iid noise':>12}")
+        print(f"{'':34}" + "".join(f"{n:>15}" for n in LONG_VARIANTS))
         for key in ("height_drift_m", "speed_drift_m_s", "repetition_at_window_lag"):
-            print(f"{key:34}{result['long']['freenoise'][key]:11.3f}{result['long']['iid'][key]:12.3f}")
+            print(f"{key:34}" + "".join(f"{result['long'][n][key]:15.3f}" for n in LONG_VARIANTS))
     sp = speed(model, encoder, args.repeats)
     result["speed"] = sp
     print(f"\nspeed ({args.threads} threads, {model.device}): issue example (3 tracks, 6 prompts, 12 s) "

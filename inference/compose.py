@@ -5,11 +5,9 @@ body parts. At every DDIM step each segment is denoised on its own time window (
 interval plus a margin each side, clipped to the timeline), and the per-window x0
 predictions are stitched back onto the timeline with weights that depend on the time
 and on the body part every feature channel belongs to; the combined x0 makes one DDIM
-step for the whole timeline, so every segment sees its neighbours (in time, and on the
-other body parts) through the shared x_t at the next step. This is STMC's "spatio-
-temporal composition" ("Multi-Track Timeline Control for Text-Driven 3D Human Motion
-Generation", Petrovich et al. 2024) with SINC's body-part assignment (Athanasiou et al.
-2023), on our x0-predicting denoiser.
+step for the whole timeline. This is STMC's "spatio-temporal composition" ("Multi-Track
+Timeline Control for Text-Driven 3D Human Motion Generation", Petrovich et al. 2024)
+with SINC's body-part assignment (Athanasiou et al. 2023), on our x0-predicting denoiser.
 
 Weights (see docs/timeline.md for the reasons):
 
@@ -26,18 +24,27 @@ Weights (see docs/timeline.md for the reasons):
   segment names it) follows the *base* track active at that time: the one whose
   segment has the legs, else the most parts (SINC's heuristic), so a free arm swings
   with the walk. What is left after that (gaps: no segment at all) takes the
-  background prediction: the unconditional denoiser, which is also the shared
-  "no text" term of classifier-free guidance, so it costs nothing extra.
+  background: the unconditional denoiser on tiles over the gaps.
 - **Guidance.** Per window, x0 = none + g_text (text - none) + g_style (text+style -
-  text) as in ``MotionModel.denoiser``; "none" is evaluated once per step on tiles
-  covering the whole timeline and shared by all windows.
+  text) as in ``MotionModel.denoiser``, the three rows on the window's own input.
+
+**What a window reads** (``context``). "shared" is STMC: every window reads the combined
+sample. "private" (default): a window reads the combined sample in proportion to its
+segment's share of each part at each frame (``read_gain`` x share, at most 1), and its
+own sample, advanced with its own prediction, for the rest. A model trained on single
+whole-body actions otherwise explains the other parts' motion with its own prompt (a
+"wave" window that reads walking legs predicts a swinging arm; a "walk" window that
+reads a raised arm slows down), while transitions on the parts a segment drives stay
+coupled through the combined sample.
 
 Windows longer than ``max_window`` frames (the training crops go up to 192) are cut into
 overlapping chunks cross-faded like segments. Long timelines therefore run as many
 overlapping windows; their starting noise can follow FreeNoise (Qiu et al. 2024):
-the noise of frames past the first window length repeats the noise one window earlier,
-shuffled within blocks, so distant windows start correlated (consistent style, no drift)
-without repeating exactly (no loops). ``noise="iid"`` gives independent noise.
+the noise of frames past the first window length reuses the noise one window earlier,
+shuffled within blocks, so distant windows start from the same noise vectors without
+repeating them in order. FreeNoise shuffles small blocks; with our denoiser that makes
+the motion repeat with the window period (measured in bench/timeline_quality.py), so
+the default block is a whole window. ``noise="iid"`` gives independent noise.
 
 All window evaluations of a step run in a few batched ONNX calls (windows grouped by
 length; each window is extended to its group's length with real timeline frames, not
@@ -56,6 +63,7 @@ from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS
 from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .sampler import GenerationCancelled
+from .text_encoder import EMBEDDING_DIM
 from .timeline import Segment, Timeline, TimelineError
 
 # Parts the body model has channels for; hands drive their arm.
@@ -90,12 +98,15 @@ def model_parts(segment: Segment) -> frozenset[str]:
 @dataclass
 class ComposeSettings:
     margin: float = 0.5          # s each side of a boundary: cross-fades span 2 x margin
-    context: int = 8             # frames of extra context beyond the margin
+    extra_frames: int = 8        # frames of extra context beyond the margin
+    read_gain: float = 1.0       # private context: reads the combined sample min(1, gain x share)
     max_window: int = 192        # frames; longer windows are chunked (training crops <= 192)
     min_window: int = 64         # frames; shorter windows are extended (training crops >= 64)
     chunk_overlap: int = 48      # frames shared by consecutive chunks of a long window
     noise: str = "freenoise"     # "freenoise" or "iid"
-    shuffle_block: int = 16      # FreeNoise: frames shuffled together
+    shuffle_block: int = 192     # FreeNoise: frames shuffled together (16 loops: docs/timeline.md)
+    context: str = "private"     # what a segment's window sees on parts it does not drive:
+                                 # "private" (its own sample) or "shared" (the combined one)
     call_cost: int = 200         # frame-rows one extra ONNX call is worth (groups lengths)
     max_rows: int = 96           # rows per ONNX call at most (memory)
 
@@ -116,7 +127,6 @@ class Window:
     start: int           # first timeline frame of the network input
     length: int          # frames fed to the network
     coef: np.ndarray | None = None  # (length, FEATURE_DIM) weight of its prediction in x0
-    blend: np.ndarray | None = None  # (length,) its share among its condition's chunks
 
 
 @dataclass
@@ -275,7 +285,11 @@ def _group_lengths(lengths: list[int], rows_per: list[int], call_cost: int) -> l
 
 def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
                   settings: ComposeSettings | None = None, chunk: bool = True) -> Plan:
-    """Windows and weights for composing ``timeline`` (no model needed)."""
+    """Windows and weights for composing ``timeline`` (no model needed).
+
+    Every segment window runs its own unconditional row for guidance, so "none" tiles
+    (the background) are added only where some frame has no active segment.
+    """
     st = settings or ComposeSettings()
     timeline.validate()
     segs = timeline.segments()
@@ -296,21 +310,22 @@ def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
     hi_len = max(lo_len, min(st.max_window // frame_multiple * frame_multiple, padded))
     windows: list[Window] = []
     for i, (fs, fe) in enumerate(spans):
-        need_lo = max(0, fs - ramp - st.context)
-        need_hi = min(padded, fe + ramp + st.context)
+        need_lo = max(0, fs - ramp - st.extra_frames)
+        need_hi = min(padded, fe + ramp + st.extra_frames)
         pieces = _chunks(need_lo, need_hi, hi_len, st.chunk_overlap) if chunk else [(need_lo, need_hi)]
         cw = _chunk_weights(pieces, padded)
         for (a, b), u in zip(pieces, cw):
             length = min(padded, max(lo_len, _ceil(b - a, frame_multiple)))
-            windows.append(Window(i, a, length, alpha[i] * u, u))
-    # "none" tiles over the whole timeline (guidance term and background).
-    tiles = _chunks(0, padded, hi_len, st.chunk_overlap)
-    tiles = [(a, a + _ceil(b - a, frame_multiple)) for a, b in tiles]
-    for (a, b), u in zip(tiles, _chunk_weights(tiles, padded)):
-        windows.append(Window(-1, a, min(padded, max(lo_len, b - a)), background * u, u))
+            windows.append(Window(i, a, length, alpha[i] * u))
+    # "none" tiles over the whole timeline where there is background (gaps).
+    if background.max() > 0:
+        tiles = _chunks(0, padded, hi_len, st.chunk_overlap)
+        tiles = [(a, a + _ceil(b - a, frame_multiple)) for a, b in tiles]
+        for (a, b), u in zip(tiles, _chunk_weights(tiles, padded)):
+            windows.append(Window(-1, a, min(padded, max(lo_len, b - a)), background * u))
 
     # Group by length, then extend each window to its group's length inside the timeline.
-    rows = [1 if w.cond < 0 else 2 for w in windows]
+    rows = [1 if w.cond < 0 else 3 for w in windows]
     groups = _group_lengths([w.length for w in windows], rows, st.call_cost)
     for g in groups:
         length = max(windows[k].length for k in g)
@@ -322,7 +337,6 @@ def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
     for w in windows:
         coef_t = w.coef[:, w.start:w.start + w.length]  # (P, length)
         w.coef = np.ascontiguousarray(coef_t[CHANNEL_PARTS].T.astype(np.float32))  # (length, F)
-        w.blend = w.blend[w.start:w.start + w.length].astype(np.float32)
     return Plan(frames, padded, spans, weights, alpha, background, windows, groups)
 
 
@@ -356,20 +370,45 @@ class TimelineResult:
 
 
 class Composer:
-    """Runs a plan with a MotionModel: batched window evaluations per DDIM step."""
+    """Runs a plan with a MotionModel: batched window evaluations per DDIM step.
 
-    def __init__(self, model, timeline: Timeline, plan: Plan, text: np.ndarray, styles: np.ndarray,
-                 text_guidance: float, style_guidance: float, max_rows: int = 96):
-        self.model, self.timeline, self.plan = model, timeline, plan
+    ``mode``: "shared" (STMC: every window reads the combined sample), "private" (a
+    segment's window reads the combined sample on the channels it drives and its own
+    sample elsewhere), "independent" (every window reads only its own sample: baseline).
+    Windows with an own sample advance it with their own guided prediction.
+    """
+
+    def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray,
+                 text_guidance: float, style_guidance: float, noise: np.ndarray,
+                 mode: str = "private", max_rows: int = 96, read_gain: float = 1.0):
+        if mode not in ("shared", "private", "independent"):
+            raise ValueError(f"mode must be shared, private or independent, not {mode!r}")
+        self.model, self.plan, self.mode = model, plan, mode
         self.g_text, self.g_style = float(text_guidance), float(style_guidance)
-        self.max_rows = max_rows
-        self._text, self._styles = text, styles
-        self.calls = []  # per call: (window indices, row layout, constant feeds)
+        self.masks: dict[int, np.ndarray | None] = {}   # None: reads the combined sample
+        self.private: dict[int, np.ndarray] = {}
+        for k, w in enumerate(plan.windows):
+            if mode == "independent":
+                mask = np.zeros(FEATURE_DIM, bool)
+            elif mode == "private" and w.cond >= 0:
+                # Read the combined sample as much as this segment drives each part then.
+                a = plan.alpha[w.cond][:, w.start:w.start + w.length]  # (P, length)
+                mask = np.ascontiguousarray(np.clip(read_gain * a[CHANNEL_PARTS].T, 0.0, 1.0).astype(np.float32))
+            else:
+                mask = None
+            if mask is not None and mask.min() >= 1.0:
+                mask = None
+            self.masks[k] = mask
+            if mask is not None:
+                self.private[k] = noise[w.start:w.start + w.length].copy()
+        self.calls = []  # per call: (row layout, constant feeds)
         for g in plan.groups:
             rows = []  # (window, kind) kind: 0 none, 1 text, 2 text+style
             for k in g:
-                w = plan.windows[k]
-                rows += [(k, 0)] if w.cond < 0 else [(k, 1), (k, 2)]
+                if plan.windows[k].cond < 0:
+                    rows.append((k, 0))
+                else:
+                    rows += [(k, 0), (k, 1), (k, 2)]
             for c0 in range(0, len(rows), max_rows):
                 part = rows[c0:c0 + max_rows]
                 n = len(part)
@@ -385,14 +424,26 @@ class Composer:
                         sty[r], sk[r] = styles[c], 1.0
                 self.calls.append((part, {"text": tx, "text_keep": tk, "style": sty, "style_keep": sk}))
         self.evaluations = 0
+        self.last: list[np.ndarray] = []
+
+    def window_input(self, k: int, x: np.ndarray) -> np.ndarray:
+        w = self.plan.windows[k]
+        shared = x[w.start:w.start + w.length]
+        mask = self.masks[k]
+        if mask is None:
+            return shared
+        if not mask.any():
+            return self.private[k]
+        return mask * shared + (1.0 - mask) * self.private[k]
 
     def predictions(self, x: np.ndarray, t: int) -> dict[tuple[int, int], np.ndarray]:
-        """Raw predictions per (window, kind) on the full-timeline sample x (padded, F)."""
+        """Raw predictions per (window, kind) given the combined sample x (padded, F)."""
         session = self.model.session
         out = {}
+        inputs: dict[int, np.ndarray] = {}
         for rows, feeds in self.calls:
             length = self.plan.windows[rows[0][0]].length
-            xx = np.stack([x[self.plan.windows[k].start:self.plan.windows[k].start + length] for k, _ in rows])
+            xx = np.stack([inputs.setdefault(k, self.window_input(k, x)) for k, _ in rows])
             res = session.run(None, {"x": xx.astype(np.float32, copy=False),
                                      "t": np.full(len(rows), t, np.float32), **feeds})[0]
             self.evaluations += len(rows) * length
@@ -400,25 +451,16 @@ class Composer:
                 out[key] = res[r]
         return out
 
-    def guided(self, preds: dict, none: np.ndarray) -> list[np.ndarray | None]:
-        """Guided x0 per window (None for the 'none' tiles, whose prediction is raw)."""
+    def guided(self, preds: dict) -> list[np.ndarray]:
+        """Guided x0 per window (the raw prediction for the "none" tiles)."""
         out = []
         for k, w in enumerate(self.plan.windows):
             if w.cond < 0:
                 out.append(preds[(k, 0)])
                 continue
-            base = none[w.start:w.start + w.length]
-            txt, both = preds[(k, 1)], preds[(k, 2)]
-            out.append(base + self.g_text * (txt - base) + self.g_style * (both - txt))
+            none, txt, both = preds[(k, 0)], preds[(k, 1)], preds[(k, 2)]
+            out.append(none + self.g_text * (txt - none) + self.g_style * (both - txt))
         return out
-
-    def none_field(self, preds: dict) -> np.ndarray:
-        """The unconditional prediction on the whole timeline, stitched from the tiles."""
-        acc = np.zeros((self.plan.padded, FEATURE_DIM), np.float32)
-        for k, w in enumerate(self.plan.windows):
-            if w.cond < 0:
-                acc[w.start:w.start + w.length] += w.blend[:, None] * preds[(k, 0)]
-        return acc
 
     def combine(self, guided: list[np.ndarray]) -> np.ndarray:
         x0 = np.zeros((self.plan.padded, FEATURE_DIM), np.float32)
@@ -427,18 +469,21 @@ class Composer:
         return x0
 
     def denoise(self, x: np.ndarray, t: int) -> np.ndarray:
-        preds = self.predictions(x, t)
-        return self.combine(self.guided(preds, self.none_field(preds)))
+        self.last = self.guided(self.predictions(x, t))
+        return self.combine(self.last)
+
+    def advance(self, abar_t: float, abar_prev: float) -> None:
+        """DDIM step of every window's own sample with its own last prediction."""
+        for k, xp in self.private.items():
+            self.private[k] = ddim_step(xp, self.last[k], abar_t, abar_prev).astype(np.float32)
 
 
 def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | None):
     from .motion_model import GenerationError
     segs = timeline.segments()
-    from .text_encoder import TextEncoder
-    encoder = encoder or TextEncoder.load(model.weights_dir)
     texts = [s.text.strip() for s in segs]
     uniq = list(dict.fromkeys(texts))
-    emb, trunc = encoder.encode_with_info(uniq)
+    emb, trunc = model.encode_prompts(uniq, encoder)  # sentence embedding + side cues
     index = {t: i for i, t in enumerate(uniq)}
     text = np.stack([emb[index[t]] for t in texts]).astype(np.float32)
     truncated = [bool(trunc[index[t]]) for t in texts]
@@ -478,12 +523,19 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     g_text = model.defaults["text_guidance"] if text_guidance is None else text_guidance
     g_style = model.defaults["style_guidance"] if style_guidance is None else style_guidance
     text, style, truncated = _prepare(model, timeline, encoder, styles)
+    if method not in ("stmc", "independent"):
+        raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
+    if st.context not in ("shared", "private"):
+        raise ValueError(f"context must be 'shared' or 'private', not {st.context!r}")
+    if inpaint is not None and method != "stmc":
+        raise ValueError("inpainting needs method='stmc'")
+    mode = "independent" if method == "independent" else st.context
     plan = plan_timeline(timeline, model.fps, int(model.meta["frame_multiple"]), st,
                          chunk=(method == "stmc"))
-    composer = Composer(model, timeline, plan, text, style, g_text, g_style, st.max_rows)
     dim = model.normalizer.mean.shape[0]
-    window = max(w.length for w in plan.windows)
-    noise = timeline_noise(plan.padded, dim, seed, window, st.noise, st.shuffle_block)
+    period = min(st.max_window // 4 * 4, plan.padded)  # FreeNoise: the model's window length
+    noise = timeline_noise(plan.padded, dim, seed, period, st.noise, st.shuffle_block)
+    composer = Composer(model, plan, text, style, g_text, g_style, noise, mode, st.max_rows, st.read_gain)
 
     known = keep = None
     if inpaint is not None:
@@ -498,83 +550,24 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
 
     abar = cosine_alphas_cumprod()
     timesteps = ddim_timesteps(steps, len(abar))
-    if method == "stmc":
-        x = noise
-        for i, t in enumerate(timesteps):
-            x0 = composer.denoise(x, int(t))
-            if keep is not None:
-                x0 = keep * known + (1.0 - keep) * x0
-            prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
-            x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
-            if progress is not None and progress(i + 1, len(timesteps)) is False:
-                raise GenerationCancelled("generation cancelled")
-    elif method == "independent":
-        if inpaint is not None:
-            raise ValueError("inpainting needs method='stmc'")
-        xs = [noise[w.start:w.start + w.length].copy() for w in plan.windows]
-        for i, t in enumerate(timesteps):
-            preds = _independent_predictions(composer, xs, int(t))
-            none = {k: preds[(k, 0)] for k, w in enumerate(plan.windows) if w.cond < 0}
-            guided = []
-            for k, w in enumerate(plan.windows):
-                if w.cond < 0:
-                    guided.append(none[k])
-                else:
-                    base = preds[(k, 0)]
-                    txt, both = preds[(k, 1)], preds[(k, 2)]
-                    guided.append(base + composer.g_text * (txt - base) + composer.g_style * (both - txt))
-            prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
-            xs = [ddim_step(xk, gk, abar[t], prev).astype(np.float32) for xk, gk in zip(xs, guided)]
-            if progress is not None and progress(i + 1, len(timesteps)) is False:
-                raise GenerationCancelled("generation cancelled")
-        x0 = composer.combine(guided)
-    else:
-        raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
+    x = noise
+    for i, t in enumerate(timesteps):
+        x0 = composer.denoise(x, int(t))
+        if keep is not None:
+            x0 = keep * known + (1.0 - keep) * x0
+        prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
+        x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
+        composer.advance(abar[t], prev)
+        if progress is not None and progress(i + 1, len(timesteps)) is False:
+            raise GenerationCancelled("generation cancelled")
 
     feats = model.normalizer.denormalize(x0[:plan.frames].astype(np.float64))
     if keep is not None:
         k = keep[:plan.frames]
         feats = k * inpaint[0] + (1.0 - k) * feats
-    matches = [model.match(e) for e in text]
+    matches = [model.match(e[:EMBEDDING_DIM]) for e in text]
     return TimelineResult(decode(feats, model.fps), feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
-
-
-def _independent_predictions(composer: Composer, xs: list[np.ndarray], t: int) -> dict:
-    """Each window's own none/text/text+style predictions on its own sample (baseline)."""
-    session = composer.model.session
-    plan = composer.plan
-    out = {}
-    by_len: dict[int, list[int]] = {}
-    for k, w in enumerate(plan.windows):
-        by_len.setdefault(w.length, []).append(k)
-    for length, ks in by_len.items():
-        rows, feeds = [], {"text": [], "text_keep": [], "style": [], "style_keep": []}
-        for k in ks:
-            c = plan.windows[k].cond
-            kinds = (0,) if c < 0 else (0, 1, 2)
-            for kind in kinds:
-                rows.append((k, kind))
-        tx, tk, sty, sk = [], [], [], []
-        text, styles = composer._text, composer._styles
-        for k, kind in rows:
-            c = plan.windows[k].cond
-            tx.append(text[c] if kind >= 1 else np.zeros(text.shape[1], np.float32))
-            tk.append(1.0 if kind >= 1 else 0.0)
-            sty.append(styles[c] if kind == 2 else np.zeros(styles.shape[1], np.float32))
-            sk.append(1.0 if kind == 2 else 0.0)
-        for c0 in range(0, len(rows), composer.max_rows):
-            sl = slice(c0, c0 + composer.max_rows)
-            part = rows[sl]
-            res = session.run(None, {
-                "x": np.stack([xs[k] for k, _ in part]).astype(np.float32),
-                "t": np.full(len(part), t, np.float32),
-                "text": np.stack(tx[sl]).astype(np.float32), "text_keep": np.array(tk[sl], np.float32),
-                "style": np.stack(sty[sl]).astype(np.float32), "style_keep": np.array(sk[sl], np.float32)})[0]
-            composer.evaluations += len(part) * length
-            for r, key in enumerate(part):
-                out[key] = res[r]
-    return out
 
 
 def keep_mask(timeline: Timeline, segments: Sequence[int], fps: float, margin: float = 0.5) -> np.ndarray:

@@ -296,6 +296,16 @@ def test_regenerating_a_segment_keeps_the_rest(model, walk_and_wave):
     assert np.abs(again.features[~keep] - r.features[~keep]).max() > 0.05
 
 
+def test_progress_and_cancel(model):
+    from cadence.inference.sampler import GenerationCancelled
+    tl = parse_stmc("walk # 0 # 2\n")
+    seen = []
+    compose(model, tl, steps=4, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(GenerationCancelled):
+        compose(model, tl, progress=lambda done, total: done < 2)
+
+
 def test_unknown_style_names_the_segment(model):
     tl = parse_stmc("walk # 0 # 3 # legs # grumpy=0.5\n")
     with pytest.raises(TimelineError, match=r"'walk' \(0-3 s\): unknown style 'grumpy'; valid styles: "):
