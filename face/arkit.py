@@ -282,6 +282,16 @@ class ShapeKeyMap:
                 out.setdefault(key, []).append(arkit)
         return out
 
+    def key_curves(self, weights) -> dict[str, "np.ndarray"]:
+        """Mesh key -> its (T,) curve from ARKit ``weights`` (T, 52): the ARKit curve
+        itself, or the mean of the curves that share the key."""
+        import numpy as np
+        weights = np.asarray(weights, dtype=np.float32)
+        if weights.ndim != 2 or weights.shape[1] != NUM_SHAPES:
+            raise ValueError(f"expected (frames, {NUM_SHAPES}) weights, got {weights.shape}")
+        return {key: weights[:, [INDEX[s] for s in sources]].mean(axis=1)
+                for key, sources in self.sources_by_key().items()}
+
     def summary(self) -> str:
         text = f"{len(self.keys)} of {NUM_SHAPES} ARKit shapes found"
         if self.missing:

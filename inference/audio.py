@@ -85,17 +85,21 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
             raise AudioError(f"{path}: sample rate {rate} Hz is too low for speech "
                              f"(need at least {MIN_SOURCE_RATE} Hz)")
         block = max(1, int(READ_BLOCK_SECONDS * rate))
-        pieces = []
+        # one mono buffer of the announced length (grown if a compressed stream's count
+        # was short), so a long file never holds its blocks twice
+        mono = np.empty(max(0, total), np.float32)
         done = 0
         try:
             for chunk in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
-                pieces.append(chunk.mean(axis=1, dtype=np.float32) if channels > 1 else chunk[:, 0].copy())
+                if done + len(chunk) > len(mono):
+                    mono = np.concatenate([mono[:done], np.empty(done + len(chunk) + block, np.float32)])
+                mono[done:done + len(chunk)] = chunk.mean(axis=1) if channels > 1 else chunk[:, 0]
                 done += len(chunk)
                 if progress is not None and total > 0:
                     progress(min(1.0, done / total))
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioError(f"{path}: the audio data is damaged ({_short(exc)})") from None
-    mono = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    mono = mono[:done]
     if mono.size == 0:
         raise AudioError(f"{path} contains no audio samples")
     audio = prepare(mono, rate, sample_rate=sample_rate, name=str(path))
@@ -137,15 +141,35 @@ def _short(exc: Exception) -> str:
     return text[:160]
 
 
+def _sum_squares(x: np.ndarray, bounds: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """Sum of ``x**2`` over ``[bounds[j], bounds[j+1])`` for each j, in float64, reading
+    ``x`` in chunks (no full-length float64 copy of a long signal)."""
+    bounds = np.asarray(bounds, dtype=np.int64)
+    out = np.zeros(max(0, len(bounds) - 1))
+    j = 0
+    while j < len(out):
+        k = min(len(out), j + max(1, int(np.searchsorted(bounds, bounds[j] + chunk)) - j))
+        a, b = bounds[j], bounds[k]
+        if b > a:
+            seg = x[a:b].astype(np.float64)
+            starts = bounds[j:k] - a
+            sums = np.add.reduceat(seg * seg, np.minimum(starts, len(seg) - 1))
+            sums[bounds[j + 1:k + 1] - bounds[j:k] == 0] = 0.0
+            out[j:k] = sums
+        j = k
+    return out
+
+
+def _window_rms(x: np.ndarray, hop: int) -> np.ndarray:
+    n = len(x) // hop
+    if n == 0:
+        return np.array([math.sqrt(float(np.mean(np.square(x, dtype=np.float64))))])
+    return np.sqrt(_sum_squares(x, np.arange(n + 1) * hop) / hop)
+
+
 def _loudest_dbfs(samples: np.ndarray, rate: int) -> float:
     """The RMS level of the loudest 30 ms window, dBFS."""
-    hop = max(1, int(0.03 * rate))
-    n = len(samples) // hop
-    if n == 0:
-        rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    else:
-        frames = samples[:n * hop].reshape(n, hop).astype(np.float64)
-        rms = float(np.sqrt(np.mean(frames * frames, axis=1)).max())
+    rms = float(_window_rms(samples, max(1, int(0.03 * rate))).max())
     return 20.0 * math.log10(max(rms, 1e-12))
 
 
@@ -154,14 +178,15 @@ ZERO_CROSSINGS = 16
 _KERNELS: dict[tuple[int, int], tuple[np.ndarray, int]] = {}
 
 
-def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+def resample(x: np.ndarray, rate_in: int, rate_out: int, *, block: int = 1 << 18) -> np.ndarray:
     """Band-limited resampling of a mono signal (Hann-windowed sinc, polyphase).
 
     Output sample ``n`` sits at input position ``n * rate_in / rate_out``; the kernel
     spans 16 zero crossings of the lower rate each side with the cut-off at 95% of the
     lower Nyquist frequency. The output has ``ceil(len(x) * rate_out / rate_in)`` samples.
-    Rates are reduced by their gcd; each of the ``L`` phases is one strided matrix-vector
-    product over chunks, so memory stays bounded for long inputs.
+    Rates are reduced by their gcd to ``up/down``; output is made in blocks of about
+    ``block`` samples, each phase of a block one strided matrix-vector product over a
+    zero-padded slice of the input, so memory stays bounded for long inputs.
     """
     x = np.asarray(x, dtype=np.float32)
     rate_in, rate_out = int(rate_in), int(rate_out)
@@ -170,25 +195,27 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     g = math.gcd(rate_in, rate_out)
     up, down = rate_out // g, rate_in // g            # output n <-> input n * down / up
     table, half = _kernel_table(up, down)
-    n_out = -(-len(x) * up // down)
-    padded = np.concatenate([np.zeros(half, np.float32), x, np.zeros(half + down + 1, np.float32)])
-    out = np.empty(n_out, np.float32)
     taps = table.shape[1]
-    item = padded.strides[0]
-    chunk = 1 << 16
-    for phase in range(min(up, n_out)):
-        # outputs n = phase + up * k: input base = (n * down) // up = b0 + down * k
-        b0 = (phase * down) // up
-        frac_index = (phase * down) % up
-        count = len(range(phase, n_out, up))
-        h = table[frac_index]
-        for k0 in range(0, count, chunk):
-            k1 = min(count, k0 + chunk)
-            start = b0 + down * k0  # padded index of tap 0 is base - half + 1 + half
+    n_out = -(-len(x) * up // down)
+    out = np.empty(n_out, np.float32)
+    per_block = max(1, block // up) * up               # whole phase cycles per block
+    for n0 in range(0, n_out, per_block):
+        n1 = min(n_out, n0 + per_block)
+        base0 = (n0 * down) // up                      # input base of output n0
+        lo = base0 - half + 1                          # first input index any tap reads
+        hi = ((n1 - 1) * down) // up + half + 1
+        piece = np.zeros(hi - lo, np.float32)
+        a, b = max(lo, 0), min(hi, len(x))
+        if b > a:
+            piece[a - lo:b - lo] = x[a:b]
+        item = piece.strides[0]
+        for phase in range(min(up, n1 - n0)):
+            n_first = n0 + phase
+            count = len(range(n_first, n1, up))
+            start = (n_first * down) // up - half + 1 - lo
             view = np.lib.stride_tricks.as_strided(
-                padded[start + 1:], shape=(k1 - k0, taps), strides=(down * item, item),
-                writeable=False)
-            out[phase + up * k0: phase + up * (k1 - 1) + 1: up] = view @ h
+                piece[start:], shape=(count, taps), strides=(down * item, item), writeable=False)
+            out[n_first:n1:up] = view @ table[(n_first * down) % up]
     return out
 
 
@@ -216,13 +243,7 @@ def num_frames(num_samples: int, fps: float, sample_rate: int = SAMPLE_RATE) -> 
 
 def loudness_gain(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
     """The gain that puts the loud (95th percentile) 25 ms frames at -20 dBFS."""
-    hop = int(0.025 * sample_rate)
-    n = len(samples) // hop
-    if n == 0:
-        level = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    else:
-        frames = samples[:n * hop].reshape(n, hop).astype(np.float64)
-        level = float(np.percentile(np.sqrt(np.mean(frames * frames, axis=1)), 95))
+    level = float(np.percentile(_window_rms(samples, int(0.025 * sample_rate)), 95))
     return float(np.clip(SPEECH_LEVEL / max(level, 1e-9), 1e-2, 1e3))
 
 
@@ -265,8 +286,7 @@ def log_mel(samples: np.ndarray, fps: float = 30.0, *, sample_rate: int = SAMPLE
         _MEL = mel_filterbank()
         _WINDOW = np.hanning(WIN_LENGTH + 2)[1:-1].astype(np.float32)
     x = np.asarray(samples, dtype=np.float32)
-    if normalize:
-        x = x * np.float32(loudness_gain(x, sample_rate))
+    power_gain = np.float32(loudness_gain(x, sample_rate) ** 2 if normalize else 1.0)
     count = num_frames(len(x), fps, sample_rate) * FEATURES_PER_FRAME
     step = sample_rate / (fps * FEATURES_PER_FRAME)
     pad = N_FFT
@@ -279,7 +299,7 @@ def log_mel(samples: np.ndarray, fps: float = 30.0, *, sample_rate: int = SAMPLE
         frames = padded[starts[:, None] + offsets[None, :]] * _WINDOW
         spectrum = np.fft.rfft(frames, n=N_FFT, axis=1)
         power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
-        out[j0:j0 + len(j)] = np.log(power @ _MEL.T + LOG_FLOOR)
+        out[j0:j0 + len(j)] = np.log(power_gain * (power @ _MEL.T) + LOG_FLOOR)
     return out
 
 
@@ -287,15 +307,19 @@ def energy_envelope(samples: np.ndarray, fps: float = 30.0, *,
                     sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Per animation frame speech energy in 0..1: RMS over a 2-frame window centred on
     the frame, in dB relative to the loud frames, mapped -40 dB -> 0 and 0 dB -> 1."""
-    x = np.asarray(samples, dtype=np.float64) * loudness_gain(samples, sample_rate)
+    x = np.asarray(samples, dtype=np.float32)
+    gain = loudness_gain(x, sample_rate)
     count = num_frames(len(x), fps, sample_rate)
     if count == 0:
         return np.zeros(0, np.float32)
-    csum = np.concatenate([[0.0], np.cumsum(x * x)])
-    centres = (np.arange(count) + 0.5) * sample_rate / fps
-    half = sample_rate / fps
-    lo = np.clip(np.rint(centres - half).astype(np.int64), 0, len(x))
-    hi = np.clip(np.rint(centres + half).astype(np.int64), 0, len(x))
-    rms = np.sqrt((csum[hi] - csum[lo]) / np.maximum(hi - lo, 1))
+    # half-frame energies, then frame k sums half-frames 2k-1 .. 2k+2 (2 frames centred)
+    halves = np.clip(np.rint(np.arange(2 * count + 3) * sample_rate / (2 * fps)).astype(np.int64),
+                     0, len(x))
+    sums = np.concatenate([[0.0], _sum_squares(x, halves), [0.0]])
+    sizes = np.concatenate([[0], np.diff(halves), [0]])
+    k = 2 * np.arange(count)
+    energy = sums[k] + sums[k + 1] + sums[k + 2] + sums[k + 3]
+    size = sizes[k] + sizes[k + 1] + sizes[k + 2] + sizes[k + 3]
+    rms = gain * np.sqrt(energy / np.maximum(size, 1))
     db = 20.0 * np.log10(np.maximum(rms, 1e-9) / SPEECH_LEVEL)
     return np.clip((db + 40.0) / 40.0, 0.0, 1.0).astype(np.float32)

@@ -139,3 +139,14 @@ def test_column_alignment_on_the_data():
     assert np.all(values[:, 0] == 0)
     jaw = values[:, cols.index("mouth_stretch_c")]
     assert jaw.mean() == max(values[:, c].mean() for c in range(116))
+
+
+def test_key_curves_mean_of_shared_keys():
+    m = match_shape_keys(["mouthSmile", "jawOpen", "browRaiseInL", "browRaiseInR"])
+    w = np.zeros((3, 52), np.float32)
+    w[:, arkit.INDEX["mouthSmileLeft"]] = 1.0
+    w[:, arkit.INDEX["jawOpen"]] = [0.1, 0.2, 0.3]
+    w[:, arkit.INDEX["browInnerUp"]] = 0.4
+    curves = m.key_curves(w)
+    assert np.allclose(curves["mouthSmile"], 0.5) and np.allclose(curves["jawOpen"], [0.1, 0.2, 0.3])
+    assert np.allclose(curves["browRaiseInL"], 0.4) and np.allclose(curves["browRaiseInR"], 0.4)

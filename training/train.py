@@ -3,6 +3,7 @@
 
     motion      the text + style motion denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
+    face        the speech -> ARKit mouth model: train, test, export (train_face.py)
 
 Loads the repository as the package ``cadence`` so training code shares the motion
 core with the add-on. Run with the project's .venv (tools/bootstrap).
@@ -21,7 +22,8 @@ from _package import load_package  # noqa: E402
 
 load_package(ROOT)
 
-COMMANDS = {"motion": "cadence.training.train_motion", "export": "cadence.training.export_motion"}
+COMMANDS = {"motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
+            "face": "cadence.training.train_face"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
