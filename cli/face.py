@@ -1,0 +1,84 @@
+"""``cadence face``: speech audio (+ emotion sliders) -> per-frame ARKit-52 CSV."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "face", help="animate a face (ARKit-52 weights) from speech audio",
+        description="Lip sync, emotion, blinks, gaze and head motion from a speech recording, "
+                    "written as a CSV: time, the 52 ARKit weights in Apple's order, head "
+                    "yaw/pitch/roll and eye yaw/pitch in degrees (Live Link Face style).")
+    p.add_argument("--audio", type=Path, help="speech file (WAV, FLAC, OGG, MP3, ...; any rate, "
+                                              "mono or stereo)")
+    p.add_argument("--emotion", default="",
+                   help="emotion sliders NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. happy=0.8 "
+                        "(--list-emotions shows the names)")
+    p.add_argument("--out", type=Path, help="output .csv")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed for blinks, gaze and head motion (default 0)")
+    p.add_argument("--fps", type=float, default=None, help="frame rate (default 30)")
+    p.add_argument("--no-blinks", action="store_true", help="no blinks")
+    p.add_argument("--no-gaze", action="store_true", help="eyes look straight ahead")
+    p.add_argument("--no-head", action="store_true", help="head rotation columns stay zero")
+    p.add_argument("--weights", type=Path, default=None, help="weights folder (default: weights/)")
+    p.add_argument("--list-emotions", action="store_true", help="print the emotion names and exit")
+    p.add_argument("--quiet", action="store_true", help="print only errors")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..face.expression import EMOTIONS, parse_emotions
+    from .main import CliError
+
+    if args.list_emotions:
+        print("\n".join(EMOTIONS))
+        return 0
+    if args.audio is None:
+        raise CliError("--audio is required")
+    if args.out is None:
+        raise CliError("--out is required")
+    if args.fps is not None and not 1 <= args.fps <= 240:
+        raise CliError("--fps must be between 1 and 240")
+    if args.out.is_dir():
+        raise CliError(f"--out {args.out} is a folder; give a file name such as face.csv")
+    if not args.out.parent.exists() and str(args.out.parent):
+        raise CliError(f"the folder {args.out.parent} does not exist")
+    try:
+        emotions = parse_emotions(args.emotion)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+    from ..face.csv_io import write_face_csv
+    from ..inference.audio import AudioError
+    from ..inference.face import generate_face
+    from ..inference.weights import WeightsError
+
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(fraction: float) -> None:
+        print(f"\rcadence face: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+    try:
+        anim = generate_face(args.audio, emotions, seed=args.seed, fps=args.fps,
+                             weights_dir=args.weights, blinks=not args.no_blinks,
+                             gaze=not args.no_gaze, head=not args.no_head,
+                             progress=progress if show else None)
+    except (AudioError, WeightsError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if show:
+            print(file=sys.stderr)
+    try:
+        write_face_csv(args.out, anim)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        for warning in anim.warnings:
+            print(f"cadence face: warning: {warning}", file=sys.stderr)
+        print(f"wrote {args.out}: {anim.num_frames} frames at {anim.fps:g} fps "
+              f"({anim.duration:.1f} s of speech) in {anim.info['seconds_taken']:.2f} s")
+    return 0
