@@ -2,8 +2,8 @@
 
 ``classes`` lists every operator class in registration order (see registration.py).
 """
-from . import export, generate, retarget, timeline
+from . import export, face, generate, retarget, timeline
 from .bake_file import CADENCE_OT_bake_motion_file
 
 classes = ((CADENCE_OT_bake_motion_file,) + retarget.classes + export.classes + generate.classes
-           + timeline.classes)
+           + timeline.classes + face.classes)

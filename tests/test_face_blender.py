@@ -1,0 +1,120 @@
+"""Baking face curves onto shape keys (blender/shape_keys.py) and the Generate Face operator."""
+import numpy as np
+import pytest
+
+from bpy_support import blender  # noqa: F401
+
+from cadence.face.animation import FaceAnimation
+from cadence.face.arkit import ARKIT_NAMES, INDEX
+from cadence.face.csv_io import write_face_csv
+
+KEYS = ["jawOpen", "EyeBlink_L", "eye_blink_right", "mouthFunnel", "mouthSmile", "Extra"]
+
+
+def face_mesh(bpy, keys=KEYS, name="Face"):
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 0, 1), (0, 0, 1)], [], [(0, 1, 2, 3)])
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    if keys:
+        obj.shape_key_add(name="Basis")
+        for k in keys:
+            obj.shape_key_add(name=k, from_mix=False)
+    bpy.context.view_layer.objects.active = obj
+    obj.select_set(True)
+    return obj
+
+
+def animation(frames=30, fps=30.0):
+    t = np.arange(frames) / fps
+    w = np.zeros((frames, 52), np.float32)
+    w[:, INDEX["jawOpen"]] = 0.5 + 0.5 * np.sin(2 * np.pi * t)
+    w[:, INDEX["eyeBlinkLeft"]] = np.linspace(0, 1, frames)
+    w[:, INDEX["eyeBlinkRight"]] = np.linspace(1, 0, frames)
+    w[:, INDEX["mouthSmileLeft"]] = 0.8
+    w[:, INDEX["mouthSmileRight"]] = 0.4
+    return FaceAnimation(w, None, None, fps)
+
+
+def test_bake_keys_by_name(blender):  # noqa: F811
+    from cadence.blender.shape_keys import bake_face
+    obj = face_mesh(blender)
+    anim = animation()
+    obj.data.shape_keys.key_blocks["Extra"].value = 0.25
+    result = bake_face(obj, anim, fps=30.0, update_scene=True)
+    assert result.frames == 30 and result.key_map.missing == [
+        n for n in ARKIT_NAMES if n not in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthFunnel",
+                                            "mouthSmileLeft", "mouthSmileRight")]
+    key = obj.data.shape_keys
+    assert key.animation_data.action == result.action
+    scene = blender.context.scene
+    assert (scene.frame_start, scene.frame_end) == (1, 30)
+    for frame in (1, 8, 30):
+        scene.frame_set(frame)
+        k = frame - 1
+        assert key.key_blocks["jawOpen"].value == pytest.approx(anim.weights[k, INDEX["jawOpen"]], abs=1e-5)
+        assert key.key_blocks["EyeBlink_L"].value == pytest.approx(anim.weights[k, INDEX["eyeBlinkLeft"]], abs=1e-5)
+        assert key.key_blocks["eye_blink_right"].value == pytest.approx(
+            anim.weights[k, INDEX["eyeBlinkRight"]], abs=1e-5)
+        assert key.key_blocks["mouthSmile"].value == pytest.approx(0.6, abs=1e-5)  # both sides
+        assert key.key_blocks["Extra"].value == 0.25  # not an ARKit key: untouched
+
+
+def test_bake_resamples_to_the_scene_rate(blender):  # noqa: F811
+    from cadence.blender.shape_keys import bake_face
+    obj = face_mesh(blender)
+    blender.context.scene.render.fps = 24
+    result = bake_face(obj, animation(frames=60))
+    assert result.frames == 48
+    first = bake_face(obj, animation()).action
+    assert first.use_fake_user and result.action.name in blender.data.actions
+
+
+def test_bake_errors(blender):  # noqa: F811
+    from cadence.blender.shape_keys import bake_face
+    with pytest.raises(ValueError, match="no shape keys"):
+        bake_face(face_mesh(blender, keys=[], name="Plain"), animation())
+    with pytest.raises(ValueError, match="none of the 2 shape keys"):
+        bake_face(face_mesh(blender, keys=["Smile2", "Frown2"], name="Other"), animation())
+
+
+def test_operator_bakes_a_csv_and_reports_missing(blender, tmp_path):  # noqa: F811
+    obj = face_mesh(blender)
+    path = write_face_csv(tmp_path / "f.csv", animation())
+    assert "UNDO" in blender.types.CADENCE_OT_generate_face.bl_options
+    result = blender.ops.cadence.generate_face(filepath=str(path))
+    assert result == {'FINISHED'}
+    assert obj.data.shape_keys.animation_data.action.name.startswith("FaceFace")
+
+
+def test_operator_errors_change_nothing(blender, tmp_path):  # noqa: F811
+    face_mesh(blender)
+    before = len(blender.data.actions)
+    with pytest.raises(RuntimeError, match="no such file"):
+        blender.ops.cadence.generate_face(filepath=str(tmp_path / "missing.wav"))
+    with pytest.raises(RuntimeError, match="no audio"):  # nor any in the Speech panel
+        blender.ops.cadence.generate_face()
+    (tmp_path / "silent.wav").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="empty"):
+        blender.ops.cadence.generate_face(filepath=str(tmp_path / "silent.wav"))
+    assert len(blender.data.actions) == before
+    face_mesh(blender, keys=[], name="Plain")
+    assert not blender.ops.cadence.generate_face.poll()
+
+
+def test_operator_generates_from_audio_with_emotion(blender):  # noqa: F811
+    from conftest import FIXTURES
+    obj = face_mesh(blender, keys=list(ARKIT_NAMES))
+    blender.context.scene.render.fps = 30
+    result = blender.ops.cadence.generate_face(filepath=str(FIXTURES / "facegood_1114_2_05_slice.flac"),
+                                               emotion_happy=0.9, start_frame=10)
+    assert result == {'FINISHED'}
+    key = obj.data.shape_keys
+    scene = blender.context.scene
+    assert (scene.frame_start, scene.frame_end) == (10, 249)
+    jaw, smile = [], []
+    for frame in range(10, 250, 3):
+        scene.frame_set(frame)
+        jaw.append(key.key_blocks["jawOpen"].value)
+        smile.append(key.key_blocks["mouthSmileLeft"].value)
+    assert max(jaw) > 0.3 and min(jaw) < 0.05 and min(smile) > 0.3
