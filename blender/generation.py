@@ -189,6 +189,21 @@ class RigStatus:
 
 
 _STATUS_CACHE: dict[tuple, RigStatus] = {}
+RIG_NAMES = {
+    "smpl": "SMPL-X", "mixamo": "Mixamo", "rigify_deform": "Rigify (deform bones)",
+    "rigify_original": "Rigify meta-rig (ORG bones)", "blender_metarig": "Blender human meta-rig",
+    "unreal": "Unreal mannequin", "unity_humanoid": "Unity humanoid", "vrm": "VRM / VRoid",
+    "mmd": "MMD", "character_creator": "Character Creator", "daz_genesis": "Daz Genesis",
+    "max_biped": "3ds Max Biped", "geometry": "Unrecognised names (mapped by shape)",
+    "custom": "Custom",
+}
+
+
+def rig_type_name(convention: str) -> str:
+    """A readable name for a bone-map convention (``mixamo+geometry`` included)."""
+    base, plus, _ = convention.partition("+")
+    name = RIG_NAMES.get(base, base.replace("_", " ").title())
+    return f"{name}, partly by shape" if plus else name
 
 
 def rig_status(obj: bpy.types.Object | None) -> RigStatus:
@@ -209,7 +224,7 @@ def rig_status(obj: bpy.types.Object | None) -> RigStatus:
             bone_map = bone_map.resolve([b.name for b in obj.data.bones])
         prepare_target(read_rest_rig(obj), bone_map)
         how = "stored map" if stored else "detected, not stored yet"
-        status = RigStatus(f"{bone_map.convention.replace('_', ' ').title()} rig: "
+        status = RigStatus(f"{rig_type_name(bone_map.convention)}: "
                            f"{len(bone_map.bones)} bones mapped ({how})", 'CHECKMARK',
                            bone_map.convention, len(bone_map.bones), stored, True)
     except (RigError, ValueError) as exc:
