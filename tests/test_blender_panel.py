@@ -71,8 +71,8 @@ def test_settings_persist_through_save_and_reload(blender, tmp_path):  # noqa: F
     s.target = obj
     add_prompt(bpy, "walk forward", 1, 150, ["legs", "torso"])
     seg = add_prompt(bpy, "wave with the right hand", 30, 90, ["right_arm"], track=1)
-    seg.use_style = True
-    item = seg.styles.add()
+    seg.use_style = True  # fills the model's sliders when a model is installed
+    item = seg.styles.get("happy") or seg.styles.add()
     item.name, item.value = "happy", 0.8
     slider = s.styles.add()
     slider.name, slider.value = "old", 0.3
@@ -89,7 +89,7 @@ def test_settings_persist_through_save_and_reload(blender, tmp_path):  # noqa: F
     assert [t.name for t in s.tracks] == ["Track 1", "Track 2"] and s.tracks[1].mute
     a, b = s.tracks[0].segments[0], s.tracks[1].segments[0]
     assert (a.text, a.frame_start, a.frame_end, set(a.parts)) == ("walk forward", 1, 150, {"legs", "torso"})
-    assert b.use_style and b.styles[0].name == "happy" and b.styles[0].value == pytest.approx(0.8)
+    assert b.use_style and b.styles["happy"].value == pytest.approx(0.8)
     assert (s.styles[0].name, round(s.styles[0].value, 3)) == ("old", 0.3)
     assert (s.seed, s.variations, s.text_guidance, s.bake_name, s.bake_nla) == (42, 3, 3.5, "Hero walk", True)
     assert (s.audio_path, s.root_motion) == ("//speech.wav", 'in_place')
