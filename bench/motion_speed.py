@@ -92,7 +92,8 @@ def main() -> int:
     frames = model.frames_for(args.seconds)
     padded = -(-frames // 4) * 4
     steps = int(model.defaults["steps"])
-    denoise = model.denoiser(np.zeros(384, np.float32), model.style_vector({}), 2.5, 2.0)
+    text = model.encode_prompts([request.prompt], encoder)[0][0]
+    denoise = model.denoiser(text, model.style_vector({}), 2.5, 2.0)
     x = np.random.default_rng(0).standard_normal((1, padded, model.normalizer.mean.shape[0])).astype(np.float32)
     step = timed(lambda: denoise(x, 500), args.repeats * 2)
     base = baseline_step_seconds(args.threads, padded, args.repeats)
