@@ -95,17 +95,17 @@ class MotionModel:
         with _CACHE_LOCK:
             if key in _CACHE:
                 return _CACHE[key]
-            files = [wd / f"{MODEL_NAME}{s}" for s in (".onnx", ".json", "_stats.npz")]
+            files = [wd / f"{MODEL_NAME}{s}" for s in (".onnx", ".json", "_stats.json")]
             for f in files:
                 verify(f)
             meta = json.loads(files[1].read_text(encoding="utf-8"))
             if meta.get("representation") != REPRESENTATION_VERSION:
                 raise WeightsError(f"{files[1].name} uses representation {meta.get('representation')!r}, "
                                    f"this Cadence reads {REPRESENTATION_VERSION!r}")
-            with np.load(files[2], allow_pickle=False) as st:
-                norm = Normalizer(st["mean"].astype(np.float64), st["std"].astype(np.float64),
-                                  str(st["version"]))
-                labels = st["label_embeddings"].astype(np.float32)
+            st = json.loads(files[2].read_text(encoding="utf-8"))
+            norm = Normalizer(np.array(st["mean"], np.float64), np.array(st["std"], np.float64),
+                              str(st["version"]))
+            labels = np.array(st["label_embeddings"], np.float32)
             model = cls(wd, meta, norm, labels, threads, providers)
             _CACHE[key] = model
             return model

@@ -110,7 +110,7 @@ def test_corrupt_or_missing_weights(tmp_path):
     clear_cache()
     with pytest.raises(WeightsError, match="motion_diffusion.onnx is corrupt"):
         MotionModel.load(tmp_path)
-    (tmp_path / "motion_diffusion_stats.npz").unlink()
+    (tmp_path / "motion_diffusion_stats.json").unlink()
     with pytest.raises(WeightsError, match="missing"):
         MotionModel.load(tmp_path)
 

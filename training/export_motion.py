@@ -4,7 +4,7 @@
 
 Writes ``motion_diffusion.onnx`` (dynamic batch and length), ``motion_diffusion.json``
 (vocabularies, frame rate, schedule, sampling defaults: everything the runtime and the
-UI need, so the style sliders come from the model) and ``motion_diffusion_stats.npz``
+UI need, so the style sliders come from the model) and ``motion_diffusion_stats.json``
 (normalisation statistics and one mean sentence embedding per known action, to show
 which actions a prompt matched). Checks ONNX against torch on fixed inputs first.
 """
@@ -75,6 +75,14 @@ def label_embeddings(out: Path) -> tuple[list[str], np.ndarray]:
     return labels, (mean / np.linalg.norm(mean, axis=1, keepdims=True)).astype(np.float32)
 
 
+def write_stats(path: Path, norm: Normalizer, labels: list[str], embeddings: np.ndarray) -> None:
+    """Normalisation statistics and per-action embeddings as JSON (small, diffable)."""
+    data = {"version": REPRESENTATION_VERSION, "mean": np.asarray(norm.mean, np.float32).tolist(),
+            "std": np.asarray(norm.std, np.float32).tolist(), "labels": labels,
+            "label_embeddings": np.asarray(embeddings, np.float32).tolist()}
+    path.write_text(json.dumps(data) + "\n", encoding="utf-8")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="train.py export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -102,9 +110,8 @@ def main(argv=None) -> int:
     norm = Normalizer.load(OUT / "normalizer.npz")
     labels, embeddings = label_embeddings(OUT)
     vocab = ck["vocab"]
-    stats_path = args.out / f"{args.name}_stats.npz"
-    np.savez(stats_path, mean=norm.mean.astype(np.float32), std=norm.std.astype(np.float32),
-             label_embeddings=embeddings, version=np.array(REPRESENTATION_VERSION))
+    stats_path = args.out / f"{args.name}_stats.json"
+    write_stats(stats_path, norm, labels, embeddings)
     meta = {
         "model": args.name, "version": MODEL_VERSION, "licence": LICENCE,
         "representation": REPRESENTATION_VERSION, "fps": 30.0, "features": cfg.features,
