@@ -32,6 +32,7 @@ load_package(ROOT)
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+from cadence.bench.timing import timed  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.inference import audio as A  # noqa: E402
 from cadence.inference.face import generate_face  # noqa: E402
@@ -46,15 +47,6 @@ def speech(seconds: float) -> np.ndarray:
         x = A.load_audio(ROOT / "tests/fixtures/facegood_1114_2_05_slice.flac").samples
     n = int(seconds * A.SAMPLE_RATE)
     return np.resize(x, n).astype(np.float32)
-
-
-def timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def main() -> int:

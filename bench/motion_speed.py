@@ -29,16 +29,8 @@ load_package(ROOT)
 import numpy as np  # noqa: E402
 
 from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.bench.timing import timed  # noqa: E402
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
-
-
-def timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def baseline_step_seconds(threads: int, frames: int, repeats: int) -> float | None:
