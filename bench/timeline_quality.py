@@ -125,6 +125,13 @@ raise both hands # 17 # 20 # arms
       "raise both hands": "raise-up-both-hands"}),
 ]
 BOUNDARY_HALF = 0.5  # s each side of a boundary for the transition figures
+METHODS = {  # name -> compose() arguments ("one_prompt": baseline a's single prompt)
+    "composed": {},
+    "tracks ctx": {"settings": ComposeSettings(context="tracks")},
+    "shared x_t": {"settings": ComposeSettings(context="shared")},
+    "one prompt": {"one_prompt": True},
+    "independent": {"method": "independent"},
+}
 LONG_VARIANTS = {"freenoise": ComposeSettings(),  # the default: whole-window shuffles
                  "freenoise b16": ComposeSettings(shuffle_block=16),  # FreeNoise's small blocks
                  "iid noise": ComposeSettings(noise="iid")}
@@ -161,17 +168,31 @@ def boundaries(tl: Timeline) -> list[float]:
     return sorted(pts)
 
 
-def transition_stats(pos: np.ndarray, fps: float, tl: Timeline) -> tuple[list[float], list[float], list[float]]:
-    acc, jerk, skate = [], [], []
+def pop_ratio(pos: np.ndarray, fps: float, centre: int, away_from: list[int]) -> float | None:
+    """Peak acceleration on 1 s around ``centre`` over its median on the 1 s windows of
+    the same motion whose centres are at least 1 s from every frame in ``away_from``:
+    about 1 when the boundary is as smooth as the rest of the motion."""
     h = int(round(BOUNDARY_HALF * fps))
-    for b in boundaries(tl):
-        f = int(round(b * fps))
+    here = peak_accel(pos[max(0, centre - h):centre + h + 1], fps)
+    others = [peak_accel(pos[c - h:c + h + 1], fps) for c in range(h, len(pos) - h, h // 2)
+              if all(abs(c - f) >= 2 * h for f in away_from)]
+    return here / float(np.median(others)) if len(others) >= 2 else None
+
+
+def transition_stats(pos: np.ndarray, fps: float, tl: Timeline):
+    acc, jerk, skate, pops = [], [], [], []
+    h = int(round(BOUNDARY_HALF * fps))
+    frames = [int(round(b * fps)) for b in boundaries(tl)]
+    for f in frames:
         a, e = max(0, f - h), min(len(pos), f + h + 1)
         if e - a >= 5:
             acc.append(peak_accel(pos[a:e], fps))
             jerk.append(mean_jerk(pos[a:e], fps))
             skate.append(foot_skating_ratio(pos[a:e], fps))
-    return acc, jerk, skate
+            r = pop_ratio(pos, fps, f, frames)
+            if r is not None:
+                pops.append(r)
+    return acc, jerk, skate, pops
 
 
 def labelled_segments(tl: Timeline, labels: dict[str, str]) -> list[tuple[Segment, str, int]]:
@@ -201,7 +222,7 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
     """The same figures on real held-out motion: 1 s windows, 3 s crops, whole takes."""
     rng = np.random.default_rng(seed)
     test = ds.indices("test")
-    acc, jerk, skate, jit, crops, labels, wskate = [], [], [], [], [], [], []
+    acc, jerk, skate, jit, crops, labels, wskate, pops = [], [], [], [], [], [], [], []
     h = int(round(BOUNDARY_HALF * fps))
     for i in test:
         clip = ds.clip(i)
@@ -215,6 +236,9 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
             acc.append(peak_accel(pos[a:a + 2 * h + 1], fps))
             jerk.append(mean_jerk(pos[a:a + 2 * h + 1], fps))
             wskate.append(foot_skating_ratio(pos[a:a + 2 * h + 1], fps))
+            r = pop_ratio(pos, fps, a + h, [a + h])
+            if r is not None:
+                pops.append(r)
         n = min(len(clip), int(3 * fps))
         a = int(rng.integers(0, len(clip) - n + 1))
         crops.append(clip[a:a + n].astype(np.float32))
@@ -222,7 +246,7 @@ def real_reference(ds, ev, fps: float, seed: int) -> dict:
     pred, _ = ev.predict(crops)
     return {"peak_accel": float(np.mean(acc)), "peak_accel_p95": float(np.percentile(acc, 95)),
             "peak_accel_p99": float(np.percentile(acc, 99)), "jerk": float(np.mean(jerk)),
-            "window_foot_skating": float(np.mean(wskate)),
+            "window_foot_skating": float(np.mean(wskate)), "pop_ratio": float(np.mean(pops)),
             "foot_skating": float(np.mean(skate)), "jitter": float(np.mean(jit)),
             "recognition_3s_crops": float(np.mean(pred == np.asarray(labels))), "takes": len(crops)}
 
@@ -296,9 +320,9 @@ def main() -> int:
     ds = pipeline.load_or_build()
     fps = model.fps
     seeds = list(range(args.seeds))
-    methods = ("composed", "shared x_t", "one prompt", "independent")
-    stats = {m: {"top1": [], "topk": [], "acc": [], "jerk": [], "bskate": [], "skate": [], "jitter": [],
-                 "seconds": []}
+    methods = tuple(METHODS)
+    stats = {m: {"top1": [], "topk": [], "acc": [], "jerk": [], "bskate": [], "pops": [], "skate": [],
+                 "jitter": [], "seconds": []}
              for m in methods}
     per_timeline = {}
     for name, text, labels in TIMELINES:
@@ -307,25 +331,20 @@ def main() -> int:
         for seed in seeds:
             for m in methods:
                 t0 = time.perf_counter()
-                if m == "composed":
-                    r = compose(model, tl, seed=seed, encoder=encoder)
-                elif m == "shared x_t":
-                    r = compose(model, tl, seed=seed, encoder=encoder,
-                                settings=ComposeSettings(context="shared"))
-                elif m == "one prompt":
-                    r = compose(model, one_prompt(tl), seed=seed, encoder=encoder)
-                else:
-                    r = compose(model, tl, seed=seed, encoder=encoder, method="independent")
+                kwargs = dict(METHODS[m])
+                timeline = one_prompt(tl) if kwargs.pop("one_prompt", False) else tl
+                r = compose(model, timeline, seed=seed, encoder=encoder, **kwargs)
                 took = time.perf_counter() - t0
                 pos = r.motion.positions()
                 top1, topk = recognition(ev, r.features, fps, tl, labels)
-                acc, jerk, bskate = transition_stats(pos, fps, tl)
+                acc, jerk, bskate, pops = transition_stats(pos, fps, tl)
                 s = stats[m]
                 s["top1"] += top1
                 s["topk"] += topk
                 s["acc"] += acc
                 s["jerk"] += jerk
                 s["bskate"] += bskate
+                s["pops"] += pops
                 s["skate"].append(foot_skating_ratio(pos, fps))
                 s["jitter"].append(jitter(pos, fps))
                 s["seconds"].append(took)
@@ -340,6 +359,7 @@ def main() -> int:
                    "boundary_pops_over_real_p99": float(np.mean(np.array(s["acc"]) > real["peak_accel_p99"])),
                    "boundary_jerk": float(np.mean(s["jerk"])),
                    "boundary_foot_skating": float(np.mean(s["bskate"])),
+                   "boundary_pop_ratio": float(np.mean(s["pops"])),
                    "foot_skating": float(np.mean(s["skate"])),
                    "jitter": float(np.mean(s["jitter"])), "seconds_per_timeline": float(np.mean(s["seconds"]))}
                for m, s in stats.items()}
@@ -347,7 +367,7 @@ def main() -> int:
     n_bound = len(stats["composed"]["acc"])
     print(f"\ntimeline quality: {len(TIMELINES)} timelines x {len(seeds)} seeds = {n_seg} labelled segments, "
           f"{n_bound} boundaries (evaluator {args.evaluator})")
-    widths = (11, 12, 12, 13)
+    widths = tuple(max(11, len(m) + 2) for m in methods)
     print(f"{'':34}" + "".join(f"{m:>{w}}" for m, w in zip(methods, widths)) + f"{'real':>10}")
     rows = [("recognition top-1", "recognition_top1", "{:.3f}", real["recognition_3s_crops"]),
             ("recognition top-k (concurrent)", "recognition_topk", "{:.3f}", None),
@@ -355,6 +375,7 @@ def main() -> int:
             ("boundary peak accel max", "boundary_peak_accel_max", "{:.1f}", real["peak_accel_p99"]),
             ("boundaries above real p99", "boundary_pops_over_real_p99", "{:.3f}", 0.01),
             ("boundary jerk (m/s^3)", "boundary_jerk", "{:.1f}", real["jerk"]),
+            ("boundary pop ratio", "boundary_pop_ratio", "{:.2f}", real["pop_ratio"]),
             ("boundary foot skating ratio", "boundary_foot_skating", "{:.3f}", real["window_foot_skating"]),
             ("foot skating ratio", "foot_skating", "{:.3f}", real["foot_skating"]),
             ("jitter (m/s^3)", "jitter", "{:.1f}", real["jitter"]),

@@ -141,6 +141,7 @@ class Plan:
     background: np.ndarray       # (P, padded) share of the background ("none") prediction
     windows: list[Window]        # segment windows, then the "none" tiles
     groups: list[list[int]] = field(default_factory=list)  # window indices per ONNX call length
+    tracks: list[int] = field(default_factory=list)  # track index of each segment
 
     def coverage(self) -> np.ndarray:
         """(padded, FEATURE_DIM) total weight per frame and channel (1 everywhere)."""
@@ -337,7 +338,7 @@ def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
     for w in windows:
         coef_t = w.coef[:, w.start:w.start + w.length]  # (P, length)
         w.coef = np.ascontiguousarray(coef_t[CHANNEL_PARTS].T.astype(np.float32))  # (length, F)
-    return Plan(frames, padded, spans, weights, alpha, background, windows, groups)
+    return Plan(frames, padded, spans, weights, alpha, background, windows, groups, list(tracks))
 
 
 def timeline_noise(shape_frames: int, dim: int, seed: int, window: int, mode: str = "freenoise",
@@ -381,8 +382,9 @@ class Composer:
     def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray,
                  text_guidance: float, style_guidance: float, noise: np.ndarray,
                  mode: str = "private", max_rows: int = 96, read_gain: float = 1.0):
-        if mode not in ("shared", "private", "independent"):
-            raise ValueError(f"mode must be shared, private or independent, not {mode!r}")
+        if mode not in ("shared", "tracks", "private", "independent"):
+            raise ValueError(f"mode must be shared, tracks, private or independent, not {mode!r}")
+        tracks = np.asarray(plan.tracks)
         self.model, self.plan, self.mode = model, plan, mode
         self.g_text, self.g_style = float(text_guidance), float(style_guidance)
         self.masks: dict[int, np.ndarray | None] = {}   # None: reads the combined sample
@@ -390,6 +392,11 @@ class Composer:
         for k, w in enumerate(plan.windows):
             if mode == "independent":
                 mask = np.zeros(FEATURE_DIM, bool)
+            elif mode == "tracks" and w.cond >= 0:
+                # Read the combined sample except where segments of other tracks drive it.
+                others = tracks != tracks[w.cond]
+                a = 1.0 - plan.alpha[others][:, :, w.start:w.start + w.length].sum(axis=0)  # (P, length)
+                mask = np.ascontiguousarray(np.clip(a[CHANNEL_PARTS].T, 0.0, 1.0).astype(np.float32))
             elif mode == "private" and w.cond >= 0:
                 # Read the combined sample as much as this segment drives each part then.
                 a = plan.alpha[w.cond][:, w.start:w.start + w.length]  # (P, length)
@@ -525,8 +532,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     text, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
-    if st.context not in ("shared", "private"):
-        raise ValueError(f"context must be 'shared' or 'private', not {st.context!r}")
+    if st.context not in ("shared", "tracks", "private"):
+        raise ValueError(f"context must be 'shared', 'tracks' or 'private', not {st.context!r}")
     if inpaint is not None and method != "stmc":
         raise ValueError("inpainting needs method='stmc'")
     mode = "independent" if method == "independent" else st.context
