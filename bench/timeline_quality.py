@@ -4,11 +4,14 @@
     .venv/bin/python bench/timeline_quality.py [--weights DIR] [--seeds 3] [--threads 2]
 
 For a fixed set of timelines (below; sequential, by body part, with a gap, long), each
-with several seeds, three ways of making one motion are compared in the same run:
+with several seeds, these ways of making one motion are compared in the same run:
 
 - ``composed``: inference/compose.py, composition at every denoising step (STMC + SINC),
-  each segment reading the combined sample on the parts it drives (the default);
-- ``shared x_t``: the same, every segment reading the combined sample on the whole body
+  each window reading the combined sample in proportion to its segment's share of each
+  part and frame, its own sample elsewhere (the default, ``context="private"``);
+- ``tracks ctx``: the same, windows reading the combined sample except where segments
+  of other tracks drive it (an ablation);
+- ``shared x_t``: the same, every window reading the combined sample on the whole body
   (STMC as published; an ablation);
 - ``one prompt``: all prompts joined into one ("A, then B while C, then D"), sampled
   over the whole duration with the same windows and noise (baseline a);
@@ -25,8 +28,11 @@ Measures (evaluator trained on real motion only, training/evaluator.py):
   counts if the evaluator ranks "wave" right after "walk");
 - transitions: on 1 s around every boundary (where a segment starts or ends inside the
   timeline), the peak joint acceleration (the largest frame-to-frame change of a body
-  joint's velocity, m/s^2: the size of a pop), the mean jerk (m/s^3) and the foot
-  skating ratio, next to the same figures on 1 s windows of real test motion;
+  joint's velocity, m/s^2: the size of a pop), the mean jerk (m/s^3), the foot skating
+  ratio, and the pop ratio (the boundary's peak acceleration over its median on the
+  1 s windows of the same motion at least 1 s from any boundary: ~1 when a boundary is
+  as smooth as the rest), next to the same figures on 1 s windows of real test motion;
+  a reference line gives the recognition of each labelled prompt generated alone;
 - foot skating ratio and jitter over the whole motion (bench/metrics.py);
 - long timelines: FreeNoise (whole-window shuffles, the default; and the paper's small
   blocks) against independent noise on a 30 s timeline: drift (pelvis height and speed,
@@ -325,6 +331,7 @@ def main() -> int:
                  "jitter": [], "seconds": []}
              for m in methods}
     per_timeline = {}
+    alone: list[bool] = []
     for name, text, labels in TIMELINES:
         tl = parse_stmc(text)
         per_timeline[name] = {m: {"top1": []} for m in methods}
@@ -349,6 +356,11 @@ def main() -> int:
                 s["jitter"].append(jitter(pos, fps))
                 s["seconds"].append(took)
                 per_timeline[name][m]["top1"] += top1
+        for seed in seeds:  # reference: every labelled prompt alone, whole body, its duration
+            for seg, label, _ in labelled_segments(tl, labels):
+                req = GenerationRequest(seg.text, seg.duration, {}, seed=seed)
+                feats = model.generate(req, encoder)[0].features.astype(np.float32)
+                alone.append(ev.predict([feats])[0][0] == label)
         print(f"  {name}: " + ", ".join(f"{m} {np.mean(per_timeline[name][m]['top1']):.2f}" for m in methods),
               flush=True)
 
@@ -383,12 +395,15 @@ def main() -> int:
     for label, key, fmt, ref in rows:
         cells = "".join(f"{fmt.format(summary[m][key]):>{w}}" for m, w in zip(methods, widths))
         print(f"{label:34}{cells}{'' if ref is None else fmt.format(ref):>10}")
-    print("real: 3 s crops of held-out takes (recognition), random 1 s windows (accel, jerk; "
+    print("real: 3 s crops of held-out takes (recognition), random 1 s windows (accel, jerk, pop ratio; "
           "'max' column: 99th percentile), whole takes (skating, jitter)")
+    print(f"reference: each labelled prompt generated alone (whole body, no timeline) over its segment's "
+          f"duration: recognition top-1 {np.mean(alone):.3f}")
     print("per timeline, top-1: " + "; ".join(
         f"{n}: " + "/".join(f"{np.mean(v[m]['top1']):.2f}" for m in methods) for n, v in per_timeline.items()))
 
-    result = {"summary": summary, "real": real, "per_timeline": {
+    result = {"summary": summary, "real": real, "alone_recognition_top1": float(np.mean(alone)),
+              "per_timeline": {
         n: {m: float(np.mean(v[m]["top1"])) for m in methods} for n, v in per_timeline.items()},
         "seeds": seeds, "settings": vars(ComposeSettings()),
         "evaluator": str(args.evaluator), "weights": str(model.weights_dir),
