@@ -105,8 +105,10 @@ class ComposeSettings:
     chunk_overlap: int = 48      # frames shared by consecutive chunks of a long window
     noise: str = "freenoise"     # "freenoise" or "iid"
     shuffle_block: int = 192     # FreeNoise: frames shuffled together (16 loops: docs/timeline.md)
-    context: str = "private"     # what a segment's window sees on parts it does not drive:
-                                 # "private" (its own sample) or "shared" (the combined one)
+    context: str = "private"     # what a window reads: "private" (the combined sample as much
+                                 # as its segment drives each part, its own sample elsewhere),
+                                 # "tracks" (the combined sample except where other tracks
+                                 # drive), "shared" (the combined sample: STMC)
     call_cost: int = 200         # frame-rows one extra ONNX call is worth (groups lengths)
     max_rows: int = 96           # rows per ONNX call at most (memory)
 
@@ -374,9 +376,11 @@ class Composer:
     """Runs a plan with a MotionModel: batched window evaluations per DDIM step.
 
     ``mode``: "shared" (STMC: every window reads the combined sample), "private" (a
-    segment's window reads the combined sample on the channels it drives and its own
-    sample elsewhere), "independent" (every window reads only its own sample: baseline).
-    Windows with an own sample advance it with their own guided prediction.
+    segment's window reads the combined sample in proportion to its segment's share of
+    each part and frame, its own sample for the rest), "tracks" (the combined sample
+    except where segments of other tracks drive), "independent" (every window reads
+    only its own sample: the baseline). Own samples advance with their window's own
+    guided prediction.
     """
 
     def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray,
@@ -450,7 +454,10 @@ class Composer:
         inputs: dict[int, np.ndarray] = {}
         for rows, feeds in self.calls:
             length = self.plan.windows[rows[0][0]].length
-            xx = np.stack([inputs.setdefault(k, self.window_input(k, x)) for k, _ in rows])
+            for k, _ in rows:
+                if k not in inputs:
+                    inputs[k] = self.window_input(k, x)
+            xx = np.stack([inputs[k] for k, _ in rows])
             res = session.run(None, {"x": xx.astype(np.float32, copy=False),
                                      "t": np.full(len(rows), t, np.float32), **feeds})[0]
             self.evaluations += len(rows) * length

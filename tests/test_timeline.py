@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadence.inference.compose import (CHANNEL_PARTS, MODEL_PARTS, ComposeSettings, compose,
+from cadence.inference.compose import (CHANNEL_PARTS, MODEL_PARTS, compose,
                                        plan_timeline, timeline_noise)
 from cadence.inference.timeline import (Segment, Timeline, TimelineError, Track, load_timeline,
                                         parse_json, parse_stmc)
