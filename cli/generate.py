@@ -36,7 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..inference.motion_model import GenerationError, GenerationRequest, MotionModel, parse_styles
     from ..inference.weights import WeightsError
-    from ..motion.export import write_canonical_bvh
     from .main import CliError
     try:
         model = MotionModel.load(args.weights)
@@ -63,15 +62,10 @@ def run(args: argparse.Namespace) -> int:
         results = model.generate(request, variations=args.variations)
     except (GenerationError, WeightsError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    out = Path(args.out)
     if results[0].truncated:
         print("cadence generate: warning: the prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
-    paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
-                                              for i in range(len(results))]
-    for path, result in zip(paths, results):
-        motion = result.motion.resample(args.fps) if args.fps else result.motion
-        write_canonical_bvh(path, motion)
+    paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
         matched = ", ".join(f"{name} ({score:.2f})" for name, score in r.matches)
@@ -81,13 +75,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_results(args: argparse.Namespace, results) -> list[Path]:
+    """Write each result's motion as a canonical BVH (OUT, or OUT_1, OUT_2, ... for
+    variations), at --fps when given."""
+    from ..motion.export import write_canonical_bvh
+    out = Path(args.out)
+    paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
+                                              for i in range(len(results))]
+    for path, result in zip(paths, results):
+        write_canonical_bvh(path, result.motion.resample(args.fps) if args.fps else result.motion)
+    return paths
+
+
 def run_timeline(args: argparse.Namespace, model) -> int:
     """``--timeline FILE``: compose the timeline's prompts into one motion."""
     from ..inference.compose import compose
     from ..inference.motion_model import GenerationError, parse_styles
     from ..inference.timeline import TimelineError, load_timeline
     from ..inference.weights import WeightsError
-    from ..motion.export import write_canonical_bvh
     from .main import CliError
     if args.variations < 1:
         raise CliError("--variations must be at least 1")
@@ -103,15 +108,10 @@ def run_timeline(args: argparse.Namespace, model) -> int:
                    for i in range(args.variations)]
     except (TimelineError, GenerationError, WeightsError, ValueError) as exc:
         raise CliError(f"{args.timeline}: {exc}" if isinstance(exc, TimelineError) else str(exc)) from None
-    out = Path(args.out)
     if any(results[0].truncated):
         print("cadence generate: warning: a prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
-    paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
-                                              for i in range(len(results))]
-    for path, result in zip(paths, results):
-        motion = result.motion.resample(args.fps) if args.fps else result.motion
-        write_canonical_bvh(path, motion)
+    paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
         for seg, matches in zip(timeline.segments(), r.matches):
