@@ -60,6 +60,14 @@ def copy_segment(src, dst) -> None:
     dst.use_style = src.use_style
 
 
+class _ActiveSegmentOperator(bpy.types.Operator):
+    """Base of the operators that act on the active prompt: available only when there is one."""
+
+    @classmethod
+    def poll(cls, context):
+        return _active_segment_readonly(context) is not None
+
+
 class CADENCE_OT_track_add(bpy.types.Operator):
     """Add a timeline track with one prompt (prompts on different tracks may overlap in time)"""
 
@@ -136,16 +144,12 @@ class CADENCE_OT_segment_add(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class CADENCE_OT_segment_remove(bpy.types.Operator):
+class CADENCE_OT_segment_remove(_ActiveSegmentOperator):
     """Remove the active prompt"""
 
     bl_idname = "cadence.segment_remove"
     bl_label = "Remove Prompt"
     bl_options = {'REGISTER', 'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        return _active_segment_readonly(context) is not None
 
     def execute(self, context):
         settings = gen.settings_of(context)
@@ -157,16 +161,12 @@ class CADENCE_OT_segment_remove(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class CADENCE_OT_segment_duplicate(bpy.types.Operator):
+class CADENCE_OT_segment_duplicate(_ActiveSegmentOperator):
     """Duplicate the active prompt after the track's last prompt"""
 
     bl_idname = "cadence.segment_duplicate"
     bl_label = "Duplicate Prompt"
     bl_options = {'REGISTER', 'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        return _active_segment_readonly(context) is not None
 
     def execute(self, context):
         settings = gen.settings_of(context)
@@ -210,16 +210,12 @@ class CADENCE_OT_segment_move(bpy.types.Operator):
         return {'FINISHED'}
 
 
-class CADENCE_OT_segment_from_frame_range(bpy.types.Operator):
+class CADENCE_OT_segment_from_frame_range(_ActiveSegmentOperator):
     """Set the active prompt's start and end to the scene's frame range (the preview range when it is on)"""
 
     bl_idname = "cadence.segment_from_frame_range"
     bl_label = "Set from Frame Range"
     bl_options = {'REGISTER', 'UNDO'}
-
-    @classmethod
-    def poll(cls, context):
-        return _active_segment_readonly(context) is not None
 
     def execute(self, context):
         scene = context.scene
