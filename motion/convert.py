@@ -149,6 +149,18 @@ def bvh_to_canonical(bvh: Bvh, fps: float | None = 30.0, alignment: Alignment | 
     return motion.resample(fps) if fps else motion
 
 
-def load_canonical_motion(path: str | Path, fps: float = 30.0) -> Motion:
-    """Read any BVH file and convert it to the canonical skeleton at ``fps``."""
+SMPLX_SUFFIXES = (".npz", ".pkl", ".pickle")
+
+
+def load_canonical_motion(path: str | Path, fps: float = 30.0, **smplx_options) -> Motion:
+    """Read any BVH file, or a SMPL-X / SMPL-H / SMPL parameter file (.npz; pickles are
+    refused there), on the canonical skeleton at ``fps``.
+
+    ``smplx_options`` (``up``, ``fps`` of the file, ``model``) go to
+    :func:`motion.smplx_format.load_smplx_motion`; see docs/smplx.md.
+    """
+    if Path(path).suffix.lower() in SMPLX_SUFFIXES:
+        from .smplx_format import load_smplx_motion
+        motion = load_smplx_motion(path, **smplx_options).motion
+        return motion.resample(fps) if fps else motion
     return bvh_to_canonical(read_bvh(path), fps=fps)
