@@ -27,7 +27,7 @@ refused with a message, never loaded, since loading one can run arbitrary code.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from . import rotations as rot
 from .convert import floor_offset
 from .kinematics import Motion
 from .skeleton import CANONICAL, JOINT_NAMES, NUM_JOINTS
-from .smplx_model import MODEL_TO_CADENCE, SmplxModel, model_missing_message
+from .smplx_model import MODEL_TO_CADENCE, SmplxModel, load_smplx_model, model_missing_message
 
 LAYOUTS = ("amass", "beat2", "split")
 UP_AXES = ("y", "z")
@@ -87,6 +87,18 @@ class SmplxMotion:
     model_type: str                 # "smplx", "smplh" or "smpl"
     pelvis_offset: np.ndarray = field(default_factory=lambda: np.zeros(3))  # J_pelvis used
     notes: list[str] = field(default_factory=list)
+    model: SmplxModel | None = None  # the model used, when one was given
+
+    def resample(self, fps: float) -> "SmplxMotion":
+        """The same take at ``fps``: rotations slerped (``Motion.resample``), expressions
+        interpolated linearly on the same time grid."""
+        motion = self.motion.resample(fps)
+        expressions = self.expressions
+        if expressions is not None and motion is not self.motion:
+            src = np.arange(len(expressions)) / self.motion.fps
+            dst = np.minimum(np.arange(motion.num_frames) / fps, src[-1])
+            expressions = np.stack([np.interp(dst, src, c) for c in expressions.T], axis=1)
+        return replace(self, motion=motion, expressions=expressions)
 
 
 # --- reading arrays safely ------------------------------------------------------------
@@ -295,15 +307,17 @@ def _check_upright(name: str, motion: Motion, up: str, explicit: bool, notes: li
 # --- public API -----------------------------------------------------------------------
 
 def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None = None,
-                      model: SmplxModel | None = None, fix_floor: bool = True) -> SmplxMotion:
+                      model: SmplxModel | str | Path | None = None,
+                      fix_floor: bool = True) -> SmplxMotion:
     """Read a SMPL-X / SMPL-H / SMPL parameter file onto the canonical skeleton.
 
     up: "y" or "z", the file's up axis; None takes the one stored by Cadence, else the
     layout's default (:data:`DEFAULT_UP`). A default under which the body lies down while
     the other axis stands it up is refused (the message says which to pass).
     fps: the file's frame rate, overriding ``mocap_frame_rate`` (default 30 when absent).
-    model: the user's SMPL-X model (:func:`~motion.smplx_model.load_smplx_model`), for the
-    shaped pelvis position and PCA hands; without it the pelvis is ``transl``.
+    model: the user's SMPL-X model (:func:`~motion.smplx_model.load_smplx_model`), or the
+    folder holding the model files (the file's gender is picked), for the shaped pelvis
+    position and PCA hands; without it the pelvis is ``transl``.
     fix_floor: without a model, shift the motion so the canonical feet rest on the floor
     (as BVH conversion does); with a model the real pelvis position is kept as is.
     The motion keeps the file's frame rate (resample it with ``Motion.resample``).
@@ -323,10 +337,17 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
     up = (up or stored_up or DEFAULT_UP[layout]).lower()
     if up not in UP_AXES:
         raise SmplxFormatError(f"{name}: up axis must be y or z, got {up!r}")
+    gender = _text(arrays.get("gender"), "neutral").lower()
+    unknown_gender = gender not in ("neutral", "male", "female")
+    gender = "neutral" if unknown_gender else gender
+    if model is not None and not isinstance(model, SmplxModel):
+        model = load_smplx_model(model, gender)
     if layout == "split":
         aa, model_type, notes = _split_layout(name, arrays, model)
     else:
         aa, model_type, notes = _poses_layout(name, arrays)
+    if unknown_gender:
+        notes.append(f"unknown gender {_text(arrays.get('gender'), '')!r}: neutral used")
     frames = len(aa)
     trans_key = next((k for k in ("trans", "transl") if k in arrays), None)
     if trans_key is None:
@@ -341,10 +362,6 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
     if "betas" in arrays:
         betas = _numeric(name, "betas", arrays["betas"], (1, 2)).reshape(-1, np.shape(
             arrays["betas"])[-1])[0]
-    gender = _text(arrays.get("gender"), "neutral").lower()
-    if gender not in ("neutral", "male", "female"):
-        notes.append(f"unknown gender {gender!r}: neutral used")
-        gender = "neutral"
     rate = _frame_rate(name, arrays, fps, notes)
 
     if model is not None:
@@ -359,7 +376,7 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
     if fix_floor and model is None and PELVIS_KEY not in arrays:
         motion.root_positions[:, 2] -= floor_offset(motion.positions())
     return SmplxMotion(motion, expressions, betas, gender, rate, layout, up, model_type,
-                       pelvis_offset, notes)
+                       pelvis_offset, notes, model)
 
 
 def _frame_rate(name: str, arrays: dict, fps: float | None, notes: list[str]) -> float:

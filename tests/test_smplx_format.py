@@ -277,3 +277,40 @@ def test_synthetic_model_reads_and_refuses_non_smplx(tmp_path):
         load_smplx_model(tmp_path / "SMPLX_MALE.npz")
     with pytest.raises(ValueError, match="smpl-x.is.tue.mpg.de"):
         load_smplx_model(tmp_path / "empty_folder_that_is_missing")
+
+
+def test_cli_convert_npz_to_bvh_and_back(tmp_path, capsys):
+    from cadence.cli.main import main
+    from cadence.motion.bvh import read_bvh
+    aa = raised_arm_poses(9, np.zeros(3))
+    src = write_npz(tmp_path / "beat2.npz", poses=aa.reshape(9, -1), trans=np.zeros((9, 3)),
+                    expressions=np.ones((9, 100)), mocap_frame_rate=np.array(15.0))
+    assert main(["convert", str(src), "--out", str(tmp_path / "m.bvh")]) == 0
+    assert read_bvh(tmp_path / "m.bvh").num_frames == 17
+    assert main(["convert", str(tmp_path / "m.bvh"), "--out", str(tmp_path / "m.npz")]) == 0
+    assert_raised_arm_standing(load_smplx_motion(tmp_path / "m.npz").motion)
+    # npz -> npz keeps the expressions, at the new frame rate.
+    assert main(["convert", str(src), "--out", str(tmp_path / "e.npz"), "--fps", "15",
+                 "--out-up", "y"]) == 0
+    back = load_smplx_motion(tmp_path / "e.npz")
+    assert back.up == "y" and back.expressions.shape == (9, 100)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_convert_errors(tmp_path, capsys):
+    from cadence.cli.main import main
+    aa = raised_arm_poses(3, np.zeros(3))
+    src = write_npz(tmp_path / "y.npz", poses=aa.reshape(3, -1))
+    assert main(["convert", str(src), "--out", str(tmp_path / "o.bvh")]) == 2
+    assert "--up y" in capsys.readouterr().err
+    assert main(["convert", str(src), "--out", str(tmp_path / "o.bvh"), "--up", "y"]) == 0
+    assert "note: no translation" in capsys.readouterr().out
+    assert main(["convert", str(src), "--out", str(tmp_path / "o.fbx")]) == 2
+    pca = write_npz(tmp_path / "p.npz", global_orient=np.zeros((2, 3)),
+                    body_pose=np.zeros((2, 63)), left_hand_pose=np.zeros((2, 6)))
+    assert main(["convert", str(pca), "--out", str(tmp_path / "o.bvh")]) == 2
+    assert "hands_components" in capsys.readouterr().err
+    model_dir = tmp_path / "models"
+    write_synthetic_model(model_dir)
+    assert main(["convert", str(pca), "--out", str(tmp_path / "o.npz"),
+                 "--model", str(model_dir)]) == 0
