@@ -21,7 +21,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..motion.kinematics import Motion
-from ..motion.representation import REPRESENTATION_VERSION, Normalizer, decode
+from ..motion.foot_lock import decode_generated
+from ..motion.representation import REPRESENTATION_VERSION, Normalizer
 from .onnx_session import create_session
 from .sampler import sample
 from .text_cues import with_cues
@@ -46,6 +47,7 @@ class GenerationRequest:
     steps: int | None = None
     text_guidance: float | None = None
     style_guidance: float | None = None
+    foot_lock: bool = True  # pin planted feet, lift shuffled steps (motion/foot_lock.py)
 
 
 @dataclass
@@ -209,7 +211,7 @@ class MotionModel:
         feats = self.normalizer.denormalize(x0[:, :frames].astype(np.float64))
         matches = self.match(cond[0, :EMBEDDING_DIM])
         took = time.perf_counter() - t0
-        return [GenerationResult(decode(f, self.fps), f, matches, bool(truncated[0]), took, self.device)
+        return [GenerationResult(decode_generated(f, self.fps, request.foot_lock), f, matches, bool(truncated[0]), took, self.device)
                 for f in feats]
 
 

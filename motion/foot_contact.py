@@ -14,6 +14,8 @@ neither goes below its rest height):
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from . import rotations as rot
@@ -62,6 +64,55 @@ def foot_contacts(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
                 mask[start:stop] = False
         out[side] = mask
     return out
+
+
+def faded_offsets(contacts: np.ndarray, now: np.ndarray,
+                  want: Callable[[int, int], np.ndarray], blend: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the correction (T, 3) that moves ``now`` onto ``want(start, stop)`` during
+    every contact run, faded in and out over ``blend`` frames around the runs (so a planted
+    foot never pops), and its weight (T,) in [0, 1]."""
+    t = len(now)
+    offset = np.zeros((t, 3))
+    weight = np.zeros(t)
+    for start, stop in _runs(contacts):
+        offset[start:stop] = want(start, stop) - now[start:stop]
+        weight[start:stop] = 1.0
+        for k in range(1, blend + 1):
+            w = 1.0 - k / (blend + 1)
+            for f, edge in ((start - k, start), (stop - 1 + k, stop - 1)):
+                if 0 <= f < t and w > weight[f]:
+                    weight[f] = w
+                    offset[f] = w * offset[edge]
+    return offset, weight
+
+
+def two_bone_swings(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, goal: np.ndarray,
+                    forward: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-bone IK for legs: world rotations (T, 4) for the thigh (``swing1``) and the shin
+    (``swing2``, which includes ``swing1``) that put the ankle on ``goal``.
+
+    All arguments are (T, 3) world positions except ``forward``, the direction the knee
+    bends towards when the leg is straight (the thigh's forward axis). The knee stays in
+    the plane it had, so knees never flip; a goal out of reach leaves the leg straight
+    towards it, one too near leaves it fully bent.
+    """
+    upper = np.linalg.norm(knee - hip, axis=1)
+    lower = np.linalg.norm(ankle - knee, axis=1)
+    to_goal = goal - hip
+    dist = np.clip(np.linalg.norm(to_goal, axis=1), np.abs(upper - lower) + 1e-6,
+                   (upper + lower) * (1 - 1e-6))
+    u = rot.normalize(to_goal)
+    bend = (knee - hip) - np.sum((knee - hip) * u, 1, keepdims=True) * u
+    fallback = forward - np.sum(forward * u, 1, keepdims=True) * u
+    small = np.linalg.norm(bend, axis=1, keepdims=True) < 1e-6 * upper[:, None]
+    n = rot.normalize(np.where(small, fallback, bend))
+    cos = np.clip((upper ** 2 + dist ** 2 - lower ** 2) / (2 * upper * dist), -1.0, 1.0)[:, None]
+    knee_goal = hip + upper[:, None] * (cos * u + np.sqrt(1 - cos ** 2) * n)
+    ankle_goal = hip + dist[:, None] * u
+    swing1 = rot.quat_between(knee - hip, knee_goal - hip)
+    shin = rot.quat_rotate(swing1, ankle - knee)
+    swing2 = rot.quat_mul(rot.quat_between(shin, ankle_goal - knee_goal), swing1)
+    return swing1, swing2
 
 
 def _path(rig, top: int, bone: int) -> list[int]:
@@ -140,19 +191,13 @@ def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
         if ball is not None and rig.is_ancestor(ankle, ball):
             refs.append((ball, _position(target, deltas, carrier_head, ball), _CI[f"{side}_foot"]))
         dz = _contact_height_change(refs, heads, positions, rest, scale)
-        offset = np.zeros((t, 3))
-        weight = np.zeros(t)
-        for start, stop in _runs(contacts[side]):
-            want = now[start] + scale * (source[start:stop] - source[start])
-            want[:, 2] = now[start:stop, 2] + dz[start:stop]
-            offset[start:stop] = want - now[start:stop]
-            weight[start:stop] = 1.0
-            for k in range(1, blend + 1):  # fade the edge corrections in and out
-                w = 1.0 - k / (blend + 1)
-                for f, edge in ((start - k, start), (stop - 1 + k, stop - 1)):
-                    if 0 <= f < t and w > weight[f]:
-                        weight[f] = w
-                        offset[f] = w * offset[edge]
+
+        def want(start: int, stop: int) -> np.ndarray:
+            goal = now[start] + scale * (source[start:stop] - source[start])
+            goal[:, 2] = now[start:stop, 2] + dz[start:stop]
+            return goal
+
+        offset, weight = faded_offsets(contacts[side], now, want, blend)
         legs.append((hip, knee, ankle, now + offset, weight > 0))
     if not legs:
         return carrier_head
@@ -182,24 +227,8 @@ def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
         h = _position(target, d, sub_head, hip)
         k = _position(target, d, sub_head, knee)
         a_now = _position(target, d, sub_head, ankle)
-        goal = desired[frames]
-        upper = np.linalg.norm(heads[knee] - heads[hip])
-        lower = np.linalg.norm(heads[ankle] - heads[knee])
-        to_goal = goal - h
-        dist = np.clip(np.linalg.norm(to_goal, axis=1), abs(upper - lower) + 1e-6,
-                       (upper + lower) * (1 - 1e-6))
-        u = rot.normalize(to_goal)
-        bend = (k - h) - np.sum((k - h) * u, 1, keepdims=True) * u
-        fallback = rot.quat_rotate(d[:, hip], np.broadcast_to([0.0, -1.0, 0.0], bend.shape))
-        fallback -= np.sum(fallback * u, 1, keepdims=True) * u
-        small = np.linalg.norm(bend, axis=1, keepdims=True) < 1e-6 * upper
-        n = rot.normalize(np.where(small, fallback, bend))
-        cos = np.clip((upper ** 2 + dist ** 2 - lower ** 2) / (2 * upper * dist), -1.0, 1.0)[:, None]
-        knee_goal = h + upper * (cos * u + np.sqrt(1 - cos ** 2) * n)
-        ankle_goal = h + dist[:, None] * u
-        swing1 = rot.quat_between(k - h, knee_goal - h)
-        shin = rot.quat_rotate(swing1, a_now - k)
-        swing2 = rot.quat_mul(rot.quat_between(shin, ankle_goal - knee_goal), swing1)
+        forward = rot.quat_rotate(d[:, hip], np.broadcast_to([0.0, -1.0, 0.0], h.shape))
+        swing1, swing2 = two_bone_swings(h, k, a_now, desired[frames], forward)
         thigh_bones = _path(rig, hip, knee)[:-1]  # below the hip bone, above the knee
         for b in [hip] + thigh_bones:
             if b in target.joint_bone.values() or b in target.distributed:
