@@ -26,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text-guidance", type=float, default=None, help="how strongly to follow the prompt")
     p.add_argument("--style-guidance", type=float, default=None, help="how strongly to apply the sliders")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
+    p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false",
+                   help="keep the model's raw feet (default: planted feet pinned, shuffled steps lifted)")
     p.add_argument("--out", help="output .bvh")
     p.add_argument("--weights", type=Path, default=None, help="weights folder (default: weights/)")
     p.add_argument("--list-styles", action="store_true", help="print the style names and exit")
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--fps must be positive")
     try:
         request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
-                                    args.steps, args.text_guidance, args.style_guidance)
+                                    args.steps, args.text_guidance, args.style_guidance,
+                                    foot_lock=args.foot_lock)
         results = model.generate(request, variations=args.variations)
     except (GenerationError, WeightsError, ValueError) as exc:
         raise CliError(str(exc)) from None
@@ -104,7 +107,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         model.style_vector(styles)  # unknown names fail before any work
         results = [compose(model, timeline, seed=args.seed + i, steps=args.steps,
                            text_guidance=args.text_guidance, style_guidance=args.style_guidance,
-                           styles=styles)
+                           styles=styles, foot_lock=args.foot_lock)
                    for i in range(args.variations)]
     except (TimelineError, GenerationError, WeightsError, ValueError) as exc:
         raise CliError(f"{args.timeline}: {exc}" if isinstance(exc, TimelineError) else str(exc)) from None

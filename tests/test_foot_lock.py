@@ -108,3 +108,20 @@ def test_decode_generated_locks_only_when_asked_and_keeps_real_motion_close():
     assert moved.mean() < 0.01 and moved.max() < 0.04
     assert foot_skating_ratio(locked.positions(), 30.0) < 0.05
     assert feats[:, CONTACTS].any()
+
+
+def test_generation_locks_feet_by_default_and_the_cli_can_turn_it_off(tmp_path):
+    from cadence.cli.main import main
+    from cadence.motion.bvh import read_bvh
+
+    outs = {}
+    for name, extra in (("locked", []), ("raw", ["--no-foot-lock"])):
+        out = tmp_path / f"{name}.bvh"
+        assert main(["generate", "--prompt", "a person walks forward", "--seconds", "3",
+                     "--seed", "2", "--out", str(out), "--quiet", *extra]) == 0
+        outs[name] = read_bvh(out)
+    locked, raw = outs["locked"], outs["raw"]
+    changed = np.abs(locked.local_rotations() - raw.local_rotations()).max(axis=(0, 2)) > 1e-6
+    moved = {n for n, c in zip(locked.skeleton.names, changed) if c}
+    assert np.allclose(locked.local_translations()[:, 0], raw.local_translations()[:, 0])
+    assert moved and moved <= {f"{s}_{p}" for s in ("left", "right") for p in ("hip", "knee", "ankle")}
