@@ -4,7 +4,9 @@ Every sample is a window of one take (random crop, or the whole take held still 
 end when the take is shorter than the window), one of its content label's paraphrases
 (as a sentence embedding) and its style as a one-hot slider vector. Takes are drawn with
 weight 1/sqrt(takes of their content x style pair), so the 1-take pairs of set 1 are
-seen more often than their share without being memorised.
+seen more often than their share without being memorised. A share of the samples
+(``mirror``) are mirror images with the prompt's sides swapped (motion/mirror.py), so
+one-sided actions are learned on both sides alike.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from ..dataset.pipeline import MotionDataset
 from ..inference.text_cues import with_cues
+from ..motion.mirror import mirror_features, mirror_label
 from ..motion.representation import Normalizer
 from .prompts import PROMPTS
 
@@ -55,7 +58,7 @@ def prompt_embeddings(cache: Path, encoder_factory) -> dict[str, np.ndarray]:
 class BatchSampler:
     def __init__(self, ds: MotionDataset, split: str, normalizer: Normalizer,
                  embeddings: dict[str, np.ndarray], vocab: Vocabulary, seed: int = 0,
-                 frame_budget: int = 4096):
+                 frame_budget: int = 4096, mirror: float = 0.0):
         self.ds, self.norm, self.emb, self.vocab = ds, normalizer, embeddings, vocab
         self.takes = ds.indices(split)
         missing = sorted(set(ds.contents[self.takes]) - set(embeddings))
@@ -67,6 +70,7 @@ class BatchSampler:
         self.weights = w / w.sum()
         self.rng = np.random.default_rng(seed)
         self.frame_budget = frame_budget
+        self.mirror = mirror
 
     def crop(self, clip: np.ndarray, length: int) -> np.ndarray:
         if len(clip) >= length:
@@ -81,9 +85,13 @@ class BatchSampler:
         batch = max(4, self.frame_budget // length)
         takes = self.rng.choice(self.takes, size=batch, p=self.weights)
         x = np.stack([self.crop(self.ds.clip(i), length) for i in takes])
-        text = np.stack([self.emb[c][self.rng.integers(len(self.emb[c]))]
-                         for c in self.ds.contents[takes]])
+        contents = list(self.ds.contents[takes])
+        flip = self.rng.random(batch) < self.mirror
+        if flip.any():
+            x[flip] = mirror_features(x[flip])
+            contents = [mirror_label(c, self.vocab.contents) if f else c for c, f in zip(contents, flip)]
+        text = np.stack([self.emb[c][self.rng.integers(len(self.emb[c]))] for c in contents])
         style = np.zeros((batch, len(self.vocab.styles)), np.float32)
         style[np.arange(batch), [self.vocab.styles.index(s) for s in self.ds.styles[takes]]] = 1.0
         return {"x0": self.norm.normalize(x).astype(np.float32), "text": text, "style": style,
-                "content": np.array([self.vocab.contents.index(c) for c in self.ds.contents[takes]])}
+                "content": np.array([self.vocab.contents.index(c) for c in contents])}

@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--text-dropout", type=float, default=0.1)
     p.add_argument("--style-dropout", type=float, default=0.15)
     p.add_argument("--velocity-loss", type=float, default=1.0)
+    p.add_argument("--mirror", type=float, default=0.5,
+                   help="share of samples trained as mirror images with the prompt's sides swapped")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
@@ -117,7 +119,7 @@ def main(argv=None) -> int:
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
     sampler = BatchSampler(ds, "train", norm, emb, vocab, seed=args.seed * 1000 + rank * 7919 + step,
-                           frame_budget=args.frames_per_batch)
+                           frame_budget=args.frames_per_batch, mirror=args.mirror)
     abar = torch.tensor(cosine_alphas_cumprod(), dtype=torch.float32, device=device)
     if rank == 0:
         n = sum(p.numel() for p in model.parameters())
