@@ -31,6 +31,11 @@ class CadencePreferences(bpy.types.AddonPreferences):
         name="Weights Folder", subtype='DIR_PATH', default="",
         description="Folder with the model files and manifest.json; empty uses the weights "
                     "shipped with Cadence")
+    smplx_model_dir: bpy.props.StringProperty(
+        name="SMPL-X Model Folder", subtype='DIR_PATH', default="",
+        description="Folder with your own SMPL-X model files (SMPLX_NEUTRAL.npz, ...; licensed "
+                    "by their owners, from smpl-x.is.tue.mpg.de) for the optional SMPL-X body "
+                    "on import; Cadence never ships or downloads them")
 
     def draw(self, context: bpy.types.Context) -> None:
         from .inference.model_info import motion_model_info
@@ -48,6 +53,8 @@ class CadencePreferences(bpy.types.AddonPreferences):
         else:
             row.label(text=info.problem, icon='ERROR')
         col.operator("cadence.system_check", icon='CHECKMARK')
+        col.prop(self, "smplx_model_dir")
+        col.label(text=smplx_model_status(smplx_model_dir_setting(self)))
 
 
 def weights_dir_setting(prefs) -> str:
@@ -59,6 +66,26 @@ def weights_dir_setting(prefs) -> str:
     return os.environ.get("CADENCE_WEIGHTS_DIR", "")
 
 
+def smplx_model_dir_setting(prefs) -> str:
+    """The SMPL-X model folder from preferences (absolute), or the
+    ``CADENCE_SMPLX_MODEL_DIR`` environment variable, or "" (no body offered)."""
+    text = (getattr(prefs, "smplx_model_dir", "") or "").strip()
+    if text:
+        return bpy.path.abspath(text)
+    return os.environ.get("CADENCE_SMPLX_MODEL_DIR", "")
+
+
+def smplx_model_status(folder: str) -> str:
+    """One line for the preferences: the model file found, or how to get one."""
+    from .motion.smplx_model import find_model_file, model_missing_message
+    found = find_model_file(folder) if folder else None
+    return f"SMPL-X body available: {found.name}" if found else model_missing_message(folder or None)
+
+
+def smplx_model_dir(context: bpy.types.Context | None = None) -> str:
+    return smplx_model_dir_setting(get_preferences(context))
+
+
 def get_preferences(context: bpy.types.Context | None = None):
     """Cadence's AddonPreferences, or an object with the defaults when the add-on has no
     preferences entry (running as a module)."""
@@ -66,7 +93,7 @@ def get_preferences(context: bpy.types.Context | None = None):
     addon = context.preferences.addons.get(__package__)
     prefs = getattr(addon, "preferences", None) if addon is not None else None
     if prefs is None:
-        return SimpleNamespace(device='AUTO', threads=0, weights_dir="")
+        return SimpleNamespace(device='AUTO', threads=0, weights_dir="", smplx_model_dir="")
     return prefs
 
 

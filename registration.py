@@ -17,12 +17,21 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(
     tuple(cls for module in _MODULES for cls in module.classes))
 
 
+# (Blender menu, draw function) pairs appended on register.
+_MENUS = (("TOPBAR_MT_file_import", operators.smplx.menu_import),
+          ("TOPBAR_MT_file_export", operators.smplx.menu_export))
+
+
 def register() -> None:
     _register_classes()
     bpy.types.Scene.cadence = bpy.props.PointerProperty(type=CadenceSettings)
+    for menu, draw in _MENUS:
+        getattr(bpy.types, menu).append(draw)
 
 
 def unregister() -> None:
+    for menu, draw in _MENUS:
+        getattr(bpy.types, menu).remove(draw)
     # Remove the property before its PropertyGroup class goes away.
     del bpy.types.Scene.cadence
     _unregister_classes()

@@ -104,6 +104,34 @@ def _bone_map_bones(obj: bpy.types.Object) -> dict[str, str]:
     return bones
 
 
+def checked_output_path(path: str | Path) -> Path:
+    """``path`` as a Path, or ExportError when it cannot name a file to write."""
+    if not str(path).strip():
+        raise ExportError("no output file given")
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise ExportError(f"folder not found: {path.parent}")
+    return path
+
+
+def read_canonical_motion(obj: bpy.types.Object, frames: range | list[int] | None = None):
+    """The armature's animation as Blender plays it (``frames``, default its action's
+    range), on the canonical skeleton through its bone map. Raises ExportError."""
+    problem = export_problem(obj)
+    if problem:
+        raise ExportError(problem)
+    joint_bones = _bone_map_bones(obj)
+    samples = sample_armature(obj, action_frames(obj) if frames is None else frames)
+    try:
+        motion = rig_to_canonical(samples, joint_bones)
+    except ValueError as exc:
+        raise ExportError(f"cannot export {obj.name!r}: {exc}") from exc
+    motion.fps = samples.fps  # one frame per sample; the BVH text rounds the frame time
+    return motion
+
+
 def export_bvh(obj: bpy.types.Object | None, path: str | Path, skeleton: str = "target",
                frames: range | list[int] | None = None, deform_only: bool = False,
                order: str = "ZXY") -> BvhExport:
@@ -119,13 +147,7 @@ def export_bvh(obj: bpy.types.Object | None, path: str | Path, skeleton: str = "
     problem = export_problem(obj)
     if problem:
         raise ExportError(problem)
-    if not str(path).strip():
-        raise ExportError("no output file given")
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(f"{path} is a folder: give a file name")
-    if not path.parent.is_dir():
-        raise ExportError(f"folder not found: {path.parent}")
+    path = checked_output_path(path)
     bones = None
     if deform_only and skeleton == "target":
         bones = [b.name for b in obj.data.bones if b.use_deform]

@@ -1,0 +1,140 @@
+"""SMPL-X in Blender: File > Import / Export operators, bad files change nothing, and the
+optional body built from a (synthetic) model file."""
+import pickle
+
+import numpy as np
+import pytest
+
+from bpy_support import blender, evaluated_pose  # noqa: F401
+from smplx_support import (AMASS_ROOT, CADENCE_TO_MODEL, VERTS_PER_JOINT, raised_arm_poses,
+                           write_npz, write_synthetic_model)
+
+from cadence.motion import rotations as rot
+from cadence.motion.skeleton import CANONICAL
+from cadence.motion.smplx_format import load_smplx_motion
+from cadence.motion.smplx_model import load_smplx_model
+
+J = {n: i for i, n in enumerate(CANONICAL.names)}
+
+
+def data_counts(bpy) -> tuple[int, ...]:
+    return (len(bpy.data.objects), len(bpy.data.actions), len(bpy.data.armatures),
+            len(bpy.data.meshes), bpy.context.scene.frame_end)
+
+
+def scene_at_30_fps() -> None:
+    import bpy
+    bpy.context.scene.render.fps, bpy.context.scene.render.fps_base = 30, 1.0
+
+
+def beat2_file(tmp_path, frames=12):
+    """A BEAT2-style file at 30 fps; the scene is set to 30 fps too (no resampling)."""
+    scene_at_30_fps()
+    aa = raised_arm_poses(frames, np.zeros(3))
+    aa[:, J["right_elbow"]] = np.outer(np.linspace(0, 1, frames), [0.0, 1.0, 0.0])
+    trans = np.zeros((frames, 3))
+    trans[:, 2] = np.linspace(0, 0.5, frames)  # walks towards +Z (its facing) in SMPL-X
+    expressions = np.outer(np.linspace(-1, 2, frames), np.ones(100))
+    return write_npz(tmp_path / "speech.npz", poses=aa.reshape(frames, -1), trans=trans,
+                     expressions=expressions, betas=np.full(300, 0.3),
+                     mocap_frame_rate=np.array(30.0), gender=np.array("neutral"))
+
+
+def test_import_bakes_onto_a_new_armature(blender, tmp_path):  # noqa: F811
+    path = beat2_file(tmp_path)
+    assert blender.ops.cadence.import_smplx(filepath=str(path)) == {'FINISHED'}
+    obj = blender.context.active_object
+    assert obj.type == 'ARMATURE' and obj.animation_data.action.name == "speech"
+    assert not any(o.type == 'MESH' for o in blender.data.objects)  # no body asked for
+    motion = load_smplx_motion(path).motion
+    world_m, world_p = motion.forward_kinematics()
+    for frame in (0, 11):
+        _, heads = evaluated_pose(blender, obj, frame + 1)
+        np.testing.assert_allclose(heads, world_p[frame], atol=1e-4)
+        assert heads[J["left_wrist"], 2] > heads[J["head"], 2] + 0.3
+    # Walking towards its facing: -Y in Blender.
+    assert world_p[-1, 0, 1] < world_p[0, 0, 1] - 0.4
+
+
+def test_bad_files_change_nothing(blender, tmp_path):  # noqa: F811
+    pickled = tmp_path / "evil.npz"
+    pickled.write_bytes(pickle.dumps({"poses": np.zeros((2, 165))}))
+    missing = write_npz(tmp_path / "noposes.npz", trans=np.zeros((2, 3)))
+    nan = write_npz(tmp_path / "nan.npz", poses=np.full((2, 165), np.nan))
+    before = data_counts(blender)
+    for path, message in ((pickled, "pickle"), (missing, "no 'poses'"), (nan, "NaN"),
+                          (tmp_path / "absent.npz", "not found")):
+        with pytest.raises(RuntimeError, match=message):
+            blender.ops.cadence.import_smplx(filepath=str(path))
+        assert data_counts(blender) == before
+
+
+def test_body_without_model_files_explains_where_to_get_them(blender, tmp_path,  # noqa: F811
+                                                             monkeypatch):
+    monkeypatch.delenv("CADENCE_SMPLX_MODEL_DIR", raising=False)
+    before = data_counts(blender)
+    with pytest.raises(RuntimeError, match="smpl-x.is.tue.mpg.de"):
+        blender.ops.cadence.import_smplx(filepath=str(beat2_file(tmp_path)), body=True)
+    assert data_counts(blender) == before
+
+
+def test_body_from_model_files(blender, tmp_path, monkeypatch):  # noqa: F811
+    model_dir = tmp_path / "models"
+    write_synthetic_model(model_dir)
+    monkeypatch.setenv("CADENCE_SMPLX_MODEL_DIR", str(model_dir))
+    path = beat2_file(tmp_path)
+    assert blender.ops.cadence.import_smplx(filepath=str(path), body=True) == {'FINISHED'}
+    mesh = next(o for o in blender.data.objects if o.type == 'MESH')
+    armature = mesh.parent
+    assert armature.type == 'ARMATURE' and mesh.modifiers["Armature"].object == armature
+    assert len(mesh.vertex_groups) == 55
+    model = load_smplx_model(model_dir)
+    betas = np.full(300, 0.3)
+    # Shape from the betas: rest vertices and bone heads are the shaped model's.
+    rest = np.array([v.co for v in mesh.data.vertices])
+    np.testing.assert_allclose(rest, model.shaped_vertices(betas) @ CADENCE_TO_MODEL, atol=1e-5)
+    heads = np.array([armature.data.bones[n].head_local for n in CANONICAL.names])
+    np.testing.assert_allclose(heads, model.joint_positions(betas) @ CADENCE_TO_MODEL, atol=1e-5)
+    # Expression shape keys (the model has 10), keyed from the file's coefficients.
+    keys = mesh.data.shape_keys.key_blocks
+    assert [k.name for k in keys][1:] == [f"Expression{k:03d}" for k in range(10)]
+    scene = blender.context.scene
+    scene.frame_set(12)
+    assert keys["Expression003"].value == pytest.approx(2.0, abs=1e-5)
+    # The skinned mesh follows the motion: the left hand's vertices end above the head's,
+    # and the pelvis sits at the model's pelvis plus transl (Y up file -> Z up).
+    depsgraph = blender.context.evaluated_depsgraph_get()
+    evaluated = mesh.evaluated_get(depsgraph).to_mesh()
+    posed = np.array([v.co for v in evaluated.vertices])
+    mesh.evaluated_get(depsgraph).to_mesh_clear()
+    cluster = lambda joint: posed[J[joint] * VERTS_PER_JOINT:(J[joint] + 1) * VERTS_PER_JOINT]  # noqa: E731
+    assert cluster("left_wrist")[:, 2].min() > cluster("head")[:, 2].max() + 0.2
+    pelvis = (model.joint_positions(betas)[0] + [0.0, 0.0, 0.5]) @ CADENCE_TO_MODEL
+    np.testing.assert_allclose(evaluated_pose(blender, armature, 12)[1][0], pelvis, atol=1e-5)
+
+
+def test_export_round_trip(blender, tmp_path):  # noqa: F811
+    aa = raised_arm_poses(10, AMASS_ROOT)
+    aa[:, J["left_knee"]] = np.outer(np.linspace(0, 1.2, 10), [1.0, 0.0, 0.0])
+    src = write_npz(tmp_path / "amass.npz", poses=aa.reshape(10, -1),
+                    trans=np.tile([0.0, 0.0, 0.9], (10, 1)), mocap_frame_rate=np.array(30.0))
+    scene_at_30_fps()
+    blender.ops.cadence.import_smplx(filepath=str(src))
+    out = tmp_path / "out.npz"
+    assert blender.ops.cadence.export_smplx(filepath=str(out)) == {'FINISHED'}
+    before, after = load_smplx_motion(src).motion, load_smplx_motion(out).motion
+    assert after.num_frames == 10 and after.fps == 30
+    assert rot.angle_between_quats(after.rotations, before.rotations).max() < 1e-3
+    np.testing.assert_allclose(after.root_positions, before.root_positions, atol=1e-3)
+
+
+def test_bake_motion_file_accepts_npz(blender, tmp_path):  # noqa: F811
+    from cadence.blender.bake_file import bake_motion_file
+    result = bake_motion_file(beat2_file(tmp_path, frames=11), fps=15)
+    assert result.motion.num_frames == 6 and result.action.name == "speech"
+
+
+def test_menus_offer_the_operators(blender):  # noqa: F811
+    from cadence.operators.smplx import menu_export, menu_import
+    assert menu_import in blender.types.TOPBAR_MT_file_import._dyn_ui_initialize()
+    assert menu_export in blender.types.TOPBAR_MT_file_export._dyn_ui_initialize()
