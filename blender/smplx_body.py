@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from ..face.animation import FaceAnimation
+from ..face.smplx_expression import ArkitExpressionFit, fit_arkit_to_expressions
 from ..motion.skeleton import JOINT_NAMES
 from ..motion.smplx_model import MODEL_TO_CADENCE, SmplxModel, model_skeleton
 from .armature import build_armature
@@ -69,22 +71,67 @@ def build_smplx_body(model: SmplxModel, betas: np.ndarray | None, num_expression
 
 def bake_expressions(body: SmplxBody, expressions: np.ndarray, action_name: str,
                      start_frame: int = 1) -> bpy.types.Action | None:
-    """Key the body's expression shape keys from coefficients (T, E), in a new Action.
-
-    Coefficients are unbounded (they scale the model's expression basis), so each key's
-    slider range is widened to hold its curve.
-    """
+    """Key the body's expression shape keys from coefficients (T, E) in a new Action."""
     if not body.expression_keys:
         return None
-    key = body.mesh.data.shape_keys
+    return bake_expression_keys(body.mesh, body.expression_keys, expressions, action_name,
+                                start_frame)
+
+
+def bake_expression_keys(mesh: bpy.types.Object, names: list[str], values: np.ndarray,
+                         action_name: str, start_frame: int = 1) -> bpy.types.Action:
+    """Key ``names`` from the columns of ``values`` (T, >= len(names)) in a new Action.
+
+    Coefficients are unbounded (they scale the model's expression basis), so each key's
+    slider range is widened to hold its curve (Blender allows -10..10).
+    """
+    key = mesh.data.shape_keys
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
     new_fcurve = _assign_key_action(key, action)
-    frames = start_frame + np.arange(len(expressions), dtype=float)
-    for k, name in enumerate(body.expression_keys):
+    frames = start_frame + np.arange(len(values), dtype=float)
+    for k, name in enumerate(names):
         block = key.key_blocks[name]
-        values = expressions[:, k]
-        block.slider_min = max(-10.0, min(block.slider_min, float(np.floor(values.min()))))
-        block.slider_max = min(10.0, max(block.slider_max, float(np.ceil(values.max()))))
-        _write_keys(new_fcurve(block.path_from_id("value"), name), frames, values)
+        column = values[:, k]
+        block.slider_min = max(-10.0, min(block.slider_min, float(np.floor(column.min()))))
+        block.slider_max = min(10.0, max(block.slider_max, float(np.ceil(column.max()))))
+        _write_keys(new_fcurve(block.path_from_id("value"), name), frames, column)
     return action
+
+
+def expression_keys(mesh: bpy.types.Object | None) -> list[str]:
+    """The SMPL-X expression shape keys of a body mesh made by :func:`build_smplx_body`."""
+    if mesh is None or mesh.type != 'MESH' or mesh.data.shape_keys is None:
+        return []
+    prefix = EXPRESSION_KEY.split("{")[0]
+    return [k.name for k in mesh.data.shape_keys.key_blocks if k.name.startswith(prefix)]
+
+
+def expression_basis(mesh: bpy.types.Object, names: list[str]) -> np.ndarray:
+    """(V, 3, E) offsets of the expression keys from the basis, in the mesh's frame."""
+    blocks = mesh.data.shape_keys.key_blocks
+    count = len(mesh.data.vertices)
+    coords = np.empty(count * 3, dtype=np.float32)
+    mesh.data.shape_keys.reference_key.data.foreach_get("co", coords)
+    basis = coords.reshape(count, 3).astype(float)
+    out = np.empty((count, 3, len(names)))
+    for k, name in enumerate(names):
+        blocks[name].data.foreach_get("co", coords)
+        out[:, :, k] = coords.reshape(count, 3) - basis
+    return out
+
+
+def bake_arkit_face(mesh: bpy.types.Object, anim: FaceAnimation, arkit_offsets: np.ndarray,
+                    action_name: str = "CadenceFace", start_frame: int = 1,
+                    fps: float = 30.0) -> tuple[bpy.types.Action, ArkitExpressionFit]:
+    """ARKit curves onto a SMPL-X body's expression keys, through the least-squares fit of
+    the user's ARKit shapes (``arkit_offsets`` (52, V, 3), model frame) by the body's
+    expression basis (``face/smplx_expression.py``). Raises ValueError."""
+    names = expression_keys(mesh)
+    if not names:
+        raise ValueError(f"{getattr(mesh, 'name', None)!r} is not a SMPL-X body with expression "
+                         "shape keys: import a SMPL-X file with the body option")
+    fit = fit_arkit_to_expressions(expression_basis(mesh, names),
+                                   np.asarray(arkit_offsets) @ MODEL_TO_CADENCE.T)
+    values = fit.expressions(anim.resample(fps).weights)
+    return bake_expression_keys(mesh, names, values, action_name, start_frame), fit

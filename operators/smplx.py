@@ -1,13 +1,16 @@
-"""Operators: File > Import / Export > "SMPL-X Motion (.npz)". Thin wrappers over
-``blender/smplx_io.py``; ``menu_import`` / ``menu_export`` are appended to Blender's File
-menus by registration.py."""
+"""Operators: File > Import / Export > "SMPL-X Motion (.npz)", and Bake Face onto SMPL-X
+Body. Thin wrappers over ``blender/smplx_io.py`` and ``blender/smplx_body.py``;
+``menu_import`` / ``menu_export`` are appended to Blender's File menus by registration.py."""
 import bpy
+import numpy as np
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..blender.bake_file import MotionFileError
 from ..blender.export import ExportError, export_problem
 from ..blender.scene import scene_fps
+from ..blender.smplx_body import bake_arkit_face, expression_keys
 from ..blender.smplx_io import body_available, export_smplx, import_smplx
+from ..face.arkit import ARKIT_NAMES
 from ..preferences import smplx_model_dir
 
 UP_ITEMS = (
@@ -107,6 +110,48 @@ class CADENCE_OT_export_smplx(bpy.types.Operator, ExportHelper):
         return {'FINISHED'}
 
 
+class CADENCE_OT_bake_smplx_face(bpy.types.Operator, ImportHelper):
+    """Key a face CSV's ARKit curves onto the active SMPL-X body's expression shape keys,
+    through your ARKit shapes on the SMPL-X mesh (SMPLX_ARKIT.npz beside the model files)"""
+
+    bl_idname = "cadence.bake_smplx_face"
+    bl_label = "Bake Face onto SMPL-X Body"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    filename_ext = ".csv"
+    filter_glob: bpy.props.StringProperty(default="*.csv", options={'HIDDEN'})
+
+    @classmethod
+    def poll(cls, context):
+        return bool(expression_keys(context.active_object))
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        from pathlib import Path
+
+        from ..face.csv_io import FaceCsvError, read_face_csv
+        from ..face.smplx_expression import ARKIT_MAPPING_FILE, load_arkit_offsets
+        obj = context.active_object
+        scene = context.scene
+        try:
+            folder = smplx_model_dir(context)
+            if not folder:
+                raise ValueError("set the SMPL-X model folder in Cadence's preferences (it "
+                                 f"holds {ARKIT_MAPPING_FILE}, see docs/smplx.md)")
+            offsets = load_arkit_offsets(Path(folder) / ARKIT_MAPPING_FILE)
+            anim = read_face_csv(bpy.path.abspath(self.filepath))
+            action, fit = bake_arkit_face(obj, anim, offsets, action_name=f"{obj.name}Face",
+                                          start_frame=scene.frame_start, fps=scene_fps(scene))
+        except (FaceCsvError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        worst = int(fit.residual.argmax())
+        self.report({'INFO'}, f"Keyed {anim.num_frames} frames of expressions on {obj.name!r} as "
+                              f"{action.name!r}; least-squares residual median "
+                              f"{float(np.median(fit.residual)):.0%}, worst "
+                              f"{ARKIT_NAMES[worst]} {fit.residual[worst]:.0%}")
+        return {'FINISHED'}
+
+
 def menu_import(self, context):
     self.layout.operator(CADENCE_OT_import_smplx.bl_idname, text=MENU_LABEL)
 
@@ -115,4 +160,4 @@ def menu_export(self, context):
     self.layout.operator(CADENCE_OT_export_smplx.bl_idname, text=MENU_LABEL)
 
 
-classes = (CADENCE_OT_import_smplx, CADENCE_OT_export_smplx)
+classes = (CADENCE_OT_import_smplx, CADENCE_OT_export_smplx, CADENCE_OT_bake_smplx_face)

@@ -138,3 +138,35 @@ def test_menus_offer_the_operators(blender):  # noqa: F811
     from cadence.operators.smplx import menu_export, menu_import
     assert menu_import in blender.types.TOPBAR_MT_file_import._dyn_ui_initialize()
     assert menu_export in blender.types.TOPBAR_MT_file_export._dyn_ui_initialize()
+
+
+def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,  # noqa: F811
+                                                           monkeypatch):
+    from cadence.face.animation import FaceAnimation
+    from cadence.face.arkit import INDEX
+    from cadence.face.csv_io import write_face_csv
+    from smplx_support import synthetic_model_arrays
+    model_dir = tmp_path / "models"
+    write_synthetic_model(model_dir)
+    monkeypatch.setenv("CADENCE_SMPLX_MODEL_DIR", str(model_dir))
+    blender.ops.cadence.import_smplx(filepath=str(beat2_file(tmp_path)), body=True)
+    mesh = next(o for o in blender.data.objects if o.type == 'MESH')
+    blender.context.view_layer.objects.active = mesh
+    csv = tmp_path / "face.csv"
+    weights = np.zeros((6, 52), np.float32)
+    weights[:, INDEX["mouthSmileLeft"]] = np.linspace(0, 1, 6)
+    write_face_csv(csv, FaceAnimation(weights, None, None, fps=30.0))
+    # Without the user's ARKit shapes: a clear refusal, nothing keyed.
+    with pytest.raises(RuntimeError, match="not part of SMPL-X"):
+        blender.ops.cadence.bake_smplx_face(filepath=str(csv))
+    # With them (here: mouthSmileLeft = expression 2 minus half of expression 5).
+    exprdirs = synthetic_model_arrays()["shapedirs"][:, :, 10:]
+    offsets = np.zeros((52,) + exprdirs.shape[:2])
+    offsets[INDEX["mouthSmileLeft"]] = exprdirs[:, :, 2] - 0.5 * exprdirs[:, :, 5]
+    write_npz(model_dir / "SMPLX_ARKIT.npz", arkit_offsets=offsets)
+    assert blender.ops.cadence.bake_smplx_face(filepath=str(csv)) == {'FINISHED'}
+    keys = mesh.data.shape_keys.key_blocks
+    blender.context.scene.frame_set(6)
+    assert keys["Expression002"].value == pytest.approx(1.0, abs=1e-3)
+    assert keys["Expression005"].value == pytest.approx(-0.5, abs=1e-3)
+    assert keys["Expression000"].value == pytest.approx(0.0, abs=1e-3)
