@@ -37,7 +37,8 @@ class CadenceSettings(bpy.types.PropertyGroup):
 
     motion_path: bpy.props.StringProperty(
         name="Motion File",
-        description="BVH file to bake onto the target armature",
+        description="Motion file to bake onto the target armature: BVH, or SMPL-X .npz "
+                    "(AMASS, BEAT2/EMAGE, smplx outputs)",
         subtype='FILE_PATH',
     )
     target: bpy.props.PointerProperty(

@@ -30,15 +30,16 @@ class BakeResult:
     built_armature: bool
 
 
-def load_motion_file(path: str | Path, fps: float) -> Motion:
-    """The canonical motion in ``path`` (BVH), resampled to ``fps``."""
+def load_motion_file(path: str | Path, fps: float, up: str | None = None) -> Motion:
+    """The canonical motion in ``path`` (BVH, or SMPL-X .npz read ``up``: "y", "z" or
+    None for the file's own or its layout's default), resampled to ``fps``."""
     if not str(path).strip():
         raise MotionFileError("no motion file given")
     path = Path(path)
     if not path.is_file():
         raise MotionFileError(f"motion file not found: {path}")
     try:
-        return load_canonical_motion(path, fps=fps)
+        return load_canonical_motion(path, fps=fps, **({"up": up} if up else {}))
     except (ValueError, OSError) as exc:  # BvhError is a ValueError
         message = str(exc)
         if path.name not in message:  # BVH errors already name the file and line
@@ -47,14 +48,16 @@ def load_motion_file(path: str | Path, fps: float) -> Motion:
 
 
 def bake_motion_file(path: str | Path, fps: float, target: bpy.types.Object | None = None,
-                     update_scene: bool = True, action_name: str | None = None) -> BakeResult:
-    """Load ``path`` and bake it onto ``target`` (a new canonical rig when None).
+                     update_scene: bool = True, action_name: str | None = None,
+                     up: str | None = None) -> BakeResult:
+    """Load ``path`` and bake it onto ``target`` (a new canonical rig when None); ``up``
+    is a SMPL-X file's up axis (see :func:`load_motion_file`).
 
     Keys start on the scene's first frame; the action is named after the file unless
     ``action_name`` is given.
     Raises MotionFileError (nothing changed) or ValueError (no matching bones).
     """
-    motion = load_motion_file(path, fps)
+    motion = load_motion_file(path, fps, up)
     built = target is None
     armature = build_armature() if built else target
     action = bake_motion(armature, motion, action_name=action_name or Path(path).stem,

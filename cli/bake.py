@@ -20,7 +20,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Bake a motion file onto Cadence's canonical armature (or with --rig "
                     "onto a character's own) and save the scene as a .blend file, and/or "
                     "export the result as BVH (--bvh) and glTF (--gltf).")
-    parser.add_argument("--motion", required=True, type=Path, help="input motion (.bvh)")
+    parser.add_argument("--motion", required=True, type=Path,
+                        help="input motion (.bvh, or SMPL-X .npz: docs/smplx.md)")
+    parser.add_argument("--up", choices=("y", "z"),
+                        help="up axis of a SMPL-X --motion (default: the file's own, else z for "
+                             "AMASS, y for BEAT2/EMAGE and split keys)")
     parser.add_argument("--out", type=Path,
                         help="output .blend file (needed unless --bvh or --gltf is given)")
     parser.add_argument("--bvh", type=Path, help="also write the result as BVH (Y up, cm)")
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--bvh-skeleton needs --bvh")
     if args.gltf is not None and args.gltf.suffix.lower() not in (".glb", ".gltf"):
         raise CliError(f"--gltf must be a .glb or .gltf file, got {args.gltf}")
+    if args.up and args.motion.suffix.lower() != ".npz":
+        raise CliError("--up applies to a SMPL-X (.npz) --motion only")
     if args.rig is None and (args.bone_map or args.armature):
         raise CliError("--map and --armature need --rig")
     try:
@@ -75,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         result, motion = _retarget(args)
     else:
         try:
-            result = bake_motion_file(args.motion, fps=args.fps, action_name=args.motion.stem)
+            result = bake_motion_file(args.motion, fps=args.fps, action_name=args.motion.stem,
+                                      up=args.up)
         except MotionFileError as exc:
             raise CliError(str(exc)) from exc
         motion = result.motion
@@ -134,7 +141,7 @@ def _retarget(args: argparse.Namespace):
     from ..motion.rig_retarget import RetargetOptions
 
     try:
-        motion = load_motion_file(args.motion, args.fps)
+        motion = load_motion_file(args.motion, args.fps, args.up)
         bone_map = load_preset(args.bone_map) if args.bone_map else None
         obj = import_rig(args.rig, args.armature)
         return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion,

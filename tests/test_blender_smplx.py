@@ -170,3 +170,15 @@ def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,  #
     assert keys["Expression002"].value == pytest.approx(1.0, abs=1e-3)
     assert keys["Expression005"].value == pytest.approx(-0.5, abs=1e-3)
     assert keys["Expression000"].value == pytest.approx(0.0, abs=1e-3)
+
+
+def test_cli_bake_reads_npz_with_explicit_up(blender, tmp_path, capsys):  # noqa: F811
+    from cadence.cli.main import main
+    from cadence.motion.bvh import read_bvh
+    aa = raised_arm_poses(4, np.zeros(3))  # Y-up data in the AMASS layout (default Z up)
+    src = write_npz(tmp_path / "y.npz", poses=aa.reshape(4, -1), mocap_frame_rate=np.array(30.0))
+    out = tmp_path / "y.bvh"
+    assert main(["bake", "--motion", str(src), "--bvh", str(out)]) == 2
+    assert "--up y" in capsys.readouterr().err and not out.exists()
+    assert main(["bake", "--motion", str(src), "--bvh", str(out), "--up", "y"]) == 0
+    assert read_bvh(out).num_frames == 4
