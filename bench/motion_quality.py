@@ -32,15 +32,17 @@ from cadence.dataset import pipeline  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
-from cadence.motion.representation import decode  # noqa: E402
+from cadence.motion.foot_lock import decode_generated  # noqa: E402
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
 from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS  # noqa: E402
 
 MIN_SECONDS = 2.0
 
 
-def motion_stats(clips: list[np.ndarray], fps: float) -> dict:
-    pos = [decode(c, fps).positions() for c in clips]
+def motion_stats(clips: list[np.ndarray], fps: float, foot_lock: bool = False) -> dict:
+    """Foot skating and jitter of decoded clips; ``foot_lock``: as generation delivers
+    them (feet locked on the predicted contacts, motion/foot_lock.py)."""
+    pos = [decode_generated(c, fps, foot_lock).positions() for c in clips]
     return {"foot_skating": float(np.mean([foot_skating_ratio(p, fps) for p in pos])),
             "jitter": float(np.mean([jitter(p, fps) for p in pos]))}
 
@@ -104,7 +106,8 @@ def main() -> int:
                  "fid_real_vs_real_halves": rr_fid},
         "generated": {**gen_rec, "fid": frechet_distance(gen_emb, real_emb),
                       "fid_half_vs_real_half": frechet_distance(gen_emb[order[:half]], real_emb[order[half:2 * half]]),
-                      "diversity": diversity(gen_emb), **motion_stats(gen, ds.fps),
+                      "diversity": diversity(gen_emb), **motion_stats(gen, ds.fps, foot_lock=True),
+                      **{f"{k}_raw": v for k, v in motion_stats(gen, ds.fps).items()},
                       "seconds_per_clip": per_clip},
         "held_out_prompts": {**held_rec, "fid": frechet_distance(held_emb, real_emb)},
         "settings": {"steps": args.steps or model.defaults["steps"],
@@ -128,8 +131,9 @@ def main() -> int:
     print(f"{'FID vs real test':28}{'':>12}{g['fid']:12.3f}{h['fid']:18.3f}")
     print(f"{'FID half vs half':28}{rr_fid:12.3f}{g['fid_half_vs_real_half']:12.3f}")
     print(f"{'diversity':28}{r['diversity']:12.3f}{g['diversity']:12.3f}")
-    print(f"{'foot skating ratio':28}{r['foot_skating']:12.3f}{g['foot_skating']:12.3f}")
-    print(f"{'jitter (m/s^3)':28}{r['jitter']:12.1f}{g['jitter']:12.1f}")
+    print(f"{'foot skating ratio':28}{r['foot_skating']:12.3f}{g['foot_skating']:12.3f}"
+          f"   (raw model feet: {g['foot_skating_raw']:.3f})")
+    print(f"{'jitter (m/s^3)':28}{r['jitter']:12.1f}{g['jitter']:12.1f}   (raw: {g['jitter_raw']:.1f})")
     print(f"style accuracy generated / real: {g['style_acc'] / max(r['style_acc'], 1e-9):.3f} "
           f"(target >= 0.95); FID ratio (half vs half): {g['fid_half_vs_real_half'] / max(rr_fid, 1e-9):.2f} "
           f"(target <= 2)")
