@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("generate", "convert", "bake", "dataset", "face")
+SUBCOMMANDS = ("generate", "convert", "bake", "dataset", "face", "gesture")
 
 
 class CliError(Exception):

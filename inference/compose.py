@@ -62,7 +62,7 @@ from ..motion.kinematics import Motion
 from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS, decode
 from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
-from .sampler import GenerationCancelled
+from .sampler import GenerationCancelled, Guidance, SamplerStep
 from .text_encoder import EMBEDDING_DIM
 from .timeline import Segment, Timeline, TimelineError
 
@@ -518,7 +518,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
             styles: Mapping[str, float] | None = None, encoder=None,
             progress: Callable[[int, int], bool | None] | None = None,
             settings: ComposeSettings | None = None, method: str = "stmc",
-            inpaint: tuple[np.ndarray, np.ndarray] | None = None) -> TimelineResult:
+            inpaint: tuple[np.ndarray, np.ndarray] | None = None,
+            guidance: Guidance | None = None) -> TimelineResult:
     """Sample one motion for a timeline.
 
     ``styles``: default sliders for segments without their own. ``method``: "stmc"
@@ -526,6 +527,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     the final predictions blended with the same weights: the SINC-lerp-like baseline).
     ``inpaint``: (features (frames, F) denormalised, keep (frames,) in 0..1): frames
     with keep 1 are held to the given motion (regenerate part of a timeline).
+    ``guidance(x0, step)`` (optional, see ``inference/sampler.py``) edits the combined
+    normalised x0 (padded frames, F) at every step, before inpainting and the DDIM step.
     """
     from .motion_model import GenerationError
     t0 = time.perf_counter()
@@ -567,6 +570,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     x = noise
     for i, t in enumerate(timesteps):
         x0 = composer.denoise(x, int(t))
+        if guidance is not None:
+            x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
         if keep is not None:
             x0 = keep * known + (1.0 - keep) * x0
         prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0

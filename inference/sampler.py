@@ -3,9 +3,15 @@
 The sampler knows nothing of text, styles or ONNX: callers pass ``denoise(x_t, t) -> x0``
 (which may run guidance, or stitch several windows as the timeline does). A progress
 callback can stop it between steps.
+
+An optional ``guidance(x0, step) -> x0`` hook edits the predicted clean sample between
+the denoiser and the DDIM step (classifier-style guidance on x0, e.g. the speech beat
+guidance of ``inference/gesture_guidance.py``); ``step`` says where in the schedule the
+sampler is, so a hook can weigh its push by the noise level. Without it nothing changes.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -17,13 +23,32 @@ class GenerationCancelled(Exception):
     """Raised when the progress callback asks to stop."""
 
 
+@dataclass(frozen=True)
+class SamplerStep:
+    """Where a guidance hook is called: step ``index`` of ``total`` (0-based), at
+    diffusion timestep ``t`` with alpha-bar ``abar`` (near 0: mostly noise, 1: clean)."""
+
+    index: int
+    total: int
+    t: int
+    abar: float
+
+    @property
+    def last(self) -> bool:
+        return self.index + 1 == self.total
+
+
+Guidance = Callable[[np.ndarray, SamplerStep], np.ndarray]
+
+
 def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, ...],
            steps: int, rng: np.random.Generator,
            progress: Callable[[int, int], bool | None] | None = None,
-           x_start: np.ndarray | None = None) -> np.ndarray:
+           x_start: np.ndarray | None = None, guidance: Guidance | None = None) -> np.ndarray:
     """Run ``steps`` DDIM steps from Gaussian noise (or ``x_start``); return the final x0.
 
     ``progress(done, total)`` is called after every step; returning False cancels.
+    ``guidance(x0, step)`` (optional) replaces each predicted x0 before its DDIM step.
     """
     abar = cosine_alphas_cumprod()
     timesteps = ddim_timesteps(steps, len(abar))
@@ -31,6 +56,8 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
     x0 = x
     for i, t in enumerate(timesteps):
         x0 = denoise(x, int(t))
+        if guidance is not None:
+            x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
         prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
         x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
         if progress is not None and progress(i + 1, len(timesteps)) is False:

@@ -1,0 +1,146 @@
+"""``cadence gesture``: speech audio (+ transcript, style sliders) -> body gestures as BVH."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gesture", help="body gestures from speech audio",
+        description="Semantic and beat gestures for a speech recording, sampled zero-shot from "
+                    "the text-to-motion model (no speech+mocap training data: see docs/gesture.md), "
+                    "written as a canonical-skeleton BVH (Y up, cm) as long as the audio.")
+    p.add_argument("--audio", type=Path, help="speech file (WAV, FLAC, OGG, MP3, ...; any rate, "
+                                              "mono or stereo; English for the semantic gestures)")
+    p.add_argument("--transcript", type=Path, default=None, metavar="TXT",
+                   help="what was said (UTF-8 text): aligned to the audio instead of recognised")
+    p.add_argument("--emotion", "--style", dest="emotion", default=None,
+                   help="style sliders NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. angry=0.6 "
+                        "(default: estimated from the voice; 'neutral' for none; --list-emotions)")
+    p.add_argument("--semantic", type=float, default=0.5,
+                   help="how many semantic gestures (wave, point, bow, nod...): 0 none .. 1 many "
+                        "(default 0.5)")
+    p.add_argument("--beat-strength", type=float, default=1.0,
+                   help="how strongly the arms follow the speech rhythm: 0 off .. 3 (default 1)")
+    p.add_argument("--no-words", action="store_true",
+                   help="skip speech recognition (beats only; faster, any language)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
+    p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
+    p.add_argument("--out", type=Path, help="output .bvh")
+    p.add_argument("--save-timeline", type=Path, default=None, metavar="FILE",
+                   help="also write the gesture timeline that was sampled (.json or STMC text)")
+    p.add_argument("--weights", type=Path, default=None, help="weights folder (default: weights/)")
+    p.add_argument("--list-emotions", action="store_true", help="print the slider names and exit")
+    p.add_argument("--quiet", action="store_true", help="print only errors")
+    p.set_defaults(func=run)
+
+
+def _read_transcript(path: Path) -> str:
+    from .main import CliError
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read transcript {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"transcript {path} is not UTF-8 text") from None
+    if not text.strip():
+        raise CliError(f"transcript {path} is empty")
+    return text
+
+
+def _check_out(path: Path | None, what: str, example: str) -> None:
+    from .main import CliError
+    if path is None:
+        return
+    if path.is_dir():
+        raise CliError(f"{what} {path} is a folder; give a file name such as {example}")
+    if str(path.parent) and not path.parent.exists():
+        raise CliError(f"the folder {path.parent} does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference.motion_model import GenerationError, MotionModel, parse_styles
+    from ..inference.weights import WeightsError
+    from .main import CliError
+
+    if args.list_emotions:
+        try:
+            print("\n".join(MotionModel.load(args.weights).styles))
+        except WeightsError as exc:
+            raise CliError(str(exc)) from None
+        return 0
+    if args.audio is None:
+        raise CliError("--audio is required")
+    if args.out is None:
+        raise CliError("--out is required")
+    _check_out(args.out, "--out", "gestures.bvh")
+    _check_out(args.save_timeline, "--save-timeline", "gestures.json")
+    if args.fps is not None and not 1 <= args.fps <= 240:
+        raise CliError("--fps must be between 1 and 240")
+    if not 0.0 <= args.semantic <= 1.0:
+        raise CliError("--semantic must be between 0 and 1")
+    if not 0.0 <= args.beat_strength <= 3.0:
+        raise CliError("--beat-strength must be between 0 and 3")
+    if args.steps is not None and not 1 <= args.steps <= 100:
+        raise CliError("--steps must be between 1 and 100")
+    transcript = _read_transcript(args.transcript) if args.transcript is not None else None
+    if transcript is not None and args.no_words:
+        raise CliError("--transcript and --no-words contradict each other: give one")
+    styles = None
+    if args.emotion is not None and args.emotion.strip().lower() not in ("", "auto"):
+        try:
+            styles = {} if args.emotion.strip().lower() in ("neutral", "none") else parse_styles(args.emotion)
+        except GenerationError as exc:
+            raise CliError(str(exc)) from None
+
+    from ..inference.audio import AudioError
+    from ..inference.gesture import GestureError, generate_gestures
+    from ..inference.gesture_guidance import BeatSettings
+    from ..inference.timeline import TimelineError
+    from ..motion.export import write_canonical_bvh
+    try:
+        from ..inference.transcribe import TranscribeError
+    except ImportError:  # recognition not installed: nothing can raise it
+        class TranscribeError(Exception):
+            pass
+
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(fraction: float) -> None:
+        print(f"\rcadence gesture: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = generate_gestures(args.audio, transcript, recognise=not args.no_words, styles=styles,
+                                   semantic_amount=args.semantic,
+                                   beat=BeatSettings(scale=args.beat_strength), seed=args.seed,
+                                   steps=args.steps, weights_dir=args.weights,
+                                   progress=progress if show else None)
+    except (AudioError, GestureError, GenerationError, TimelineError, TranscribeError,
+            WeightsError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if show:
+            print(file=sys.stderr)
+    motion = result.motion.resample(args.fps) if args.fps else result.motion
+    try:
+        write_canonical_bvh(args.out, motion)
+        if args.save_timeline is not None:
+            result.plan.timeline.write(args.save_timeline)
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}") from None
+    if not args.quiet:
+        for warning in result.warnings:
+            print(f"cadence gesture: warning: {warning}", file=sys.stderr)
+        est = result.style_estimate
+        print(f"style: {est.describe() + ' (estimated from the voice)' if est else result.styles or 'neutral'}")
+        for p in result.plan.semantic:
+            print(f"{p.gesture.name} at {p.word_start:.2f} s for {p.phrase!r} ({p.score:.2f})")
+        t = result.timings
+        print(f"wrote {args.out}: {motion.num_frames} frames at {motion.fps:g} fps "
+              f"({result.activity.duration:.1f} s of audio, {len(result.words)} words, "
+              f"{len(result.plan.semantic)} semantic gestures) in {t['total']:.2f} s "
+              f"(recognition {t['recognition']:.2f} s, sampling {t['sampling']:.2f} s)")
+    return 0

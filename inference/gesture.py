@@ -1,0 +1,232 @@
+"""Speech -> body gestures, zero-shot on the text-to-motion prior.
+
+    from cadence.inference.gesture import generate_gestures
+    result = generate_gestures("talk.wav", styles={"angry": 0.6}, seed=1)
+    result.motion          # canonical Motion at 30 fps, as long as the audio
+    result.plan.semantic   # the semantic gestures placed at their words
+
+No paired speech and motion capture is available to us (BEAT2, ZEGGS, Trinity and
+Talking With Hands are out of reach), so nothing here was trained on speech. As in
+LivelySpeaker, two stages run on the motion prior (``inference/motion_model.py``):
+
+1. **Understand the speech**: voice activity (``inference/vad.py``, silero-vad),
+   prosody (``inference/prosody.py``), English words with their times
+   (``inference/transcribe.py``, pocketsphinx; a typed transcript is aligned instead).
+2. **Plan** (``inference/gesture_plan.py``): semantic gestures from the words
+   (``inference/gesture_lexicon.py``) and beat segments over speech, as a timeline.
+3. **Sample** the timeline with ``inference/compose.py`` and the beat guidance of
+   ``inference/gesture_guidance.py`` (arm speed towards the stressed syllables, root
+   held in place), with the style sliders (default estimated from the voice:
+   ``inference/speech_style.py``).
+4. **Head shakes**, which the data lacks, are laid on the head procedurally.
+
+Errors: :class:`~cadence.inference.audio.AudioError` for unusable audio,
+:class:`GestureError` for requests out of range, ``TranscribeError`` when recognition
+fails, ``WeightsError`` for missing model files.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..motion import rotations as rot
+from ..motion.kinematics import Motion
+from ..motion.skeleton import JOINT_NAMES
+from .audio import Audio, load_audio
+from .gesture_guidance import BeatGuidance, BeatSettings, beat_times, target_speed
+from .gesture_lexicon import PhraseIndex
+from .gesture_plan import GesturePlan, PlacedGesture, plan_gestures
+from .prosody import Prosody, analyse
+from .speech_style import StyleEstimate, estimate_style
+from .timeline import MAX_SECONDS
+from .vad import VoiceActivity, detect_speech
+
+SHAKE_DEGREES = 14.0
+SHAKE_HZ = 2.5
+_INDEXES: dict[int, PhraseIndex] = {}
+
+
+class GestureError(ValueError):
+    """A gesture request that cannot be honoured; the message says what to change."""
+
+
+@dataclass
+class GestureResult:
+    motion: Motion
+    features: np.ndarray                  # (frames, F) denormalised, before head shakes
+    plan: GesturePlan
+    styles: dict[str, float]
+    style_estimate: StyleEstimate | None  # None when the sliders were given
+    words: list                            # inference.transcribe.Word
+    activity: VoiceActivity
+    prosody: Prosody
+    timings: dict[str, float]             # seconds per stage
+    warnings: list[str] = field(default_factory=list)
+    guidance_losses: list[float] = field(default_factory=list)
+
+
+def phrase_index(encoder) -> PhraseIndex:
+    """The lexicon's phrase index for an encoder, built once per process."""
+    key = id(encoder)
+    if key not in _INDEXES:
+        _INDEXES[key] = PhraseIndex(encoder)
+    return _INDEXES[key]
+
+
+def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
+                  semantic: Sequence[PlacedGesture], settings: BeatSettings | None = None
+                  ) -> BeatGuidance:
+    """The beat guidance for a recording (targets per frame, arms freed where a
+    semantic gesture drives them)."""
+    st = settings or BeatSettings()
+    fps = model.fps
+    loud = prosody.at(prosody.loudness, fps, frames)
+    speaking = activity.frame_mask(fps, frames)
+    beats = beat_times(prosody.stresses, prosody.onsets, st.min_beat_gap)
+    beats = beats[[bool(speaking[min(frames - 1, int(b * fps))]) for b in beats]] if len(beats) else beats
+    right = target_speed(beats, loud, speaking, fps, st)
+    target = np.stack([st.left_share * right, right], axis=1)
+    weight = np.ones_like(target)
+    t = (np.arange(frames - 1) + 1.0) / fps
+    for p in semantic:
+        if p.gesture.procedural:
+            continue
+        inside = (t >= p.start) & (t < p.end)
+        parts = set(p.gesture.parts)
+        if parts & {"arms", "left_arm", "left_hand"}:
+            weight[inside, 0] = 0.0
+        if parts & {"arms", "right_arm", "right_hand"}:
+            weight[inside, 1] = 0.0
+    return BeatGuidance(model.normalizer, fps, target, weight, st)
+
+
+def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
+                    degrees: float = SHAKE_DEGREES, hz: float = SHAKE_HZ) -> Motion:
+    """Turn the head left and right (about the neck's up axis) over each shake's span,
+    with a Hann envelope so it starts and ends at the sampled pose."""
+    if not shakes:
+        return motion
+    head = JOINT_NAMES.index("head")
+    t = np.arange(motion.num_frames) / motion.fps
+    angle = np.zeros(motion.num_frames)
+    for s in shakes:
+        inside = (t >= s.start) & (t < s.end)
+        u = (t[inside] - s.start) / max(s.end - s.start, 1e-6)
+        angle[inside] += np.radians(degrees) * np.sin(2 * np.pi * hz * (t[inside] - s.start)) \
+            * np.sin(np.pi * u) ** 2
+    rotations = motion.rotations.copy()
+    yaw = rot.axis_rotation_quat("z", angle)
+    rotations[:, head] = rot.quat_mul(yaw, rotations[:, head])
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list[str],
+           progress: Callable[[float], None] | None):
+    if transcript is None and not recognise:
+        return []
+    try:
+        from .transcribe import transcribe
+    except ImportError as exc:  # pocketsphinx missing (e.g. a bare Blender Python)
+        warnings.append(f"speech recognition is not available ({exc}): beat gestures only")
+        return []
+    result = transcribe(audio, transcript, words=True, progress=progress)
+    warnings.extend(getattr(result, "warnings", []) or [])
+    return list(result.words)
+
+
+def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None = None, *,
+                      words: Sequence | None = None, recognise: bool = True,
+                      styles: Mapping[str, float] | None = None, semantic_amount: float = 0.5,
+                      beat: BeatSettings | None = None, seed: int = 0, steps: int | None = None,
+                      model=None, encoder=None, weights_dir: str | os.PathLike | None = None,
+                      progress: Callable[[float], bool | None] | None = None) -> GestureResult:
+    """Body gestures for a speech recording.
+
+    ``transcript``: the text that was spoken (aligned to the audio) or None (recognised
+    when ``recognise``); ``words``: word timings to use as they are (skips recognition);
+    ``styles``: slider weights 0..1 (None: estimated from the voice; ``{}``: neutral);
+    ``semantic_amount``: 0 (beats only) .. 1 (as many semantic gestures as fit);
+    ``beat``: the beat guidance settings (``BeatSettings(scale=0)`` turns it off).
+    ``progress(fraction)`` returning False cancels (GenerationCancelled).
+    """
+    from .compose import compose
+    from .motion_model import MotionModel
+    from .sampler import GenerationCancelled
+    from .text_encoder import TextEncoder
+
+    timings: dict[str, float] = {}
+    warnings: list[str] = []
+    started = time.perf_counter()
+
+    def report(fraction: float) -> None:
+        if progress is not None and progress(min(1.0, fraction)) is False:
+            raise GenerationCancelled("generation cancelled")
+
+    if not 0.0 <= semantic_amount <= 1.0:
+        raise GestureError(f"the semantic gesture amount goes from 0 to 1 (got {semantic_amount:g})")
+    t0 = time.perf_counter()
+    audio = source if isinstance(source, Audio) else load_audio(Path(source))
+    warnings.extend(audio.warnings)
+    if audio.duration > MAX_SECONDS:
+        raise GestureError(f"the audio lasts {audio.duration:.0f} s; gestures are made for at most "
+                           f"{MAX_SECONDS:.0f} s at a time: split the recording")
+    timings["load"] = time.perf_counter() - t0
+    report(0.05)
+
+    t0 = time.perf_counter()
+    activity = detect_speech(audio, weights_dir=weights_dir)
+    timings["voice_activity"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    prosody = analyse(audio.samples)
+    timings["prosody"] = time.perf_counter() - t0
+    if not activity.segments:
+        warnings.append("no speech was found in the audio: the character idles")
+    report(0.1)
+
+    t0 = time.perf_counter()
+    if words is None:
+        words = _words(audio, transcript, recognise and bool(activity.segments), warnings,
+                       (lambda f: report(0.1 + 0.4 * f)) if progress else None)
+    words = list(words)
+    timings["recognition"] = time.perf_counter() - t0
+    report(0.5)
+
+    t0 = time.perf_counter()
+    model = model or MotionModel.load(weights_dir)
+    estimate = None
+    if styles is None:
+        estimate = estimate_style(prosody, activity.segments)
+        styles = estimate.styles
+    styles = dict(styles)
+    from .motion_model import GenerationError
+    try:
+        model.style_vector(styles)
+    except GenerationError as exc:
+        raise GestureError(str(exc)) from None
+    index = None
+    if semantic_amount > 0 and words:
+        encoder = encoder or TextEncoder.load(weights_dir)
+        index = phrase_index(encoder)
+    plan = plan_gestures(words, activity.segments, audio.duration, index, semantic_amount)
+    frames = max(2, int(round(plan.timeline.end * model.fps)))
+    guidance = beat_guidance(model, prosody, activity, frames, plan.semantic, beat)
+    timings["planning"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+
+    def step(done: int, total: int) -> bool | None:
+        report(0.5 + 0.5 * done / total)
+        return None
+
+    result = compose(model, plan.timeline, seed=seed, steps=steps, styles=styles, encoder=encoder,
+                     progress=step, guidance=guidance)
+    timings["sampling"] = time.perf_counter() - t0
+    motion = add_head_shakes(result.motion, plan.procedural)
+    timings["total"] = time.perf_counter() - started
+    return GestureResult(motion, result.features, plan, styles, estimate, words, activity, prosody,
+                         timings, warnings, list(guidance.losses))

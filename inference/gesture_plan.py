@@ -1,0 +1,143 @@
+"""From what was said and when to a gesture timeline (bpy-free, no model needed).
+
+LivelySpeaker's first stage plans semantic gestures from the script; ours places them
+on the prompt timeline (``inference/timeline.py``) so the same composition that runs
+text timelines performs them:
+
+- track ``beat``: one segment on both arms (:data:`BEAT_PROMPT`) per stretch of speech
+  (voice activity, gaps under ``merge_gap`` closed); the rhythm itself comes from the
+  beat guidance at sampling time (``inference/gesture_guidance.py``). Arms are left to
+  the unconditional prior in pauses (idle) and the legs and torso everywhere, with the
+  root held in place by the guidance;
+- tracks ``semantic arms`` and ``semantic head``: lexicon gestures matched to the words
+  (``inference/gesture_lexicon.py``), each starting its ``lead`` before its word, so the
+  stroke lands on the word. They drive fewer parts than the beat segment and so win
+  where they overlap (the timeline's most-specific rule).
+
+``amount`` (0..1, the "semantic gestures" slider) sets both how good a match must be
+(score at least 0.95 - 0.35 x amount: 0.6 at 1) and how many are kept (at most one per
+``2.5 / amount`` seconds of speech, the best first, none overlapping on a track).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .gesture_lexicon import Gesture, Match, PhraseIndex, match_words
+from .timeline import Segment, Timeline, Track
+
+BEAT_PROMPT = "a person talks and gestures with both hands"
+BEAT_PARTS = ("arms",)
+MERGE_GAP = 0.6          # s: pauses shorter than this do not stop the beat segment
+MIN_GAP = 0.25           # s between two semantic gestures on one track
+SECONDS_PER_GESTURE = 2.5
+
+
+@dataclass(frozen=True)
+class PlacedGesture:
+    gesture: Gesture
+    phrase: str
+    word_start: float
+    start: float
+    end: float
+    score: float
+
+    @property
+    def track(self) -> str:
+        return "semantic head" if {"head", "torso"} & set(self.gesture.parts) else "semantic arms"
+
+
+@dataclass
+class GesturePlan:
+    timeline: Timeline
+    duration: float
+    speech: list[tuple[float, float]]
+    semantic: list[PlacedGesture] = field(default_factory=list)
+    candidates: int = 0
+
+    @property
+    def procedural(self) -> list[PlacedGesture]:
+        return [p for p in self.semantic if p.gesture.procedural]
+
+
+def speaking_spans(segments: Sequence[tuple[float, float]], duration: float,
+                   merge_gap: float = MERGE_GAP) -> list[tuple[float, float]]:
+    """Voice-activity segments with short pauses closed, clipped to [0, duration]."""
+    out: list[list[float]] = []
+    for a, b in sorted(segments):
+        a, b = max(0.0, float(a)), min(duration, float(b))
+        if b <= a:
+            continue
+        if out and a - out[-1][1] < merge_gap:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def min_score(amount: float) -> float:
+    return 0.95 - 0.35 * amount
+
+
+def place(matches: Sequence[Match], words: Sequence, duration: float, amount: float,
+          speech_seconds: float) -> list[PlacedGesture]:
+    """Choose and time semantic gestures: best matches first, none overlapping on a
+    track, at most one per ``SECONDS_PER_GESTURE / amount`` seconds of speech."""
+    if amount <= 0 or not matches:
+        return []
+    limit = max(1, math.ceil(amount * max(speech_seconds, 1.0) / SECONDS_PER_GESTURE))
+    chosen: list[PlacedGesture] = []
+    for m in sorted(matches, key=lambda m: (-m.score, m.first)):
+        if len(chosen) >= limit:
+            break
+        g = m.gesture
+        word_start = float(words[m.first].start)
+        start = max(0.0, word_start - g.lead)
+        end = min(duration, start + g.seconds)
+        if end - start < 0.3:
+            continue
+        cand = PlacedGesture(g, m.phrase, word_start, start, end, m.score)
+        if any(c.track == cand.track and start < c.end + MIN_GAP and c.start < end + MIN_GAP
+               for c in chosen):
+            continue
+        chosen.append(cand)
+    return sorted(chosen, key=lambda p: p.start)
+
+
+def build_timeline(duration: float, spans: Sequence[tuple[float, float]],
+                   semantic: Sequence[PlacedGesture]) -> Timeline:
+    """The gesture timeline: beat segments over speech, semantic gestures on their own
+    tracks (procedural ones are not on the timeline)."""
+    beat = [Segment(BEAT_PROMPT, a, b, BEAT_PARTS) for a, b in spans]
+    if not beat:   # no speech: one segment the guidance keeps idle, so there is a timeline
+        beat = [Segment(BEAT_PROMPT, 0.0, duration, BEAT_PARTS)]
+    tracks = [Track(beat, "beat")]
+    for name in ("semantic arms", "semantic head"):
+        segs = [Segment(p.gesture.prompt, p.start, p.end, p.gesture.parts)
+                for p in semantic if p.track == name and not p.gesture.procedural]
+        if segs:
+            tracks.append(Track(segs, name))
+    return Timeline(tracks, duration).validate()
+
+
+def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], duration: float,
+                  index: PhraseIndex | None, amount: float = 0.5) -> GesturePlan:
+    """The gesture timeline for speech lasting ``duration`` seconds.
+
+    ``words``: objects with ``text``, ``start`` and ``end`` (``inference.transcribe.Word``),
+    in time order; ``speech``: voice-activity intervals; ``index``: the lexicon's phrase
+    index (None or ``amount`` 0: no semantic gestures).
+    """
+    if not 0.0 <= amount <= 1.0:
+        raise ValueError(f"the semantic gesture amount goes from 0 to 1 (got {amount:g})")
+    if not math.isfinite(duration) or duration <= 0:
+        raise ValueError(f"duration must be above 0 s (got {duration})")
+    spans = speaking_spans(speech, duration)
+    words = [w for w in words if 0.0 <= float(w.start) < duration]
+    matches: list[Match] = []
+    if index is not None and amount > 0 and words:
+        matches = match_words([w.text for w in words], index, min_score(amount))
+    speech_seconds = sum(b - a for a, b in spans) or duration
+    semantic = place(matches, words, duration, amount, speech_seconds)
+    return GesturePlan(build_timeline(duration, spans, semantic), duration, spans, semantic, len(matches))
