@@ -53,14 +53,17 @@ def bake_motion(obj: bpy.types.Object, motion: Motion, action_name: str = "Caden
 def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarray,
               locations: dict[str, np.ndarray], fps: float, action_name: str = "Cadence",
               start_frame: int = 1, update_scene: bool = False,
-              rest_bones: tuple[str, ...] | list[str] = ()) -> bpy.types.Action:
+              rest_bones: tuple[str, ...] | list[str] = (),
+              properties: dict[tuple[str, str], float] | None = None) -> bpy.types.Action:
     """Bake pose-space keys into a new Action assigned to ``obj``.
 
     rotations: (T, len(bone_names), 4) pose-bone quaternions (sign-continuous);
     locations: bone name -> (T, 3) pose-bone locations (any bone, keyed or not in
     ``bone_names``). Keyed bones are switched to quaternion rotation with unit scale;
     keyed bones without location keys get location zero; ``rest_bones`` are put at rest
-    (they are not keyed). Actions baked before keep a fake user.
+    (they are not keyed). ``properties``: (pose bone, custom property) -> value, set and
+    keyed as constants over the range (a control rig's IK/FK switches). Actions baked
+    before keep a fake user.
     """
     rotations = np.asarray(rotations, dtype=float)
     frames_count = len(rotations)
@@ -90,6 +93,13 @@ def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarra
         pose_bone.rotation_euler = (0.0, 0.0, 0.0)
         pose_bone.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
         pose_bone.scale = (1.0, 1.0, 1.0)
+
+    for (name, prop), value in (properties or {}).items():
+        pose_bone = obj.pose.bones[name]
+        pose_bone[prop] = type(pose_bone[prop])(value) if prop in pose_bone else value
+        path = pose_bone.path_from_id(f'["{prop}"]')
+        ends = np.unique(frames[[0, -1]])
+        _write_keys(new_fcurve(path, 0, name), ends, np.full(len(ends), float(pose_bone[prop])))
 
     if update_scene:
         scene = bpy.context.scene

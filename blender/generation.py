@@ -30,11 +30,11 @@ import bpy
 from typing import TYPE_CHECKING
 
 from ..inference.model_info import ModelInfo, motion_model_info
-from ..motion.rig_mapping import match_rig
-from ..motion.rig_retarget import RetargetOptions, prepare_target
+from ..motion.rig_retarget import RetargetOptions
 from ..timeline_properties import ALL_PARTS, PART_ITEMS
-from .rig_retarget import (MAP_PROPERTY, RigError, armature_problem, driven_bones, read_rest_rig,
-                           retarget_onto, stored_bone_map)
+from .rig_retarget import (MAP_PROPERTY, RigError, armature_problem, automatic_bone_map,
+                           check_bone_map, driven_bones, read_rest_rig, retarget_onto,
+                           stored_bone_map)
 from .scene import scene_fps
 
 if TYPE_CHECKING:  # imported where used: registering stays light
@@ -192,6 +192,7 @@ _STATUS_CACHE: dict[tuple, RigStatus] = {}
 RIG_NAMES = {
     "smpl": "SMPL-X", "mixamo": "Mixamo", "rigify_deform": "Rigify (deform bones)",
     "rigify_original": "Rigify meta-rig (ORG bones)", "blender_metarig": "Blender human meta-rig",
+    "rigify_control": "Rigify control rig (FK controls)",
     "unreal": "Unreal mannequin", "unity_humanoid": "Unity humanoid", "vrm": "VRM / VRoid",
     "mmd": "MMD", "character_creator": "Character Creator", "daz_genesis": "Daz Genesis",
     "max_biped": "3ds Max Biped", "geometry": "Unrecognised names (mapped by shape)",
@@ -219,10 +220,8 @@ def rig_status(obj: bpy.types.Object | None) -> RigStatus:
         bone_map = stored_bone_map(obj)
         stored = bone_map is not None
         if bone_map is None:
-            bone_map = match_rig(read_rest_rig(obj))
-        else:
-            bone_map = bone_map.resolve([b.name for b in obj.data.bones])
-        prepare_target(read_rest_rig(obj), bone_map)
+            bone_map = automatic_bone_map(obj)
+        bone_map = check_bone_map(obj, read_rest_rig(obj), bone_map)
         how = "stored map" if stored else "detected, not stored yet"
         status = RigStatus(f"{rig_type_name(bone_map.convention)}: "
                            f"{len(bone_map.bones)} bones mapped ({how})", 'CHECKMARK',
@@ -243,12 +242,11 @@ def check_target(obj: bpy.types.Object | None, allow_driven: bool = False) -> No
                          " (or set the Target in the Cadence panel)")
     rig = read_rest_rig(obj)
     try:
-        bone_map = stored_bone_map(obj) or match_rig(rig)
-        target = prepare_target(rig, bone_map)
+        bone_map = check_bone_map(obj, rig, stored_bone_map(obj) or automatic_bone_map(obj, rig))
     except (RigError, ValueError) as exc:
         raise InputError(f"{obj.name!r}: {exc}") from exc
     if not allow_driven:
-        driven = driven_bones(obj, set(target.bone_map.bones.values()))
+        driven = driven_bones(obj, set(bone_map.bones.values()))
         if driven:
             listed = ", ".join(sorted(driven)[:4]) + (" ..." if len(driven) > 4 else "")
             raise InputError(f"bones of {obj.name!r} that the motion drives are controlled by "

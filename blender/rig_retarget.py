@@ -105,6 +105,32 @@ def stored_bone_map(obj: bpy.types.Object) -> BoneMap | None:
         raise RigError(f"the bone map stored on {obj.data.name!r} is invalid: {exc}") from exc
 
 
+def automatic_bone_map(obj: bpy.types.Object, rig: RestRig | None = None) -> BoneMap:
+    """Automatic matching for ``obj`` (a generated Rigify rig gets its controls mapped).
+    Raises ValueError when the rig is not recognised."""
+    from .rigify_control import is_generated_rigify
+
+    return match_rig(rig or read_rest_rig(obj), rigify_controls=is_generated_rigify(obj))
+
+
+def _drives_controls(obj: bpy.types.Object, bone_map: BoneMap) -> bool:
+    from .rigify_control import is_generated_rigify, uses_controls
+
+    return is_generated_rigify(obj) and uses_controls(bone_map)
+
+
+def check_bone_map(obj: bpy.types.Object, rig: RestRig, bone_map: BoneMap) -> BoneMap:
+    """``bone_map`` resolved on ``obj``; raises ValueError when it cannot drive the rig
+    (a map of a generated Rigify rig's controls is checked against the control scheme)."""
+    resolved = bone_map.resolve(rig.names)
+    if _drives_controls(obj, resolved):
+        from .rigify_control import plan_controls
+        plan_controls(obj, rig, resolved, find_switches=False)
+    else:
+        prepare_target(rig, resolved)
+    return resolved
+
+
 def current_bone_map(obj: bpy.types.Object) -> BoneMap:
     """The map a retarget onto ``obj`` would use: the stored one, else automatic matching."""
     problem = armature_problem(obj)
@@ -114,7 +140,7 @@ def current_bone_map(obj: bpy.types.Object) -> BoneMap:
     if stored is not None:
         return stored
     try:
-        return match_rig(read_rest_rig(obj))
+        return automatic_bone_map(obj)
     except ValueError as exc:
         raise RigError(f"{obj.name!r}: {exc}") from exc
 
@@ -127,8 +153,7 @@ def store_bone_map(obj: bpy.types.Object, bone_map: BoneMap) -> BoneMap:
         raise RigError(problem)
     rig = read_rest_rig(obj)
     try:
-        resolved = bone_map.resolve(rig.names)
-        prepare_target(rig, resolved)  # refuse maps that cannot drive the rig
+        resolved = check_bone_map(obj, rig, bone_map)  # refuse maps that cannot drive the rig
     except ValueError as exc:
         raise RigError(f"{obj.name!r}: {exc}") from exc
     obj.data[MAP_PROPERTY] = json.dumps(resolved.to_dict(), ensure_ascii=False)
@@ -142,7 +167,9 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
     """Bake ``motion`` onto the armature ``obj``; return the action and the map used.
 
     bone_map: None = the map stored on the armature by an earlier run, else automatic
-    matching. Raises RigError (scene unchanged) for an unusable armature, a map that
+    matching. On a generated Rigify rig a map of its controls (the automatic one) keys the
+    FK controls, the torso and the IK/FK switches (``blender/rigify_control.py``).
+    Raises RigError (scene unchanged) for an unusable armature, a map that
     does not fit, or constraints/drivers on the bones the motion drives (unless
     ``allow_driven``).
     """
@@ -151,31 +178,36 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
         raise RigError(problem)
     rig = read_rest_rig(obj)
     try:
-        bone_map = bone_map or stored_bone_map(obj) or match_rig(rig)
-        target = prepare_target(rig, bone_map)
+        bone_map = bone_map or stored_bone_map(obj) or automatic_bone_map(obj, rig)
+        from .rigify_control import is_generated_rigify
+        if _drives_controls(obj, bone_map):  # a generated Rigify rig: key its controls
+            from .rigify_control import control_rig_pose
+            plan, pose = control_rig_pose(obj, rig, motion, bone_map, options)
+            target, used, switches = plan.target, plan.bone_map, plan.switches
+        elif is_generated_rigify(obj) and not allow_driven:
+            raise RigError(f"{obj.name!r} is a generated Rigify rig: its DEF and ORG bones "
+                           "follow the controls; use the automatic map or the rigify_control "
+                           "preset to key the controls")
+        else:
+            target = prepare_target(rig, bone_map)
+            pose = retarget_to_rig(target, motion, options)
+            used, switches = target.bone_map, {}
     except RigError:
         raise
     except ValueError as exc:
         raise RigError(f"{obj.name!r}: {exc}") from exc
-    pose = retarget_to_rig(target, motion, options)
     if not allow_driven:
         driven = driven_bones(obj, set(pose.bones) | set(pose.locations))
         if driven:
             listed = "; ".join(f"{b}: {', '.join(w)}" for b, w in sorted(driven.items())[:6])
             more = f" and {len(driven) - 6} more" if len(driven) > 6 else ""
-            hint = ""
-            if any(n.startswith("DEF-") for n in driven) and "ORG-spine" in obj.data.bones:
-                hint = (" (a generated Rigify rig: its DEF bones follow the control rig; "
-                        "retarget onto the metarig or an exported deform-only rig, "
-                        "baking onto Rigify's controls is not supported yet)")
             raise RigError(f"bones of {obj.name!r} that the motion drives are controlled by "
-                           f"constraints or drivers ({listed}{more}){hint}; disable them, bake "
+                           f"constraints or drivers ({listed}{more}); disable them, bake "
                            "onto the deform bones, or allow driven bones")
     start = bpy.context.scene.frame_start if start_frame is None else start_frame
     action = bake_pose(obj, pose.bones, pose.rotations, pose.locations, pose.fps,
                        action_name=action_name, start_frame=start, update_scene=update_scene,
-                       rest_bones=pose.rest_bones)
-    used = target.bone_map
+                       rest_bones=pose.rest_bones, properties=switches)
     if store_map:
         obj.data[MAP_PROPERTY] = json.dumps(used.to_dict(), ensure_ascii=False)
     return RetargetResult(obj, action, used, pose, list(target.notes))

@@ -327,11 +327,48 @@ def carrier_positions(target: RigTarget, positions: np.ndarray, deltas: np.ndarr
     return want - offset
 
 
-def retarget_to_rig(target: RigTarget, motion: Motion,
-                    options: RetargetOptions | None = None) -> RigPose:
-    """Pose-space keys that make ``target``'s rig play ``motion``."""
+@dataclass
+class WorldPose:
+    """The retarget in world terms, before it becomes pose-space keys: what every bone of
+    the target rig does (canonical axes, target units). Rigs whose animated bones are not
+    the ones that deform (a generated Rigify control rig) key their controls from this.
+
+    deltas: (T, N, 4) world rotations of every bone from its rest orientation;
+    carrier_head: (T, 3) head of the translation carrier relative to its parent's rest
+    (after ``root_motion``: without the part the root bone carries); root_offset: (T, 3) displacement of the root bone, or
+    None when the hips carry all of it.
+    """
+
+    deltas: np.ndarray
+    carrier_head: np.ndarray
+    root_offset: np.ndarray | None
+    scale: float
+    fps: float
+
+    def heads(self, target: RigTarget) -> np.ndarray:
+        """Heads of every bone over time, (T, N, 3), canonical axes: the carrier at
+        ``carrier_head``, its descendants through the deltas, its ancestors at rest (the
+        root bone moved by ``root_offset``)."""
+        rig, rest = target.rig, target.heads
+        t = len(self.deltas)
+        out = np.empty((t, rig.num_bones, 3))
+        for b in rig.order:
+            p = rig.parents[b]
+            if rig.is_ancestor(b, target.carrier) or p < 0:
+                out[:, b] = self.carrier_head if b == target.carrier else rest[b]
+                if self.root_offset is not None and rig.is_ancestor(target.root_bone, b):
+                    out[:, b] += self.root_offset
+            else:
+                out[:, b] = out[:, p] + rot.quat_rotate(
+                    self.deltas[:, p], np.broadcast_to(rest[b] - rest[p], (t, 3)))
+        return out
+
+
+def solve_world(target: RigTarget, motion: Motion,
+                options: RetargetOptions | None = None) -> WorldPose:
+    """World-space rotations of every bone and the carrier's path that make ``target``'s
+    rig play ``motion`` (foot clean-up and root-motion mode applied)."""
     options = options or RetargetOptions()
-    rig = target.rig
     scale = options.scale or target.scale
     fk = motion_world(motion)
     deltas = world_deltas(target, motion, fk)
@@ -340,17 +377,8 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
         from .foot_contact import clean_foot_contacts
         head = clean_foot_contacts(target, fk[1], deltas, head, scale, motion.fps)
 
-    keyed = sorted(driven_bones(target), key=rig.order.index)
-    rest = target.rest
-    parents = [rig.parents[b] for b in keyed]
-    parent_deltas = np.where(np.array(parents)[None, :, None] >= 0,
-                             deltas[:, [max(p, 0) for p in parents]], (1.0, 0.0, 0.0, 0.0))
-    local = rot.quat_mul(rot.quat_conjugate(parent_deltas), deltas[:, keyed])
-    quats = _continuous(to_pose_space(local, rest[keyed]))
-
-    heads = target.heads
-    carrier = target.carrier
-    disp = head - heads[carrier]
+    rest_head = target.heads[target.carrier]
+    disp = head - rest_head
     root_disp = None
     horizontal = np.array([1.0, 1.0, 0.0])
     if options.root_motion == "in_place":
@@ -362,18 +390,39 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
         else:
             root_disp = disp * horizontal
             disp = disp - root_disp
+    return WorldPose(deltas, rest_head + disp, root_disp, scale, motion.fps)
+
+
+def retarget_to_rig(target: RigTarget, motion: Motion,
+                    options: RetargetOptions | None = None) -> RigPose:
+    """Pose-space keys that make ``target``'s rig play ``motion``."""
+    rig = target.rig
+    world = solve_world(target, motion, options)
+    deltas = world.deltas
+
+    keyed = sorted(driven_bones(target), key=rig.order.index)
+    rest = target.rest
+    parents = [rig.parents[b] for b in keyed]
+    parent_deltas = np.where(np.array(parents)[None, :, None] >= 0,
+                             deltas[:, [max(p, 0) for p in parents]], (1.0, 0.0, 0.0, 0.0))
+    local = rot.quat_mul(rot.quat_conjugate(parent_deltas), deltas[:, keyed])
+    quats = _continuous(to_pose_space(local, rest[keyed]))
+
+    heads = target.heads
+    carrier = target.carrier
     locations = {rig.names[carrier]: root_location_to_pose_space(
-        heads[carrier] + disp, heads[carrier], rest[carrier])}
-    if root_disp is not None:
+        world.carrier_head, heads[carrier], rest[carrier])}
+    if world.root_offset is not None:
         r = target.root_bone
-        locations[rig.names[r]] = root_location_to_pose_space(heads[r] + root_disp, heads[r], rest[r])
+        locations[rig.names[r]] = root_location_to_pose_space(heads[r] + world.root_offset,
+                                                              heads[r], rest[r])
     need_rest = set()
     for b in keyed + [carrier]:
         need_rest.update(a for a in rig.ancestors(b) if a not in keyed)
     need_rest -= {rig.index[n] for n in locations}
     return RigPose([rig.names[b] for b in keyed], quats, locations,
                    [rig.names[b] for b in sorted(need_rest, key=rig.order.index)],
-                   motion.fps, scale)
+                   motion.fps, world.scale)
 
 
 def pose_heads(rig: RestRig, pose: RigPose) -> np.ndarray:

@@ -5,10 +5,9 @@ import bpy
 
 from ..blender.bake_file import MotionFileError
 from ..blender.presets import available_presets, load_preset, save_preset
-from ..blender.rig_retarget import (MAP_PROPERTY, RigError, current_bone_map,
-                                    retarget_motion_file, store_bone_map)
+from ..blender.rig_retarget import (MAP_PROPERTY, RigError, automatic_bone_map,
+                                    current_bone_map, retarget_motion_file, store_bone_map)
 from ..blender.scene import scene_fps
-from ..motion.rig_mapping import match_rig
 from ..motion.rig_retarget import RetargetOptions
 
 ROOT_MOTION_ITEMS = (
@@ -77,11 +76,11 @@ class CADENCE_OT_detect_bone_map(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = context.active_object
         try:
-            from ..blender.rig_retarget import armature_problem, read_rest_rig
+            from ..blender.rig_retarget import armature_problem
             problem = armature_problem(obj)
             if problem:
                 raise RigError(problem)
-            bone_map = store_bone_map(obj, match_rig(read_rest_rig(obj)))
+            bone_map = store_bone_map(obj, automatic_bone_map(obj))
         except (RigError, ValueError) as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}

@@ -1,0 +1,192 @@
+"""Baking onto a generated Rigify control rig (Rigify's Generate Rig on Blender's human
+meta-rig, made headless here): the FK controls, the torso and the IK/FK switches are
+keyed, and the DEF bones, which follow the controls through Rigify's constraints, play
+the motion as on a deform-only rig."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bpy_support import _registered_bpy, blender  # noqa: F401
+
+from cadence.motion import rotations as rot
+from cadence.motion.convert import load_canonical_motion
+from cadence.motion.rig_mapping import match_rig
+from cadence.motion.rig_retarget import RetargetOptions, pose_heads, prepare_target, retarget_to_rig
+from cadence.motion.rigify_control import deform_view
+from cadence.motion.skeleton import CANONICAL
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+WALK = FIXTURES / "bandai_walk_normal.bvh"
+WAVE = FIXTURES / "bandai_wave_right_hand.bvh"
+J = {n: i for i, n in enumerate(CANONICAL.names)}
+
+
+@pytest.fixture(scope="module")
+def rigify_file(tmp_path_factory) -> Path:
+    """The generated rig, saved once per module (generation takes seconds). Rigify stays
+    enabled meanwhile: its load handler reads its own properties."""
+    pytest.importorskip("bpy")
+    import addon_utils
+
+    bpy = _registered_bpy()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if addon_utils.enable("rigify", default_set=True, persistent=False) is None:
+        pytest.skip("Rigify is not available")
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        bpy.ops.pose.rigify_generate()
+        rig = bpy.context.active_object
+        assert rig.name == "rig" and "rig_id" in rig.data
+        bpy.data.objects.remove(bpy.data.objects["metarig"])
+        path = tmp_path_factory.mktemp("rigify") / "rig.blend"
+        bpy.ops.wm.save_as_mainfile(filepath=str(path))
+        yield path
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+
+
+@pytest.fixture
+def control_rig(blender, rigify_file):  # noqa: F811
+    blender.ops.wm.open_mainfile(filepath=str(rigify_file))
+    obj = blender.data.objects["rig"]
+    blender.context.view_layer.objects.active = obj
+    return obj
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return load_canonical_motion(WALK)
+
+
+def deform_heads(bpy, obj, names, frames) -> np.ndarray:
+    out = []
+    for f in frames:
+        bpy.context.scene.frame_set(f)
+        out.append([np.array(obj.matrix_world @ obj.pose.bones[n].head) for n in names])
+    return np.array(out)
+
+
+def expected_deform(obj, motion, options=None):
+    """What the retargeter makes the DEF bones do (the deform view retargeted as a plain
+    deform rig): (deform map, armature-space heads (T, N, 3), names)."""
+    from cadence.blender.rig_retarget import read_rest_rig
+
+    view = deform_view(read_rest_rig(obj))
+    target = prepare_target(view, match_rig(view))
+    return target.bone_map, pose_heads(view, retarget_to_rig(target, motion, options)), view.names
+
+
+def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):  # noqa: F811
+    """Through the operator animators use: the automatic map keys the controls; the DEF
+    bones land where the retargeter puts a deform rig's bones, every frame."""
+    obj = control_rig
+    scene = blender.context.scene
+    scene.cadence.motion_path = str(WALK)
+    scene.render.fps = 30  # the take's rate: no resampling
+    assert blender.ops.cadence.retarget_motion() == {'FINISHED'}
+    stored = json.loads(obj.data["cadence_bone_map"])
+    assert stored["convention"] == "rigify_control" and len(stored["bones"]) == 52
+    assert stored["bones"]["left_shoulder"] == "upper_arm_fk.L"
+
+    deform_map, expected, names = expected_deform(obj, walk)
+    bones = list(deform_map.bones.values())
+    cols = [names.index(b) for b in bones]
+    frames = list(range(walk.num_frames))
+    heads = deform_heads(blender, obj, bones, [f + 1 for f in frames])
+    m = np.array(obj.matrix_world)
+    want = expected[frames][:, cols] @ m[:3, :3].T + m[:3, 3]
+    err = np.linalg.norm(heads - want, axis=-1)
+    leg = obj.data.bones["DEF-thigh.L"].head_local[2] - obj.data.bones["DEF-foot.L"].head_local[2]
+    scale = leg / 0.8  # canonical centimetres
+    print(f"\ncontrol rig: DEF heads vs deform retarget mean {100 * err.mean() / scale:.4f} cm, "
+          f"max {100 * err.max() / scale:.4f} cm (canonical units)")
+    worst = err.max(0)
+    print({b: round(float(e), 5) for b, e in zip(bones, worst) if e > 1e-4})
+    assert err.max() < 2e-4
+
+    # The switches are keyed to FK and the IK side is off.
+    fcurves = {f.data_path: f for layer in obj.animation_data.action.layers for s in layer.strips
+               for bag in s.channelbags for f in bag.fcurves}
+    evaluated = obj.evaluated_get(blender.context.evaluated_depsgraph_get()).pose.bones
+    for limb in ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L", "thigh_parent.R"):
+        assert f'pose.bones["{limb}"]["IK_FK"]' in fcurves
+    for org in ("ORG-upper_arm.L", "ORG-thigh.R", "ORG-hand.R"):
+        ik = [c for c in evaluated[org].constraints if "_ik" in c.subtarget or "ik_target" in c.subtarget]
+        assert ik and all(c.influence == 0.0 for c in ik)
+    keyed = {p.split('"')[1] for p in fcurves}
+    assert {"torso", "spine_fk", "upper_arm_fk.L", "shin_fk.R", "f_index.02.L"} <= keyed
+    assert not any(n.startswith(("DEF-", "ORG-", "MCH-")) for n in keyed)
+
+
+def test_feet_on_floor_and_directions(control_rig, blender, walk):  # noqa: F811
+    from cadence.blender.rig_retarget import retarget_onto
+
+    obj = control_rig
+    result = retarget_onto(obj, walk)
+    assert result.bone_map.convention == "rigify_control"
+    positions = walk.positions()
+    pairs = [("DEF-upper_arm.L", "DEF-forearm.L", "left_shoulder", "left_elbow"),
+             ("DEF-forearm.R", "DEF-hand.R", "right_elbow", "right_wrist"),
+             ("DEF-spine.004", "DEF-spine.006", "neck", "head"),
+             ("DEF-spine", "DEF-spine.001", "pelvis", "spine1"),
+             ("DEF-spine.002", "DEF-spine.003", "spine2", "spine3"),
+             ("DEF-hand.L", "DEF-f_middle.01.L", "left_wrist", "left_middle1")]
+    worst, lowest = {}, []
+    for f in range(0, walk.num_frames, 3):
+        blender.context.scene.frame_set(f + 1)
+        head = lambda n: np.array(obj.matrix_world @ obj.pose.bones[n].head)  # noqa: E731
+        for a, b, ja, jb in pairs:
+            u = rot.normalize(head(b) - head(a))
+            v = rot.normalize(positions[f, J[jb]] - positions[f, J[ja]])
+            worst[a] = max(worst.get(a, 0.0), np.degrees(np.arccos(np.clip(u @ v, -1, 1))))
+        lowest.append(min(head(n)[2] for n in ("DEF-toe.L", "DEF-toe.R")))
+    rest = obj.data.bones["DEF-toe.L"].head_local[2]
+    print(worst)
+    worst = max(worst.values())
+    print(f"\ncontrol rig: directions {worst:.3f} deg, lowest ball of foot {100 * min(lowest):.2f} cm "
+          f"(rest {100 * rest:.2f} cm)")
+    assert worst < 0.5
+    assert rest - 0.005 < min(lowest) < rest + 0.005
+
+
+def test_raised_hand_above_head(control_rig, blender):  # noqa: F811
+    from cadence.blender.rig_retarget import retarget_onto
+
+    wave = load_canonical_motion(WAVE)
+    positions = wave.positions()
+    f = int(np.argmax(positions[:, J["right_wrist"], 2] - positions[:, J["head"], 2]))
+    assert positions[f, J["right_wrist"], 2] > positions[f, J["head"], 2] + 0.05  # the source waves
+    obj = control_rig
+    retarget_onto(obj, wave, options=RetargetOptions(root_motion="in_place"))
+    blender.context.scene.frame_set(f + 1)
+    z = lambda n: (obj.matrix_world @ obj.pose.bones[n].head)[2]  # noqa: E731
+    assert z("DEF-hand.R") > z("DEF-spine.006") + 0.05
+    assert z("DEF-hand.L") < z("DEF-spine.003")
+
+
+def test_deform_map_still_refused_with_hint(control_rig, walk):  # noqa: F811
+    from cadence.blender.presets import load_preset
+    from cadence.blender.rig_retarget import RigError, retarget_onto
+
+    with pytest.raises(RigError, match="rigify_control preset"):
+        retarget_onto(control_rig, walk, bone_map=load_preset("rigify_deform"))
+    assert control_rig.animation_data is None or control_rig.animation_data.action is None
+
+
+def test_cli_bake_onto_control_rig(rigify_file, blender, tmp_path):  # noqa: F811
+    out = tmp_path / "out.blend"
+    result = subprocess.run([sys.executable, str(ROOT / "cadence"), "bake", "--motion", str(WALK),
+                             "--rig", str(rigify_file), "--out", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    blender.ops.wm.open_mainfile(filepath=str(out))
+    obj = blender.data.objects["rig"]
+    assert json.loads(obj.data["cadence_bone_map"])["convention"] == "rigify_control"
+    blender.context.scene.frame_set(1)
+    assert obj.pose.bones["thigh_parent.L"]["IK_FK"] == 1.0
+    assert obj.pose.bones["torso"].location.length > 0.0
