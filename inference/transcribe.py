@@ -1,0 +1,445 @@
+"""Offline English speech recognition and forced alignment with pocketsphinx.
+
+    from cadence.inference.audio import load_audio
+    from cadence.inference.transcribe import transcribe
+    t = transcribe(load_audio("line.wav"))                      # words + phones
+    t = transcribe(audio, "the text that was spoken")           # forced alignment
+    t = transcribe(audio, words=False)                          # phones only (faster)
+    t.words[0].text, t.words[0].start, t.phones[0].label        # seconds, ARPAbet
+
+Shared by the face (phonemes -> visemes) and the gesture engines (word timing). The
+PyPI package ``pocketsphinx`` (5.x) ships the US English acoustic model, the CMU
+dictionary, a word language model and a phone language model, so nothing is fetched at
+run time; it is imported when the first decoder is made.
+
+Three modes, all on 16 kHz mono :class:`~cadence.inference.audio.Audio`:
+
+- ``words=False``: phone-loop recognition (the phone language model, context-independent
+  phones, narrow beams). Language independent in the sense that any speech gets the
+  closest English phones, which is what lip sync needs.
+- ``words=True``: word recognition with the language model, then a second pass that
+  aligns the recognised words to get their phones.
+- ``transcript`` given: the text is force-aligned (``aligned=True``); words the
+  dictionary lacks are left out and named in ``Transcript.warnings``.
+
+Long files are cut at the quietest point near every 20 s (6 s when aligning) and decoded
+segment by segment (one decoder utterance each), so memory is bounded by a segment, and
+``progress`` gets the fraction done after each segment. Alignment is a finite-state
+grammar search over the transcript's words (see :class:`_TextAligner`): each segment
+takes the words its share of the speaking time suggests, plus a margin; words it does
+not hear carry over to the next. Phone times come from pocketsphinx's state-level
+second pass; where that pass fails (it does on some synthetic speech), the dictionary
+phones are laid over each word's time instead.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..face.expression import smooth
+from .audio import SAMPLE_RATE, Audio, energy_envelope
+
+FRAME_RATE = 100                 # pocketsphinx frames per second
+# Segment lengths (shortest, aim, longest) in seconds: recognition is cut rarely (the
+# language model and CMN like context); alignment more often, so that a word the
+# grammar search misplaces costs little and the text carried over stays short.
+SEGMENT_SECONDS = (10.0, 20.0, 30.0)
+ALIGN_SEGMENT_SECONDS = (3.0, 6.0, 10.0)
+SKIP_PROBABILITY = 0.01          # of leaving out a transcript word in alignment
+STOP_PROBABILITY = 0.01          # of a segment ending before its last candidate word
+SILENCE = "SIL"
+PAD_SECONDS = 0.3                # quiet added around each segment (see _pcm16)
+
+# Phone-loop settings: CMU's advice for phoneme recognition (language weight 2) with
+# narrower beams and 2 Gaussians per frame, which halve the time for the same phones
+# on our tests (see docs/face.md).
+PHONE_LOOP_CONFIG = {"lw": 2.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 2}
+
+
+class TranscribeError(RuntimeError):
+    """Recognition or alignment is impossible: the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float                 # seconds
+    end: float
+
+
+@dataclass(frozen=True)
+class Phone:
+    label: str                   # ARPAbet without stress ("AA", "P"), "SIL" for silence
+    start: float                 # seconds
+    end: float
+
+
+@dataclass
+class Transcript:
+    words: list[Word]
+    phones: list[Phone]
+    aligned: bool                # True when a given text was force-aligned
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+# -- decoders ------------------------------------------------------------------------------
+_LOCK = threading.Lock()         # a decoder is not re-entrant: one transcription at a time
+_DECODERS: dict[str, object] = {}
+
+
+def _pocketsphinx():
+    try:
+        import pocketsphinx
+    except ImportError:
+        raise TranscribeError("speech recognition needs the Python package pocketsphinx "
+                              "(pip install 'pocketsphinx>=5')") from None
+    return pocketsphinx
+
+
+def _decoder(kind: str):
+    """The cached decoder for ``"phones"`` (phone loop) or ``"words"`` (LM and alignment)."""
+    if kind not in _DECODERS:
+        ps = _pocketsphinx()
+        try:
+            if kind == "phones":
+                _DECODERS[kind] = ps.Decoder(
+                    allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"),
+                    loglevel="FATAL", **PHONE_LOOP_CONFIG)
+            else:
+                _DECODERS[kind] = ps.Decoder(loglevel="FATAL")
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise TranscribeError(f"pocketsphinx could not load its English model ({exc})") from None
+    return _DECODERS[kind]
+
+
+# -- public ---------------------------------------------------------------------------------
+def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = True,
+               progress: Callable[[float], None] | None = None) -> Transcript:
+    """Words and phones of English speech, with times in seconds from the audio's start.
+
+    ``audio`` must be at 16 kHz (what :func:`~cadence.inference.audio.load_audio` gives).
+    ``transcript``: the spoken text, to force-align instead of recognising. ``words``:
+    False runs the phone loop only (no words; ignored when a transcript is given).
+    ``progress`` gets 0..1 after each segment. Phones cover the audio without gaps
+    (silence is ``"SIL"``); words are in time order.
+    """
+    if not isinstance(audio, Audio):
+        raise TypeError("transcribe() takes an Audio (see inference.audio.load_audio)")
+    if audio.sample_rate != SAMPLE_RATE:
+        raise TranscribeError(f"transcription needs {SAMPLE_RATE} Hz audio, got "
+                              f"{audio.sample_rate} Hz (load it with load_audio)")
+    if len(audio.samples) == 0:
+        raise TranscribeError("the audio contains no samples")
+    target: list[str] | None = None
+    warnings: list[str] = []
+    with _LOCK:
+        if transcript is not None:
+            target, missing = _dictionary_words(transcript)
+            if missing:
+                warnings.append("not in the pronunciation dictionary, left out of the alignment: "
+                                + ", ".join(sorted(set(missing))))
+            if not target:
+                raise TranscribeError("the transcript has no word the English dictionary knows"
+                                      if missing else "the transcript is empty")
+        bounds = segment_bounds(audio.samples, SEGMENT_SECONDS if target is None
+                                else ALIGN_SEGMENT_SECONDS)
+        parts: list[tuple[list[Word], list[Phone]]] = []
+        aligner = _TextAligner(audio.samples, target, warnings) if target is not None else None
+        count = len(bounds) - 1
+        for i in range(count):
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            pcm = _pcm16(audio.samples[a:b])
+            offset = a / SAMPLE_RATE - PAD_SECONDS
+            if aligner is not None:
+                part = aligner.segment(a, b, pcm, offset, last=i == count - 1)
+            elif words:
+                part = _recognise_words(pcm, offset)
+            else:
+                part = ([], _phone_loop(pcm, offset))
+            parts.append(part)
+            if progress is not None:
+                progress((i + 1) / count)
+    all_words = [w for ws, _ in parts for w in ws]
+    phones = _tidy_phones([p for _, ps in parts for p in ps], audio.duration)
+    return Transcript(all_words, phones, target is not None, warnings)
+
+
+def normalise_text(text: str) -> list[str]:
+    """Lowercase words with inner apostrophes kept (``"Don't stop!"`` -> don't, stop)."""
+    return re.findall(r"[a-z0-9]+(?:'[a-z0-9]+)*", text.lower().replace("\u2019", "'"))
+
+
+# -- segmentation ---------------------------------------------------------------------------
+def segment_bounds(samples: np.ndarray,
+                   lengths: tuple[float, float, float] = SEGMENT_SECONDS) -> np.ndarray:
+    """Sample indices ``[0, cut1, ..., len]``: with ``lengths`` (shortest, aim, longest)
+    in seconds, each cut is at the quietest point (energy smoothed over 0.3 s, so long
+    pauses win) between shortest and longest after the previous cut, nearest the aim."""
+    shortest, aim, longest = lengths
+    n = len(samples)
+    if n <= longest * SAMPLE_RATE:
+        return np.array([0, n], dtype=np.int64)
+    energy = smooth(energy_envelope(samples, FRAME_RATE), FRAME_RATE, 0.3)   # long pauses win
+    hop = SAMPLE_RATE // FRAME_RATE
+    cuts = [0]
+    frames = len(energy)
+    while (frames - cuts[-1]) * hop > longest * SAMPLE_RATE:
+        lo = cuts[-1] + int(shortest * FRAME_RATE)
+        hi = min(frames, cuts[-1] + int(longest * FRAME_RATE))
+        window = energy[lo:hi]
+        # quietest frame; ties (a long pause) go to the one nearest the target length
+        target = cuts[-1] + int(aim * FRAME_RATE) - lo
+        quiet = np.flatnonzero(window <= window.min() + 1e-6)
+        cuts.append(lo + int(quiet[np.argmin(np.abs(quiet - target))]))
+    return np.array([c * hop for c in cuts] + [n], dtype=np.int64)
+
+
+def _speech_end(x: np.ndarray) -> float:
+    """Seconds to the end of the last loud 10 ms of ``x`` (its length if none)."""
+    loud = np.flatnonzero(energy_envelope(x, FRAME_RATE) > 0.5)
+    return (loud[-1] + 1) / FRAME_RATE if len(loud) else len(x) / SAMPLE_RATE
+
+
+def _pcm16(x: np.ndarray) -> bytes:
+    """16-bit PCM with :data:`PAD_SECONDS` of quiet each side (the aligner needs silence
+    before the first word and after the last: it fails or drops words without) and a
+    faint dither (about -80 dBFS) over everything: digital silence, runs of exact zeros,
+    makes the aligner fail."""
+    pad = int(PAD_SECONDS * SAMPLE_RATE)
+    out = np.random.default_rng(0).normal(0.0, 1e-4, len(x) + 2 * pad).astype(np.float32)
+    out[pad:pad + len(x)] += np.clip(x, -1.0, 1.0)
+    return (np.clip(out, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def _decode(decoder, pcm: bytes) -> None:
+    try:
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+    except RuntimeError as exc:
+        raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
+
+
+# -- the three modes --------------------------------------------------------------------------
+def _phone_loop(pcm: bytes, offset: float) -> list[Phone]:
+    decoder = _decoder("phones")
+    _decode(decoder, pcm)
+    return [Phone(_phone_label(s.word), offset + s.start_frame / FRAME_RATE,
+                  offset + (s.end_frame + 1) / FRAME_RATE) for s in decoder.seg()]
+
+
+def _recognise_words(pcm: bytes, offset: float) -> tuple[list[Word], list[Phone]]:
+    decoder = _decoder("words")
+    _decode(decoder, pcm)
+    hyp = decoder.hyp()
+    if hyp is None or not hyp.hypstr.strip():
+        return [], _phone_loop(pcm, offset)          # no words heard: phones still matter
+    try:                                              # phones: align the recognised words
+        decoder.set_alignment()
+        _decode(decoder, pcm)
+        alignment = decoder.get_alignment()
+    except (RuntimeError, TranscribeError):
+        alignment = None
+    if alignment is None:
+        found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
+                      offset + (s.end_frame + 1) / FRAME_RATE)
+                 for s in decoder.seg() if not _is_filler(s.word)]
+        return found, _phone_loop(pcm, offset)
+    return _from_alignment(alignment, offset)
+
+
+class _TextAligner:
+    """Forced alignment of a word list, segment by segment.
+
+    Each segment gets the words not yet placed, as many as its share of the remaining
+    speaking time suggests plus a margin, as a finite-state grammar: the words in order,
+    each skippable at a low probability. (pocketsphinx's own text aligner,
+    ``set_align_text``, gave up or dropped the last words on some synthetic speech where
+    this grammar search did not.) Words after the last one heard carry over to the next
+    segment; skipped words between heard ones get the time between their neighbours;
+    words never heard are spread over the end of the speech; both are warned about.
+    """
+
+    def __init__(self, samples: np.ndarray, text: list[str], warnings: list[str]):
+        self.text, self.warnings, self.pos = text, warnings, 0
+        self.speaking = np.concatenate(
+            [[0.0], np.cumsum(energy_envelope(samples, FRAME_RATE) > 0.3)])
+        self.samples = samples
+        self.skipped = 0
+
+    def _speech(self, sample: int) -> float:
+        k = min(len(self.speaking) - 1, sample * FRAME_RATE // SAMPLE_RATE)
+        return float(self.speaking[k])
+
+    def segment(self, a: int, b: int, pcm: bytes, offset: float,
+                last: bool) -> tuple[list[Word], list[Phone]]:
+        left = len(self.text) - self.pos
+        if left == 0:
+            return [], []
+        if last:
+            take = left
+        else:
+            rest = self._speech(len(self.samples)) - self._speech(a)
+            share = (self._speech(b) - self._speech(a)) / rest if rest > 0 else 0.0
+            take = min(left, int(np.ceil(1.3 * share * left)) + 5)
+        chunk = self.text[self.pos:self.pos + take]
+        heard, phones = _align_chunk(pcm, chunk, offset)
+        used = [k for k, _ in heard]
+        consumed = len(chunk) if last else (used[-1] + 1 if used else 0)
+        start = a / SAMPLE_RATE
+        speech_end = start + _speech_end(self.samples[a:b])
+        placed: list[Word] = []
+        k = 0
+        prev_end = start
+        for j, (index, word) in enumerate(heard + [(consumed, None)]):
+            if index > k:                       # skipped words k..index-1: fill the gap
+                stop = word.start if word is not None else max(speech_end, prev_end)
+                stop = max(stop, prev_end + 0.05 * (index - k))
+                gap_words, gap_phones = _spread(chunk[k:index], prev_end, stop)
+                placed += gap_words
+                phones = [p for p in phones if not (p.start >= prev_end and p.end <= stop
+                                                    and p.label == SILENCE)] + gap_phones
+                self.skipped += index - k
+            if word is not None:
+                placed.append(word)
+                prev_end = word.end
+            k = index + 1
+        self.pos += consumed
+        if last and self.skipped:
+            self.warnings.append(f"{self.skipped} word(s) of the transcript were not heard in "
+                                 "the audio and were given evenly spread times")
+        return placed, phones
+
+
+def _align_chunk(pcm: bytes, chunk: Sequence[str],
+                 offset: float) -> tuple[list[tuple[int, Word]], list[Phone]]:
+    """Align ``chunk`` (dictionary words) with skips allowed: (index in chunk, word) for
+    each word heard, and the phones of the path."""
+    decoder = _decoder("words")
+    n = len(chunk)
+    transitions = ([(i, i + 1, 1.0 - SKIP_PROBABILITY - STOP_PROBABILITY, w) for i, w in enumerate(chunk)]
+                   + [(i, i + 1, SKIP_PROBABILITY) for i in range(n)]
+                   + [(i, n, STOP_PROBABILITY) for i in range(n - 1)])
+    try:
+        decoder.add_fsg("cadence_align", decoder.create_fsg("cadence_align", 0, n, transitions))
+        decoder.activate_search("cadence_align")
+        _decode(decoder, pcm)
+        if decoder.hyp() is None:
+            return [], []
+        found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
+                      offset + (s.end_frame + 1) / FRAME_RATE)
+                 for s in decoder.seg() if not _is_filler(s.word)]
+        try:                                       # phones: a second, state-level pass
+            decoder.set_alignment()
+            _decode(decoder, pcm)
+            alignment = decoder.get_alignment()
+        except (RuntimeError, TranscribeError):
+            alignment = None
+        if alignment is not None:
+            found, phones = _from_alignment(alignment, offset)
+        else:                                      # it can fail where the words did not
+            phones = [p for w in found for p in _word_phones(w)]
+    except (RuntimeError, ValueError, TranscribeError):
+        return [], []
+    finally:
+        decoder.activate_search()                 # back to the language model
+    heard, j = [], 0
+    for word in found:                            # the path is a subsequence of the chunk
+        while j < len(chunk) and chunk[j] != word.text:
+            j += 1
+        if j == len(chunk):
+            break
+        heard.append((j, word))
+        j += 1
+    return heard, phones
+
+
+def _from_alignment(alignment, offset: float) -> tuple[list[Word], list[Phone]]:
+    found, phones = [], []
+    for entry in alignment:
+        start = offset + entry.start / FRAME_RATE
+        end = offset + (entry.start + entry.duration) / FRAME_RATE
+        if not _is_filler(entry.name):
+            found.append(Word(_word_text(entry.name), start, end))
+        for p in entry:
+            phones.append(Phone(_phone_label(p.name), offset + p.start / FRAME_RATE,
+                                offset + (p.start + p.duration) / FRAME_RATE))
+    return found, phones
+
+
+# -- text ---------------------------------------------------------------------------------------
+def _dictionary_words(text: str) -> tuple[list[str], list[str]]:
+    decoder = _decoder("words")
+    known, missing = [], []
+    for w in normalise_text(text):
+        (known if decoder.lookup_word(w) is not None else missing).append(w)
+    return known, missing
+
+
+def pronunciation(word: str) -> list[str]:
+    """The dictionary phones of ``word`` (empty when unknown)."""
+    phones = _decoder("words").lookup_word(word.lower())
+    return phones.split() if phones else []
+
+
+def _spread(text: Sequence[str], start: float, end: float) -> tuple[list[Word], list[Phone]]:
+    """Words laid evenly over [start, end] with their dictionary phones."""
+    found = [Word(w, start + i * (end - start) / len(text), start + (i + 1) * (end - start) / len(text))
+             for i, w in enumerate(text)]
+    return found, [p for w in found for p in _word_phones(w)]
+
+
+def _word_phones(word: Word) -> list[Phone]:
+    """The dictionary phones of ``word`` laid over its time, vowels twice as long as
+    consonants (roughly their mean durations in read English)."""
+    labels = [_phone_label(l) for l in pronunciation(word.text)] or [SILENCE]
+    weights = np.array([2.0 if l[0] in "AEIOU" else 1.0 for l in labels])
+    edges = word.start + (word.end - word.start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
+    return [Phone(l, float(edges[k]), float(edges[k + 1])) for k, l in enumerate(labels)]
+
+
+def _is_filler(word: str) -> bool:
+    return word.startswith("<") or word.startswith("[") or word.startswith("+")
+
+
+def _word_text(word: str) -> str:
+    return re.sub(r"\(\d+\)$", "", word)
+
+
+def _phone_label(label: str) -> str:
+    """ARPAbet without stress; silence and noise fillers become ``SIL``."""
+    label = label.strip().upper()
+    if not label or label.startswith("+") or label in ("SIL", "<SIL>", "<S>", "</S>"):
+        return SILENCE
+    return label.rstrip("012")
+
+
+def _tidy_phones(phones: list[Phone], duration: float) -> list[Phone]:
+    """Sorted, gapless, merged runs of silence, covering [0, duration]."""
+    out: list[Phone] = []
+    t = 0.0
+    for p in sorted(phones, key=lambda p: p.start):
+        start, end = max(p.start, t), min(p.end, duration)
+        if end <= start + 1e-9:
+            continue
+        if start > t + 1e-9:
+            out.append(Phone(SILENCE, t, start))
+        out.append(Phone(p.label, start, end))
+        t = end
+    if t < duration - 1e-9:
+        out.append(Phone(SILENCE, t, duration))
+    merged: list[Phone] = []
+    for p in out:
+        if merged and merged[-1].label == SILENCE == p.label:
+            merged[-1] = Phone(SILENCE, merged[-1].start, p.end)
+        else:
+            merged.append(p)
+    return merged

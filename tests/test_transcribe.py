@@ -1,0 +1,107 @@
+"""English recognition and forced alignment (inference/transcribe.py, pocketsphinx)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("pocketsphinx")
+
+from cadence.inference import transcribe as T  # noqa: E402
+from cadence.inference.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
+
+from conftest import FIXTURES  # noqa: E402
+
+TEXT = "The big brown bear jumped over a bubbling brook."
+WORDS = TEXT.lower().rstrip(".").split()
+
+
+@pytest.fixture(scope="module")
+def speech() -> Audio:
+    return load_audio(FIXTURES / "english_bear.flac")
+
+
+def gapless(phones, duration):
+    assert phones[0].start == 0.0 and abs(phones[-1].end - duration) < 1e-6
+    for a, b in zip(phones, phones[1:]):
+        assert abs(a.end - b.start) < 1e-9 and b.end > b.start
+
+
+def speech_time(phones, start=0.0, end=1e9):
+    return sum(max(0.0, min(p.end, end) - max(p.start, start)) for p in phones if p.label != "SIL")
+
+
+def test_forced_alignment_of_known_text(speech):
+    t = T.transcribe(speech, TEXT)
+    assert t.aligned and not t.warnings
+    assert [w.text for w in t.words] == WORDS
+    starts = [w.start for w in t.words]
+    assert starts == sorted(starts) and all(w.end > w.start for w in t.words)
+    assert t.words[0].start < 0.3 and t.words[-1].end > speech.duration - 0.6
+    gapless(t.phones, speech.duration)
+    # each word's phones lie inside it and start as its pronunciation does
+    for w in t.words:
+        inside = [p.label for p in t.phones if p.start >= w.start - 1e-6 and p.end <= w.end + 1e-6
+                  and p.label != "SIL"]
+        assert inside and inside[0] == T.pronunciation(w.text)[0], w.text
+    jumped = next(w for w in t.words if w.text == "jumped")
+    assert [p.label for p in t.phones if jumped.start <= p.start < jumped.end][:4] == ["JH", "AH", "M", "P"]
+    labels = {p.label for p in t.phones}
+    assert {"B", "M", "P"} <= labels and all(not l[-1].isdigit() for l in labels)
+
+
+def test_phone_loop_agrees_with_the_alignment(speech):
+    aligned = T.transcribe(speech, TEXT)
+    loop = T.transcribe(speech, words=False)
+    assert not loop.words and not loop.aligned
+    gapless(loop.phones, speech.duration)
+    # the phone loop hears speech where the aligned words are, silence around them
+    first, last = aligned.words[0].start, aligned.words[-1].end
+    assert speech_time(loop.phones, first, last) > 0.7 * (last - first)
+    assert speech_time(loop.phones) - speech_time(loop.phones, first, last) < 0.3
+    # and finds lip closures (bilabials) in a sentence full of them
+    assert sum(p.label in ("B", "P", "M") for p in loop.phones) >= 3
+
+
+def test_word_recognition_gives_words_with_their_phones(speech):
+    t = T.transcribe(speech)
+    assert t.words and not t.aligned
+    gapless(t.phones, speech.duration)
+    for w in t.words:
+        assert 0.0 <= w.start < w.end <= speech.duration + 1e-6
+
+
+def test_unknown_words_are_reported_and_empty_text_refused(speech):
+    t = T.transcribe(speech, "The big brown bear jumped over a bubbling brook zzxqv.")
+    assert any("zzxqv" in w for w in t.warnings)
+    assert [w.text for w in t.words[:9]] == WORDS
+    with pytest.raises(T.TranscribeError, match="empty"):
+        T.transcribe(speech, "  ... ")
+    with pytest.raises(T.TranscribeError, match="dictionary"):
+        T.transcribe(speech, "zzxqv qqxzv")
+    with pytest.raises(T.TranscribeError, match="16000 Hz"):
+        T.transcribe(Audio(speech.samples, 8000, 8000, 1))
+
+
+def test_long_audio_is_cut_at_pauses_with_progress(speech):
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), np.float32)
+    samples = np.concatenate([np.concatenate([speech.samples, gap])] * 10)   # 49 s
+    bounds = T.segment_bounds(samples)
+    assert len(bounds) >= 3 and bounds[0] == 0 and bounds[-1] == len(samples)
+    assert np.all(np.diff(bounds) <= T.SEGMENT_SECONDS[2] * SAMPLE_RATE)
+    period = len(speech.samples) + len(gap)
+    for cut in bounds[1:-1]:                     # every cut falls in a pause between sentences
+        assert cut % period >= len(speech.samples) - 0.3 * SAMPLE_RATE
+        assert np.abs(samples[cut - 160:cut + 160]).max() < 1e-3
+    seen = []
+    t = T.transcribe(Audio(samples, SAMPLE_RATE, SAMPLE_RATE, 1), words=False, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == len(bounds) - 1
+    gapless(t.phones, len(samples) / SAMPLE_RATE)
+    assert sum(p.label in ("B", "P", "M") for p in t.phones) >= 20
+
+
+def test_long_text_is_split_between_segments(speech):
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), np.float32)
+    samples = np.concatenate([np.concatenate([speech.samples, gap])] * 8)    # 39 s
+    t = T.transcribe(Audio(samples, SAMPLE_RATE, SAMPLE_RATE, 1), " ".join([TEXT] * 8))
+    assert [w.text for w in t.words] == WORDS * 8
+    period = (len(speech.samples) + len(gap)) / SAMPLE_RATE
+    firsts = [w.start for w in t.words[::len(WORDS)]]
+    assert np.allclose(firsts, firsts[0] + period * np.arange(8), atol=0.25)
