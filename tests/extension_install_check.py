@@ -7,9 +7,10 @@ repository and the wheels' site-packages are all temporary, and nothing of the c
 (which the other tests load as the package ``cadence``) is on the path. Prints one JSON
 line of facts for the test to check; any failure raises (non-zero exit).
 
-Blender's own Python has none of the bundled packages, but this one (the test venv) has:
-``hide_this_pythons_copies`` makes them invisible first, so that onnxruntime, soundfile,
-tokenizers and what they import can only come from the wheels Blender installs.
+This venv has far more installed than Blender's own Python (torch, onnxruntime, soundfile,
+tokenizers, packaging, protobuf, ...): ``python_like_blenders`` makes every package in its
+site-packages invisible except the ones Blender ships (the bpy module's own requirements),
+so Cadence's libraries and whatever they import can only come from the installed wheels.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import json
 import os
 import site
 import sys
-import zipfile
 from pathlib import Path
 
 REPO_MODULE = "cadence_install_test"
@@ -27,41 +27,36 @@ MODULE = f"bl_ext.{REPO_MODULE}.cadence"
 BUNDLED = ("onnxruntime", "soundfile", "tokenizers")
 
 
-class _HiddenFromThisPython(importlib.abc.MetaPathFinder):
-    """Finds the hidden top-level modules only outside this Python's site-packages."""
+# What Blender's Python ships that the bpy module declares (bpy 5.0.1: cython, numpy,
+# requests, zstandard, with requests' own dependencies), and bpy itself.
+BLENDER_SHIPS = frozenset({"bpy", "numpy", "requests", "certifi", "charset_normalizer", "idna",
+                           "urllib3", "zstandard", "Cython", "cython", "pyximport"})
 
-    def __init__(self, names: set[str], hidden_dirs: set[str]):
-        self.names, self.hidden_dirs = names, hidden_dirs
+
+class _OnlyWhatBlenderShips(importlib.abc.MetaPathFinder):
+    """Placed just before the path finder: a top-level module that exists only in this
+    Python's site-packages, and is not one Blender ships, cannot be imported."""
+
+    def __init__(self, hidden_dirs: set[str]):
+        self.hidden_dirs, self.refused = hidden_dirs, set()
 
     def find_spec(self, fullname, path=None, target=None):
-        if path is not None or fullname not in self.names:
-            return None  # sub-modules follow their package
+        if path is not None or fullname in BLENDER_SHIPS:
+            return None  # sub-modules follow their package; Blender's own modules as usual
         search = [p for p in sys.path if os.path.realpath(p) not in self.hidden_dirs]
         spec = importlib.machinery.PathFinder.find_spec(fullname, search)
-        if spec is None:
-            raise ModuleNotFoundError(f"No module named {fullname!r} outside the bundled wheels",
-                                      name=fullname)
+        if spec is None and importlib.machinery.PathFinder.find_spec(fullname) is not None:
+            self.refused.add(fullname)
+            raise ModuleNotFoundError(f"No module named {fullname!r} in Blender's Python", name=fullname)
         return spec
 
 
-def wheel_top_level_modules(zip_path: Path) -> set[str]:
-    """The importable top-level names the zip's wheels provide."""
-    names = set()
-    with zipfile.ZipFile(zip_path) as package:
-        for wheel_name in (n for n in package.namelist() if n.endswith(".whl")):
-            with package.open(wheel_name) as fh, zipfile.ZipFile(fh) as wheel:
-                for entry in wheel.namelist():
-                    top = entry.split("/", 1)[0]
-                    if not top.endswith((".dist-info", ".data")):
-                        names.add(top.split(".", 1)[0])
-    return names
-
-
-def hide_this_pythons_copies(zip_path: Path) -> set[str]:
-    names = wheel_top_level_modules(zip_path)
+def python_like_blenders() -> _OnlyWhatBlenderShips:
     hidden = {os.path.realpath(p) for p in (*site.getsitepackages(), site.getusersitepackages())}
-    sys.meta_path.insert(0, _HiddenFromThisPython(names, hidden))
-    return names
+    finder = _OnlyWhatBlenderShips(hidden)
+    index = sys.meta_path.index(importlib.machinery.PathFinder)
+    sys.meta_path.insert(index, finder)
+    return finder
 
 
 def call(op, **kwargs) -> None:
@@ -72,7 +67,8 @@ def call(op, **kwargs) -> None:
 
 
 def main(zip_path: Path, workdir: Path) -> dict:
-    facts: dict = {"hidden_modules": sorted(hide_this_pythons_copies(zip_path))}
+    finder = python_like_blenders()
+    facts: dict = {}
     import bpy
     prefs = bpy.context.preferences
     repo_dir = workdir / "repo"
@@ -125,6 +121,7 @@ def main(zip_path: Path, workdir: Path) -> dict:
     facts["package_dir_left"] = (repo_dir / "cadence").exists()
     facts["modules_left"] = sorted(m for m in sys.modules if m.startswith(MODULE))
     facts["wheel_files_left"] = sorted(p.name for p in wheel_site.iterdir()) if wheel_site.exists() else []
+    facts["refused_imports"] = sorted(finder.refused)
     return facts
 
 

@@ -72,6 +72,8 @@ def test_select_wheels_takes_the_newest_and_names_what_is_missing(tmp_path):
     chosen = tool.select_wheels(tmp_path, ["onnxruntime>=1.17", "typing-extensions"], "windows-x64 Python 3.11")
     assert [p.name for p in chosen] == ["onnxruntime-1.32.0-cp311-cp311-win_amd64.whl",
                                        "typing_extensions-4.16.0-py3-none-any.whl"]
+    pinned = tool.select_wheels(tmp_path, ["onnxruntime>=1.5,<1.10"], "windows-x64 Python 3.11")
+    assert [p.name for p in pinned] == ["onnxruntime-1.9.0-cp311-cp311-win_amd64.whl"]  # the pin rules
     with pytest.raises(tool.BuildError, match="no wheel of soundfile for windows-x64 Python 3.11"):
         tool.select_wheels(tmp_path, ["onnxruntime", "soundfile"], "windows-x64 Python 3.11")
 
@@ -114,10 +116,10 @@ def fake_wheel_cache(cache: Path, specs: list[str]) -> None:
             for spec in specs:
                 dist = tool.requirement_name(spec).replace("-", "_")
                 pure = dist == "typing_extensions"
-                name = (f"{dist}-4.16.0-py3-none-any.whl" if pure else f"{dist}-1.2.0-{cp}-{cp}-{tags[0]}.whl")
+                name = (f"{dist}-4.16.0-py3-none-any.whl" if pure else f"{dist}-99.0.0-{cp}-{cp}-{tags[0]}.whl")
                 with zipfile.ZipFile(folder / name, "w") as wheel:
-                    wheel.writestr(f"{dist}-1.2.0.dist-info/METADATA", f"Name: {dist}\n")
-            (folder / f"onnxruntime-1.1.0-{cp}-{cp}-{tags[0]}.whl").write_bytes(b"older")
+                    wheel.writestr(f"{dist}-99.0.0.dist-info/METADATA", f"Name: {dist}\n")
+            (folder / f"onnxruntime-98.0.0-{cp}-{cp}-{tags[0]}.whl").write_bytes(b"older")
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +157,7 @@ def test_universal_zip_has_the_extension_and_every_platforms_wheels(fake_builds)
         "blender_manifest.toml", "__init__.py", "registration.py", "weights/model.onnx",
         "presets/rig.json", "motion/__init__.py"}
     assert listed == {n for n in names if n.startswith("wheels/")}  # listed <=> in the zip
-    assert not any("onnxruntime-1.1.0" in n for n in listed)  # only the newest version
+    assert not any("onnxruntime-98.0.0" in n for n in listed)  # only the newest version
     assert manifest_errors({k: v for k, v in manifest.items() if k != "build"}) == []
     assert manifest["platforms"] == list(tool.PLATFORMS)
     wanted = {tool.requirement_name(s) for s in specs}
