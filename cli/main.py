@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("generate", "convert", "bake", "dataset", "face", "gesture")
+SUBCOMMANDS = ("generate", "convert", "bake", "dataset", "face", "demo", "gesture")
 
 
 class CliError(Exception):

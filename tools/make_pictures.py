@@ -1,0 +1,201 @@
+"""Regenerate the user guide's pictures (docs/images/*.png) headless with bpy.
+
+Each picture is made from scratch: motion generated with the shipped weights (fixed
+seeds), baked or retargeted in an empty scene, given stand-in bodies and faces
+(blender/stand_ins.py), rendered with Workbench (blender/preview_render.py) and tiled
+into a contact sheet. Run ``tools/make_pictures [NAME ...]`` (names below; default all).
+Prints each picture's size and seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "cli"))
+from _package import load_package  # noqa: E402
+
+load_package(ROOT)
+
+import bpy  # noqa: E402
+from mathutils import Vector  # noqa: E402
+
+from cadence.blender import preview_render as R  # noqa: E402
+from cadence.blender.action import bake_motion  # noqa: E402
+from cadence.blender.armature import build_armature  # noqa: E402
+from cadence.blender.rig_retarget import retarget_onto  # noqa: E402
+from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_range  # noqa: E402
+from cadence.blender.shape_keys import bake_face  # noqa: E402
+from cadence.blender.stand_ins import add_body, add_face  # noqa: E402
+from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo  # noqa: E402
+from cadence.inference.compose import compose  # noqa: E402
+from cadence.inference.face import generate_face  # noqa: E402
+from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.timeline import load_timeline  # noqa: E402
+from cadence.preview.characters import mixamo_character  # noqa: E402
+from cadence.preview.face_mesh import face_height  # noqa: E402
+from cadence.preview.sheet import evenly_spaced, write_png  # noqa: E402
+
+IMAGES = ROOT / "docs" / "images"
+TILE = (220, 280)
+BLUE, ORANGE, GREEN = (0.35, 0.55, 0.80, 1.0), (0.90, 0.50, 0.30, 1.0), (0.40, 0.70, 0.45, 1.0)
+
+
+def _generate(prompt: str, seconds: float, styles: dict | None = None, seed: int = 1):
+    model = MotionModel.load()
+    return model.generate(GenerationRequest(prompt, seconds, styles or {}, seed))[0].motion
+
+
+def _stage(width: int, height: int):
+    scene = reset_to_empty_file()
+    R.setup_render(scene, width, height)
+    R.add_floor(scene)
+    camera = R.add_camera(scene)
+    label = R.add_label(scene, camera, "", size=0.052)
+    return scene, camera, label
+
+
+def _canonical(motion, colour=BLUE, x: float = 0.0, name: str = "Cadence"):
+    arm = build_armature(name=name)
+    arm.location.x = x
+    bake_motion(arm, motion, action_name=name, update_scene=True)
+    add_body(arm, colour=colour)
+    return arm
+
+
+def _frames_of(scene, count: int, lead: int = 8) -> list[int]:
+    return evenly_spaced(scene.frame_start + lead, scene.frame_end - 4, count)
+
+
+def _seconds(scene, frame: int) -> float:
+    return (frame - scene.frame_start) / scene_fps(scene)
+
+
+def prompt(path: Path) -> None:
+    """(a) One prompt on the canonical rig."""
+    text = "a person waves with the right hand"
+    scene, camera, label = _stage(*TILE)
+    arm = _canonical(_generate(text, 4.0, seed=0))
+    follow = R.follow(camera, arm, "pelvis", 2.4, 0.95)
+
+    def view(f):
+        follow(f)
+        label.data.body = f"{_seconds(scene, f):.1f} s" + ("\n" + text.replace(" with", "\nwith")
+                                                            if f == frames[0] else "")
+    frames = _frames_of(scene, 6)
+    write_png(path, R.contact_sheet([R.render_frames(scene, frames, view)]))
+
+
+def retarget(path: Path) -> None:
+    """(b) The same motion on two other rigs: Blender's human meta-rig and a
+    Mixamo-named, A-posed, stocky character."""
+    import addon_utils
+
+    motion = _generate("a person walks forward happily", 4.0, {"happy": 0.8}, seed=1)
+    scene, camera, label = _stage(300, 280)
+    addon_utils.enable("rigify", default_set=True)
+    bpy.ops.object.armature_human_metarig_add()
+    meta = bpy.context.object
+    meta.location.x = -0.55
+    meta_map = retarget_onto(meta, motion, action_name="walk").bone_map
+    add_body(meta, meta_map, colour=ORANGE)
+    mixamo = build_armature(mixamo_character(), name="Mixamo_Character")
+    mixamo.location.x = 0.55
+    mixamo_map = retarget_onto(mixamo, motion, action_name="walk").bone_map
+    add_body(mixamo, mixamo_map, colour=GREEN)
+    hips = (meta, meta_map.bones["pelvis"]), (mixamo, mixamo_map.bones["pelvis"])
+
+    def view(f):
+        mid = sum(((a.matrix_world @ a.pose.bones[b].head) for a, b in hips), Vector()) / 2
+        R.aim(camera, (mid.x, mid.y, 1.0), 2.5, direction=(0.2, -1.0, 0.15))
+        label.data.body = f"{_seconds(scene, f):.1f} s" + (
+            "\nBlender metarig | Mixamo names" if f == frames[0] else "")
+    frames = _frames_of(scene, 5)
+    write_png(path, R.contact_sheet([R.render_frames(scene, frames, view)]))
+
+
+def timeline(path: Path) -> None:
+    """(c) A timeline with overlapping tracks: the demo's (walk + wave, then raise)."""
+    tl = load_timeline(DEFAULT_TIMELINE)
+    motion = compose(MotionModel.load(), tl, seed=1).motion
+    scene, camera, label = _stage(*TILE)
+    arm = _canonical(motion)
+    follow = R.follow(camera, arm, "pelvis", 2.4, 0.95)
+
+    def view(f):
+        follow(f)
+        t = _seconds(scene, f)
+        label.data.body = f"{t:.1f} s\n" + "\n".join(s.text for s in tl.segments() if s.start <= t < s.end)
+    frames = _frames_of(scene, 6, lead=12)
+    write_png(path, R.contact_sheet([R.render_frames(scene, frames, view)]))
+
+
+def emotions(path: Path) -> None:
+    """(d) One prompt, three slider settings: a row each."""
+    text = "a person walks forward"
+    settings = (("no sliders", {}), ("happy=1", {"happy": 1.0}), ("tired=1", {"tired": 1.0}))
+    rows = []
+    for name, styles in settings:
+        scene, camera, label = _stage(*TILE)
+        arm = _canonical(_generate(text, 4.0, styles, seed=3), colour=BLUE)
+        follow = R.follow(camera, arm, "pelvis", 2.4, 0.95)
+        frames = _frames_of(scene, 5)
+
+        def view(f, name=name, follow=follow, label=label, scene=scene, first=frames[0]):
+            follow(f)
+            label.data.body = f"{name}\n{_seconds(scene, f):.1f} s" if f == first else f"{_seconds(scene, f):.1f} s"
+        rows.append(R.render_frames(scene, frames, view))
+    write_png(path, R.contact_sheet(rows))
+
+
+def face(path: Path) -> None:
+    """(e) A talking face: the example speech clip, neutral and with happy=1."""
+    rows = []
+    for name in ("neutral", "happy=1"):
+        anim = generate_face(DEFAULT_AUDIO, "" if name == "neutral" else name, seed=0)
+        scene, camera, label = _stage(180, 200)
+        head = add_face()
+        head.location.z = 1.6
+        bake_face(head, anim, start_frame=1, update_scene=True)
+        set_frame_range(scene, 1, anim.num_frames)
+        R.aim(camera, (0.0, 0.0, 1.6), 1.5 * face_height(), direction=(0.3, -1.0, 0.08))
+        frames = evenly_spaced(15, 75, 7)
+
+        def view(f, name=name, label=label, scene=scene):
+            label.data.body = f"{name}  {_seconds(scene, f):.2f} s" if f == frames[0] else f"{_seconds(scene, f):.2f} s"
+        rows.append(R.render_frames(scene, frames, view))
+    write_png(path, R.contact_sheet(rows))
+
+
+def demo(path: Path) -> None:
+    """The demo's own preview (tools/demo makes the same picture as out/demo.png)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_demo(DemoSettings(out_dir=Path(tmp)), log=lambda _line: None)
+        shutil.copyfile(Path(tmp) / "demo.png", path)
+
+
+PICTURES = {"prompt": prompt, "retarget": retarget, "timeline": timeline,
+            "emotions": emotions, "face": face, "demo": demo}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", choices=[[], *PICTURES], metavar="NAME",
+                        help=f"pictures to make ({', '.join(PICTURES)}; default all)")
+    args = parser.parse_args(argv)
+    for name in args.names or list(PICTURES):
+        path = IMAGES / f"{name}.png"
+        start = time.perf_counter()
+        PICTURES[name](path)
+        print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB in "
+              f"{time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
