@@ -21,7 +21,7 @@ shake     (procedural: the data has no head shake)          head          no, ne
 Matching (:func:`match_words`): a phrase of one to three words that is written in the
 lexicon matches with its listed weight; every other single content word is compared
 with the lexicon's phrases by sentence embeddings (the shipped text encoder, cosine
-similarity), so "greetings", "farewell", "everybody" or "absolutely" find their gesture
+similarity times the phrase's weight), so "greetings", "farewell", "everybody" or "absolutely" find their gesture
 without being listed. Embeddings of words are cached per process.
 """
 from __future__ import annotations
@@ -119,6 +119,7 @@ class PhraseIndex:
                 phrases.append(key)
                 owners.append(gi)
         self.owners = np.array(owners)
+        self.weights = np.array([w for g in self.lexicon for _, w in g.phrases])
         self.phrase_vectors = np.asarray(encoder.encode(phrases), np.float32) if phrases else np.zeros((0, 1))
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -132,10 +133,11 @@ class PhraseIndex:
             return np.stack([self._cache[w] for w in words]) if words else np.zeros((0, 1), np.float32)
 
     def nearest(self, words: Sequence[str]) -> list[tuple[int, float]]:
-        """(gesture index, cosine) of the nearest lexicon phrase to each word."""
+        """(gesture index, score) of the best lexicon phrase for each word: cosine
+        similarity times the phrase's weight."""
         if not words:
             return []
-        sims = self.word_vectors(words) @ self.phrase_vectors.T
+        sims = (self.word_vectors(words) @ self.phrase_vectors.T) * self.weights
         best = sims.argmax(axis=1)
         return [(int(self.owners[b]), float(sims[i, b])) for i, b in enumerate(best)]
 
@@ -156,8 +158,8 @@ def match_words(words: Sequence[str], index: PhraseIndex, min_score: float = 0.6
                 gi, w = index.exact[key]
                 if w >= min_score:
                     found.append(Match(index.lexicon[gi], i, i + n - 1, key, w))
-                    for k in range(i, i + n):
-                        taken[k] = True
+                for k in range(i, i + n):   # listed: its weight decides, not its embedding
+                    taken[k] = True
     # other content words by embedding
     rest = [i for i, t in enumerate(norm) if not taken[i] and t and t not in STOP_WORDS
             and not t.isdigit()]
