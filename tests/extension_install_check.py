@@ -1,7 +1,8 @@
 """Install a built Cadence zip into a fresh user extension repository with Blender's own
 operators, enable it, generate and bake, then disable and uninstall it.
 
-Run by tests/test_extension_install.py in its own process (``python THIS ZIP WORKDIR``)
+Run by tests/test_extension_install.py in its own process
+(``python THIS ZIP WORKDIR MODULE,MODULE,...``, the modules of the bundled wheels)
 with BLENDER_USER_RESOURCES pointing into WORKDIR, so Blender's user settings, the
 repository and the wheels' site-packages are all temporary, and nothing of the checkout
 (which the other tests load as the package ``cadence``) is on the path. Prints one JSON
@@ -24,7 +25,6 @@ from pathlib import Path
 
 REPO_MODULE = "cadence_install_test"
 MODULE = f"bl_ext.{REPO_MODULE}.cadence"
-BUNDLED = ("onnxruntime", "soundfile", "tokenizers")
 
 
 # What Blender's Python ships that the bpy module declares (bpy 5.0.1: cython, numpy,
@@ -66,7 +66,7 @@ def call(op, **kwargs) -> None:
         raise RuntimeError(f"{op.idname_py()} returned {result}")
 
 
-def main(zip_path: Path, workdir: Path) -> dict:
+def main(zip_path: Path, workdir: Path, bundled: list[str]) -> dict:
     finder = python_like_blenders()
     facts: dict = {}
     import bpy
@@ -84,9 +84,9 @@ def main(zip_path: Path, workdir: Path) -> dict:
     module = sys.modules[MODULE]
     facts["module_file"] = module.__file__
 
-    # The speech/model libraries must come from the bundled wheels, not from this Python.
+    # Every bundled library imports, from the installed wheels.
     import importlib
-    facts["libraries"] = {name: importlib.import_module(name).__file__ for name in BUNDLED}
+    facts["libraries"] = {name: importlib.import_module(name).__file__ for name in bundled}
 
     # A generation and a bake through the installed add-on's operators.
     scene = bpy.context.scene
@@ -134,4 +134,4 @@ def registered_names(bpy) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("CADENCE_FACTS " + json.dumps(main(Path(sys.argv[1]), Path(sys.argv[2]))))
+    print("CADENCE_FACTS " + json.dumps(main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].split(","))))

@@ -71,8 +71,11 @@ def test_install_enable_generate_bake_disable_uninstall(linux_zip, tmp_path):
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(tmp_path / "blender"), OMP_NUM_THREADS="1",
                OMP_WAIT_POLICY="PASSIVE")
     env.pop("CADENCE_WEIGHTS_DIR", None)  # the installed copy must use the weights it ships
+    tool = build_tool()
+    modules = [tool.requirement_name(s).replace("-", "_")
+               for s in tool.bundled_requirements(tool.read_requirements(ROOT / "requirements.txt"))]
     result = subprocess.run([sys.executable, str(ROOT / "tests" / "extension_install_check.py"),
-                             str(linux_zip), str(tmp_path)], cwd=tmp_path, env=env,
+                             str(linux_zip), str(tmp_path), ",".join(modules)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith("CADENCE_FACTS ")), None)
     assert result.returncode == 0 and line, result.stdout[-3000:] + result.stderr[-3000:]
@@ -85,6 +88,7 @@ def test_install_enable_generate_bake_disable_uninstall(linux_zip, tmp_path):
     assert not {"training", "tests", "tools"} & set(facts["installed_files"])
     # Imports refused because only this venv has them were optional (the run went through).
     print("refused imports:", facts["refused_imports"])
+    assert set(facts["libraries"]) == set(modules) >= {"onnxruntime", "soundfile", "tokenizers", "cffi"}
     for name, path in facts["libraries"].items():  # from the bundled wheels, not from this venv
         assert path.startswith(str(wheel_site)), (name, path)
     assert facts["generated_frames"] == 60 and facts["device"] == "CPU"
