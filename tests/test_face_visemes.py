@@ -43,7 +43,7 @@ def test_bilabials_close_the_lips_between_open_vowels():
             if label in V.BILABIALS:
                 k = frame_at(0.5 * (s + e))
                 assert aperture[k] < 0.1, (label, s, e, aperture[k])
-        assert aperture.max() > 0.3                    # the vowels do open the mouth
+        assert aperture.max() > 0.25                   # the vowels do open the mouth
 
 
 def test_emotion_on_top_keeps_the_closures():
