@@ -260,34 +260,42 @@ def world_to_cadence(up: str) -> np.ndarray:
 
 
 def axis_angle_to_canonical(aa: np.ndarray, up: str) -> np.ndarray:
-    """SMPL-X axis-angle (T, 55, 3) -> canonical local quaternions (T, 55, 4)."""
-    c, a = MODEL_TO_CADENCE, world_to_cadence(up)
-    m = rot.axis_angle_to_matrix(aa)
-    out = c @ m @ c.T
-    out[:, 0] = a @ m[:, 0] @ c.T
-    return rot.quat_continuous(rot.matrix_to_quat(out))
+    """SMPL-X axis-angle (T, 55, 3) -> canonical local quaternions (T, 55, 4).
+
+    Conjugating by the constant ``C`` keeps a quaternion's scalar part and turns its
+    vector part by ``C``; the root gets ``A q C^T`` in full.
+    """
+    q = rot.axis_angle_to_quat(aa)
+    c = rot.matrix_to_quat(MODEL_TO_CADENCE)
+    a = rot.matrix_to_quat(world_to_cadence(up))
+    out = q.copy()
+    out[..., 1:] = q[..., 1:] @ MODEL_TO_CADENCE.T
+    out[:, 0] = rot.quat_mul(rot.quat_mul(a, q[:, 0]), rot.quat_conjugate(c))
+    return out
 
 
 def canonical_to_axis_angle(rotations: np.ndarray, up: str) -> np.ndarray:
     """Inverse of :func:`axis_angle_to_canonical`: (T, 55, 4) -> (T, 55, 3)."""
-    c, a = MODEL_TO_CADENCE, world_to_cadence(up)
-    m = rot.quat_to_matrix(rotations)
-    out = c.T @ m @ c
-    out[:, 0] = a.T @ m[:, 0] @ c
-    return rot.matrix_to_axis_angle(out)
+    q = rot.normalize(np.asarray(rotations, dtype=float))
+    c = rot.matrix_to_quat(MODEL_TO_CADENCE)
+    a = rot.matrix_to_quat(world_to_cadence(up))
+    out = q.copy()
+    out[..., 1:] = q[..., 1:] @ MODEL_TO_CADENCE
+    out[:, 0] = rot.quat_mul(rot.quat_mul(rot.quat_conjugate(a), q[:, 0]), c)
+    return rot.quat_to_axis_angle(out)
 
 
-def _upness(motion: Motion) -> np.ndarray:
-    """Mean head-over-feet direction (unit), canonical axes."""
-    p = motion.positions()
+def _upness(p: np.ndarray) -> np.ndarray:
+    """Mean head-over-feet direction (unit) of canonical positions (T, 55, 3)."""
     feet = p[:, [CANONICAL.index("left_ankle"), CANONICAL.index("right_ankle")]].mean(1)
     return rot.normalize((p[:, CANONICAL.index("head")] - feet).mean(0))
 
 
-def _check_upright(name: str, motion: Motion, up: str, explicit: bool, notes: list[str]) -> None:
+def _check_upright(name: str, positions: np.ndarray, up: str, explicit: bool,
+                   notes: list[str]) -> None:
     """Refuse a layout-default up axis under which the body lies down while the other
     axis stands it up (a mislabeled file); with an explicit ``up`` only note it."""
-    direction = _upness(motion)
+    direction = _upness(positions)
     if direction[2] >= _UPRIGHT_COS:
         return
     other = "z" if up == "y" else "y"
@@ -372,9 +380,10 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
         pelvis_offset = np.zeros(3)
     a = world_to_cadence(up)
     motion = Motion(axis_angle_to_canonical(aa, up), (transl + pelvis_offset) @ a.T, rate)
-    _check_upright(name, motion, up, explicit, notes)
+    positions = motion.positions()
+    _check_upright(name, positions, up, explicit, notes)
     if fix_floor and model is None and PELVIS_KEY not in arrays:
-        motion.root_positions[:, 2] -= floor_offset(motion.positions())
+        motion.root_positions[:, 2] -= floor_offset(positions)
     return SmplxMotion(motion, expressions, betas, gender, rate, layout, up, model_type,
                        pelvis_offset, notes, model)
 
