@@ -133,7 +133,7 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
                             f"{name}: array {key!r} holds pickled Python objects: refused, "
                             "because loading them can run arbitrary code; store plain "
                             "numeric arrays and strings") from None
-                    raise
+                    raise SmplxFormatError(f"cannot read {name}: array {key!r}: {exc}") from exc
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise SmplxFormatError(f"cannot read {name}: {exc}") from exc
     return arrays
