@@ -2,34 +2,40 @@
 
 LivelySpeaker's second stage (Zhi et al. 2023) refines a diffusion prior's motion
 towards the audio's rhythm without retraining; we do it with classifier-style guidance
-on the predicted clean sample. The representation carries joint positions next to the
-rotations (``motion/representation.py``), so the wrists' speed is a function of a few
-x0 channels and its gradient is analytic: no autograd, numpy only.
+on the predicted clean sample, through the sampler's ``guidance`` hook. Everything is
+numpy: the loss is a function of a few x0 channels and its gradient is analytic.
 
-**The target.** Beat gestures move fast into the stressed syllable and hold (BEAT:
-speech onsets fall on the velocity minima that follow a stroke; McNeill: the stroke
-ends on the stress). From the audio (``inference/prosody.py`` and the voice activity)
-we build a per-frame target speed for each wrist:
+**The target.** Beat gestures move fast into the stressed syllable and then hold (BEAT:
+speech onsets fall on the velocity minima that end a stroke; McNeill: the stroke lands
+on the stress). From the audio (``inference/prosody.py`` and the voice activity) we
+build a per-frame target speed for each arm:
 
 - a stroke bump (Gaussian, sd ``stroke_width``) of height ``peak_speed`` x (0.4 + 0.6 x
-  loudness) centred ``lead`` seconds before every beat (stressed syllables, and strong
-  onsets at least ``min_beat_gap`` away from them), so amplitude follows loudness;
+  loudness) centred ``lead`` seconds before every beat (stressed syllables, and onsets
+  at least ``min_beat_gap`` away from them), so amplitude follows loudness;
 - ``hold_speed`` between strokes while speaking, ``idle_speed`` in silence: idle but
-  alive, not frozen;
+  alive, not frozen; the left arm gets ``left_share`` of the right arm's target;
 - weight 0 where a semantic gesture drives the arm (the lexicon's motion is kept).
 
-**The step.** With s_t = |p_{t+1} - p_t| fps the wrist speed and r_t the target,
-L = sum_t w_t (s_t - r_t)^2 has dL/dp_{t+1} = -dL/dp_t = 2 w_t (s_t - r_t) fps u_t
-(u_t the unit displacement). A gradient step of size 1 / (8 fps^2) moves each pair half
-way to its target speed (Jacobi-stable when neighbours share a frame); ``iterations``
-such steps are taken at every DDIM step with strength ``scale``. The elbow follows half
-of its wrist's displacement, which keeps the forearm length roughly unchanged; the
-denoiser turns the edited positions into consistent rotations at the next step (the
-final motion is decoded from rotations, so the last step's edit is skipped).
+**What is steered.** The *arm state*: the shoulder's and the elbow's 6D rotation
+channels scaled by the upper-arm and forearm lengths (over sqrt 2, since a rotation by
+w moves two unit columns), so that its speed approximates the wrist's speed in m/s
+from the arm's own joints. We first steered the wrist *position* channels (redundant in
+the representation): the denoiser ignored them (the final motion is decoded from
+rotations, and at the next step the network re-derived positions from the rotations;
+the speed-target correlation of the decoded wrists stayed at 0.07), so the rotations are
+edited and the position channels of the shoulders, elbows and wrists are moved by
+forward kinematics to agree with them.
+
+**The step.** With s_t = |v_{t+1} - v_t| fps the arm speed and r_t the target,
+L = sum_t w_t (s_t - r_t)^2 has dL/dv_{t+1} = -dL/dv_t = 2 w_t (s_t - r_t) fps u_t
+with u_t the unit change; we take u_t from the change over +-3 frames (exactly the
+gradient on straight motion, and it does not amplify frame noise). ``iterations``
+steps of size ``scale`` / (8 fps^2) (each moves an isolated pair half way to its
+target) run at every DDIM step after the first ``start_fraction`` of the schedule.
 
 **Standing in place.** ``stay`` scales the root's heading rate and planar velocity in
-x0 towards zero (1: no travel), so a speaker stays on the spot unless the timeline says
-otherwise.
+x0 towards zero (1: no travel) at every step, so a speaker stays on the spot.
 """
 from __future__ import annotations
 

@@ -4,11 +4,13 @@ LivelySpeaker's first stage plans semantic gestures from the script; ours places
 on the prompt timeline (``inference/timeline.py``) so the same composition that runs
 text timelines performs them:
 
-- track ``beat``: one segment on both arms (:data:`BEAT_PROMPT`) per stretch of speech
-  (voice activity, gaps under ``merge_gap`` closed); the rhythm itself comes from the
-  beat guidance at sampling time (``inference/gesture_guidance.py``). Arms are left to
-  the unconditional prior in pauses (idle) and the legs and torso everywhere, with the
-  root held in place by the guidance;
+- track ``beat``: one full-body segment (:data:`BEAT_PROMPT`) over the whole
+  recording. The rhythm comes from the beat guidance at sampling time
+  (``inference/gesture_guidance.py``), which also calms the arms in pauses (idle but
+  alive) and holds the root in place. One segment and no gaps means no background
+  tiles: per DDIM step the network runs 3 rows per 192-frame window and nothing else
+  (a version with arm segments over speech only and the unconditional prior elsewhere
+  cost 56 rows instead of 36 for a minute of speech);
 - tracks ``semantic arms`` and ``semantic head``: lexicon gestures matched to the words
   (``inference/gesture_lexicon.py``), each starting its ``lead`` before its word, so the
   stroke lands on the word. They drive fewer parts than the beat segment and so win
@@ -28,7 +30,7 @@ from .gesture_lexicon import Gesture, Match, PhraseIndex, match_words
 from .timeline import Segment, Timeline, Track
 
 BEAT_PROMPT = "a person talks and gestures with both hands"
-BEAT_PARTS = ("arms",)
+BEAT_PARTS = ("full_body",)
 MERGE_GAP = 0.6          # s: pauses shorter than this do not stop the beat segment
 MIN_GAP = 0.25           # s between two semantic gestures on one track
 SECONDS_PER_GESTURE = 2.5
@@ -105,14 +107,10 @@ def place(matches: Sequence[Match], words: Sequence, duration: float, amount: fl
     return sorted(chosen, key=lambda p: p.start)
 
 
-def build_timeline(duration: float, spans: Sequence[tuple[float, float]],
-                   semantic: Sequence[PlacedGesture]) -> Timeline:
-    """The gesture timeline: beat segments over speech, semantic gestures on their own
-    tracks (procedural ones are not on the timeline)."""
-    beat = [Segment(BEAT_PROMPT, a, b, BEAT_PARTS) for a, b in spans]
-    if not beat:   # no speech: one segment the guidance keeps idle, so there is a timeline
-        beat = [Segment(BEAT_PROMPT, 0.0, duration, BEAT_PARTS)]
-    tracks = [Track(beat, "beat")]
+def build_timeline(duration: float, semantic: Sequence[PlacedGesture]) -> Timeline:
+    """The gesture timeline: the beat segment over everything, semantic gestures on their
+    own tracks (procedural ones are not on the timeline)."""
+    tracks = [Track([Segment(BEAT_PROMPT, 0.0, duration, BEAT_PARTS)], "beat")]
     for name in ("semantic arms", "semantic head"):
         segs = [Segment(p.gesture.prompt, p.start, p.end, p.gesture.parts)
                 for p in semantic if p.track == name and not p.gesture.procedural]
@@ -140,4 +138,4 @@ def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], durati
         matches = match_words([w.text for w in words], index, min_score(amount))
     speech_seconds = sum(b - a for a, b in spans) or duration
     semantic = place(matches, words, duration, amount, speech_seconds)
-    return GesturePlan(build_timeline(duration, spans, semantic), duration, spans, semantic, len(matches))
+    return GesturePlan(build_timeline(duration, semantic), duration, spans, semantic, len(matches))

@@ -73,7 +73,8 @@ def test_plan_places_gestures_on_their_words(index):
         segs = sorted(tr.segments, key=lambda s: s.start)
         assert all(a.end <= b.start for a, b in zip(segs, segs[1:]))
     beat = tl.tracks[0].segments
-    assert [(s.text, s.start, s.end) for s in beat] == [(BEAT_PROMPT, 0.4, 4.5)]
+    assert [(s.text, s.start, s.end, s.parts) for s in beat] == [(BEAT_PROMPT, 0.0, 5.0, ("full_body",))]
+    assert plan.speech == [(0.4, 4.5)]
     # semantic arm gestures override the beat on their arm (fewer parts win)
     plan_ = plan_timeline(tl, 30.0)
     segs = tl.segments()
