@@ -19,7 +19,8 @@ _register_classes, _unregister_classes = bpy.utils.register_classes_factory(
 
 # (Blender menu, draw function) pairs appended on register.
 _MENUS = (("TOPBAR_MT_file_import", operators.smplx.menu_import),
-          ("TOPBAR_MT_file_export", operators.smplx.menu_export))
+          ("TOPBAR_MT_file_export", operators.smplx.menu_export),
+          ("TOPBAR_MT_file_export", operators.export.menu_export))
 
 
 def register() -> None:

@@ -1,9 +1,10 @@
-"""Operator: export the active armature's current action as BVH (on its own skeleton or
-on the canonical one). A thin wrapper over ``blender/export.py``."""
+"""Operators: export the active armature's current action as BVH (on its own skeleton or
+on the canonical one) or glTF, and their File > Export menu entries. Thin wrappers over
+``blender/export.py``."""
 import bpy
 from bpy_extras.io_utils import ExportHelper
 
-from ..blender.export import ExportError, export_bvh, export_problem
+from ..blender.export import GLTF_FORMATS, ExportError, export_bvh, export_gltf, export_problem
 
 SKELETON_ITEMS = (
     ('TARGET', "Armature", "The armature's own bones and rest pose (Y up, centimetres)"),
@@ -53,4 +54,50 @@ class CADENCE_OT_export_bvh(bpy.types.Operator, ExportHelper):
         return {'FINISHED'}
 
 
-classes = (CADENCE_OT_export_bvh,)
+class CADENCE_OT_export_gltf(bpy.types.Operator, ExportHelper):
+    """Export the scene with the active armature's current action as glTF (.glb, or .gltf with a .bin beside it)"""
+
+    bl_idname = "cadence.export_gltf"
+    bl_label = "Export glTF"
+    bl_options = {'REGISTER'}
+
+    filename_ext = ".glb"
+    filter_glob: bpy.props.StringProperty(default="*.glb;*.gltf", options={'HIDDEN'})
+    check_extension = None  # .glb and .gltf are both fine: the extension picks the format
+
+    def invoke(self, context, event):
+        problem = export_problem(context.active_object)
+        if problem:
+            self.report({'ERROR'}, problem)
+            return {'CANCELLED'}
+        if not self.filepath:
+            action = context.active_object.animation_data.action
+            self.filepath = bpy.path.ensure_ext(bpy.path.clean_name(action.name), ".glb")
+        context.window_manager.fileselect_add(self)
+        return {'RUNNING_MODAL'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        obj = context.active_object
+        problem = export_problem(obj)
+        path = bpy.path.abspath(self.filepath) if self.filepath else ""
+        try:
+            if problem:
+                raise ExportError(problem)
+            if not path or not path.lower().endswith(tuple(GLTF_FORMATS)):
+                raise ExportError(f"glTF files end in {' or '.join(GLTF_FORMATS)}, "
+                                  f"got {bpy.path.basename(path) or 'no file name'}")
+            written = export_gltf(path, animation_name=obj.animation_data.action.name)
+        except ExportError as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        self.report({'INFO'}, f"Exported {obj.name!r} ({obj.animation_data.action.name!r}) to {written}")
+        return {'FINISHED'}
+
+
+def menu_export(self, context) -> None:
+    """File > Export entries (appended by registration.py)."""
+    self.layout.operator(CADENCE_OT_export_bvh.bl_idname, text="Cadence Animation (.bvh)")
+    self.layout.operator(CADENCE_OT_export_gltf.bl_idname, text="Cadence Animation (.glb/.gltf)")
+
+
+classes = (CADENCE_OT_export_bvh, CADENCE_OT_export_gltf)
