@@ -172,7 +172,7 @@ def _render_preview(armature, face, timeline, settings: DemoSettings, path: Path
     frames = evenly_spaced(scene.frame_start + 10, scene.frame_end - 5, settings.preview_frames)
     hips = current_bone_map(armature).bones["pelvis"]
     height_m = armature.dimensions.z or 1.7
-    follow = R.follow(camera, armature, hips, 1.35 * height_m, 0.55 * height_m)
+    follow = R.follow(camera, armature, hips, 1.7 * height_m, 0.5 * height_m)
 
     def body_view(frame: int) -> None:
         follow(frame)

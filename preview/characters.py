@@ -25,7 +25,7 @@ STOCKY = {"legs": 0.78, "torso": 1.12, "arms": 0.92, "width": 1.25, "head": 1.3}
 _LEGS = ("knee", "ankle", "foot")
 _ARMS = ("elbow", "wrist")
 _TORSO = ("spine1", "spine2", "spine3", "neck")
-_WIDE = ("hip", "collar", "shoulder")
+_WIDE = ("collar", "shoulder")  # wider shoulders; hips stay (feet keep their spacing)
 
 
 def _scale_of(joint: str, build: dict[str, float]) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 import soundfile as sf
 
 from bpy_support import blender  # noqa: F401
+from panel_support import fcurves
 
 from cadence.cli.demo import CHARACTER, DEFAULT_AUDIO, DemoSettings, run_demo
 from cadence.cli.main import CliError
@@ -75,10 +76,8 @@ def test_demo_makes_a_retargeted_scene_with_a_talking_face(blender, tmp_path, sh
     assert (end - start).length > 0.5
 
 
-def _paths(action):
-    if hasattr(action, "slots") and action.layers:
-        return [fc.data_path for bag in action.layers[0].strips[0].channelbags for fc in bag.fcurves]
-    return [fc.data_path for fc in action.fcurves]
+def _paths(action) -> list[str]:
+    return [fc.data_path for fc in fcurves(action)]
 
 
 def test_demo_reports_bad_input(tmp_path, short_inputs):
