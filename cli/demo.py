@@ -100,10 +100,11 @@ def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> Demo
     write_canonical_bvh(out / "demo.bvh", result.motion)
     report.files.append(out / "demo.bvh")
 
-    try:
-        import bpy  # noqa: F401  (slow; the scene stages need it)
-    except ImportError as exc:
-        raise CliError(f"the bpy module is required for the demo's scene: {exc}") from exc
+    with _stage(report, "start Blender (import bpy)", log):
+        try:
+            import bpy  # noqa: F401  (slow; the scene stages need it)
+        except ImportError as exc:
+            raise CliError(f"the bpy module is required for the demo's scene: {exc}") from exc
     with _stage(report, "retarget, body and face", log):
         armature, face = _build_scene(result.motion, anim, report)
     with _stage(report, "save the .blend", log):
