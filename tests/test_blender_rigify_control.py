@@ -14,10 +14,10 @@ from bpy_support import _registered_bpy, blender  # noqa: F401
 
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
-from cadence.motion.rig_mapping import match_rig
+from cadence.motion.rig_mapping import match_rig, preset_for
 from cadence.motion.rig_retarget import RetargetOptions, pose_heads, prepare_target, retarget_to_rig
 from cadence.motion.rigify_control import deform_view
-from cadence.motion.skeleton import CANONICAL
+from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -26,10 +26,49 @@ WAVE = FIXTURES / "bandai_wave_right_hand.bvh"
 J = {n: i for i, n in enumerate(CANONICAL.names)}
 
 
+def _human_metarig(bpy):
+    """Blender's human meta-rig without its face (the face rig is nearly all of the
+    generation time: seconds instead of a tenth of one; the body's controls are the same)."""
+    bpy.ops.object.armature_human_metarig_add()
+    meta = bpy.context.active_object
+    bpy.ops.object.mode_set(mode='EDIT')
+    edit = meta.data.edit_bones
+    for bone in [b for b in edit if b.name == "face" or "face" in (p.name for p in b.parent_recursive)]:
+        edit.remove(bone)
+    bpy.ops.object.mode_set(mode='OBJECT')
+    return meta
+
+
+def _canonical_metarig(bpy):
+    """The human meta-rig with its body and finger joints moved onto the canonical
+    skeleton's rest positions (T-pose, metres, Z up, facing -Y)."""
+    from mathutils import Vector
+
+    meta = _human_metarig(bpy)
+    meta.name = "canonical_metarig"
+    bones = preset_for("blender_metarig").bones
+    rest = CANONICAL.rest_positions()
+    at = lambda j: Vector(rest[J[j]])  # noqa: E731
+    bpy.ops.object.mode_set(mode='EDIT')
+    edit = meta.data.edit_bones
+    for joint, name in bones.items():
+        bone = edit[name]
+        along = bone.tail - bone.head
+        bone.head = at(joint)
+        child = PRIMARY_CHILD.get(joint)
+        bone.tail = at(child) if child in bones else bone.head + along
+    middle = (at("neck") + at("head")) / 2  # spine.005: the upper neck, unmapped
+    edit["spine.004"].tail = edit["spine.005"].head = middle
+    edit["spine.005"].tail = at("head")
+    bpy.ops.object.mode_set(mode='OBJECT')
+    return meta
+
+
 @pytest.fixture(scope="module")
 def rigify_file(tmp_path_factory) -> Path:
-    """The generated rig, saved once per module (generation takes seconds). Rigify stays
-    enabled meanwhile: its load handler reads its own properties."""
+    """Two generated rigs, made once per module and saved in one file: ``rig`` from the human meta-rig as Blender ships it, ``canonical_rig`` from one
+    reshaped to the canonical proportions. Rigify stays enabled meanwhile (its load
+    handler reads its own properties)."""
     pytest.importorskip("bpy")
     import addon_utils
 
@@ -38,12 +77,15 @@ def rigify_file(tmp_path_factory) -> Path:
     if addon_utils.enable("rigify", default_set=True, persistent=False) is None:
         pytest.skip("Rigify is not available")
     try:
-        bpy.ops.object.armature_human_metarig_add()
+        _human_metarig(bpy)
         bpy.ops.pose.rigify_generate()
-        rig = bpy.context.active_object
-        assert rig.name == "rig" and "rig_id" in rig.data
-        bpy.data.objects.remove(bpy.data.objects["metarig"])
-        path = tmp_path_factory.mktemp("rigify") / "rig.blend"
+        assert bpy.context.active_object.name == "rig" and "rig_id" in bpy.data.objects["rig"].data
+        _canonical_metarig(bpy)
+        bpy.ops.pose.rigify_generate()
+        bpy.context.active_object.name = "canonical_rig"
+        for obj in [o for o in bpy.data.objects if "metarig" in o.name]:
+            bpy.data.objects.remove(obj)
+        path = tmp_path_factory.mktemp("rigify") / "rigs.blend"
         bpy.ops.wm.save_as_mainfile(filepath=str(path))
         yield path
     finally:
@@ -101,12 +143,8 @@ def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):  # n
     m = np.array(obj.matrix_world)
     want = expected[frames][:, cols] @ m[:3, :3].T + m[:3, 3]
     err = np.linalg.norm(heads - want, axis=-1)
-    leg = obj.data.bones["DEF-thigh.L"].head_local[2] - obj.data.bones["DEF-foot.L"].head_local[2]
-    scale = leg / 0.8  # canonical centimetres
-    print(f"\ncontrol rig: DEF heads vs deform retarget mean {100 * err.mean() / scale:.4f} cm, "
-          f"max {100 * err.max() / scale:.4f} cm (canonical units)")
-    worst = err.max(0)
-    print({b: round(float(e), 5) for b, e in zip(bones, worst) if e > 1e-4})
+    print(f"\ncontrol rig: DEF heads vs the deform-rig retarget mean {100 * err.mean():.4f} cm, "
+          f"max {100 * err.max():.4f} cm ({len(bones)} bones, {len(frames)} frames)")
     assert err.max() < 2e-4
 
     # The switches are keyed to FK and the IK side is off.
@@ -121,6 +159,43 @@ def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):  # n
     keyed = {p.split('"')[1] for p in fcurves}
     assert {"torso", "spine_fk", "upper_arm_fk.L", "shin_fk.R", "f_index.02.L"} <= keyed
     assert not any(n.startswith(("DEF-", "ORG-", "MCH-")) for n in keyed)
+
+
+@pytest.mark.parametrize("mode", ["root", "in_place"])
+def test_root_motion_modes(control_rig, blender, walk, mode):  # noqa: F811
+    """The root bone carries the travel on the floor (``root``), or nobody does
+    (``in_place``); the DEF bones still land where the deform-rig retarget puts them."""
+    from cadence.blender.rig_retarget import retarget_onto
+
+    clip = walk.slice(0, 40)
+    options = RetargetOptions(root_motion=mode)
+    result = retarget_onto(control_rig, clip, options=options)
+    assert ("root" in result.pose.locations) == (mode == "root")
+    assert "torso" in result.pose.locations
+    deform_map, expected, names = expected_deform(control_rig, clip, options)
+    bones = list(deform_map.bones.values())
+    heads = deform_heads(blender, control_rig, bones, range(1, clip.num_frames + 1))
+    want = expected[:, [names.index(b) for b in bones]]
+    assert np.linalg.norm(heads - want, axis=-1).max() < 2e-4
+
+
+def test_canonical_proportions_follow_the_motion(blender, rigify_file, walk):  # noqa: F811
+    """A control rig of the canonical proportions: its DEF bones play the canonical
+    motion's joint positions (the error figure of the other rigs)."""
+    from cadence.blender.rig_retarget import retarget_onto
+
+    blender.ops.wm.open_mainfile(filepath=str(rigify_file))
+    obj = blender.data.objects["canonical_rig"]
+    result = retarget_onto(obj, walk)
+    assert result.bone_map.convention == "rigify_control" and result.pose.scale == pytest.approx(1.0)
+    deform_map, _, _ = expected_deform(obj, walk.slice(0, 2))
+    joints = list(deform_map.bones)
+    heads = deform_heads(blender, obj, [deform_map.bones[j] for j in joints],
+                         range(1, walk.num_frames + 1))
+    err = np.linalg.norm(heads - walk.positions()[:, [J[j] for j in joints]], axis=-1)
+    print(f"\ncanonical control rig: DEF heads vs canonical FK mean {100 * err.mean():.4f} cm, "
+          f"max {100 * err.max():.4f} cm ({len(joints)} joints, {walk.num_frames} frames)")
+    assert err.max() < 6e-4
 
 
 def test_feet_on_floor_and_directions(control_rig, blender, walk):  # noqa: F811
@@ -146,7 +221,6 @@ def test_feet_on_floor_and_directions(control_rig, blender, walk):  # noqa: F811
             worst[a] = max(worst.get(a, 0.0), np.degrees(np.arccos(np.clip(u @ v, -1, 1))))
         lowest.append(min(head(n)[2] for n in ("DEF-toe.L", "DEF-toe.R")))
     rest = obj.data.bones["DEF-toe.L"].head_local[2]
-    print(worst)
     worst = max(worst.values())
     print(f"\ncontrol rig: directions {worst:.3f} deg, lowest ball of foot {100 * min(lowest):.2f} cm "
           f"(rest {100 * rest:.2f} cm)")
@@ -181,7 +255,7 @@ def test_deform_map_still_refused_with_hint(control_rig, walk):  # noqa: F811
 def test_cli_bake_onto_control_rig(rigify_file, blender, tmp_path):  # noqa: F811
     out = tmp_path / "out.blend"
     result = subprocess.run([sys.executable, str(ROOT / "cadence"), "bake", "--motion", str(WALK),
-                             "--rig", str(rigify_file), "--out", str(out)],
+                             "--rig", str(rigify_file), "--armature", "rig", "--out", str(out)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     blender.ops.wm.open_mainfile(filepath=str(out))

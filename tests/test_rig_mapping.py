@@ -146,3 +146,15 @@ def test_shipped_presets_match_the_tables():
     assert set(shipped) == set(EXAMPLE_NAMES)
     for name, preset in shipped.items():
         assert preset.to_dict() == preset_for(name).to_dict(), name
+
+
+def test_rigify_control_names_only_when_recognised():
+    from cadence.motion.rig_mapping import looks_like_rigify_controls
+
+    deform = rb.rest_rig(rb.rigify())
+    assert not looks_like_rigify_controls(deform.names)
+    assert match_rig(deform, rigify_controls=True).convention == "rigify_deform"
+    names = list(deform.names) + ["torso", "upper_arm_fk.L", "thigh_fk.L"]
+    assert looks_like_rigify_controls(names)
+    for spec in rb.test_rigs():  # never chosen by names alone
+        assert match_rig(rb.rest_rig(spec)).convention != "rigify_control"
