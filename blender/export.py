@@ -22,8 +22,7 @@ import numpy as np
 from ..motion.export import write_canonical_bvh
 from ..motion.rig_export import (REQUIRED_FOR_CANONICAL, RigSamples, rig_to_canonical,
                                  write_rig_bvh)
-from ..motion.rig_mapping import match_rig
-from .rig_retarget import RigError, read_rest_rig, stored_bone_map
+from .rig_retarget import RigError, playing_bone_map, read_rest_rig
 from .scene import scene_fps
 
 BVH_SKELETONS = ("target", "canonical")
@@ -93,7 +92,7 @@ def sample_armature(obj: bpy.types.Object, frames: range | list[int]) -> RigSamp
 
 def _bone_map_bones(obj: bpy.types.Object) -> dict[str, str]:
     try:
-        bone_map = stored_bone_map(obj) or match_rig(read_rest_rig(obj))
+        bone_map = playing_bone_map(obj)
         bones = bone_map.resolve(tuple(b.name for b in obj.data.bones)).bones
     except (RigError, ValueError) as exc:
         raise ExportError(f"cannot put {obj.name!r} on the canonical skeleton: {exc}") from exc

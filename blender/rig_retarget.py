@@ -131,6 +131,18 @@ def check_bone_map(obj: bpy.types.Object, rig: RestRig, bone_map: BoneMap) -> Bo
     return resolved
 
 
+def playing_bone_map(obj: bpy.types.Object) -> BoneMap:
+    """The map whose bones show the animation as it plays (for reading it back): the
+    stored or automatic one, but on a generated Rigify rig keyed on its controls the DEF
+    bones, which follow the controls. Raises ValueError."""
+    rig = read_rest_rig(obj)
+    bone_map = stored_bone_map(obj) or automatic_bone_map(obj, rig)
+    if _drives_controls(obj, bone_map):
+        from ..motion.rigify_control import deform_view
+        return match_rig(deform_view(rig))
+    return bone_map
+
+
 def current_bone_map(obj: bpy.types.Object) -> BoneMap:
     """The map a retarget onto ``obj`` would use: the stored one, else automatic matching."""
     problem = armature_problem(obj)

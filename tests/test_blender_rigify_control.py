@@ -17,7 +17,7 @@ from cadence.motion.convert import load_canonical_motion
 from cadence.motion.rig_mapping import match_rig, preset_for
 from cadence.motion.rig_retarget import RetargetOptions, pose_heads, prepare_target, retarget_to_rig
 from cadence.motion.rigify_control import deform_view
-from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
+from cadence.motion.skeleton import BODY_JOINT_NAMES, CANONICAL, PRIMARY_CHILD
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -241,6 +241,24 @@ def test_raised_hand_above_head(control_rig, blender):  # noqa: F811
     z = lambda n: (obj.matrix_world @ obj.pose.bones[n].head)[2]  # noqa: E731
     assert z("DEF-hand.R") > z("DEF-spine.006") + 0.05
     assert z("DEF-hand.L") < z("DEF-spine.003")
+
+
+def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk, tmp_path):  # noqa: F811
+    """Exporting the baked control rig on the canonical skeleton reads the DEF bones
+    (which follow the controls), not the controls' own hierarchy."""
+    from cadence.blender.export import export_bvh
+    from cadence.blender.rig_retarget import retarget_onto
+
+    blender.ops.wm.open_mainfile(filepath=str(rigify_file))
+    obj = blender.data.objects["canonical_rig"]
+    clip = walk.slice(0, 30)
+    retarget_onto(obj, clip)
+    result = export_bvh(obj, tmp_path / "canonical.bvh", skeleton="canonical")
+    body = [J[j] for j in BODY_JOINT_NAMES]
+    err = np.linalg.norm(load_canonical_motion(result.path).positions()[:, body]
+                         - clip.positions()[:, body], axis=-1)
+    print(f"\ncanonical BVH from the control rig: body joints within {100 * err.max():.3f} cm")
+    assert err.max() < 0.005
 
 
 def test_deform_map_still_refused_with_hint(control_rig, walk):  # noqa: F811
