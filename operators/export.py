@@ -4,7 +4,7 @@ on the canonical one) or glTF, and their File > Export menu entries. Thin wrappe
 import bpy
 from bpy_extras.io_utils import ExportHelper
 
-from ..blender.export import GLTF_FORMATS, ExportError, export_bvh, export_gltf, export_problem
+from ..blender.export import ExportError, export_bvh, export_gltf, export_problem
 
 SKELETON_ITEMS = (
     ('TARGET', "Armature", "The armature's own bones and rest pose (Y up, centimetres)"),
@@ -13,7 +13,23 @@ SKELETON_ITEMS = (
 )
 
 
-class CADENCE_OT_export_bvh(bpy.types.Operator, ExportHelper):
+class _ActionExport(ExportHelper):
+    """The file browser, opened on a name taken from the active armature's action, or a
+    clear refusal when there is nothing to export."""
+
+    def invoke(self, context, event):
+        problem = export_problem(context.active_object)
+        if problem:
+            self.report({'ERROR'}, problem)
+            return {'CANCELLED'}
+        if not self.filepath:
+            action = context.active_object.animation_data.action
+            self.filepath = bpy.path.ensure_ext(bpy.path.clean_name(action.name), self.filename_ext)
+        context.window_manager.fileselect_add(self)
+        return {'RUNNING_MODAL'}
+
+
+class CADENCE_OT_export_bvh(_ActionExport, bpy.types.Operator):
     """Export the active armature's current action as a BVH file"""
 
     bl_idname = "cadence.export_bvh"
@@ -27,17 +43,6 @@ class CADENCE_OT_export_bvh(bpy.types.Operator, ExportHelper):
         name="Deform Bones Only", default=False,
         description="Leave out bones that do not deform (controls, IK targets); their children "
                     "hang from the nearest exported bone")
-
-    def invoke(self, context, event):
-        problem = export_problem(context.active_object)
-        if problem:
-            self.report({'ERROR'}, problem)
-            return {'CANCELLED'}
-        if not self.filepath:
-            action = context.active_object.animation_data.action
-            self.filepath = bpy.path.ensure_ext(bpy.path.clean_name(action.name), ".bvh")
-        context.window_manager.fileselect_add(self)
-        return {'RUNNING_MODAL'}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = context.active_object
@@ -54,7 +59,7 @@ class CADENCE_OT_export_bvh(bpy.types.Operator, ExportHelper):
         return {'FINISHED'}
 
 
-class CADENCE_OT_export_gltf(bpy.types.Operator, ExportHelper):
+class CADENCE_OT_export_gltf(_ActionExport, bpy.types.Operator):
     """Export the scene with the active armature's current action as glTF (.glb, or .gltf with a .bin beside it)"""
 
     bl_idname = "cadence.export_gltf"
@@ -65,27 +70,13 @@ class CADENCE_OT_export_gltf(bpy.types.Operator, ExportHelper):
     filter_glob: bpy.props.StringProperty(default="*.glb;*.gltf", options={'HIDDEN'})
     check_extension = None  # .glb and .gltf are both fine: the extension picks the format
 
-    def invoke(self, context, event):
-        problem = export_problem(context.active_object)
-        if problem:
-            self.report({'ERROR'}, problem)
-            return {'CANCELLED'}
-        if not self.filepath:
-            action = context.active_object.animation_data.action
-            self.filepath = bpy.path.ensure_ext(bpy.path.clean_name(action.name), ".glb")
-        context.window_manager.fileselect_add(self)
-        return {'RUNNING_MODAL'}
-
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = context.active_object
         problem = export_problem(obj)
         path = bpy.path.abspath(self.filepath) if self.filepath else ""
         try:
-            if problem:
-                raise ExportError(problem)
-            if not path or not path.lower().endswith(tuple(GLTF_FORMATS)):
-                raise ExportError(f"glTF files end in {' or '.join(GLTF_FORMATS)}, "
-                                  f"got {bpy.path.basename(path) or 'no file name'}")
+            if problem or not path:
+                raise ExportError(problem or "no output file given")
             written = export_gltf(path, animation_name=obj.animation_data.action.name)
         except ExportError as exc:
             self.report({'ERROR'}, str(exc))

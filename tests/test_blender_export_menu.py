@@ -75,6 +75,8 @@ def test_gltf_operator_refuses(blender, tmp_path):  # noqa: F811
     blender.context.view_layer.objects.active = mesh
     with pytest.raises(RuntimeError, match="is a mesh, not an armature"):
         blender.ops.cadence.export_gltf(filepath=str(tmp_path / "a.glb"))
+    with pytest.raises(RuntimeError, match="is a mesh, not an armature"):
+        blender.ops.cadence.export_gltf('INVOKE_DEFAULT')  # before the file browser
     _animated_rig(blender)
     with pytest.raises(RuntimeError, match=r"glTF files end in \.glb or \.gltf"):
         blender.ops.cadence.export_gltf(filepath=str(tmp_path / "a.fbx"))
