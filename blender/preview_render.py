@@ -3,7 +3,8 @@ character, text labels, frames rendered to arrays and tiled into contact sheets.
 
 The demo's preview image and the user guide's pictures (``tools/make_pictures``) both
 come from here. Workbench renders without a display (Blender creates an offscreen
-EGL context; measured about 0.1-0.3 s a frame at 320x400 on a 2-core machine); where it
+EGL context; about 0.25 s for a small face close-up, 1.5-1.9 s for a body frame with
+shadows on a busy 2-core machine; EEVEE took 71 s for its first frame); where it
 cannot, the renders fall back to Cycles on the CPU with few samples. Set
 ``CADENCE_RENDER_ENGINE`` (BLENDER_WORKBENCH, CYCLES, BLENDER_EEVEE) to force one.
 """
@@ -52,15 +53,22 @@ def setup_render(scene: bpy.types.Scene, width: int, height: int, engine: str | 
     shading.show_cavity = False
     scene.display.light_direction = (0.4, -0.4, 0.8)
     if engine == 'CYCLES':
-        scene.cycles.device = 'CPU'
-        scene.cycles.samples = 8
-        scene.cycles.use_denoising = False
-        if not any(o.type == 'LIGHT' for o in scene.objects):
-            sun = bpy.data.objects.new("CadenceSun", bpy.data.lights.new("CadenceSun", 'SUN'))
-            sun.data.energy = 3.0
-            sun.rotation_euler = (math.radians(40), 0.0, math.radians(30))
-            scene.collection.objects.link(sun)
+        use_cycles(scene)
     return engine
+
+
+def use_cycles(scene: bpy.types.Scene) -> None:
+    """Cycles on the CPU with few samples and a sun: the engine that needs no GPU context
+    (the fallback where Workbench cannot render)."""
+    scene.render.engine = 'CYCLES'
+    scene.cycles.device = 'CPU'
+    scene.cycles.samples = 8
+    scene.cycles.use_denoising = False
+    if not any(o.type == 'LIGHT' for o in scene.objects):
+        sun = bpy.data.objects.new("CadenceSun", bpy.data.lights.new("CadenceSun", 'SUN'))
+        sun.data.energy = 3.0
+        sun.rotation_euler = (math.radians(40), 0.0, math.radians(30))
+        scene.collection.objects.link(sun)
 
 
 def add_floor(scene: bpy.types.Scene, half_size: float = 20.0, tile_size: float = 0.5) -> bpy.types.Object:
@@ -117,11 +125,23 @@ def add_label(scene: bpy.types.Scene, camera: bpy.types.Object, text: str,
 
 
 def render_image(scene: bpy.types.Scene) -> np.ndarray:
-    """Render the scene's current frame; (height, width, 4) floats, top row first."""
+    """Render the scene's current frame; (height, width, 4) floats, top row first.
+
+    When Workbench or EEVEE cannot render (no GPU context on this machine), the scene
+    switches to Cycles on the CPU (:func:`use_cycles`) and the frame is rendered again.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "frame.png"
         scene.render.filepath = str(path)
-        bpy.ops.render.render(write_still=True, scene=scene.name)
+        try:
+            bpy.ops.render.render(write_still=True)
+            if not path.is_file():
+                raise RuntimeError("the render wrote no picture")
+        except RuntimeError:
+            if scene.render.engine == 'CYCLES':
+                raise
+            use_cycles(scene)
+            bpy.ops.render.render(write_still=True)
         image = bpy.data.images.load(str(path))
         try:
             w, h = image.size

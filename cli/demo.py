@@ -165,7 +165,7 @@ def _render_preview(armature, face, timeline, settings: DemoSettings, path: Path
 
     scene = bpy.context.scene
     width, height = settings.preview_size
-    engine = R.setup_render(scene, width, height)
+    R.setup_render(scene, width, height)
     R.add_floor(scene)
     camera = R.add_camera(scene)
     label = R.add_label(scene, camera, "", size=0.055)
@@ -190,7 +190,7 @@ def _render_preview(armature, face, timeline, settings: DemoSettings, path: Path
             label.data.body = f"{(frame - scene.frame_start) / fps:.1f} s speech"
         rows.append(R.render_frames(scene, frames, face_view))
     write_png(path, R.contact_sheet(rows))
-    return engine
+    return scene.render.engine  # Cycles if Workbench could not render here
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
