@@ -220,7 +220,7 @@ def control_rig_pose(obj: bpy.types.Object, rig: RestRig, motion: Motion, bone_m
     """(plan, pose keys) of ``motion`` on the controls of ``obj``. Raises ValueError."""
     plan = plan_controls(obj, rig, bone_map)
     world = solve_world(plan.target, motion, options)
-    pose = control_pose(rig, plan.target.axes, plan.scheme, plan.target, world)
+    pose = control_pose(rig, plan.scheme, plan.target, world)
     pose.rest_bones = [n for n in plan.rest_bones if n not in pose.locations]
     plan.target.notes.extend(plan.scheme.notes)
     return plan, pose

@@ -105,21 +105,20 @@ def carrier_follows(joint_controls: dict[str, str], deform_bones: dict[str, str]
     return deform_bones["pelvis"]
 
 
-def control_pose(rig: RestRig, axes: np.ndarray, scheme: ControlScheme, deform: RigTarget,
-                 world: WorldPose, location_tolerance: float = 1e-5) -> RigPose:
+def control_pose(rig: RestRig, scheme: ControlScheme, deform: RigTarget, world: WorldPose,
+                 location_tolerance: float = 1e-5) -> RigPose:
     """Pose-space keys for the keyed controls of ``rig`` (the whole generated rig) from
-    the world solution ``world`` of its deform view ``deform``.
+    the world solution ``world`` of its deform view ``deform`` (same armature space).
 
-    axes: the deform view's armature-to-canonical axes (``deform.axes``). Locations are
-    keyed on the carrier, on the root bone when ``world`` moves it, and on any control
-    whose head the hierarchy does not carry where it must be (beyond
+    Locations are keyed on the carrier, on the root bone when ``world`` moves it, and on
+    any control whose head the hierarchy does not carry where it must be (beyond
     ``location_tolerance`` x scale).
     """
     t = len(world.deltas)
     dv = deform.rig
     d_heads = world.heads(deform)
-    heads = rig.heads @ axes.T
-    rest = axes @ rot.orthonormalize(rig.matrices)
+    heads = rig.heads @ deform.axes.T
+    rest = deform.axes @ rot.orthonormalize(rig.matrices)
 
     def motion_of(control: str) -> tuple[np.ndarray, np.ndarray]:
         """World delta (T, 4) and head (T, 3) of a control, canonical axes."""
