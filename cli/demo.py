@@ -88,6 +88,7 @@ def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> Demo
         with _stage(report, "load models", log):
             model = MotionModel.load(settings.weights)
             face_model = FaceSpeechModel.load(settings.weights) if settings.audio else None
+        model.style_vector(styles)  # unknown slider names fail before any work
         with _stage(report, "generate the timeline", log):
             result = compose(model, timeline, seed=settings.seed, steps=settings.steps, styles=styles)
         anim = None

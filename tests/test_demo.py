@@ -86,6 +86,9 @@ def test_demo_reports_bad_input(tmp_path, short_inputs):
     with pytest.raises(CliError, match="speech file not found"):
         run_demo(DemoSettings(out_dir=tmp_path, timeline=timeline, audio=tmp_path / "no.wav"),
                  log=lambda _: None)
+    with pytest.raises(CliError, match="foo"):
+        run_demo(DemoSettings(out_dir=tmp_path, timeline=timeline, audio=None, styles="foo=1"),
+                 log=lambda _: None)
     bad = tmp_path / "bad.txt"
     bad.write_text("walk # 2 # 1\n")
     with pytest.raises(CliError, match="bad.txt"):
