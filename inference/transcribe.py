@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -93,6 +94,7 @@ class Transcript:
 # -- decoders ------------------------------------------------------------------------------
 _LOCK = threading.Lock()         # a decoder is not re-entrant: one transcription at a time
 _DECODERS: dict[str, object] = {}
+_INITIAL_CMN: dict[int, str] = {}
 
 
 def _pocketsphinx():
@@ -117,6 +119,7 @@ def _decoder(kind: str):
                 _DECODERS[kind] = ps.Decoder(loglevel="FATAL")
         except (RuntimeError, ValueError, OSError) as exc:
             raise TranscribeError(f"pocketsphinx could not load its English model ({exc})") from None
+        _INITIAL_CMN[id(_DECODERS[kind])] = _DECODERS[kind].get_cmn()
     return _DECODERS[kind]
 
 
@@ -167,7 +170,8 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
             parts.append(part)
             if progress is not None:
                 progress((i + 1) / count)
-    all_words = [w for ws, _ in parts for w in ws]
+    all_words = [Word(w.text, min(max(w.start, 0.0), audio.duration), min(w.end, audio.duration))
+                 for ws, _ in parts for w in ws]
     phones = _tidy_phones([p for _, ps in parts for p in ps], audio.duration)
     return Transcript(all_words, phones, target is not None, warnings)
 
@@ -220,7 +224,14 @@ def _pcm16(x: np.ndarray) -> bytes:
 
 
 def _decode(decoder, pcm: bytes) -> None:
+    """One utterance, from the decoder's initial cepstral mean and fresh noise
+    statistics: both otherwise carry over from the previous utterance, so the same
+    audio decoded twice would give (slightly) different phones."""
     try:
+        decoder.set_cmn(_INITIAL_CMN[id(decoder)])
+        with warnings.catch_warnings():          # "deprecated and unnecessary": it is not
+            warnings.simplefilter("ignore", DeprecationWarning)
+            decoder.start_stream()
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
