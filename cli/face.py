@@ -18,6 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="emotion sliders NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. happy=0.8 "
                         "(--list-emotions shows the names)")
     p.add_argument("--out", type=Path, help="output .csv")
+    p.add_argument("--method", choices=("learned", "phoneme", "blend"), default=None,
+                   help="lip sync: the learned model (any language), English phoneme "
+                        "recognition with visemes, or their blend (default: blend; see docs/face.md)")
+    p.add_argument("--transcript", default=None,
+                   help="the English text spoken (phoneme/blend: aligned instead of recognised); "
+                        "@FILE reads it from a file")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed for blinks, gaze and head motion (default 0)")
     p.add_argument("--fps", type=float, default=None, help="frame rate (default 30)")
@@ -51,10 +57,19 @@ def run(args: argparse.Namespace) -> int:
         emotions = parse_emotions(args.emotion)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    transcript = args.transcript
+    if transcript is not None and transcript.startswith("@"):
+        try:
+            transcript = Path(transcript[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read the transcript {transcript[1:]}: {exc}") from None
+    if transcript is not None and args.method == "learned":
+        raise CliError("--transcript needs --method phoneme or blend (the learned model ignores text)")
 
     from ..face.csv_io import write_face_csv
     from ..inference.audio import AudioError
-    from ..inference.face import generate_face
+    from ..inference.face import DEFAULT_METHOD, generate_face
+    from ..inference.transcribe import TranscribeError
     from ..inference.weights import WeightsError
 
     show = not args.quiet and sys.stderr.isatty()
@@ -66,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
         anim = generate_face(args.audio, emotions, seed=args.seed, fps=args.fps,
                              weights_dir=args.weights, blinks=not args.no_blinks,
                              gaze=not args.no_gaze, head=not args.no_head,
+                             method=args.method or DEFAULT_METHOD, transcript=transcript,
                              progress=progress if show else None)
-    except (AudioError, WeightsError) as exc:
+    except (AudioError, WeightsError, TranscribeError) as exc:
         raise CliError(str(exc)) from None
     finally:
         if show:

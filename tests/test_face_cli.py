@@ -33,6 +33,26 @@ def test_fps_and_seed(tmp_path):
     assert a.read_text() == b.read_text() and len(a.read_text().splitlines()) == 193
 
 
+def test_methods(tmp_path):
+    english = FIXTURES / "english_bear.flac"
+    paths = {}
+    for method in ("learned", "phoneme", "blend"):
+        paths[method] = tmp_path / f"{method}.csv"
+        assert main(["face", "--audio", str(english), "--method", method, "--out", str(paths[method]),
+                     "--quiet", "--no-blinks", "--no-gaze", "--no-head"]) == 0
+    jaw = ARKIT_NAMES.index("jawOpen")
+    tracks = {m: read_face_csv(p).weights for m, p in paths.items()}
+    assert not np.allclose(tracks["learned"], tracks["phoneme"])
+    # the blend lies between the two where no closure is enforced
+    between = (np.minimum(tracks["learned"][:, jaw], tracks["phoneme"][:, jaw]) - 1e-4 <= tracks["blend"][:, jaw])
+    assert between.mean() > 0.9
+    (tmp_path / "said.txt").write_text("The big brown bear jumped over a bubbling brook.")
+    aligned = tmp_path / "aligned.csv"
+    assert main(["face", "--audio", str(english), "--method", "phoneme", "--transcript",
+                 f"@{tmp_path / 'said.txt'}", "--out", str(aligned), "--quiet"]) == 0
+    assert read_face_csv(aligned).weights[:, ARKIT_NAMES.index("mouthClose")].max() > 0.03
+
+
 def test_list_emotions(capsys):
     assert main(["face", "--list-emotions"]) == 0
     assert capsys.readouterr().out.split() == ["neutral", "happy", "angry", "sad", "contempt", "surprise",
@@ -67,6 +87,9 @@ def test_bad_audio_exit_2_no_file(tmp_path, capsys, case):
     (["--audio", str(SLICE), "--out", "x.csv", "--emotion", "sad=3"], "outside 0..1"),
     (["--audio", str(SLICE), "--out", "no/such/folder/x.csv"], "does not exist"),
     (["--audio", str(SLICE), "--out", "x.csv", "--fps", "0"], "--fps"),
+    (["--audio", str(SLICE), "--out", "x.csv", "--method", "learned", "--transcript", "hi"], "--method phoneme"),
+    (["--audio", str(SLICE), "--out", "x.csv", "--transcript", "@nope.txt"], "cannot read the transcript"),
+    (["--audio", str(SLICE), "--out", "x.csv", "--transcript", "zzxqv"], "dictionary"),
 ])
 def test_argument_errors(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
