@@ -261,6 +261,17 @@ def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk,
     assert err.max() < 0.005
 
 
+def test_panel_status_and_detect_operator(control_rig, blender):  # noqa: F811
+    from cadence.blender.generation import check_target, rig_status
+
+    status = rig_status(control_rig)
+    assert status.ok and status.text.startswith("Rigify control rig (FK controls): 52 bones mapped")
+    check_target(control_rig)  # Generate would accept it
+    assert blender.ops.cadence.detect_bone_map() == {'FINISHED'}
+    assert json.loads(control_rig.data["cadence_bone_map"])["bones"]["pelvis"] == "spine_fk"
+    assert control_rig.pose.bones["upper_arm_parent.L"]["IK_FK"] == 0.0  # detecting sets nothing
+
+
 def test_deform_map_still_refused_with_hint(control_rig, walk):  # noqa: F811
     from cadence.blender.presets import load_preset
     from cadence.blender.rig_retarget import RigError, retarget_onto
