@@ -7,8 +7,9 @@ exist, and disables it (with the reason) while the audio or the face mesh is mis
 A module adds its entry with :func:`register_speech_action` (idempotent) or by editing
 the defaults below.
 
-The panel's button runs the operator directly (EXEC_DEFAULT) with the face mesh (or the
-target armature) as the active object, and fills whichever of these operator properties
+The panel's button runs the operator directly (EXEC_DEFAULT; INVOKE_DEFAULT for actions
+with ``invoke``, which run in a worker thread) with the face mesh (or the target
+armature) as the active object, and fills whichever of these operator properties
 exist from the panel: ``filepath`` (the audio), ``start_frame`` (where the audio starts),
 ``emotion_<name>`` (the speech emotion sliders); see :func:`operator_values`.
 Operators may instead read the audio the user picked with :func:`speech_audio` (a file,
@@ -44,13 +45,15 @@ class SpeechAction:
     needs_face_mesh: bool = False  # disabled until the panel's Face mesh is set
     needs_armature: bool = False   # disabled until there is a target armature
     description: str = ""
+    invoke: bool = False           # the button invokes it (a worker thread), not EXEC_DEFAULT
 
 
 SPEECH_ACTIONS: list[SpeechAction] = [
     SpeechAction("cadence.generate_face", "Generate Face", 'SHAPEKEY_DATA', "face*.onnx",
                  needs_face_mesh=True, description="Lip sync, expression, blinks and gaze on the face mesh"),
-    SpeechAction("cadence.generate_gestures", "Generate Gestures", 'ARMATURE_DATA', "gesture*.onnx",
-                 needs_armature=True, description="Body gestures in time with the speech on the target"),
+    SpeechAction("cadence.generate_gestures", "Generate Gestures", 'ARMATURE_DATA', "silero_vad.onnx",
+                 needs_armature=True, invoke=True,
+                 description="Body gestures in time with the speech on the target (and the face when set)"),
 ]
 
 

@@ -5,17 +5,21 @@ towards the audio's rhythm without retraining; we do it with classifier-style gu
 on the predicted clean sample, through the sampler's ``guidance`` hook. Everything is
 numpy: the loss is a function of a few x0 channels and its gradient is analytic.
 
-**The target.** Beat gestures move fast into the stressed syllable and then hold (BEAT:
-speech onsets fall on the velocity minima that end a stroke; McNeill: the stroke lands
-on the stress). From the audio (``inference/prosody.py`` and the voice activity) we
+**The target.** Beat gestures move fast and stop on the stressed syllable (McNeill:
+the stroke lands on the stress; BEAT measures speech onsets against the velocity minima
+that end strokes). From the audio (``inference/prosody.py`` and the voice activity) we
 build a per-frame target speed for each arm:
 
-- a stroke bump (Gaussian, sd ``stroke_width``) of height ``peak_speed`` x (0.4 + 0.6 x
-  loudness) centred ``lead`` seconds before every beat (stressed syllables, and onsets
-  at least ``min_beat_gap`` away from them), so amplitude follows loudness;
-- ``hold_speed`` between strokes while speaking, ``idle_speed`` in silence: idle but
-  alive, not frozen; the left arm gets ``left_share`` of the right arm's target;
+- beats: the stressed syllables, plus onsets at least ``min_beat_gap`` from them;
+- before every beat a stroke of ``stroke_seconds`` (or up to the previous beat when
+  closer) whose speed rises and falls as sin^2 to the hold on the beat, its height
+  ``peak_speed`` x (0.4 + 0.6 x loudness at the beat), so amplitude follows loudness;
+- ``hold_speed`` on the beats and between strokes while speaking, ``idle_speed`` in
+  silence: idle but alive, not frozen; the left arm gets ``left_share`` of the right's;
 - weight 0 where a semantic gesture drives the arm (the lexicon's motion is kept).
+
+``shape="bump"`` puts a Gaussian speed peak ``lead`` s before each beat instead (our
+first design); on the benchmark clips it aligned worse (docs/gesture.md).
 
 **What is steered.** The *arm state*: the shoulder's and the elbow's 6D rotation
 channels scaled by the upper-arm and forearm lengths (over sqrt 2, since a rotation by
@@ -87,9 +91,11 @@ class BeatSettings:
     peak_speed: float = 1.1       # m/s at the stroke of a loud beat
     hold_speed: float = 0.12      # m/s between strokes while speaking
     idle_speed: float = 0.04      # m/s in silence
+    shape: str = "stroke"         # "stroke": ends on the beat; "bump": Gaussian before it
+    stroke_seconds: float = 0.45  # longest stroke (shorter when beats are closer)
     stroke_width: float = 0.10    # s, sd of a stroke bump
     lead: float = 0.12            # s the stroke's speed peak precedes the beat
-    min_beat_gap: float = 0.25    # s between beats taken from onsets
+    min_beat_gap: float = 0.15    # s between beats taken from onsets
     left_share: float = 0.6       # the left wrist's target relative to the right's
     scale: float = 1.0            # guidance strength (0: off)
     iterations: int = 3
@@ -116,11 +122,23 @@ def target_speed(beats: np.ndarray, loudness: np.ndarray, speaking: np.ndarray, 
     t = (np.arange(frames - 1) + 1.0) / fps          # the instant between frames i and i+1
     base = np.where(speaking[:-1] | speaking[1:], settings.hold_speed, settings.idle_speed)
     bumps = np.zeros(frames - 1)
-    for b in beats:
+    previous = -np.inf
+    for b in np.sort(beats):
         k = int(np.clip(round(b * fps), 0, frames - 1))
         height = settings.peak_speed * (0.4 + 0.6 * float(loudness[k]))
-        bumps = np.maximum(bumps, height * np.exp(-0.5 * ((t - (b - settings.lead)) / settings.stroke_width) ** 2))
-    return np.maximum(base, bumps)
+        if settings.shape == "bump":
+            bump = height * np.exp(-0.5 * ((t - (b - settings.lead)) / settings.stroke_width) ** 2)
+        else:   # a stroke that ends on the beat: speed sin^2 from its start to the beat
+            length = min(settings.stroke_seconds, b - previous)
+            u = (t - (b - length)) / length
+            bump = np.where((u > 0) & (u < 1), height * np.sin(np.pi * u) ** 2, 0.0)
+        bumps = np.maximum(bumps, bump)
+        previous = b
+    out = np.maximum(base, bumps)
+    if settings.shape != "bump":   # the hold on the beat: back to the base speed
+        for b in beats:
+            out[np.abs(t - b) < 0.5 / fps] = base[np.abs(t - b) < 0.5 / fps]
+    return out
 
 
 def speed_loss(positions: np.ndarray, target: np.ndarray, weight: np.ndarray, fps: float) -> float:

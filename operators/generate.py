@@ -101,8 +101,12 @@ class CADENCE_OT_generate(bpy.types.Operator):
         if job.error is not None:
             self.report({'ERROR'}, _message(job.error))
             return {'CANCELLED'}
+        return self._finish(context, job.result)
+
+    def _finish(self, context: bpy.types.Context, result) -> set[str]:
+        """Main thread, the worker done: apply its result (subclasses apply theirs)."""
         try:
-            gen.finish_run(context, self._run, job.result)
+            gen.finish_run(context, self._run, result)
         except gen.InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}

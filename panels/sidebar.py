@@ -295,7 +295,8 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
         for action, reason in actions:
             row = layout.row()
             row.enabled = reason is None
-            row.operator_context = 'EXEC_DEFAULT'  # the panel provides the audio
+            # the panel provides the audio; gestures invoke (a worker thread, Esc cancels)
+            row.operator_context = 'INVOKE_DEFAULT' if action.invoke else 'EXEC_DEFAULT'
             obj = speech_input.action_object(context, action)
             if obj is not None:
                 row.context_pointer_set("active_object", obj)

@@ -57,11 +57,15 @@ def test_target_follows_beats_loudness_and_silence():
     speaking[75:] = False
     r = target_speed(np.array([1.0, 2.0]), loud, speaking, fps, st)
     t = (np.arange(frames - 1) + 1.0) / fps
-    peak1 = t[np.argmax(np.where(t < 1.5, r, 0))]
-    assert peak1 == pytest.approx(1.0 - st.lead, abs=1 / fps)
+    first = (t > 0.4) & (t < 1.2)
+    # a stroke ends on the beat: its peak half a stroke before, the hold on the beat
+    assert t[first][np.argmax(r[first])] == pytest.approx(1.0 - st.stroke_seconds / 2, abs=1 / fps)
+    assert r[np.argmin(np.abs(t - 1.0))] == pytest.approx(st.hold_speed)
     assert r.max() == pytest.approx(st.peak_speed, rel=0.02)                     # loud beat
-    assert r[(t > 1.6) & (t < 2.0)].max() < 0.6 * st.peak_speed                 # quiet beat
+    assert r[(t > 1.5) & (t < 2.0)].max() < 0.6 * st.peak_speed                 # quiet beat
     assert r[-1] == pytest.approx(st.idle_speed) and r[40] == pytest.approx(st.hold_speed)
+    bump = target_speed(np.array([1.0]), loud, speaking, fps, BeatSettings(shape="bump"))
+    assert t[np.argmax(bump)] == pytest.approx(1.0 - st.lead, abs=1 / fps)
     assert beat_times(np.array([1.0]), np.array([1.1, 1.5]), 0.25).tolist() == [1.0, 1.5]
 
 

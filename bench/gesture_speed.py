@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Speed of speech -> gestures (issue 9 target: 60 s of speech -> gestures in <= 2 s on
+2 CPU cores; recognition and sampling reported separately), printed, not asserted.
+
+    .venv/bin/python bench/gesture_speed.py [--threads 2] [--repeats 3]
+
+60 s of English speech synthesised with espeak-ng (needs the Debian package; cached in
+.cache/bench/gesture/), then each stage of ``generate_gestures`` on its own (median of
+``--repeats``): reading, voice activity, prosody, recognition (pocketsphinx, no text),
+forced alignment of the known text, planning (lexicon matching with a warm encoder) and
+sampling (composition + beat guidance, 10 and 6 DDIM steps).
+
+The machine is shared, so a 10 s single-prompt generation runs in the same process as
+a yardstick: its idle time is 0.337 s (weights/motion_diffusion.md), and the ratio of
+the two is printed as the contention factor; "idle-equivalent" figures divide by it.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "cli"))
+from _package import load_package  # noqa: E402
+
+load_package(ROOT)
+
+from cadence.bench.timing import timed  # noqa: E402
+from cadence.dataset.paths import cache_dir  # noqa: E402
+from cadence.inference.audio import load_audio  # noqa: E402
+from cadence.inference.gesture import generate_gestures, phrase_index  # noqa: E402
+from cadence.inference.gesture_plan import plan_gestures  # noqa: E402
+from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.prosody import analyse  # noqa: E402
+from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+from cadence.inference.transcribe import transcribe  # noqa: E402
+from cadence.inference.vad import detect_speech  # noqa: E402
+
+IDLE_PROMPT_SECONDS = 0.337   # 10 s prompt on the idle machine (model card)
+TEXT = (
+    "Good morning everyone, and thank you for joining us today. I want to talk about how we "
+    "build things together. When we started this project, nobody believed it could work. We "
+    "had a small team, very little money, and a lot of questions. But we kept going, step by "
+    "step, and we learned something new every week. Look at this chart over here. The first "
+    "line shows where we were a year ago. The second line shows where we are now. That is a "
+    "huge difference, and all of you made it happen. Of course, there were problems. Some "
+    "days nothing worked, and we had to start again from the beginning. But we listened to "
+    "our users, we changed our minds when we were wrong, and we never stopped asking why. So "
+    "what comes next? We will open the platform to everyone this spring. Thank you so much.")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    work = cache_dir() / "bench" / "gesture"
+    work.mkdir(parents=True, exist_ok=True)
+    wav = work / "speech60.wav"
+    if not wav.exists():
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "165", "-w", str(wav), TEXT], check=True)
+    model = MotionModel.load(threads=args.threads)
+    encoder = TextEncoder.load(intra_op_num_threads=args.threads)
+    audio = load_audio(wav)
+    med = lambda f: statistics.median(timed(f, args.repeats))  # noqa: E731
+
+    yard = med(lambda: model.generate(GenerationRequest("a person waves", 10.0), encoder))
+    factor = yard / IDLE_PROMPT_SECONDS
+    activity = detect_speech(audio)
+    prosody = analyse(audio.samples)
+    words = transcribe(audio, TEXT).words
+    phrase_index(encoder)
+    stages = {
+        "read (load_audio)": med(lambda: load_audio(wav)),
+        "voice activity (silero ONNX)": med(lambda: detect_speech(audio)),
+        "prosody (numpy)": med(lambda: analyse(audio.samples)),
+        "planning (lexicon, warm encoder)": med(lambda: plan_gestures(
+            words, activity.segments, audio.duration, phrase_index(encoder), 0.5)),
+    }
+    understanding = sum(stages.values())
+    sampling = {}
+    for steps in (10, 6):
+        sampling[steps] = med(lambda: generate_gestures(audio, words=words, model=model, encoder=encoder,
+                                                        steps=steps).timings["sampling"])
+    recognition = statistics.median(timed(lambda: transcribe(audio), 1))
+    alignment = statistics.median(timed(lambda: transcribe(audio, TEXT), 1))
+
+    load = os.getloadavg()
+    print(f"{audio.duration:.1f} s of speech, {args.threads} threads; load average {load[0]:.1f} "
+          f"(2 cores, shared); yardstick 10 s prompt {yard:.3f} s = {factor:.2f}x its idle time")
+    for name, t in stages.items():
+        print(f"  {name:36s} {t:7.3f} s")
+    for steps, t in sampling.items():
+        print(f"  {'sampling, ' + str(steps) + ' steps (compose + guidance)':36s} {t:7.3f} s "
+              f"(idle-equivalent {t / factor:.3f} s)")
+    print(f"  {'recognition (pocketsphinx, no text)':36s} {recognition:7.3f} s")
+    print(f"  {'forced alignment of the known text':36s} {alignment:7.3f} s")
+    total = understanding + sampling[10]
+    print(f"gestures without recognition: {total:.3f} s measured, idle-equivalent {total / factor:.3f} s "
+          f"(target <= 2 s); with recognition add {recognition:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

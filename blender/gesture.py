@@ -1,0 +1,100 @@
+"""Generate Gestures from the Speech section (main thread only; no maths here).
+
+:func:`prepare_gestures` reads the panel (audio file or sound strip, target armature,
+the style sliders, the face mesh) into a bpy-free ``inference.gesture_job.GestureSpec``
+and a ``RunContext``; ``run_gestures`` makes the motion (and the face) in a worker
+thread or synchronously; :func:`finish_gestures` previews the motion on the target
+exactly like Generate (so Bake, Clear Preview and the retarget options apply) and
+bakes the face curves onto the face mesh's shape keys.
+
+Styles: the same sliders as text generation (the Style panel). When every slider is
+at zero and ``auto_style`` is on, the setting is estimated from the voice
+(``inference/speech_style.py``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..inference.model_info import model_files
+from ..motion.rig_retarget import RetargetOptions
+from . import generation as gen
+from .scene import scene_fps
+from .speech_input import SpeechInputError, speech_audio
+
+FACE_MODEL_GLOB = "face*.onnx"
+
+
+def face_target(context: bpy.types.Context) -> bpy.types.Object | None:
+    """The panel's face mesh when some of its shape keys are ARKit shapes and the face
+    model is installed (then the face is made with the gestures), else None."""
+    from ..face.arkit import match_shape_keys
+    from .shape_keys import shape_key_names
+    obj = gen.settings_of(context).face_mesh
+    if obj is None or obj.type != 'MESH' or not match_shape_keys(shape_key_names(obj)).keys:
+        return None
+    return obj if model_files(gen.weights_dir(context) or None, FACE_MODEL_GLOB) else None
+
+
+def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_frame: int | None = None,
+                     transcript: str = "", recognise: bool = True, semantic_amount: float = 0.5,
+                     beat_strength: float = 1.0, seed: int = 0, auto_style: bool = True,
+                     with_face: bool = True, face_emotions: dict[str, float] | None = None):
+    """(GestureSpec, RunContext, face mesh name or "") from the panel; raises
+    gen.InputError (nothing changed)."""
+    from ..inference.gesture_job import GestureSpec
+    from ..preferences import get_preferences
+    if gen.active_run() is not None:
+        raise gen.InputError("a generation is already running: wait for it or cancel it (Esc)")
+    settings = gen.settings_of(context)
+    obj = gen.effective_target(context)
+    gen.check_target(obj, settings.allow_driven)
+    info = gen.model_info(context)
+    if not info.available:
+        raise gen.InputError(info.problem)
+    if filepath:
+        path = Path(bpy.path.abspath(filepath))
+        if not path.is_file():
+            raise gen.InputError(f"audio file not found: {path}")
+        origin = int(context.scene.frame_start if start_frame is None else start_frame)
+    else:
+        try:
+            audio = speech_audio(context)
+        except SpeechInputError as exc:
+            raise gen.InputError(str(exc)) from exc
+        path, origin = audio.path, audio.frame_start
+    styles = gen.slider_values(settings.styles, info.styles)
+    prefs = get_preferences(context)
+    face = face_target(context) if with_face else None
+    spec = GestureSpec(
+        path, transcript.strip() or None, recognise, styles if styles or not auto_style else None,
+        float(semantic_amount), float(beat_strength), int(seed), int(settings.steps) or None,
+        gen.weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
+        str(getattr(prefs, "device", 'AUTO')), scene_fps(context.scene), face is not None,
+        dict(face_emotions or {}))
+    run = gen.RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
+                         RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
+                         bool(settings.allow_driven), bool(settings.play_preview))
+    return spec, run, face.name if face is not None else ""
+
+
+def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""
+                    ) -> tuple[bpy.types.Action, object]:
+    """Preview the gestures on the target (as Generate does) and bake the face, if any.
+
+    Returns (preview action, face bake result or None); raises gen.InputError."""
+    from .shape_keys import bake_face
+    fps = run.fps
+    run.layout = [{"track": tr.name, "text": seg.text, "start": run.origin + int(round(seg.start * fps)),
+                   "end": run.origin + int(round(seg.end * fps)), "index": [ti, si]}
+                  for ti, tr in enumerate(result.timeline.tracks) for si, seg in enumerate(tr.segments)]
+    face_obj = bpy.data.objects.get(face_name) if result.face is not None else None
+    if result.face is not None and face_obj is None:
+        raise gen.InputError(f"the face mesh {face_name!r} is gone: generate again")
+    action = gen.finish_run(context, run, result)
+    baked = None
+    if face_obj is not None:   # its ARKit keys were checked when the run was prepared
+        baked = bake_face(face_obj, result.face, action_name=f"{face_obj.name}Face",
+                          start_frame=run.origin, fps=fps)
+    return action, baked

@@ -1,0 +1,77 @@
+"""Generate Gestures in headless Blender: speech -> preview on the armature and the face
+on the face mesh in one click; bad input reports and changes nothing."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+import rig_builders as rb
+from bpy_support import blender  # noqa: F401
+from panel_support import fcurves, fingerprint, weights  # noqa: F401
+
+from cadence.face.arkit import ARKIT_NAMES
+
+from conftest import FIXTURES
+
+
+@pytest.fixture
+def clip(tmp_path):
+    x, sr = sf.read(FIXTURES / "facegood_1114_2_05_slice.flac", dtype="float32")
+    path = tmp_path / "speech.wav"
+    sf.write(path, x[:int(2.5 * sr)], sr)
+    return path
+
+
+def face_mesh(bpy):
+    mesh = bpy.data.meshes.new("Face")
+    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 0, 1)], [], [(0, 1, 2)])
+    obj = bpy.data.objects.new("Face", mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.shape_key_add(name="Basis")
+    for k in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+        obj.shape_key_add(name=k, from_mix=False)
+    return obj
+
+
+def test_generate_gestures_with_face(blender, weights, clip):  # noqa: F811
+    bpy = blender
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start = 30, 1
+    obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
+    face = face_mesh(bpy)
+    s = scene.cadence
+    s.target, s.face_mesh, s.steps = obj, face, 2
+    s.audio_source, s.audio_path = 'FILE', str(clip)
+    assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
+    preview = s.preview_action
+    assert preview is not None and s.preview_object == obj and obj.animation_data.action == preview
+    paths = {f.data_path.split('"')[1] for f in fcurves(preview) if f.data_path.startswith("pose.bones")}
+    assert {"RightArm", "LeftForeArm", "Hips"} <= paths
+    assert s.result.frames == 75
+    key_action = face.data.shape_keys.animation_data.action
+    assert key_action is not None and key_action.name.startswith("FaceFace")
+    jaw = next(f for f in fcurves(key_action) if "jawOpen" in f.data_path)
+    assert max(k.co[1] for k in jaw.keyframe_points) > 0.2
+    # Bake works on the gesture preview as on any generation
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+
+
+def test_generate_gestures_bad_input_changes_nothing(blender, weights, tmp_path):  # noqa: F811
+    bpy = blender
+    obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
+    s = bpy.context.scene.cadence
+    s.target = obj
+    before = fingerprint(bpy)
+    s.audio_source, s.audio_path = 'FILE', str(tmp_path / "missing.wav")
+    with pytest.raises(RuntimeError, match="audio file not found"):
+        bpy.ops.cadence.generate_gestures()
+    (tmp_path / "notes.wav").write_text("not audio\n" * 50)
+    with pytest.raises(RuntimeError, match="not an audio file"):
+        bpy.ops.cadence.generate_gestures(filepath=str(tmp_path / "notes.wav"))
+    sf.write(tmp_path / "quiet.wav", np.zeros(16000, np.float32), 16000)
+    with pytest.raises(RuntimeError, match="silent"):
+        bpy.ops.cadence.generate_gestures(filepath=str(tmp_path / "quiet.wav"))
+    s.target = None
+    with pytest.raises(RuntimeError):
+        bpy.ops.cadence.generate_gestures(filepath=str(tmp_path / "quiet.wav"))
+    s.target = obj
+    assert fingerprint(bpy) == before and s.preview_action is None
