@@ -4,6 +4,7 @@
     motion      the text + style motion denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
+    gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
 
 Loads the repository as the package ``cadence`` so training code shares the motion
 core with the add-on. Run with the project's .venv (tools/bootstrap).
@@ -23,7 +24,7 @@ from _package import load_package  # noqa: E402
 load_package(ROOT)
 
 COMMANDS = {"motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
-            "face": "cadence.training.train_face"}
+            "face": "cadence.training.train_face", "gesture": "cadence.training.train_gesture"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
