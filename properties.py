@@ -30,6 +30,12 @@ AUDIO_SOURCE_ITEMS = (
     ('FILE', "File", "An audio file on disk"),
     ('STRIP', "Sound Strip", "A sound strip in the scene's Video Sequencer"),
 )
+# Lip-sync methods of Generate Face (inference/face.py METHODS; docs/face.md has the figures).
+FACE_METHOD_ITEMS = (
+    ('BLEND', "Blend", "The learned model and English phoneme recognition together (best measured)"),
+    ('LEARNED', "Learned", "The model trained on captured speech: any language, fastest"),
+    ('PHONEME', "Phonemes", "English phoneme recognition and visemes: exact p/b/m closures"),
+)
 
 
 class CadenceSettings(bpy.types.PropertyGroup):
@@ -120,6 +126,13 @@ class CadenceSettings(bpy.types.PropertyGroup):
     audio_strip: bpy.props.StringProperty(
         name="Sound Strip", default="",
         description="Sound strip in the Video Sequencer whose audio drives gestures and the face")
+    face_method: bpy.props.EnumProperty(
+        name="Lip Sync", items=FACE_METHOD_ITEMS, default='BLEND',
+        description="How Generate Face moves the lips")
+    speech_transcript: bpy.props.StringProperty(
+        name="Transcript", default="",
+        description="What is said, in English (optional): aligned to the audio for the lip "
+                    "sync's phonemes instead of recognising them")
     speech_emotions: bpy.props.CollectionProperty(
         type=CadenceSlider, name="Speech Emotions",
         description="Emotion sliders for the speech-driven face and gestures")

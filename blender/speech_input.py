@@ -50,7 +50,8 @@ class SpeechAction:
 
 SPEECH_ACTIONS: list[SpeechAction] = [
     SpeechAction("cadence.generate_face", "Generate Face", 'SHAPEKEY_DATA', "face*.onnx",
-                 needs_face_mesh=True, description="Lip sync, expression, blinks and gaze on the face mesh"),
+                 needs_face_mesh=True, invoke=True,
+                 description="Lip sync, expression, blinks and gaze on the face mesh"),
     SpeechAction("cadence.generate_gestures", "Generate Gestures", 'ARMATURE_DATA', "silero_vad.onnx",
                  needs_armature=True, invoke=True,
                  description="Body gestures in time with the speech on the target (and the face when set)"),

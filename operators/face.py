@@ -1,18 +1,26 @@
 """Operator: Generate Face -- speech audio (or a face CSV) onto the active mesh's
-ARKit shape keys, with emotion sliders, blinks, gaze; reports which shapes were found.
+ARKit shape keys, with emotion sliders, blinks, gaze; the head motion (and the jaw when
+the mesh has no jawOpen key) on the armature's bones; reports which shapes were found.
 
-The Speech panel runs it with the face mesh active and fills ``filepath``,
+The Speech panel invokes it with the face mesh active and fills ``filepath``,
 ``start_frame`` and ``emotion_<name>`` (blender/speech_input.py); with no ``filepath``
-it reads the panel's audio itself. Generation is synchronous: about 0.3 s per minute of
-speech on two CPU cores.
+it reads the panel's audio itself, and the lip-sync method and transcript come from
+the panel. Invoked, it runs in a worker thread (``inference/face_job.py``) with
+progress in the status bar, Esc cancels and leaves the scene unchanged; from a script
+it runs synchronously.
 """
 import bpy
 
 from ..face.expression import EMOTIONS
+from ..properties import FACE_METHOD_ITEMS
 
 
-def _has_shape_keys(obj) -> bool:
-    return obj is not None and obj.type == 'MESH' and obj.data.shape_keys is not None
+def _face_mesh_ready(obj) -> bool:
+    """A mesh with shape keys, or one an armature deforms (its jaw and head bones)."""
+    if obj is None or obj.type != 'MESH':
+        return False
+    from ..blender.face_rig import face_armature
+    return obj.data.shape_keys is not None or face_armature(obj) is not None
 
 
 class CADENCE_OT_generate_face(bpy.types.Operator):
@@ -36,61 +44,160 @@ class CADENCE_OT_generate_face(bpy.types.Operator):
         name="Update Scene Range", description="Set the scene's frame range to the speech",
         default=True)
 
+    method: bpy.props.EnumProperty(
+        name="Lip Sync", items=(('PANEL', "As in the Panel", "The Speech section's choice"),) + FACE_METHOD_ITEMS,
+        default='PANEL')
+    transcript: bpy.props.StringProperty(
+        name="Transcript", description="What is said, in English (aligned for the phonemes); "
+                                       "empty: the Speech section's, else recognised")
+
+    _job = None
+    _timer = None
+
     @classmethod
     def poll(cls, context):
-        return _has_shape_keys(context.active_object)
+        return _face_mesh_ready(context.active_object)
 
-    def execute(self, context):
+    # -- inputs ----------------------------------------------------------------------------
+    def _source(self, context):
+        """(path, start frame) of the audio or CSV; raises InputError."""
         from pathlib import Path
 
-        from ..blender.shape_keys import bake_face
-        from ..blender.scene import scene_fps
-        from ..face.csv_io import FaceCsvError, read_face_csv
-        from ..inference.audio import AudioError
-        from ..inference.weights import WeightsError
-
-        obj = context.active_object
-        if not _has_shape_keys(obj):
-            self.report({'ERROR'}, "select a mesh with ARKit shape keys (jawOpen, eyeBlinkLeft, ...)")
-            return {'CANCELLED'}
-        start_frame = self.start_frame
+        from ..blender.generation import InputError
+        from ..blender.speech_input import SpeechInputError, speech_audio
         if self.filepath:
-            path = Path(bpy.path.abspath(self.filepath))
-        else:  # the Speech panel's audio (a file or a sound strip)
-            from ..blender.speech_input import SpeechInputError, speech_audio
-            try:
-                audio = speech_audio(context)
-            except SpeechInputError as exc:
-                self.report({'ERROR'}, str(exc))
-                return {'CANCELLED'}
-            path, start_frame = audio.path, audio.frame_start
-        from ..preferences import weights_dir
+            return Path(bpy.path.abspath(self.filepath)), self.start_frame
         try:
+            audio = speech_audio(context)
+        except SpeechInputError as exc:
+            raise InputError(str(exc)) from None
+        return audio.path, audio.frame_start
+
+    def _prepare(self, context, path, start_frame):
+        from ..blender.face_generation import prepare_face
+        from ..blender.generation import settings_of
+        from ..preferences import weights_dir
+        settings = settings_of(context)
+        method = self.method if self.method != 'PANEL' else getattr(settings, "face_method", 'BLEND')
+        transcript = self.transcript or getattr(settings, "speech_transcript", "")
+        emotions = {n: getattr(self, f"emotion_{n}") for n in EMOTIONS if getattr(self, f"emotion_{n}") > 0}
+        return prepare_face(context, str(path), start_frame=start_frame, emotions=emotions,
+                            seed=self.seed, blinks=self.blinks, gaze=self.gaze, head=True,
+                            method=method, transcript=transcript, update_scene=self.update_scene,
+                            weights_dir=weights_dir(context) or None)
+
+    # -- synchronous ------------------------------------------------------------------------
+    def execute(self, context):
+        from ..blender.generation import InputError
+        from ..face.csv_io import FaceCsvError, read_face_csv
+        from ..inference.face_job import run_face
+        try:
+            path, start_frame = self._source(context)
+            spec, run = self._prepare(context, path, start_frame)
             if path.suffix.lower() == ".csv":
                 anim = read_face_csv(path)
             else:
-                from ..inference.face import generate_face
-                emotions = {n: getattr(self, f"emotion_{n}") for n in EMOTIONS
-                            if getattr(self, f"emotion_{n}") > 0}
-                anim = generate_face(path, emotions, seed=self.seed, blinks=self.blinks,
-                                     gaze=self.gaze, fps=scene_fps(context.scene),
-                                     weights_dir=weights_dir(context) or None)
-            result = bake_face(obj, anim, action_name=f"{obj.name}Face",
-                               start_frame=start_frame, update_scene=self.update_scene)
-        except (AudioError, WeightsError, FaceCsvError, ValueError) as exc:
+                anim = run_face(spec)
+        except (InputError, FaceCsvError, ValueError, RuntimeError, OSError) as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        key_map = result.key_map
-        for warning in anim.warnings:
+        return self._apply(context, run, anim)
+
+    def _apply(self, context, run, anim):
+        from ..blender.face_generation import apply_face
+        from ..blender.generation import InputError
+        try:
+            done = apply_face(context, run, anim)
+        except (InputError, ValueError) as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        for warning in list(anim.warnings) + done.notes:
             self.report({'WARNING'}, warning)
-        level = 'WARNING' if key_map.missing else 'INFO'
-        self.report({level}, f"Keyed {result.frames} frames on {obj.name!r} as "
-                             f"{result.action.name!r}: {key_map.summary()}")
+        parts = []
+        if done.keys is not None:
+            parts.append(f"shape keys as {done.keys.action.name!r}: {done.keys.key_map.summary()}")
+        if done.rig is not None:
+            parts.append(f"bones of {done.rig.armature!r} ({done.rig.summary()}) on NLA track "
+                         f"'Cadence Face'")
+        missing = done.keys is not None and done.keys.key_map.missing
+        method = anim.info.get("method", "csv")
+        self.report({'WARNING' if missing else 'INFO'},
+                    f"Keyed {done.frames} frames on {run.mesh!r} ({method}): " + "; ".join(parts))
         return {'FINISHED'}
 
+    # -- worker thread ----------------------------------------------------------------------
     def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
+        from ..blender import generation as gen
+        from ..blender.generation import InputError
+        if not self.filepath:
+            from ..blender.speech_input import speech_audio_problem
+            if speech_audio_problem(context):             # nothing picked: ask for a file
+                context.window_manager.fileselect_add(self)
+                return {'RUNNING_MODAL'}
+        if context.window is None or bpy.app.background:
+            return self.execute(context)
+        try:
+            path, start_frame = self._source(context)
+            if path.suffix.lower() == ".csv":
+                return self.execute(context)
+            spec, self._run = self._prepare(context, path, start_frame)
+            if gen.active_run() is not None:
+                raise InputError("a generation is running: wait for it or press Esc")
+        except InputError as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        from ..inference.face_job import FaceJob
+        self._job = gen.start_job(spec, None, FaceJob(spec))
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        self._status(context, "Cadence: reading the speech (Esc to cancel)")
         return {'RUNNING_MODAL'}
+
+    def modal(self, context, event):
+        job = self._job
+        if job is None:                                   # the file browser's modal run
+            return {'PASS_THROUGH'}
+        if event.type == 'ESC' and event.value == 'PRESS':
+            job.cancel()
+        elif event.type != 'TIMER':
+            return {'PASS_THROUGH'}
+        if job.cancel_requested:
+            self._end(context)
+            self.report({'INFO'}, "Face generation cancelled; the scene is unchanged")
+            return {'CANCELLED'}
+        self._status(context, f"Cadence face: {job.message}, {job.progress:.0%} "
+                              f"({job.elapsed:.0f} s, Esc to cancel)")
+        if not job.done:
+            return {'PASS_THROUGH'}
+        self._end(context)
+        if job.cancelled:
+            self.report({'INFO'}, "Face generation cancelled; the scene is unchanged")
+            return {'CANCELLED'}
+        if job.error is not None:
+            self.report({'ERROR'}, str(job.error) or type(job.error).__name__)
+            return {'CANCELLED'}
+        return self._apply(context, self._run, job.result)
+
+    def cancel(self, context):                            # window closed, file loaded
+        if self._job is not None:
+            self._job.cancel()
+            self._end(context)
+
+    def _end(self, context):
+        from ..blender import generation as gen
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        self._status(context, None)
+        if self._job is not None:
+            gen.end_job(self._job)
+
+    @staticmethod
+    def _status(context, text):
+        workspace = getattr(context, "workspace", None)
+        if workspace is not None:
+            workspace.status_text_set(text)
 
 
 for _name in EMOTIONS:

@@ -290,6 +290,9 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
             for slider in settings.speech_emotions:
                 col.prop(slider, "value", text=slider.name.title(), slider=True)
         actions = speech_input.available_speech_actions(context)
+        if any(action.idname == "cadence.generate_face" for action, _ in actions):
+            layout.prop(settings, "face_method")
+            layout.prop(settings, "speech_transcript", icon='TEXT')
         if not actions:
             layout.label(text="Face and gesture models are not installed", icon='INFO')
         for action, reason in actions:

@@ -118,3 +118,115 @@ def test_operator_generates_from_audio_with_emotion(blender):  # noqa: F811
         jaw.append(key.key_blocks["jawOpen"].value)
         smile.append(key.key_blocks["mouthSmileLeft"].value)
     assert max(jaw) > 0.3 and min(jaw) < 0.05 and min(smile) > 0.3
+
+
+def face_rig(bpy, with_keys=False):
+    """An armature (Mixamo-like names: Hips, Spine, Neck, Head, Jaw) deforming a face mesh
+    without (or with) ARKit keys; the object is turned 90 degrees about X like an FBX import
+    whose armature data is Y-up."""
+    from mathutils import Matrix
+    data = bpy.data.armatures.new("FaceRig")
+    arm = bpy.data.objects.new("FaceRig", data)
+    bpy.context.scene.collection.objects.link(arm)
+    for other in bpy.context.selected_objects:
+        other.select_set(False)
+    bpy.context.view_layer.objects.active = arm
+    arm.select_set(True)
+    bpy.ops.object.mode_set(mode='EDIT')
+    # armature space is Y-up, the character faces +Z there (-Y in the world after the turn)
+    spec = {"mixamorig:Hips": (None, (0, 1.0, 0), (0, 1.2, 0)),
+            "mixamorig:Spine": ("mixamorig:Hips", (0, 1.2, 0), (0, 1.5, 0)),
+            "mixamorig:Neck": ("mixamorig:Spine", (0, 1.5, 0), (0, 1.6, 0)),
+            "mixamorig:Head": ("mixamorig:Neck", (0, 1.6, 0), (0, 1.8, 0)),
+            "mixamorig:Jaw": ("mixamorig:Head", (0, 1.62, 0.02), (0, 1.57, 0.1))}
+    bones = {}
+    for name, (parent, head, tail) in spec.items():
+        b = data.edit_bones.new(name)
+        b.head, b.tail = head, tail
+        if parent:
+            b.parent = bones[parent]
+        bones[name] = b
+    bpy.ops.object.mode_set(mode='OBJECT')
+    arm.matrix_world = Matrix.Rotation(np.pi / 2, 4, 'X')
+    mesh = face_mesh(bpy, keys=["eyeBlinkLeft", "eyeBlinkRight"] if with_keys else [], name="RigFace")
+    mesh.parent = arm
+    mod = mesh.modifiers.new("Armature", 'ARMATURE')
+    mod.object = arm
+    bpy.context.view_layer.objects.active = mesh
+    return arm, mesh
+
+
+def rig_animation(frames=30):
+    t = np.arange(frames) / 30.0
+    w = np.zeros((frames, 52), np.float32)
+    w[:, INDEX["jawOpen"]] = np.linspace(0, 1, frames)
+    head = np.zeros((frames, 3), np.float32)
+    head[:, 0] = np.linspace(0, 20, frames)          # turn toward the character's left
+    head[10, :] = (0, 15, 0)                          # chin up at frame 11
+    return FaceAnimation(w, head, None, 30.0)
+
+
+def world_direction(arm, bone, local):
+    m = arm.matrix_world @ arm.pose.bones[bone].matrix
+    v = m.to_3x3() @ arm.data.bones[bone].matrix_local.to_3x3().inverted() @ arm.matrix_world.to_3x3().inverted() @ local
+    return np.array(v.normalized())
+
+
+def test_rig_bake_turns_the_head_and_opens_the_jaw(blender, tmp_path):  # noqa: F811
+    from mathutils import Vector
+    arm, mesh = face_rig(blender)
+    scene = blender.context.scene
+    scene.render.fps = 30
+    path = tmp_path / "rig.csv"
+    write_face_csv(path, rig_animation())
+    result = blender.ops.cadence.generate_face(filepath=str(path), start_frame=1)
+    assert result == {'FINISHED'}
+    track = arm.animation_data.nla_tracks["Cadence Face"]
+    assert track.strips[0].blend_type == 'COMBINE'
+    forward, up = Vector((0, -1, 0)), Vector((0, 0, 1))
+    scene.frame_set(1)
+    rest_face = world_direction(arm, "mixamorig:Head", forward)
+    assert np.allclose(rest_face, (0, -1, 0), atol=1e-4)
+    scene.frame_set(30)                              # yaw 20 degrees: the face turns toward +X
+    face = world_direction(arm, "mixamorig:Head", forward)
+    assert face[0] == pytest.approx(np.sin(np.radians(20)), abs=0.01) and abs(face[2]) < 0.01
+    neck = world_direction(arm, "mixamorig:Neck", forward)
+    assert 0.05 < neck[0] < face[0]                   # the neck takes a share
+    scene.frame_set(11)                              # pitch 15 degrees: the face looks up
+    assert world_direction(arm, "mixamorig:Head", forward)[2] == pytest.approx(np.sin(np.radians(15)), abs=0.01)
+    # the jaw (no jawOpen key on the mesh) swings the chin down, in the head's frame
+    jaw = arm.pose.bones["mixamorig:Jaw"]
+    scene.frame_set(1)
+    assert jaw.rotation_quaternion.angle == pytest.approx(0.0, abs=1e-4)
+    scene.frame_set(30)
+    from cadence.face.head_pose import JAW_MAX_DEGREES
+    assert np.degrees(jaw.rotation_quaternion.angle) == pytest.approx(JAW_MAX_DEGREES, abs=0.5)
+    chin = arm.matrix_world.to_3x3() @ (jaw.matrix.to_3x3() @ Vector((0, 1, 0)))
+    chin_rest = arm.matrix_world.to_3x3() @ (arm.data.bones["mixamorig:Jaw"].matrix_local.to_3x3() @ Vector((0, 1, 0)))
+    assert chin.z < chin_rest.z - 0.2                 # the jaw bone points further down
+
+
+def test_rig_with_shape_keys_keeps_the_jaw_bone_still(blender, tmp_path):  # noqa: F811
+    arm, mesh = face_rig(blender, with_keys=True)
+    mesh.data.shape_keys.key_blocks["eyeBlinkLeft"].name = "jawOpen"
+    blender.context.scene.render.fps = 30
+    path = tmp_path / "rig.csv"
+    write_face_csv(path, rig_animation())
+    assert blender.ops.cadence.generate_face(filepath=str(path)) == {'FINISHED'}
+    blender.context.scene.frame_set(30)
+    assert arm.pose.bones["mixamorig:Jaw"].rotation_quaternion.angle == pytest.approx(0.0, abs=1e-5)
+    assert arm.pose.bones["mixamorig:Head"].rotation_quaternion.angle > 0.1
+    assert mesh.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(1.0, abs=1e-4)
+
+
+def test_face_job_thread_progress_and_cancel():
+    from conftest import FIXTURES
+    from cadence.inference.face_job import FaceJob, FaceSpec
+    spec = FaceSpec(FIXTURES / "english_bear.flac", method="phoneme")
+    job = FaceJob(spec).start()
+    assert job.wait(60) and job.error is None and not job.cancelled
+    assert job.progress == 1.0 and job.result.num_frames == 101 and job.result.info["method"] == "phoneme"
+    cancelled = FaceJob(FaceSpec(FIXTURES / "english_bear.flac", method="blend"))
+    cancelled.cancel()
+    cancelled.start()
+    assert cancelled.wait(60) and cancelled.cancelled and cancelled.result is None
