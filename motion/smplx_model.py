@@ -101,9 +101,10 @@ class SmplxModel:
 
 def find_model_file(folder: str | Path, gender: str = "neutral") -> Path | None:
     """The model file for ``gender`` in ``folder`` (or its ``smplx`` sub-folder), else the
-    neutral one, else None."""
+    neutral one, else any SMPL-X model there, else None."""
     folder = Path(folder).expanduser()
-    for name in (MODEL_FILES.get(gender.lower(), MODEL_FILES["neutral"]), MODEL_FILES["neutral"]):
+    wanted = MODEL_FILES.get(gender.lower(), MODEL_FILES["neutral"])
+    for name in (wanted, MODEL_FILES["neutral"], *MODEL_FILES.values()):
         for base in (folder, folder / "smplx"):
             if (base / name).is_file():
                 return base / name

@@ -182,3 +182,13 @@ def test_cli_bake_reads_npz_with_explicit_up(blender, tmp_path, capsys):  # noqa
     assert "--up y" in capsys.readouterr().err and not out.exists()
     assert main(["bake", "--motion", str(src), "--bvh", str(out), "--up", "y"]) == 0
     assert read_bvh(out).num_frames == 4
+
+
+def test_preferences_say_whether_the_body_is_available(blender, tmp_path):  # noqa: F811
+    from cadence.blender.smplx_io import body_available
+    from cadence.preferences import smplx_model_status
+    assert "smpl-x.is.tue.mpg.de" in smplx_model_status("")
+    assert not body_available("") and not body_available(str(tmp_path))
+    write_synthetic_model(tmp_path / "smplx", name="SMPLX_FEMALE.npz")
+    assert body_available(str(tmp_path))  # found in the smplx/ sub-folder, any gender
+    assert smplx_model_status(str(tmp_path)) == "SMPL-X body available: SMPLX_FEMALE.npz"
