@@ -20,7 +20,7 @@ from ..motion.skeleton import CANONICAL, Skeleton
 PRESETS = Path(__file__).resolve().parent.parent / "presets"
 
 # Segment length factors against the canonical adult: short legs, a long broad torso,
-# a big head: a stocky cartoon build, about 1.55 m tall.
+# a big head: a stocky cartoon build, about 1.66 m tall to the top of the head.
 STOCKY = {"legs": 0.78, "torso": 1.12, "arms": 0.92, "width": 1.25, "head": 1.3}
 _LEGS = ("knee", "ankle", "foot")
 _ARMS = ("elbow", "wrist")
@@ -29,13 +29,13 @@ _WIDE = ("collar", "shoulder")  # wider shoulders; hips stay (feet keep their sp
 
 
 def _scale_of(joint: str, build: dict[str, float]) -> np.ndarray:
+    if joint in _TORSO:
+        return np.full(3, build["torso"])
     part = joint.split("_", 1)[-1]
     if part in _LEGS:
         return np.full(3, build["legs"])
     if part in _ARMS or part[-1:] in ("1", "2", "3"):  # forearm, hand and fingers
         return np.full(3, build["arms"])
-    if joint in _TORSO:
-        return np.full(3, build["torso"])
     if joint == "head":
         return np.full(3, build["head"])
     if part in _WIDE:

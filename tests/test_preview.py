@@ -139,6 +139,8 @@ def test_mixamo_character_is_another_build_on_the_floor():
     can = CANONICAL.rest_positions()
     leg = rest[sk.names.index("mixamorig:Hips"), 2] / can[0, 2]
     assert leg == pytest.approx(STOCKY["legs"], abs=0.05)
+    torso = rest[sk.names.index("mixamorig:Neck"), 2] - rest[sk.names.index("mixamorig:Hips"), 2]
+    assert torso / (can[CANONICAL.index("neck"), 2] - can[0, 2]) == pytest.approx(STOCKY["torso"])
     shoulder = rest[sk.names.index("mixamorig:LeftArm")]
     hand = rest[sk.names.index("mixamorig:LeftHand")]
     drop = np.degrees(np.arctan2(shoulder[2] - hand[2], hand[0] - shoulder[0]))
