@@ -185,9 +185,12 @@ PICTURES = {"prompt": prompt, "retarget": retarget, "timeline": timeline,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", choices=[[], *PICTURES], metavar="NAME",
+    parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"pictures to make ({', '.join(PICTURES)}; default all)")
     args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in PICTURES]
+    if unknown:
+        parser.error(f"unknown picture {unknown[0]!r}; choose from {', '.join(PICTURES)}")
     for name in args.names or list(PICTURES):
         path = IMAGES / f"{name}.png"
         start = time.perf_counter()
