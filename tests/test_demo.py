@@ -1,7 +1,6 @@
 """The demo (``./cadence demo``, run by tools/demo) on a short configuration: a
 two-track timeline with sliders, retargeted onto the Mixamo-named character, a face
 keyed from speech, saved and rendered."""
-from pathlib import Path
 
 import numpy as np
 import pytest
