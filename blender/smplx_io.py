@@ -14,14 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
+import numpy as np
 
-from ..motion.smplx_format import SmplxMotion, load_smplx_motion, save_smplx_motion
+from ..motion.kinematics import Motion
+from ..motion.skeleton import CANONICAL, JOINT_NAMES
+from ..motion.smplx_format import (SmplxMotion, joint_motion_from_samples, load_smplx_motion,
+                                   save_smplx_motion)
 from ..motion.smplx_model import find_model_file, model_missing_message
 from .action import bake_motion
 from .armature import build_armature
 from .bake_file import MotionFileError
-from .export import ExportError, checked_output_path, read_canonical_motion
-from .smplx_body import BODY_PROPERTY, SmplxBody, bake_expressions, build_smplx_body
+from .export import (ExportError, action_frames, checked_output_path, export_problem,
+                     read_canonical_motion, sample_armature)
+from .smplx_body import (BODY_PROPERTY, SmplxBody, bake_expressions, build_smplx_body,
+                         expression_keys)
 
 
 @dataclass
@@ -76,6 +82,41 @@ def import_smplx(path: str | Path, fps: float, up: str | None = None,
     return SmplxImport(armature, action, source, built, expression_action)
 
 
+def _exact_motion(obj: bpy.types.Object | None) -> Motion | None:
+    """The armature's motion read back exactly when its rest pose is the joints'
+    world-aligned T-pose: a SMPL-X body, or Cadence's canonical rig (its rest joints are
+    the canonical ones). Other rigs (None) go through their bone map, a retarget."""
+    if export_problem(obj) is not None:
+        return None
+    bones = obj.data.bones
+    if any(name not in bones for name in JOINT_NAMES):
+        return None
+    heads = np.array([bones[name].head_local for name in JOINT_NAMES])
+    if obj.get(BODY_PROPERTY) is None and not np.allclose(heads, CANONICAL.rest_positions(),
+                                                          atol=1e-4):
+        return None
+    return joint_motion_from_samples(sample_armature(obj, action_frames(obj)))
+
+
+def body_expressions(armature: bpy.types.Object, frames: range) -> np.ndarray | None:
+    """The expression coefficients (T, E) a SMPL-X body child of ``armature`` plays at
+    ``frames`` (None without one, or when its keys are not animated)."""
+    mesh = next((c for c in armature.children if expression_keys(c)), None)
+    if mesh is None or mesh.data.shape_keys.animation_data is None:
+        return None
+    blocks = [mesh.data.shape_keys.key_blocks[n] for n in expression_keys(mesh)]
+    scene = bpy.context.scene
+    current, subframe = scene.frame_current, scene.frame_subframe
+    values = np.empty((len(frames), len(blocks)))
+    try:
+        for k, frame in enumerate(frames):
+            scene.frame_set(frame)
+            values[k] = [b.value for b in blocks]
+    finally:
+        scene.frame_set(current, subframe=subframe)
+    return values
+
+
 @dataclass
 class SmplxExport:
     path: Path
@@ -85,16 +126,18 @@ class SmplxExport:
 
 def export_smplx(obj: bpy.types.Object | None, path: str | Path, up: str = "z") -> SmplxExport:
     """Write the armature's action as AMASS-style SMPL-X (poses, trans, frame rate, and the
-    shape and gender of a body imported by Cadence). Raises ExportError, writing nothing."""
+    shape, gender and expressions of a body imported by Cadence). Raises ExportError,
+    writing nothing."""
     path = checked_output_path(path)
     if path.suffix.lower() != ".npz":
         raise ExportError(f"SMPL-X files end in .npz, got {path.name}")
-    motion = read_canonical_motion(obj)
+    motion = _exact_motion(obj) or read_canonical_motion(obj)
     stored = obj.get(BODY_PROPERTY)
     options = {}
     if stored is not None:
         options = {"gender": str(stored.get("gender", "neutral")),
-                   "betas": list(stored.get("betas", [])) or None}
+                   "betas": list(stored.get("betas", [])) or None,
+                   "expressions": body_expressions(obj, action_frames(obj))}
     try:
         save_smplx_motion(path, motion, up=up, **options)
     except OSError as exc:

@@ -34,7 +34,8 @@ import numpy as np
 
 from . import rotations as rot
 from .convert import floor_offset
-from .kinematics import Motion
+from .kinematics import Motion, world_to_local
+from .rig_export import RigSamples
 from .skeleton import CANONICAL, JOINT_NAMES, NUM_JOINTS
 from .smplx_model import MODEL_TO_CADENCE, SmplxModel, load_smplx_model, model_missing_message
 
@@ -401,6 +402,24 @@ def _frame_rate(name: str, arrays: dict, fps: float | None, notes: list[str]) ->
     if value.size != 1 or value[0] <= 0:
         raise SmplxFormatError(f"{name}: {key!r} must be one positive number, got {value}")
     return float(value[0])
+
+
+def joint_motion_from_samples(samples: RigSamples) -> Motion:
+    """The canonical motion of an armature whose rest pose *is* the joints' world-aligned
+    T-pose (Cadence's canonical rig, the SMPL-X body): bones named like every canonical
+    joint, any bone rolls. Exact, unlike a retarget: each joint's world rotation is its
+    posed bone matrix times the bone's rest rotation transposed (``B^T L B`` undone)."""
+    rig = samples.rig
+    missing = [n for n in JOINT_NAMES if n not in rig.index]
+    if missing:
+        raise ValueError(f"the armature has no bones for {', '.join(missing[:5])}")
+    idx = [rig.index[n] for n in JOINT_NAMES]
+    world = np.asarray(samples.world)
+    posed = (world[:, None] if world.ndim == 3 else world) @ samples.pose[:, idx]
+    rotations = rot.orthonormalize(posed[..., :3, :3]) @ np.swapaxes(
+        rot.orthonormalize(rig.matrices[idx]), -1, -2)
+    local = world_to_local(CANONICAL.parents, rotations)
+    return Motion(rot.matrix_to_quat(local), posed[:, 0, :3, 3], samples.fps)
 
 
 def save_smplx_motion(path: str | Path, motion: Motion, *, expressions: np.ndarray | None = None,

@@ -314,3 +314,24 @@ def test_cli_convert_errors(tmp_path, capsys):
     write_synthetic_model(model_dir)
     assert main(["convert", str(pca), "--out", str(tmp_path / "o.npz"),
                  "--model", str(model_dir)]) == 0
+
+
+def test_joint_motion_from_samples_undoes_any_bone_rest_and_object_turn():
+    from cadence.motion.rig_export import RigSamples
+    from cadence.motion.rig_mapping import RestRig
+    from cadence.motion.smplx_format import joint_motion_from_samples
+    rng = np.random.default_rng(4)
+    motion = Motion(rot.normalize(rng.normal(size=(3, 55, 4))), rng.normal(size=(3, 3)), 25.0)
+    world_m, world_p = motion.forward_kinematics()
+    rest = rot.quat_to_matrix(rot.normalize(rng.normal(size=(55, 4))))  # arbitrary bone rolls
+    turn = np.eye(4)
+    turn[:3, :3] = rot.axis_angle_to_matrix([0.0, 0.0, 0.7])  # the object is turned
+    pose = np.zeros((3, 55, 4, 4))
+    pose[..., :3, :3] = turn[:3, :3].T @ world_m @ rest
+    pose[..., :3, 3] = world_p @ turn[:3, :3]
+    pose[..., 3, 3] = 1.0
+    heads = CANONICAL.rest_positions()
+    rig = RestRig(CANONICAL.names, CANONICAL.parents, heads, heads + 0.1, rest)
+    back = joint_motion_from_samples(RigSamples(rig, pose, turn, 25.0))
+    assert rot.angle_between_quats(back.rotations, motion.rotations).max() < 1e-6
+    np.testing.assert_allclose(back.root_positions, motion.root_positions, atol=1e-9)
