@@ -110,18 +110,29 @@ def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> Demo
         armature, face = _build_scene(result.motion, anim, report)
     with _stage(report, "save the .blend", log):
         from ..blender.scene import save_blend
-        report.files.append(save_blend(out / "demo.blend"))
+        try:
+            report.files.append(save_blend(out / "demo.blend"))
+        except (OSError, RuntimeError) as exc:
+            raise CliError(f"cannot save {out / 'demo.blend'}: {exc}") from exc
     if settings.preview:
         with _stage(report, "render the preview", log):
             report.engine = _render_preview(armature, face, timeline, settings, out / "demo.png")
             report.files.append(out / "demo.png")
-    log(f"made {', '.join(str(f) for f in report.files)}")
+    log(f"made {', '.join(_shown(f) for f in report.files)}")
     log(f"  {CHARACTER}: {report.frames} frames at {result.motion.fps:g} fps, "
         f"{report.bones_mapped} bones mapped"
         + (f"; face: {report.face_keys} ARKit shape keys keyed from speech" if anim is not None else "")
         + (f"; preview rendered with {report.engine}" if report.engine else ""))
     log(f"  total {sum(s for _, s in report.stages):.2f} s")
     return report
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it (out/demo.blend)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _build_scene(motion, anim, report: DemoReport):
