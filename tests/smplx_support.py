@@ -57,7 +57,10 @@ def synthetic_model_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     kintree = np.array([[2 ** 32 - 1 if p < 0 else p for p in PARENTS], list(range(55))],
                        dtype=np.uint32)
     comps = np.linalg.qr(rng.normal(size=(45, 45)))[0]
+    joint2num = np.empty((), dtype=object)  # the real files pickle dicts like this one
+    joint2num[()] = {"pelvis": 0}
     return {
+        "joint2num": joint2num,
         "v_template": v_template, "f": np.array(faces, dtype=np.uint32),
         "shapedirs": rng.normal(scale=0.01, size=(count, 3, NUM_SHAPE + NUM_EXPR)),
         "J_regressor": j_regressor, "weights": weights, "kintree_table": kintree,
