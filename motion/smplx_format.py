@@ -308,8 +308,9 @@ def _check_upright(name: str, positions: np.ndarray, up: str, explicit: bool,
                f"{np.degrees(np.arccos(np.clip(direction[2], -1, 1))):.0f} degrees from "
                f"vertical) but stands upright read {other.upper()} up")
     if not explicit:
-        raise SmplxFormatError(f"{message}: pass up={other!r} (--up {other}), or "
-                               f"up={up!r} to keep it")
+        raise SmplxFormatError(f"{message}: read it {other.upper()} up (--up {other}, or "
+                               f"Up Axis in File > Import > SMPL-X Motion), or give "
+                               f"--up {up} to keep it")
     notes.append(message)
 
 
