@@ -2,7 +2,7 @@
 """Lip-sync quality and speed of the three face methods (learned / phoneme / blend),
 printed as tables for docs/face.md. Not a test.
 
-    .venv/bin/python bench/face_lipsync.py [--part facegood,english,speed]
+    .venv/bin/python bench/face_lipsync.py [--part facegood,english,speed,long]
 
 1. **FACEGOOD held-out take** (``1114_2_05``, probably Mandarin, needs the unpacked data
    in .cache): per-shape MAE on the shapes that move, jawOpen Pearson r against the
@@ -19,6 +19,8 @@ printed as tables for docs/face.md. Not a test.
    force-aligned.
 3. **Speed**: 60 s of the English speech, each path alone (median of 3), and the phone
    recogniser under other decoder settings with their closure hit rate.
+4. ``--part long``: a 20-minute 48 kHz stereo file through the phoneme path (time, peak
+   memory, progress).
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.face import facegood, visemes as V  # noqa: E402
 from cadence.face.arkit import ARKIT_NAMES, INDEX  # noqa: E402
 from cadence.inference import audio as A, transcribe as T  # noqa: E402
-from cadence.inference.face import combine_mouth, generate_face  # noqa: E402
+from cadence.inference.face import BLEND_LEARNED, combine_mouth, generate_face  # noqa: E402
 from cadence.inference.face_model import FaceSpeechModel  # noqa: E402
 
 FPS = 30.0
@@ -224,7 +226,7 @@ def english_part(model: FaceSpeechModel) -> None:
         rows = methods(learned, phoneme, phones)
         _, aligned, aligned_phones = tracks(audio, model, text)
         rows["phoneme, text aligned"] = aligned
-        rows["blend 0.5, text aligned"] = combine_mouth(learned, aligned, aligned_phones, FPS, 0.5)
+        rows[f"blend {BLEND_LEARNED:g}, text aligned"] = combine_mouth(learned, aligned, aligned_phones, FPS)
         rows["reference visemes"] = reference
         bilabials = sum(l in V.BILABIALS for l, _, _ in ref)
         for name, w in rows.items():
@@ -277,13 +279,50 @@ def speed_part(model: FaceSpeechModel) -> None:
         T._DECODERS.pop("phones", None)
 
 
+def long_part(model: FaceSpeechModel) -> None:
+    """A 20-minute 48 kHz stereo WAV (the English speech tiled, written in blocks) through
+    the phoneme path in a child process: time, peak memory of the child, progress calls."""
+    import resource
+    import subprocess
+    import tempfile
+
+    import soundfile as sf
+    try:
+        audio, _ = synthesise(HARVARD, "en-us")
+    except OSError:
+        print("espeak-ng not installed: long part skipped")
+        return
+    block = A.resample(audio.samples, A.SAMPLE_RATE, 48000)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.wav"
+        with sf.SoundFile(path, "w", 48000, 2, subtype="PCM_16") as f:
+            written = 0
+            while written < 20 * 60 * 48000:
+                piece = block[:20 * 60 * 48000 - written]
+                f.write(np.stack([piece, piece], axis=1))
+                written += len(piece)
+        child = (
+            "import sys, time; sys.path.insert(0, %r); from _package import load_package; "
+            "from pathlib import Path; load_package(Path(%r)); "
+            "from cadence.inference.face import generate_face; calls = []; t = time.perf_counter(); "
+            "a = generate_face(%r, method='phoneme', progress=calls.append); "
+            "print(f'{time.perf_counter() - t:.1f} {a.num_frames} {len(calls)} {calls == sorted(calls)}')"
+        ) % (str(ROOT / "cli"), str(ROOT), str(path))
+        out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    seconds, frames, calls, monotone = out.stdout.split()
+    print(f"\n## 20-minute 48 kHz stereo WAV (220 MB), phoneme path in a child process: {seconds} s, "
+          f"{frames} frames, {calls} progress calls (monotone: {monotone}), peak RSS {peak:.0f} MB")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", default="facegood,english,speed")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     model = FaceSpeechModel.load(intra_op_num_threads=args.threads)
-    parts = {"facegood": facegood_part, "english": english_part, "speed": speed_part}
+    parts = {"facegood": facegood_part, "english": english_part, "speed": speed_part,
+             "long": long_part}
     for name in args.part.split(","):
         started = time.perf_counter()
         parts[name](model)
