@@ -3,15 +3,16 @@ Body. Thin wrappers over ``blender/smplx_io.py`` and ``blender/smplx_body.py``;
 ``menu_import`` / ``menu_export`` are appended to Blender's File menus by registration.py."""
 import bpy
 import numpy as np
-from bpy_extras.io_utils import ExportHelper, ImportHelper
+from bpy_extras.io_utils import ImportHelper
 
 from ..blender.bake_file import MotionFileError
-from ..blender.export import ExportError, export_problem
+from ..blender.export import ExportError
 from ..blender.scene import scene_fps
 from ..blender.smplx_body import bake_arkit_face, expression_keys
 from ..blender.smplx_io import body_available, export_smplx, import_smplx
 from ..face.arkit import ARKIT_NAMES
 from ..preferences import smplx_model_dir
+from .export import _ActionExport
 
 UP_ITEMS = (
     ('AUTO', "From File", "The axis a Cadence file stores, else the layout's default: Z for "
@@ -79,7 +80,7 @@ class CADENCE_OT_import_smplx(bpy.types.Operator, ImportHelper):
         return {'FINISHED'}
 
 
-class CADENCE_OT_export_smplx(bpy.types.Operator, ExportHelper):
+class CADENCE_OT_export_smplx(_ActionExport, bpy.types.Operator):
     """Export the active armature's current action as an AMASS-style SMPL-X motion file"""
 
     bl_idname = "cadence.export_smplx"
@@ -89,13 +90,6 @@ class CADENCE_OT_export_smplx(bpy.types.Operator, ExportHelper):
     filename_ext = ".npz"
     filter_glob: bpy.props.StringProperty(default="*.npz", options={'HIDDEN'})
     up: bpy.props.EnumProperty(name="Up Axis", items=UP_ITEMS[2:0:-1], default='Z')
-
-    def invoke(self, context, event):
-        problem = export_problem(context.active_object)
-        if problem:
-            self.report({'ERROR'}, problem)
-            return {'CANCELLED'}
-        return super().invoke(context, event)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = context.active_object
