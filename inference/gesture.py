@@ -130,11 +130,17 @@ def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list
     if transcript is None and not recognise:
         return []
     try:
-        from .transcribe import transcribe
+        from .transcribe import TranscribeError, transcribe
     except ImportError as exc:  # pocketsphinx missing (e.g. a bare Blender Python)
         warnings.append(f"speech recognition is not available ({exc}): beat gestures only")
         return []
-    result = transcribe(audio, transcript, words=True, progress=progress)
+    try:
+        result = transcribe(audio, transcript, words=True, progress=progress)
+    except TranscribeError as exc:
+        if transcript is not None:   # the user's text could not be aligned: say so
+            raise
+        warnings.append(f"speech recognition failed ({exc}): beat gestures only")
+        return []
     warnings.extend(getattr(result, "warnings", []) or [])
     return list(result.words)
 

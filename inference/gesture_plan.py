@@ -29,7 +29,7 @@ from typing import Sequence
 from .gesture_lexicon import Gesture, Match, PhraseIndex, match_words
 from .timeline import Segment, Timeline, Track
 
-BEAT_PROMPT = "a person talks and gestures with both hands"
+BEAT_PROMPT = "a person nods and answers with a small hand gesture"
 BEAT_PARTS = ("full_body",)
 MERGE_GAP = 0.6          # s: pauses shorter than this do not stop the beat segment
 MIN_GAP = 0.25           # s between two semantic gestures on one track

@@ -127,3 +127,16 @@ def test_too_long_audio_is_refused(tmp_path):
         generate_gestures(tmp_path / "long.wav", recognise=False)
     with pytest.raises(AudioError):
         generate_gestures(tmp_path / "nothing.wav")
+
+
+def test_failed_recognition_falls_back_to_beats(clip, monkeypatch):
+    transcribe = pytest.importorskip("cadence.inference.transcribe")
+
+    def fail(*args, **kwargs):
+        raise transcribe.TranscribeError("pocketsphinx failed on the audio")
+
+    monkeypatch.setattr(transcribe, "transcribe", fail)
+    r = generate_gestures(clip, seed=0, steps=2)
+    assert r.words == [] and any("recognition failed" in w for w in r.warnings)
+    with pytest.raises(transcribe.TranscribeError):   # a given transcript must align
+        generate_gestures(clip, "hello there", seed=0, steps=2)

@@ -129,5 +129,5 @@ def test_guidance_makes_sampled_arms_follow_the_beat():
         results[scale] = (np.mean((speed - target) ** 2), np.corrcoef(speed[:, 1], target1)[0, 1],
                           np.linalg.norm(r.motion.root_positions[-1, :2] - r.motion.root_positions[0, :2]))
     assert results[1.0][0] < 0.8 * results[0.0][0]          # the loss on the decoded motion drops
-    assert results[1.0][1] > results[0.0][1] + 0.2          # speed follows the beats
+    assert results[1.0][1] > max(0.35, results[0.0][1] + 0.15)  # speed follows the beats
     assert results[1.0][2] < 0.05 and results[0.0][2] < 0.05  # standing in place
