@@ -13,6 +13,7 @@ import bpy
 
 from ..face.expression import EMOTIONS
 from ..properties import FACE_METHOD_ITEMS
+from .generate import CADENCE_OT_generate
 
 
 def _face_mesh_ready(obj) -> bool:
@@ -23,7 +24,7 @@ def _face_mesh_ready(obj) -> bool:
     return obj.data.shape_keys is not None or face_armature(obj) is not None
 
 
-class CADENCE_OT_generate_face(bpy.types.Operator):
+class CADENCE_OT_generate_face(CADENCE_OT_generate):
     """Animate the active mesh's ARKit shape keys from a speech file (or a face CSV)"""
 
     bl_idname = "cadence.generate_face"
@@ -51,12 +52,13 @@ class CADENCE_OT_generate_face(bpy.types.Operator):
         name="Transcript", description="What is said, in English (aligned for the phonemes); "
                                        "empty: the Speech section's, else recognised")
 
-    _job = None
-    _timer = None
-
     @classmethod
     def poll(cls, context):
         return _face_mesh_ready(context.active_object)
+
+    @classmethod
+    def description(cls, context, properties):
+        return cls.__doc__
 
     # -- inputs ----------------------------------------------------------------------------
     def _source(self, context):
@@ -154,50 +156,9 @@ class CADENCE_OT_generate_face(bpy.types.Operator):
         self._status(context, "Cadence: reading the speech (Esc to cancel)")
         return {'RUNNING_MODAL'}
 
-    def modal(self, context, event):
-        job = self._job
-        if job is None:                                   # the file browser's modal run
-            return {'PASS_THROUGH'}
-        if event.type == 'ESC' and event.value == 'PRESS':
-            job.cancel()
-        elif event.type != 'TIMER':
-            return {'PASS_THROUGH'}
-        if job.cancel_requested:
-            self._end(context)
-            self.report({'INFO'}, "Face generation cancelled; the scene is unchanged")
-            return {'CANCELLED'}
-        self._status(context, f"Cadence face: {job.message}, {job.progress:.0%} "
-                              f"({job.elapsed:.0f} s, Esc to cancel)")
-        if not job.done:
-            return {'PASS_THROUGH'}
-        self._end(context)
-        if job.cancelled:
-            self.report({'INFO'}, "Face generation cancelled; the scene is unchanged")
-            return {'CANCELLED'}
-        if job.error is not None:
-            self.report({'ERROR'}, str(job.error) or type(job.error).__name__)
-            return {'CANCELLED'}
-        return self._apply(context, self._run, job.result)
-
-    def cancel(self, context):                            # window closed, file loaded
-        if self._job is not None:
-            self._job.cancel()
-            self._end(context)
-
-    def _end(self, context):
-        from ..blender import generation as gen
-        if self._timer is not None:
-            context.window_manager.event_timer_remove(self._timer)
-            self._timer = None
-        self._status(context, None)
-        if self._job is not None:
-            gen.end_job(self._job)
-
-    @staticmethod
-    def _status(context, text):
-        workspace = getattr(context, "workspace", None)
-        if workspace is not None:
-            workspace.status_text_set(text)
+    def _finish(self, context, result):
+        """Main thread, the worker done (the modal loop is Generate's): bake the face."""
+        return self._apply(context, self._run, result)
 
 
 for _name in EMOTIONS:

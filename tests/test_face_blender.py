@@ -121,37 +121,15 @@ def test_operator_generates_from_audio_with_emotion(blender):  # noqa: F811
 
 
 def face_rig(bpy, with_keys=False):
-    """An armature (Mixamo-like names: Hips, Spine, Neck, Head, Jaw) deforming a face mesh
-    without (or with) ARKit keys; the object is turned 90 degrees about X like an FBX import
-    whose armature data is Y-up."""
-    from mathutils import Matrix
-    data = bpy.data.armatures.new("FaceRig")
-    arm = bpy.data.objects.new("FaceRig", data)
-    bpy.context.scene.collection.objects.link(arm)
-    for other in bpy.context.selected_objects:
-        other.select_set(False)
-    bpy.context.view_layer.objects.active = arm
-    arm.select_set(True)
-    bpy.ops.object.mode_set(mode='EDIT')
-    # armature space is Y-up, the character faces +Z there (-Y in the world after the turn)
-    spec = {"mixamorig:Hips": (None, (0, 1.0, 0), (0, 1.2, 0)),
-            "mixamorig:Spine": ("mixamorig:Hips", (0, 1.2, 0), (0, 1.5, 0)),
-            "mixamorig:Neck": ("mixamorig:Spine", (0, 1.5, 0), (0, 1.6, 0)),
-            "mixamorig:Head": ("mixamorig:Neck", (0, 1.6, 0), (0, 1.8, 0)),
-            "mixamorig:Jaw": ("mixamorig:Head", (0, 1.62, 0.02), (0, 1.57, 0.1))}
-    bones = {}
-    for name, (parent, head, tail) in spec.items():
-        b = data.edit_bones.new(name)
-        b.head, b.tail = head, tail
-        if parent:
-            b.parent = bones[parent]
-        bones[name] = b
-    bpy.ops.object.mode_set(mode='OBJECT')
-    arm.matrix_world = Matrix.Rotation(np.pi / 2, 4, 'X')
+    """A Mixamo-named body rig with a jaw bone, its armature data Y-up under a 90-degree
+    object rotation (like an FBX import), deforming a face mesh without (or with) ARKit keys."""
+    from rig_builders import J, P, Y_UP, build_object, mixamo
+    spec = mixamo(data_rotation=Y_UP, object_euler=(np.pi / 2, 0.0, 0.0))
+    spec.bones["mixamorig:Jaw"] = ("mixamorig:Head", P[J["jaw"]])
+    arm = build_object(bpy, spec, "FaceRig")
     mesh = face_mesh(bpy, keys=["eyeBlinkLeft", "eyeBlinkRight"] if with_keys else [], name="RigFace")
     mesh.parent = arm
-    mod = mesh.modifiers.new("Armature", 'ARMATURE')
-    mod.object = arm
+    mesh.modifiers.new("Armature", 'ARMATURE').object = arm
     bpy.context.view_layer.objects.active = mesh
     return arm, mesh
 
