@@ -272,7 +272,8 @@ class _TextAligner:
 
     Each segment gets the words not yet placed, as many as its share of the remaining
     speaking time suggests plus a margin, as a finite-state grammar: the words in order,
-    each skippable at a low probability. (pocketsphinx's own text aligner,
+    each skippable, and the segment free to end before the last of them, both at a low
+    probability. (pocketsphinx's own text aligner,
     ``set_align_text``, gave up or dropped the last words on some synthetic speech where
     this grammar search did not.) Words after the last one heard carry over to the next
     segment; skipped words between heard ones get the time between their neighbours;
@@ -310,7 +311,7 @@ class _TextAligner:
         placed: list[Word] = []
         k = 0
         prev_end = start
-        for j, (index, word) in enumerate(heard + [(consumed, None)]):
+        for index, word in heard + [(consumed, None)]:
             if index > k:                       # skipped words k..index-1: fill the gap
                 stop = word.start if word is not None else max(speech_end, prev_end)
                 stop = max(stop, prev_end + 0.05 * (index - k))
