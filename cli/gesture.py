@@ -26,6 +26,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how strongly the arms follow the speech rhythm: 0 off .. 3 (default 1)")
     p.add_argument("--no-words", action="store_true",
                    help="skip speech recognition (beats only; faster, any language)")
+    p.add_argument("--timeline", type=Path, default=None, metavar="FILE",
+                   help="your own prompts composed with the gestures (STMC text or JSON, as for "
+                        "generate --timeline), e.g. 'walk forward # 0 # 6 # legs': the character "
+                        "stays in place except where the timeline moves the legs")
     p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
     p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
@@ -99,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     from ..inference.audio import AudioError
     from ..inference.gesture import GestureError, generate_gestures
     from ..inference.gesture_guidance import BeatSettings
-    from ..inference.timeline import TimelineError
+    from ..inference.timeline import TimelineError, load_timeline
     from ..motion.export import write_canonical_bvh
     try:
         from ..inference.transcribe import TranscribeError
@@ -113,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"\rcadence gesture: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
 
     try:
+        timeline = load_timeline(args.timeline) if args.timeline is not None else None
+    except TimelineError as exc:
+        raise CliError(f"{args.timeline}: {exc}") from None
+    try:
         result = generate_gestures(args.audio, transcript, recognise=not args.no_words, styles=styles,
+                                   timeline=timeline,
                                    semantic_amount=args.semantic,
                                    beat=BeatSettings(scale=args.beat_strength), seed=args.seed,
                                    steps=args.steps, weights_dir=args.weights,

@@ -38,12 +38,13 @@ from ..motion import rotations as rot
 from ..motion.kinematics import Motion
 from ..motion.skeleton import JOINT_NAMES
 from .audio import Audio, load_audio
+from .compose import model_parts
 from .gesture_guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .gesture_lexicon import PhraseIndex
 from .gesture_plan import GesturePlan, PlacedGesture, plan_gestures
 from .prosody import Prosody, analyse
 from .speech_style import StyleEstimate, estimate_style
-from .timeline import MAX_SECONDS
+from .timeline import MAX_SECONDS, Segment, Timeline
 from .vad import VoiceActivity, detect_speech
 
 SHAKE_DEGREES = 14.0
@@ -79,10 +80,11 @@ def phrase_index(encoder) -> PhraseIndex:
 
 
 def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
-                  semantic: Sequence[PlacedGesture], settings: BeatSettings | None = None
-                  ) -> BeatGuidance:
-    """The beat guidance for a recording (targets per frame, arms freed where a
-    semantic gesture drives them)."""
+                  semantic: Sequence[PlacedGesture], settings: BeatSettings | None = None,
+                  extra: Timeline | None = None) -> BeatGuidance:
+    """The beat guidance for a recording (targets per frame; arms freed where a
+    semantic gesture or the animator's timeline drives them, the root freed where the
+    timeline drives the legs)."""
     st = settings or BeatSettings()
     fps = model.fps
     loud = prosody.at(prosody.loudness, fps, frames)
@@ -93,16 +95,22 @@ def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
     target = np.stack([st.left_share * right, right], axis=1)
     weight = np.ones_like(target)
     t = (np.arange(frames - 1) + 1.0) / fps
-    for p in semantic:
-        if p.gesture.procedural:
-            continue
-        inside = (t >= p.start) & (t < p.end)
-        parts = set(p.gesture.parts)
-        if parts & {"arms", "left_arm", "left_hand"}:
+    spans = [(p.start, p.end, model_parts(Segment(p.gesture.prompt, p.start, p.end, p.gesture.parts)))
+             for p in semantic if not p.gesture.procedural]
+    if extra is not None:
+        spans += [(seg.start, seg.end, model_parts(seg)) for seg in extra.segments()]
+    free_root = np.zeros(frames)
+    centres = (np.arange(frames) + 0.5) / fps
+    for start, end, parts in spans:
+        inside = (t >= start) & (t < end)
+        if "left_arm" in parts:
             weight[inside, 0] = 0.0
-        if parts & {"arms", "right_arm", "right_hand"}:
+        if "right_arm" in parts:
             weight[inside, 1] = 0.0
-    return BeatGuidance(model.normalizer, fps, target, weight, st)
+        if "legs" in parts:
+            free_root[(centres >= start) & (centres < end)] = 1.0
+    return BeatGuidance(model.normalizer, fps, target, weight, st,
+                        free_root=free_root if free_root.any() else None)
 
 
 def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
@@ -149,6 +157,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
                       words: Sequence | None = None, recognise: bool = True,
                       styles: Mapping[str, float] | None = None, semantic_amount: float = 0.5,
                       beat: BeatSettings | None = None, seed: int = 0, steps: int | None = None,
+                      timeline: Timeline | None = None,
                       model=None, encoder=None, weights_dir: str | os.PathLike | None = None,
                       progress: Callable[[float], bool | None] | None = None) -> GestureResult:
     """Body gestures for a speech recording.
@@ -157,7 +166,9 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     when ``recognise``); ``words``: word timings to use as they are (skips recognition);
     ``styles``: slider weights 0..1 (None: estimated from the voice; ``{}``: neutral);
     ``semantic_amount``: 0 (beats only) .. 1 (as many semantic gestures as fit);
-    ``beat``: the beat guidance settings (``BeatSettings(scale=0)`` turns it off).
+    ``beat``: the beat guidance settings (``BeatSettings(scale=0)`` turns it off);
+    ``timeline``: the animator's own prompts (e.g. a walk on the legs), composed with
+    the gestures; the character stays in place only where it does not move the legs.
     ``progress(fraction)`` returning False cancels (GenerationCancelled).
     """
     from .compose import compose
@@ -218,9 +229,9 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     if semantic_amount > 0 and words:
         encoder = encoder or TextEncoder.load(weights_dir)
         index = phrase_index(encoder)
-    plan = plan_gestures(words, activity.segments, audio.duration, index, semantic_amount)
+    plan = plan_gestures(words, activity.segments, audio.duration, index, semantic_amount, timeline)
     frames = max(2, int(round(plan.timeline.end * model.fps)))
-    guidance = beat_guidance(model, prosody, activity, frames, plan.semantic, beat)
+    guidance = beat_guidance(model, prosody, activity, frames, plan.semantic, beat, timeline)
     timings["planning"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -39,7 +39,8 @@ steps of size ``scale`` / (8 fps^2) (each moves an isolated pair half way to its
 target) run at every DDIM step after the first ``start_fraction`` of the schedule.
 
 **Standing in place.** ``stay`` scales the root's heading rate and planar velocity in
-x0 towards zero (1: no travel) at every step, so a speaker stays on the spot.
+x0 towards zero (1: no travel) at every step, so a speaker stays on the spot, except
+where ``free_root`` is 1 (frames where the animator's timeline drives the legs).
 """
 from __future__ import annotations
 
@@ -182,6 +183,7 @@ class BeatGuidance:
     weight: np.ndarray
     settings: BeatSettings = field(default_factory=BeatSettings)
     losses: list[float] = field(default_factory=list)   # loss before each guided step
+    free_root: np.ndarray | None = None   # (frames,) 1 where the timeline moves the legs
 
     def __post_init__(self) -> None:
         # per side: the shoulder's and the elbow's 6D channels, (2, 12)
@@ -201,8 +203,12 @@ class BeatGuidance:
         out = x0.copy()
         if st.stay > 0:
             root = np.arange(0, 3)   # heading rate, planar velocity
+            stay = np.full((len(out), 1), st.stay)
+            if self.free_root is not None:
+                n = min(len(out), len(self.free_root))
+                stay[:n, 0] *= 1.0 - np.clip(self.free_root[:n], 0.0, 1.0)
             raw = out[:, root] * self.normalizer.std[root] + self.normalizer.mean[root]
-            out[:, root] = ((1.0 - st.stay) * raw - self.normalizer.mean[root]) / self.normalizer.std[root]
+            out[:, root] = ((1.0 - stay) * raw - self.normalizer.mean[root]) / self.normalizer.std[root]
         if st.scale <= 0 or step.index < st.start_fraction * step.total:
             return out
         frames = len(self.target) + 1

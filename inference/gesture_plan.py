@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from .gesture_lexicon import Gesture, Match, PhraseIndex, match_words
-from .timeline import Segment, Timeline, Track
+from .timeline import Segment, Timeline, TimelineError, Track
 
 BEAT_PROMPT = "a person nods and answers with a small hand gesture"
 BEAT_PARTS = ("full_body",)
@@ -107,25 +107,36 @@ def place(matches: Sequence[Match], words: Sequence, duration: float, amount: fl
     return sorted(chosen, key=lambda p: p.start)
 
 
-def build_timeline(duration: float, semantic: Sequence[PlacedGesture]) -> Timeline:
+def build_timeline(duration: float, semantic: Sequence[PlacedGesture],
+                   extra: Timeline | None = None) -> Timeline:
     """The gesture timeline: the beat segment over everything, semantic gestures on their
-    own tracks (procedural ones are not on the timeline)."""
+    own tracks (procedural ones are not on the timeline), then the tracks of ``extra``
+    (the animator's own prompts, e.g. a walk on the legs: they drive fewer parts than
+    the beat segment, so they win where they act)."""
     tracks = [Track([Segment(BEAT_PROMPT, 0.0, duration, BEAT_PARTS)], "beat")]
     for name in ("semantic arms", "semantic head"):
         segs = [Segment(p.gesture.prompt, p.start, p.end, p.gesture.parts)
                 for p in semantic if p.track == name and not p.gesture.procedural]
         if segs:
             tracks.append(Track(segs, name))
+    if extra is not None:
+        extra.validate()
+        if extra.end > duration + 1e-6:
+            raise TimelineError(f"the timeline lasts {extra.end:.2f} s, longer than the speech "
+                                f"({duration:.2f} s)")
+        tracks += [Track(list(tr.segments), tr.name or f"timeline {i + 1}") for i, tr in enumerate(extra.tracks)]
     return Timeline(tracks, duration).validate()
 
 
 def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], duration: float,
-                  index: PhraseIndex | None, amount: float = 0.5) -> GesturePlan:
+                  index: PhraseIndex | None, amount: float = 0.5,
+                  extra: Timeline | None = None) -> GesturePlan:
     """The gesture timeline for speech lasting ``duration`` seconds.
 
     ``words``: objects with ``text``, ``start`` and ``end`` (``inference.transcribe.Word``),
     in time order; ``speech``: voice-activity intervals; ``index``: the lexicon's phrase
-    index (None or ``amount`` 0: no semantic gestures).
+    index (None or ``amount`` 0: no semantic gestures); ``extra``: the animator's own
+    timeline, added on its own tracks (raises TimelineError when it outlasts the speech).
     """
     if not 0.0 <= amount <= 1.0:
         raise ValueError(f"the semantic gesture amount goes from 0 to 1 (got {amount:g})")
@@ -138,4 +149,5 @@ def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], durati
         matches = match_words([w.text for w in words], index, min_score(amount))
     speech_seconds = sum(b - a for a, b in spans) or duration
     semantic = place(matches, words, duration, amount, speech_seconds)
-    return GesturePlan(build_timeline(duration, semantic), duration, spans, semantic, len(matches))
+    return GesturePlan(build_timeline(duration, semantic, extra), duration, spans, semantic,
+                       len(matches))

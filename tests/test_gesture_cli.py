@@ -140,3 +140,19 @@ def test_failed_recognition_falls_back_to_beats(clip, monkeypatch):
     assert r.words == [] and any("recognition failed" in w for w in r.warnings)
     with pytest.raises(transcribe.TranscribeError):   # a given transcript must align
         generate_gestures(clip, "hello there", seed=0, steps=2)
+
+
+def test_own_timeline_moves_the_legs_where_it_says(clip, tmp_path, capsys):
+    from cadence.inference.timeline import TimelineError, parse_stmc
+    walk = parse_stmc("a person walks forward # 0 # 2.5 # legs torso")
+    r = generate_gestures(clip, recognise=False, timeline=walk, seed=0, steps=4)
+    assert [t.name for t in r.plan.timeline.tracks][-1] == "track 1"
+    travel = np.linalg.norm(r.motion.root_positions[75 - 1, :2] - r.motion.root_positions[0, :2])
+    assert travel > 0.4
+    with pytest.raises(TimelineError, match="longer than the speech"):
+        generate_gestures(clip, recognise=False, timeline=parse_stmc("walk # 0 # 9 # legs"), steps=2)
+    bad = tmp_path / "t.txt"
+    bad.write_text("walk # 0 # 9 # legs\n")
+    assert main(["gesture", "--audio", str(clip), "--no-words", "--timeline", str(bad),
+                 "--out", str(tmp_path / "g.bvh")]) == 2
+    assert "longer than the speech" in capsys.readouterr().err
