@@ -208,3 +208,27 @@ def test_face_job_thread_progress_and_cancel():
     cancelled.cancel()
     cancelled.start()
     assert cancelled.wait(60) and cancelled.cancelled and cancelled.result is None
+
+
+def test_operator_takes_the_panels_method_and_transcript(blender):  # noqa: F811
+    from conftest import FIXTURES
+    obj = face_mesh(blender, keys=list(ARKIT_NAMES), name="PanelFace")
+    settings = blender.context.scene.cadence
+    blender.context.scene.render.fps = 30
+    path = str(FIXTURES / "english_bear.flac")
+
+    def mouth_close_peak():
+        key = obj.data.shape_keys
+        values = []
+        for frame in range(1, 100, 2):
+            blender.context.scene.frame_set(frame)
+            values.append(key.key_blocks["mouthClose"].value)
+        return max(values)
+
+    settings.face_method, settings.speech_transcript = 'LEARNED', ""
+    assert blender.ops.cadence.generate_face(filepath=path) == {'FINISHED'}
+    assert mouth_close_peak() < 0.01                 # the learned model never seals the lips
+    settings.face_method = 'PHONEME'
+    settings.speech_transcript = "The big brown bear jumped over a bubbling brook."
+    assert blender.ops.cadence.generate_face(filepath=path) == {'FINISHED'}
+    assert mouth_close_peak() > 0.03                 # aligned p/b/m close them
