@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "generate --timeline), e.g. 'walk forward # 0 # 6 # legs': the character "
                         "stays in place except where the timeline moves the legs")
     p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
-    p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
+    p.add_argument("--steps", type=int, default=None, help="sampling steps (default 6)")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
     p.add_argument("--out", type=Path, help="output .bvh")
     p.add_argument("--save-timeline", type=Path, default=None, metavar="FILE",
