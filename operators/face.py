@@ -13,7 +13,7 @@ import bpy
 
 from ..face.expression import EMOTIONS
 from ..properties import FACE_METHOD_ITEMS
-from .generate import CADENCE_OT_generate
+from .generate import GenerateOperator
 
 
 def _face_mesh_ready(obj) -> bool:
@@ -24,7 +24,7 @@ def _face_mesh_ready(obj) -> bool:
     return obj.data.shape_keys is not None or face_armature(obj) is not None
 
 
-class CADENCE_OT_generate_face(CADENCE_OT_generate):
+class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
     """Animate the active mesh's ARKit shape keys from a speech file (or a face CSV)"""
 
     bl_idname = "cadence.generate_face"

@@ -25,12 +25,10 @@ def _report_result(op: bpy.types.Operator, context: bpy.types.Context) -> None:
                         f"on {r.device}{more}: previewing on {gen.settings_of(context).preview_object.name!r}")
 
 
-class CADENCE_OT_generate(bpy.types.Operator):
-    """Generate motion for the timeline's prompts with the emotion/style sliders and preview it on the target (Esc cancels)"""
-
-    bl_idname = "cadence.generate"
-    bl_label = "Generate"
-    bl_options = {'REGISTER', 'UNDO'}
+class GenerateOperator:
+    """What Generate, Generate Face and Generate Gestures share (run in a worker thread,
+    poll with a timer, Esc cancels). A plain mixin: Blender cannot register a subclass of
+    a registered operator class, so each operator combines this with bpy.types.Operator."""
 
     only_active: bpy.props.BoolProperty(
         name="Only the Active Prompt", default=False, options={'SKIP_SAVE'},
@@ -138,6 +136,14 @@ class CADENCE_OT_generate(bpy.types.Operator):
 def _message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text[0].upper() + text[1:]
+
+
+class CADENCE_OT_generate(GenerateOperator, bpy.types.Operator):
+    """Generate motion for the timeline's prompts with the emotion/style sliders and preview it on the target (Esc cancels)"""
+
+    bl_idname = "cadence.generate"
+    bl_label = "Generate"
+    bl_options = {'REGISTER', 'UNDO'}
 
 
 class CADENCE_OT_cancel_generation(bpy.types.Operator):

@@ -11,7 +11,7 @@ import bpy
 
 from ..blender import generation as gen
 from ..face.expression import EMOTIONS
-from .generate import CADENCE_OT_generate, _message
+from .generate import GenerateOperator, _message
 
 
 def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result, face) -> None:
@@ -27,7 +27,7 @@ def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result,
                         f"{gen.settings_of(context).preview_object.name!r}")
 
 
-class CADENCE_OT_generate_gestures(CADENCE_OT_generate):
+class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
     """Body gestures in time with the speech on the target armature (and the face on the face mesh when set)"""
 
     bl_idname = "cadence.generate_gestures"

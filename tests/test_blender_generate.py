@@ -323,13 +323,9 @@ class _FakeEvent:
 def _modal_operator(bpy, job, run):
     """The Generate operator's modal handler on a stand-in instance (headless Blender has
     no event loop to drive the real one)."""
-    op_class = bpy.types.CADENCE_OT_generate
+    from cadence.operators.generate import GenerateOperator
 
-    class FakeOperator:
-        modal = op_class.modal
-        _end = op_class._end
-        _status = op_class.__dict__["_status"]
-
+    class FakeOperator(GenerateOperator):
         def __init__(self):
             self._job, self._run, self._timer, self.reports = job, run, None, []
 
