@@ -28,8 +28,11 @@ lip under the teeth), which makes the animators' rules fall out of it:
 - f, v dominate the lower lip ("tuck": ``mouthRollLower`` with the upper lip raised),
   again enforced at the phone's middle.
 
-The mouth leads the sound: the whole track is moved earlier by ``ANTICIPATION`` seconds
-(fitted on the FACEGOOD held-out take, see docs/face.md).
+The mouth leads the sound through the dominance functions' reach (each phone's pose
+starts forming about 40 ms plus half its length before its centre, rounding earlier
+still), not by shifting the track: ``ANTICIPATION`` (seconds earlier) measured best at
+0 on both the FACEGOOD take and the English reference (docs/face.md), and a p/b/m is
+held closed over its own acoustic closure.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ import numpy as np
 
 from .arkit import INDEX, NUM_SHAPES
 
-ANTICIPATION = 0.03        # seconds the mouth moves before the sound
+ANTICIPATION = 0.0         # seconds the whole track is moved earlier (measured: 0 is best)
 SHARPNESS = 1.5            # exponent of the dominance functions
 CLOSURE_SHARE = 0.6        # middle share of a p/b/m (f/v) held closed (tucked), at least a frame
 
