@@ -24,6 +24,7 @@ from .generation import InputError
 from .scene import scene_fps, set_frame_range
 from .shape_keys import FaceBakeResult, bake_face, shape_key_names
 
+
 @dataclass
 class FaceRun:
     mesh: str

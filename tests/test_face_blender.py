@@ -135,7 +135,6 @@ def face_rig(bpy, with_keys=False):
 
 
 def rig_animation(frames=30):
-    t = np.arange(frames) / 30.0
     w = np.zeros((frames, 52), np.float32)
     w[:, INDEX["jawOpen"]] = np.linspace(0, 1, frames)
     head = np.zeros((frames, 3), np.float32)
@@ -161,7 +160,7 @@ def test_rig_bake_turns_the_head_and_opens_the_jaw(blender, tmp_path):  # noqa: 
     assert result == {'FINISHED'}
     track = arm.animation_data.nla_tracks["Cadence Face"]
     assert track.strips[0].blend_type == 'COMBINE'
-    forward, up = Vector((0, -1, 0)), Vector((0, 0, 1))
+    forward = Vector((0, -1, 0))
     scene.frame_set(1)
     rest_face = world_direction(arm, "mixamorig:Head", forward)
     assert np.allclose(rest_face, (0, -1, 0), atol=1e-4)
