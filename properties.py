@@ -132,7 +132,11 @@ class CadenceSettings(bpy.types.PropertyGroup):
     speech_transcript: bpy.props.StringProperty(
         name="Transcript", default="",
         description="What is said, in English (optional): aligned to the audio for the lip "
-                    "sync's phonemes instead of recognising them")
+                    "sync's phonemes and the gestures' words instead of recognising them")
+    gesture_semantic: bpy.props.FloatProperty(
+        name="Semantic Gestures", default=0.5, min=0.0, max=1.0, subtype='FACTOR',
+        description="How many gestures that mean something (wave, point, bow, nod...) "
+                    "Generate Gestures places at their words: 0 beats only")
     speech_emotions: bpy.props.CollectionProperty(
         type=CadenceSlider, name="Speech Emotions",
         description="Emotion sliders for the speech-driven face and gestures")

@@ -68,7 +68,8 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
     prefs = get_preferences(context)
     face = face_target(context) if with_face else None
     spec = GestureSpec(
-        path, transcript.strip() or None, recognise, styles if styles or not auto_style else None,
+        path, transcript.strip() or settings.speech_transcript.strip() or None, recognise,
+        styles if styles or not auto_style else None,
         float(semantic_amount), float(beat_strength), int(seed), int(settings.steps) or None,
         gen.weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
         str(getattr(prefs, "device", 'AUTO')), scene_fps(context.scene), face is not None,

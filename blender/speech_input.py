@@ -11,7 +11,8 @@ The panel's button runs the operator directly (EXEC_DEFAULT; INVOKE_DEFAULT for 
 with ``invoke``, which run in a worker thread) with the face mesh (or the target
 armature) as the active object, and fills whichever of these operator properties
 exist from the panel: ``filepath`` (the audio), ``start_frame`` (where the audio starts),
-``emotion_<name>`` (the speech emotion sliders); see :func:`operator_values`.
+``emotion_<name>`` (the speech emotion sliders), ``transcript`` and ``semantic`` (the
+Semantic Gestures slider); see :func:`operator_values`.
 Operators may instead read the audio the user picked with :func:`speech_audio` (a file,
 or a sound strip of the Video Sequencer with the frame it starts on), or mix in
 :class:`SpeechOperatorMixin` whose ``speech_audio_or_report`` reports the problem and
@@ -162,6 +163,8 @@ def operator_values(context: bpy.types.Context, action: SpeechAction) -> dict[st
     except (AttributeError, KeyError):
         return {}
     values: dict[str, object] = {f"emotion_{k}": v for k, v in speech_emotion_values(context).items()}
+    settings = context.scene.cadence
+    values.update(transcript=settings.speech_transcript, semantic=settings.gesture_semantic)
     try:
         audio = speech_audio(context)
         values.update(filepath=str(audio.path), start_frame=audio.frame_start)

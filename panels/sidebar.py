@@ -290,9 +290,13 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
             for slider in settings.speech_emotions:
                 col.prop(slider, "value", text=slider.name.title(), slider=True)
         actions = speech_input.available_speech_actions(context)
-        if any(action.idname == "cadence.generate_face" for action, _ in actions):
+        shown = {action.idname for action, _ in actions}
+        if "cadence.generate_face" in shown:
             layout.prop(settings, "face_method")
+        if shown & {"cadence.generate_face", "cadence.generate_gestures"}:
             layout.prop(settings, "speech_transcript", icon='TEXT')
+        if "cadence.generate_gestures" in shown:
+            layout.prop(settings, "gesture_semantic", slider=True)
         if not actions:
             layout.label(text="Face and gesture models are not installed", icon='INFO')
         for action, reason in actions:

@@ -75,3 +75,15 @@ def test_generate_gestures_bad_input_changes_nothing(blender, weights, tmp_path)
         bpy.ops.cadence.generate_gestures(filepath=str(tmp_path / "quiet.wav"))
     s.target = obj
     assert fingerprint(bpy) == before and s.preview_action is None
+
+
+def test_panel_fills_the_gesture_operator(blender, clip):  # noqa: F811
+    from cadence.blender.speech_input import SPEECH_ACTIONS, operator_values
+    s = blender.context.scene.cadence
+    s.audio_source, s.audio_path = 'FILE', str(clip)
+    s.speech_transcript, s.gesture_semantic = "hello there", 0.8
+    action = next(a for a in SPEECH_ACTIONS if a.idname == "cadence.generate_gestures")
+    assert action.invoke and action.needs_armature
+    values = operator_values(blender.context, action)
+    assert values["semantic"] == pytest.approx(0.8) and values["transcript"] == "hello there"
+    assert values["filepath"] == str(clip) and values["start_frame"] == blender.context.scene.frame_start
