@@ -126,7 +126,7 @@ def prepare(samples: np.ndarray, rate: int, *, sample_rate: int = SAMPLE_RATE,
     loudest = _loudest_dbfs(samples, rate)
     if loudest < SILENCE_DBFS:
         raise AudioError(f"{name} is silent (loudest part {loudest:.0f} dBFS, below "
-                         f"{SILENCE_DBFS:.0f} dBFS): nothing to lip-sync")
+                         f"{SILENCE_DBFS:.0f} dBFS): no speech to animate")
     clipped = float(np.mean(np.abs(samples) >= 0.999))
     if clipped > 0.001:
         warnings.append(f"{name} is clipped ({clipped:.1%} of samples at full scale); "
