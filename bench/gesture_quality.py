@@ -25,6 +25,8 @@ English speech recordings, so the English speech is synthesised, with known text
    of the same seed.
 3. **Foot skating and jitter** (``bench/metrics.py``) of the generated clips and the
    real takes.
+4. **Style from the voice**: the estimate (``inference/speech_style.py``) on one
+   paragraph spoken slow, plain and fast.
 """
 from __future__ import annotations
 
@@ -207,14 +209,40 @@ def semantic_table(model, args, work: Path) -> dict:
     return out
 
 
+def style_table(work: Path) -> dict:
+    """The voice -> style estimate on the same paragraph spoken slow, plain and fast by
+    espeak-ng (its command line sets the rate, not the pitch range)."""
+    from cadence.inference.prosody import analyse
+    from cadence.inference.speech_style import estimate_style
+    from cadence.inference.vad import detect_speech
+    out = {}
+    for name, wpm in (("slow", 110), ("plain", 160), ("fast", 230)):
+        wav = work / f"style_{wpm}.wav"
+        if not wav.exists():
+            subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(wpm), "-w", str(wav), PARAGRAPHS[0]],
+                           check=True)
+        audio = load_audio(wav)
+        est = estimate_style(analyse(audio.samples), detect_speech(audio).segments)
+        out[name] = {"styles": est.styles, "arousal": est.arousal,
+                     **{k: est.measures[k] for k in ("rate", "pitch_range", "loudness_variation")}}
+        print(f"  {name:13s} {est.describe():40s} rate {est.measures['rate']:.1f}/s, pitch range "
+              f"{est.measures['pitch_range']:.1f} st, loudness sd {est.measures['loudness_variation']:.2f}")
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--only-style", action="store_true", help="only the style estimate table")
     args = p.parse_args()
     work = cache_dir() / "bench" / "gesture"
     work.mkdir(parents=True, exist_ok=True)
+    print("Style from the voice (espeak-ng, one paragraph at three rates):")
+    style = style_table(work)
+    if args.only_style:
+        return 0
     model = MotionModel.load(threads=args.threads)
     print("BeatAlign (espeak-ng English, words by forced alignment):")
     beat = beat_table(model, args, work)
@@ -231,7 +259,7 @@ def main() -> int:
             print(f"    right wrist above the neck during wave/raise/call: {row['wrist_above_neck_m']:+.3f} m "
                   f"(beat only, same seed: {row['wrist_above_neck_beat_only_m']:+.3f} m)")
     if args.json:
-        args.json.write_text(json.dumps({"beat": beat, "semantic": sem}, indent=2) + "\n")
+        args.json.write_text(json.dumps({"beat": beat, "semantic": sem, "style": style}, indent=2) + "\n")
     return 0
 
 

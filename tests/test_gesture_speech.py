@@ -101,10 +101,10 @@ def _prosody(rate_per_s, semitone_sd, loud_sd, seconds=10.0, seed=0):
 
 def test_style_estimate_follows_arousal():
     speech = [(0.0, 10.0)]
-    lively = estimate_style(_prosody(5.8, 5.0, 0.27), speech)
+    lively = estimate_style(_prosody(5.8, 5.0, 0.40), speech)
     assert lively.arousal > 0.4 and lively.styles["active"] > 0 and lively.styles["happy"] > 0
-    flat = estimate_style(_prosody(2.4, 0.8, 0.1), speech)
+    flat = estimate_style(_prosody(2.4, 0.8, 0.22), speech)
     assert flat.arousal < -0.4 and flat.styles["tired"] > 0 and flat.styles["sad"] > 0
-    plain = estimate_style(_prosody(4.0, 2.5, 0.18), speech)
+    plain = estimate_style(_prosody(4.0, 2.5, 0.30), speech)
     assert plain.styles == {}
     assert all(0 < v <= 0.6 for v in {**lively.styles, **flat.styles}.values())
