@@ -59,7 +59,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..motion.kinematics import Motion
-from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS, decode
+from ..motion.foot_lock import decode_generated
+from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS
 from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .sampler import GenerationCancelled, Guidance, SamplerStep
@@ -519,7 +520,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
             progress: Callable[[int, int], bool | None] | None = None,
             settings: ComposeSettings | None = None, method: str = "stmc",
             inpaint: tuple[np.ndarray, np.ndarray] | None = None,
-            guidance: Guidance | None = None) -> TimelineResult:
+            guidance: Guidance | None = None, foot_lock: bool = True) -> TimelineResult:
     """Sample one motion for a timeline.
 
     ``styles``: default sliders for segments without their own. ``method``: "stmc"
@@ -529,6 +530,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     with keep 1 are held to the given motion (regenerate part of a timeline).
     ``guidance(x0, step)`` (optional, see ``inference/sampler.py``) edits the combined
     normalised x0 (padded frames, F) at every step, before inpainting and the DDIM step.
+    ``foot_lock``: pin planted feet and lift shuffled steps (``motion/foot_lock.py``).
     """
     from .motion_model import GenerationError
     t0 = time.perf_counter()
@@ -585,7 +587,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         k = keep[:plan.frames]
         feats = k * inpaint[0] + (1.0 - k) * feats
     matches = [model.match(e[:EMBEDDING_DIM]) for e in text]
-    return TimelineResult(decode(feats, model.fps), feats, matches, truncated,
+    return TimelineResult(decode_generated(feats, model.fps, foot_lock), feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
 
 
