@@ -259,6 +259,10 @@ def _recognise_words(pcm: bytes, offset: float) -> tuple[list[Word], list[Phone]
         alignment = decoder.get_alignment()
     except (RuntimeError, TranscribeError):
         alignment = None
+    finally:
+        # back to the language model: the next segment decoded with the alignment
+        # search of this one fails, or crashes pocketsphinx in hyp()
+        decoder.activate_search()
     if alignment is None:
         found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
                       offset + (s.end_frame + 1) / FRAME_RATE)

@@ -105,3 +105,18 @@ def test_long_text_is_split_between_segments(speech):
     period = (len(speech.samples) + len(gap)) / SAMPLE_RATE
     firsts = [w.start for w in t.words[::len(WORDS)]]
     assert np.allclose(firsts, firsts[0] + period * np.arange(8), atol=0.25)
+
+
+def test_word_recognition_of_a_long_file_decodes_every_segment(speech):
+    """Each segment after the first is decoded with the language model again (the
+    phone pass of the previous one left the decoder in alignment mode: pocketsphinx
+    failed or crashed on the second segment of a long file)."""
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), np.float32)
+    samples = np.concatenate([np.concatenate([speech.samples, gap])] * 10)   # 49 s
+    count = len(T.segment_bounds(samples)) - 1
+    assert count >= 2
+    t = T.transcribe(Audio(samples, SAMPLE_RATE, SAMPLE_RATE, 1))
+    period = (len(speech.samples) + len(gap)) / SAMPLE_RATE
+    heard = {int(w.start // period) for w in t.words}
+    assert len(heard) >= 9                       # words (often wrong on this voice) in nearly every sentence
+    gapless(t.phones, len(samples) / SAMPLE_RATE)
