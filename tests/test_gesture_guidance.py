@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from cadence.inference.compose import compose
+from cadence.inference.gesture import GESTURE_STEPS
 from cadence.inference.gesture_guidance import (BeatGuidance, BeatSettings, arm_speed, beat_times,
                                                 body_positions, speed_gradient, speed_loss,
                                                 target_speed)
@@ -113,6 +114,9 @@ def encode_rest_wiggle(rng):
 
 
 def test_guidance_makes_sampled_arms_follow_the_beat():
+    """Over a few seeds at the gestures' own step count, the guided arms' speed is closer
+    to the beat target and correlates with it; unguided it does not. (Per seed the
+    effect varies: the prior resists the guidance more on some samples.)"""
     model = MotionModel.load()
     fps, seconds = model.fps, 4.0
     frames = int(seconds * fps)
@@ -121,13 +125,17 @@ def test_guidance_makes_sampled_arms_follow_the_beat():
     target1 = target_speed(np.array([0.8, 1.6, 2.4, 3.2]), np.ones(frames), np.ones(frames, bool), fps, st)
     target = np.stack([st.left_share * target1, target1], 1)
     weight = np.ones_like(target)
-    results = {}
-    for scale in (0.0, 1.0):
-        guide = BeatGuidance(model.normalizer, fps, target, weight, BeatSettings(scale=scale))
-        r = compose(model, tl, seed=3, guidance=guide)
-        speed = arm_speed(encode(r.motion)[0], fps)
-        results[scale] = (np.mean((speed - target) ** 2), np.corrcoef(speed[:, 1], target1)[0, 1],
-                          np.linalg.norm(r.motion.root_positions[-1, :2] - r.motion.root_positions[0, :2]))
-    assert results[1.0][0] < 0.8 * results[0.0][0]          # the loss on the decoded motion drops
-    assert results[1.0][1] > max(0.35, results[0.0][1] + 0.15)  # speed follows the beats
-    assert results[1.0][2] < 0.05 and results[0.0][2] < 0.05  # standing in place
+    results = {0.0: [], 1.0: []}
+    for seed in (1, 2, 3, 4):
+        for scale in results:
+            guide = BeatGuidance(model.normalizer, fps, target, weight, BeatSettings(scale=scale))
+            r = compose(model, tl, seed=seed, steps=GESTURE_STEPS, guidance=guide)
+            speed = arm_speed(encode(r.motion)[0], fps)
+            results[scale].append((np.mean((speed - target) ** 2), np.corrcoef(speed[:, 1], target1)[0, 1],
+                                   np.linalg.norm(r.motion.root_positions[-1, :2] - r.motion.root_positions[0, :2])))
+    off, on = np.array(results[0.0]), np.array(results[1.0])
+    assert np.all(on[:, 0] < 0.9 * off[:, 0])                 # the loss on the decoded motion drops
+    assert on[:, 0].mean() < 0.85 * off[:, 0].mean()
+    assert on[:, 1].mean() > off[:, 1].mean() + 0.15           # speed follows the beats
+    assert on[:, 1].mean() > 0.15 and off[:, 1].mean() < 0.1
+    assert np.all(on[:, 2] < 0.05) and np.all(off[:, 2] < 0.05)  # standing in place
