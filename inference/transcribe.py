@@ -22,9 +22,11 @@ Three modes, all on 16 kHz mono :class:`~cadence.inference.audio.Audio`:
 - ``transcript`` given: the text is force-aligned (``aligned=True``); words the
   dictionary lacks are left out and named in ``Transcript.warnings``.
 
-Long files are cut at the quietest point near every 20 s (6 s when aligning) and decoded
-segment by segment (one decoder utterance each), so memory is bounded by a segment, and
-``progress`` gets the fraction done after each segment. Alignment is a finite-state
+Long files are cut at the quietest point near every 20 s (6 s when aligning, 8 s for
+the phone loop) and decoded segment by segment (one decoder utterance each), so memory
+is bounded by a segment, and ``progress`` gets the fraction done after each segment.
+The phone loop's segments are shared between two worker processes
+(``inference/phone_pool.py``: pocketsphinx holds the GIL, so threads would not help). Alignment is a finite-state
 grammar search over the transcript's words (see :class:`_TextAligner`): each segment
 takes the words its share of the speaking time suggests, plus a margin; words it does
 not hear carry over to the next. Phone times come from pocketsphinx's state-level
@@ -33,9 +35,9 @@ phones are laid over each word's time instead.
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -43,6 +45,7 @@ import numpy as np
 
 from ..face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
+from .phone_worker import decode_utterance, phone_loop_decoder, segments
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
 # Segment lengths (shortest, aim, longest) in seconds: recognition is cut rarely (the
@@ -50,15 +53,22 @@ FRAME_RATE = 100                 # pocketsphinx frames per second
 # grammar search misplaces costs little and the text carried over stays short.
 SEGMENT_SECONDS = (10.0, 20.0, 30.0)
 ALIGN_SEGMENT_SECONDS = (3.0, 6.0, 10.0)
+# The phone loop has no language model to feed: segments short enough to share a minute
+# between two worker processes evenly (inference/phone_pool.py).
+PHONE_SEGMENT_SECONDS = (4.0, 8.0, 12.0)
+PHONE_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0   # processes; below 2: in-process
 SKIP_PROBABILITY = 0.01          # of leaving out a transcript word in alignment
 STOP_PROBABILITY = 0.01          # of a segment ending before its last candidate word
 SILENCE = "SIL"
+QUIET = 0.1                      # energy_envelope level of a pause (0 = -40 dB, 1 = speech level)
+QUIET_MARGIN = 6                 # frames of quiet a phone may keep at each end
+KEEP_QUIET = frozenset({"B", "P", "M"})   # lips shut: quiet by nature (a stop's closure)
 PAD_SECONDS = 0.3                # quiet added around each segment (see _pcm16)
 
 # Phone-loop settings: CMU's advice for phoneme recognition (language weight 2) with
-# narrower beams and 2 Gaussians per frame, which halve the time for the same phones
-# on our tests (see docs/face.md).
-PHONE_LOOP_CONFIG = {"lw": 2.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 2}
+# narrower beams, 2 Gaussians per frame and Gaussians computed every 2nd frame (ds 2),
+# which together cut the time to a sixth for about the same phones (docs/face.md).
+PHONE_LOOP_CONFIG = {"lw": 2.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 2, "ds": 2}
 
 
 class TranscribeError(RuntimeError):
@@ -112,9 +122,7 @@ def _decoder(kind: str):
         ps = _pocketsphinx()
         try:
             if kind == "phones":
-                _DECODERS[kind] = ps.Decoder(
-                    allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"),
-                    loglevel="FATAL", **PHONE_LOOP_CONFIG)
+                _DECODERS[kind] = phone_loop_decoder(PHONE_LOOP_CONFIG)
             else:
                 _DECODERS[kind] = ps.Decoder(loglevel="FATAL")
         except (RuntimeError, ValueError, OSError) as exc:
@@ -152,6 +160,9 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
             if not target:
                 raise TranscribeError("the transcript has no word the English dictionary knows"
                                       if missing else "the transcript is empty")
+        if target is None and not words:
+            phones = _tidy_phones(_phone_loop_all(audio.samples, progress), audio.duration)
+            return Transcript([], phones, False, warnings)
         bounds = segment_bounds(audio.samples, SEGMENT_SECONDS if target is None
                                 else ALIGN_SEGMENT_SECONDS)
         parts: list[tuple[list[Word], list[Phone]]] = []
@@ -163,10 +174,8 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
             offset = a / SAMPLE_RATE - PAD_SECONDS
             if aligner is not None:
                 part = aligner.segment(a, b, pcm, offset, last=i == count - 1)
-            elif words:
-                part = _recognise_words(pcm, offset)
             else:
-                part = ([], _phone_loop(pcm, offset))
+                part = _recognise_words(pcm, offset)
             parts.append(part)
             if progress is not None:
                 progress((i + 1) / count)
@@ -224,17 +233,9 @@ def _pcm16(x: np.ndarray) -> bytes:
 
 
 def _decode(decoder, pcm: bytes) -> None:
-    """One utterance, from the decoder's initial cepstral mean and fresh noise
-    statistics: both otherwise carry over from the previous utterance, so the same
-    audio decoded twice would give (slightly) different phones."""
+    """One utterance from the decoder's initial state (see ``phone_worker.decode_utterance``)."""
     try:
-        decoder.set_cmn(_INITIAL_CMN[id(decoder)])
-        with warnings.catch_warnings():          # "deprecated and unnecessary": it is not
-            warnings.simplefilter("ignore", DeprecationWarning)
-            decoder.start_stream()
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
+        decode_utterance(decoder, _INITIAL_CMN[id(decoder)], pcm)
     except RuntimeError as exc:
         raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
 
@@ -243,8 +244,84 @@ def _decode(decoder, pcm: bytes) -> None:
 def _phone_loop(pcm: bytes, offset: float) -> list[Phone]:
     decoder = _decoder("phones")
     _decode(decoder, pcm)
-    return [Phone(_phone_label(s.word), offset + s.start_frame / FRAME_RATE,
-                  offset + (s.end_frame + 1) / FRAME_RATE) for s in decoder.seg()]
+    return _phones(segments(decoder), offset)
+
+
+def _phones(found: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
+    return [Phone(_phone_label(label), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
+            for label, a, b in found]
+
+
+class _SegmentPCM(Sequence):
+    """The PCM of each segment, made when asked (a long file is not held twice)."""
+
+    def __init__(self, samples: np.ndarray, bounds: np.ndarray):
+        self.samples, self.bounds = samples, bounds
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, i: int) -> bytes:
+        return _pcm16(self.samples[int(self.bounds[i]):int(self.bounds[i + 1])])
+
+    def offset(self, i: int) -> float:
+        return int(self.bounds[i]) / SAMPLE_RATE - PAD_SECONDS
+
+
+def _phone_loop_all(samples: np.ndarray, progress: Callable[[float], None] | None) -> list[Phone]:
+    """The phone loop over the whole audio in :data:`PHONE_SEGMENT_SECONDS` segments,
+    shared between :data:`PHONE_WORKERS` processes when there are several segments
+    (the same phones as in-process: same decoder, settings and segments)."""
+    from . import phone_pool
+    pcm = _SegmentPCM(samples, segment_bounds(samples, PHONE_SEGMENT_SECONDS))
+    count = len(pcm)
+    done = [0]
+
+    def step(_: int = 0) -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0] / count)
+
+    workers = phone_pool.pool(PHONE_LOOP_CONFIG, PHONE_WORKERS) if count > 1 else None
+    found = workers.decode(pcm, step) if workers is not None else [None] * count
+    if workers is not None and workers.broken:
+        phone_pool.disable()                      # in-process from now on
+    phones: list[Phone] = []
+    for i, segs in enumerate(found):
+        if segs is None:
+            phones += _phone_loop(pcm[i], pcm.offset(i))
+            step()
+        else:
+            phones += _phones(segs, pcm.offset(i))
+    return _quiet_as_silence(phones, samples)
+
+
+def _quiet_as_silence(phones: list[Phone], samples: np.ndarray) -> list[Phone]:
+    """The quiet ends of phones (below :data:`QUIET`, about -36 dB under the speech
+    level, for more than :data:`QUIET_MARGIN`) become silence, and so do phones quiet
+    throughout, except the bilabials (a closure is quiet): the phone loop, with Gaussians every 2nd frame, sometimes stretches its
+    last phone over the pause that follows, which would hold a mouth shape there."""
+    energy = energy_envelope(samples, FRAME_RATE)
+    margin = QUIET_MARGIN / FRAME_RATE
+    out = []
+    for p in phones:
+        a = max(0, int(p.start * FRAME_RATE))
+        b = min(len(energy), max(a + 1, int(np.ceil(p.end * FRAME_RATE))))
+        gated = p.label != SILENCE and p.label not in KEEP_QUIET and a < len(energy)
+        loud = np.flatnonzero(energy[a:b] >= QUIET) if gated else None
+        if loud is None:
+            out.append(p)
+        elif not len(loud):
+            out.append(Phone(SILENCE, p.start, p.end))
+        else:
+            start = max(p.start, (a + loud[0]) / FRAME_RATE - margin)
+            end = min(p.end, (a + loud[-1] + 1) / FRAME_RATE + margin)
+            if start > p.start:
+                out.append(Phone(SILENCE, p.start, start))
+            out.append(Phone(p.label, start, end))
+            if end < p.end:
+                out.append(Phone(SILENCE, end, p.end))
+    return out
 
 
 def _recognise_words(pcm: bytes, offset: float) -> tuple[list[Word], list[Phone]]:

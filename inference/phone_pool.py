@@ -1,0 +1,173 @@
+"""Child processes that run the phone loop on segments in parallel (the phoneme path).
+
+pocketsphinx decodes with the GIL held, so on 2 cores a minute of speech takes about
+1.9 s in one process; split in segments between two worker processes
+(``inference/phone_worker.py``) it takes about half. The workers start on first use
+(about 0.15 s: an interpreter and the decoder) and stay up for later calls, since an
+animator regenerates often; they end with the host process (or :func:`shutdown`).
+
+Each worker is driven by a thread of the parent that only writes and reads pipes (no
+GIL held while it waits), taking the next segment not yet taken: so the load balances
+by itself. Anything that goes wrong with a worker (it cannot start, it dies, it sends
+nonsense) makes :meth:`PhonePool.decode` leave those segments as ``None`` for the
+caller to decode in-process; the pool then stays off for this process.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+WORKER = Path(__file__).with_name("phone_worker.py")
+Segments = list[tuple[str, int, int]]
+
+
+class _Worker:
+    def __init__(self, config: dict):
+        env = dict(os.environ)
+        # the child finds pocketsphinx where this interpreter does (Blender's extension
+        # wheels are on sys.path, not on the default path of its Python)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)   # Windows: no console flashing up
+        self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                                     creationflags=flags)
+        self.proc.stdin.write((json.dumps(config) + "\n").encode())
+        self.proc.stdin.flush()
+        self.ready = self._answer() == "ready"
+
+    def _answer(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise OSError("phone worker ended")
+        return json.loads(line)
+
+    def decode(self, pcm: bytes) -> Segments:
+        self.proc.stdin.write(struct.pack("<I", len(pcm)) + pcm)
+        self.proc.stdin.flush()
+        out = self._answer()
+        if not isinstance(out, list):
+            raise OSError(f"phone worker: {out}")
+        return [(str(label), int(a), int(b)) for label, a, b in out]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+class PhonePool:
+    """``workers`` phone-loop processes with the decoder ``config``."""
+
+    def __init__(self, config: dict, workers: int = 2):
+        self.config = dict(config)
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(workers):
+                w = _Worker(self.config)
+                self.workers.append(w)
+                if not w.ready:
+                    raise OSError("phone worker could not load pocketsphinx")
+        except (OSError, ValueError):
+            self.close()
+            raise
+
+    def decode(self, pcms: Sequence[bytes], progress: Callable[[int], None] | None = None
+               ) -> list[Segments | None]:
+        """Phone segments per PCM segment (``None`` where a worker failed).
+
+        ``progress(done)`` runs on the calling thread after each segment; if it raises
+        (a cancelled generation), no further segment is started, the ones running are
+        waited for, and the exception propagates."""
+        results: list[Segments | None] = [None] * len(pcms)
+        lock = threading.Lock()
+        state = {"next": 0, "stop": False}
+        done: queue.Queue = queue.Queue()
+
+        def run(worker: _Worker) -> None:
+            try:
+                while True:
+                    with lock:
+                        i = state["next"]
+                        if state["stop"] or i >= len(pcms):
+                            return
+                        state["next"] = i + 1
+                    results[i] = worker.decode(pcms[i])
+                    done.put(i)
+            except (OSError, ValueError, TypeError):
+                self.broken = True
+            finally:
+                done.put(None)          # this thread has finished
+
+        self.broken = False
+        threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in self.workers]
+        for t in threads:
+            t.start()
+        running, finished = len(threads), 0
+        try:
+            while running:
+                item = done.get()
+                if item is None:
+                    running -= 1
+                    continue
+                finished += 1
+                if progress is not None:
+                    progress(finished)
+        finally:
+            with lock:
+                state["stop"] = True
+            for t in threads:
+                t.join()
+        return results
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()
+        self.workers = []
+
+
+_POOL: PhonePool | None = None
+_DISABLED = False
+
+
+def pool(config: dict, workers: int) -> PhonePool | None:
+    """The shared pool for ``config`` (started on first use; None when workers cannot
+    run here, or after one failed)."""
+    global _POOL, _DISABLED
+    if _DISABLED or workers < 2:
+        return None
+    if _POOL is not None and (_POOL.config != config or len(_POOL.workers) != workers):
+        shutdown()
+    if _POOL is None:
+        try:
+            _POOL = PhonePool(config, workers)
+        except (OSError, ValueError):
+            _DISABLED = True
+            return None
+    return _POOL
+
+
+def disable() -> None:
+    """Stop the workers and decode in-process from now on (a worker failed)."""
+    global _DISABLED
+    shutdown()
+    _DISABLED = True
+
+
+def shutdown() -> None:
+    global _POOL
+    if _POOL is not None:
+        _POOL.close()
+        _POOL = None
+
+
+atexit.register(shutdown)
