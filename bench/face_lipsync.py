@@ -18,7 +18,8 @@ printed as tables for docs/face.md. Not a test.
    recognition and timing, not the poses). Also the phoneme path with the known text
    force-aligned.
 3. **Speed**: 60 s of the English speech, each path alone (median of 3), and the phone
-   recogniser under other decoder settings with their closure hit rate.
+   recogniser under other decoder settings with their closure hit rate (the phone
+   loop runs in the worker processes of ``inference/phone_pool.py``).
 4. ``--part long``: a 20-minute 48 kHz stereo file through the phoneme path (time, peak
    memory, progress).
 """
@@ -258,8 +259,8 @@ def speed_part(model: FaceSpeechModel) -> None:
     variants = {
         "pocketsphinx defaults": {},
         "CMU phoneme advice (lw 2, beams 1e-20)": {"lw": 2.0, "beam": 1e-20, "pbeam": 1e-20},
-        "shipped: lw 2, beams 1e-10, topn 2": shipped,
-        "shipped + ds 2": {**shipped, "ds": 2},
+        "shipped: lw 2, beams 1e-10, topn 2, ds 2": shipped,
+        "shipped without ds 2": {**shipped, "ds": 1},
         "lw 2, beams 1e-5, topn 1": {"lw": 2.0, "beam": 1e-5, "pbeam": 1e-5, "topn": 1},
     }
     try:
