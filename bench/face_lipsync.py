@@ -19,7 +19,7 @@ printed as tables for docs/face.md. Not a test.
    force-aligned.
 3. **Speed**: 60 s of the English speech, each path alone (median of 3), and the phone
    recogniser under other decoder settings with their closure hit rate (the phone
-   loop runs in the worker processes of ``inference/phone_pool.py``).
+   loop runs in the worker processes of ``inference/sphinx_pool.py``).
 4. ``--part long``: a 20-minute 48 kHz stereo file through the phoneme path (time, peak
    memory, progress).
 """
@@ -267,7 +267,6 @@ def speed_part(model: FaceSpeechModel) -> None:
         for name, config in variants.items():
             T.PHONE_LOOP_CONFIG.clear()
             T.PHONE_LOOP_CONFIG.update(config)
-            T._DECODERS.pop("phones", None)
             T.transcribe(audio60, words=False)
             seconds = statistics.median(timed(lambda: T.transcribe(audio60, words=False), 3))
             phones = T.transcribe(audio, words=False).phones
@@ -277,7 +276,6 @@ def speed_part(model: FaceSpeechModel) -> None:
     finally:
         T.PHONE_LOOP_CONFIG.clear()
         T.PHONE_LOOP_CONFIG.update(shipped)
-        T._DECODERS.pop("phones", None)
 
 
 def long_part(model: FaceSpeechModel) -> None:

@@ -22,11 +22,11 @@ Three modes, all on 16 kHz mono :class:`~cadence.inference.audio.Audio`:
 - ``transcript`` given: the text is force-aligned (``aligned=True``); words the
   dictionary lacks are left out and named in ``Transcript.warnings``.
 
-Long files are cut at the quietest point near every 20 s (6 s when aligning, 8 s for
-the phone loop) and decoded segment by segment (one decoder utterance each), so memory
-is bounded by a segment, and ``progress`` gets the fraction done after each segment.
-The phone loop's segments are shared between two worker processes
-(``inference/phone_pool.py``: pocketsphinx holds the GIL, so threads would not help). Alignment is a finite-state
+Long files are cut at the quietest point near every 8 s (6 s when aligning) and decoded
+segment by segment (one decoder utterance each), so memory is bounded by a segment, and
+``progress`` gets the fraction done after each segment. Recognition and the phone loop
+share their segments between two worker processes (``inference/sphinx_pool.py``:
+pocketsphinx holds the GIL, so threads would not help). Alignment is a finite-state
 grammar search over the transcript's words (see :class:`_TextAligner`): each segment
 takes the words its share of the speaking time suggests, plus a margin; words it does
 not hear carry over to the next. Phone times come from pocketsphinx's state-level
@@ -45,18 +45,17 @@ import numpy as np
 
 from ..face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
-from .phone_worker import decode_utterance, phone_loop_decoder, segments
+from .sphinx_worker import Decoders, decode_segment, decode_utterance
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
-# Segment lengths (shortest, aim, longest) in seconds: recognition is cut rarely (the
-# language model and CMN like context); alignment more often, so that a word the
-# grammar search misplaces costs little and the text carried over stays short.
-SEGMENT_SECONDS = (10.0, 20.0, 30.0)
+# Segment lengths (shortest, aim, longest) in seconds. Alignment is cut often, so that
+# a word the grammar search misplaces costs little and the text carried over stays short.
+# Segments short enough to share a minute between two worker processes evenly
+# (inference/sphinx_pool.py); on a minute of espeak-ng speech the word error rate was
+# 0.57 with these and 0.61 with 10-30 s segments (the language model did not need more).
+SEGMENT_SECONDS = (4.0, 8.0, 12.0)
 ALIGN_SEGMENT_SECONDS = (3.0, 6.0, 10.0)
-# The phone loop has no language model to feed: segments short enough to share a minute
-# between two worker processes evenly (inference/phone_pool.py).
-PHONE_SEGMENT_SECONDS = (4.0, 8.0, 12.0)
-PHONE_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0   # processes; below 2: in-process
+SPHINX_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0   # processes; below 2: in-process
 SKIP_PROBABILITY = 0.01          # of leaving out a transcript word in alignment
 STOP_PROBABILITY = 0.01          # of a segment ending before its last candidate word
 SILENCE = "SIL"
@@ -103,8 +102,7 @@ class Transcript:
 
 # -- decoders ------------------------------------------------------------------------------
 _LOCK = threading.Lock()         # a decoder is not re-entrant: one transcription at a time
-_DECODERS: dict[str, object] = {}
-_INITIAL_CMN: dict[int, str] = {}
+_LOCAL: Decoders | None = None    # this process's decoders (sphinx_worker.Decoders)
 
 
 def _pocketsphinx():
@@ -116,19 +114,21 @@ def _pocketsphinx():
     return pocketsphinx
 
 
+def _decoders() -> Decoders:
+    """This process's decoders (made again when :data:`PHONE_LOOP_CONFIG` changes)."""
+    global _LOCAL
+    _pocketsphinx()
+    if _LOCAL is None or _LOCAL.phone_config != PHONE_LOOP_CONFIG:
+        _LOCAL = Decoders(PHONE_LOOP_CONFIG)
+    return _LOCAL
+
+
 def _decoder(kind: str):
     """The cached decoder for ``"phones"`` (phone loop) or ``"words"`` (LM and alignment)."""
-    if kind not in _DECODERS:
-        ps = _pocketsphinx()
-        try:
-            if kind == "phones":
-                _DECODERS[kind] = phone_loop_decoder(PHONE_LOOP_CONFIG)
-            else:
-                _DECODERS[kind] = ps.Decoder(loglevel="FATAL")
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise TranscribeError(f"pocketsphinx could not load its English model ({exc})") from None
-        _INITIAL_CMN[id(_DECODERS[kind])] = _DECODERS[kind].get_cmn()
-    return _DECODERS[kind]
+    try:
+        return _decoders().get(kind)[0]
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise TranscribeError(f"pocketsphinx could not load its English model ({exc})") from None
 
 
 # -- public ---------------------------------------------------------------------------------
@@ -160,25 +160,20 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
             if not target:
                 raise TranscribeError("the transcript has no word the English dictionary knows"
                                       if missing else "the transcript is empty")
-        if target is None and not words:
-            phones = _tidy_phones(_phone_loop_all(audio.samples, progress), audio.duration)
-            return Transcript([], phones, False, warnings)
-        bounds = segment_bounds(audio.samples, SEGMENT_SECONDS if target is None
-                                else ALIGN_SEGMENT_SECONDS)
-        parts: list[tuple[list[Word], list[Phone]]] = []
-        aligner = _TextAligner(audio.samples, target, warnings) if target is not None else None
-        count = len(bounds) - 1
-        for i in range(count):
-            a, b = int(bounds[i]), int(bounds[i + 1])
-            pcm = _pcm16(audio.samples[a:b])
-            offset = a / SAMPLE_RATE - PAD_SECONDS
-            if aligner is not None:
-                part = aligner.segment(a, b, pcm, offset, last=i == count - 1)
-            else:
-                part = _recognise_words(pcm, offset)
-            parts.append(part)
-            if progress is not None:
-                progress((i + 1) / count)
+        if target is None:
+            parts = _decode_all(audio.samples, "words" if words else "phones", progress)
+        else:
+            parts = []
+            bounds = segment_bounds(audio.samples, ALIGN_SEGMENT_SECONDS)
+            aligner = _TextAligner(audio.samples, target, warnings)
+            count = len(bounds) - 1
+            for i in range(count):
+                a, b = int(bounds[i]), int(bounds[i + 1])
+                pcm = _pcm16(audio.samples[a:b])
+                offset = a / SAMPLE_RATE - PAD_SECONDS
+                parts.append(aligner.segment(a, b, pcm, offset, last=i == count - 1))
+                if progress is not None:
+                    progress((i + 1) / count)
     all_words = [Word(w.text, min(max(w.start, 0.0), audio.duration), min(w.end, audio.duration))
                  for ws, _ in parts for w in ws]
     phones = _tidy_phones([p for _, ps in parts for p in ps], audio.duration)
@@ -232,24 +227,24 @@ def _pcm16(x: np.ndarray) -> bytes:
     return (np.clip(out, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
-def _decode(decoder, pcm: bytes) -> None:
-    """One utterance from the decoder's initial state (see ``phone_worker.decode_utterance``)."""
+def _decode(kind: str, pcm: bytes) -> None:
+    """One utterance from the decoder's initial state (see ``sphinx_worker.decode_utterance``)."""
+    decoder = _decoder(kind)
     try:
-        decode_utterance(decoder, _INITIAL_CMN[id(decoder)], pcm)
+        decode_utterance(decoder, _decoders().get(kind)[1], pcm)
     except RuntimeError as exc:
         raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
 
 
 # -- the three modes --------------------------------------------------------------------------
-def _phone_loop(pcm: bytes, offset: float) -> list[Phone]:
-    decoder = _decoder("phones")
-    _decode(decoder, pcm)
-    return _phones(segments(decoder), offset)
-
-
 def _phones(found: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
     return [Phone(_phone_label(label), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
             for label, a, b in found]
+
+
+def _words(found: Sequence[tuple[str, int, int]], offset: float) -> list[Word]:
+    return [Word(_word_text(text), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
+            for text, a, b in found if not _is_filler(text)]
 
 
 class _SegmentPCM(Sequence):
@@ -268,12 +263,14 @@ class _SegmentPCM(Sequence):
         return int(self.bounds[i]) / SAMPLE_RATE - PAD_SECONDS
 
 
-def _phone_loop_all(samples: np.ndarray, progress: Callable[[float], None] | None) -> list[Phone]:
-    """The phone loop over the whole audio in :data:`PHONE_SEGMENT_SECONDS` segments,
-    shared between :data:`PHONE_WORKERS` processes when there are several segments
-    (the same phones as in-process: same decoder, settings and segments)."""
-    from . import phone_pool
-    pcm = _SegmentPCM(samples, segment_bounds(samples, PHONE_SEGMENT_SECONDS))
+def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None] | None
+                ) -> list[tuple[list[Word], list[Phone]]]:
+    """Word recognition (``mode="words"``) or the phone loop (``"phones"``) over the whole
+    audio in :data:`SEGMENT_SECONDS` segments, shared between :data:`SPHINX_WORKERS`
+    processes when there are several (the same result as in-process: same decoders,
+    settings and segments; tested)."""
+    from . import sphinx_pool
+    pcm = _SegmentPCM(samples, segment_bounds(samples, SEGMENT_SECONDS))
     count = len(pcm)
     done = [0]
 
@@ -282,26 +279,34 @@ def _phone_loop_all(samples: np.ndarray, progress: Callable[[float], None] | Non
         if progress is not None:
             progress(done[0] / count)
 
-    workers = phone_pool.pool(PHONE_LOOP_CONFIG, PHONE_WORKERS) if count > 1 else None
+    workers = sphinx_pool.pool(mode, PHONE_LOOP_CONFIG, SPHINX_WORKERS) if count > 1 else None
     found = workers.decode(pcm, step) if workers is not None else [None] * count
     if workers is not None and workers.broken:
-        phone_pool.disable()                      # in-process from now on
-    phones: list[Phone] = []
-    for i, segs in enumerate(found):
-        if segs is None:
-            phones += _phone_loop(pcm[i], pcm.offset(i))
+        sphinx_pool.disable()                     # in-process from now on
+    parts, energy = [], None
+    for i, result in enumerate(found):
+        if result is None:
+            try:
+                result = decode_segment(_decoders(), mode, pcm[i])
+            except RuntimeError as exc:
+                raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
             step()
-        else:
-            phones += _phones(segs, pcm.offset(i))
-    return _quiet_as_silence(phones, samples)
+        words, phones = _words(result[0], pcm.offset(i)), _phones(result[1], pcm.offset(i))
+        if mode == "phones":
+            if energy is None:
+                energy = energy_envelope(samples, FRAME_RATE)
+            phones = _quiet_as_silence(phones, energy)
+        parts.append((words, phones))
+    return parts
 
 
-def _quiet_as_silence(phones: list[Phone], samples: np.ndarray) -> list[Phone]:
+def _quiet_as_silence(phones: list[Phone], energy: np.ndarray) -> list[Phone]:
     """The quiet ends of phones (below :data:`QUIET`, about -36 dB under the speech
     level, for more than :data:`QUIET_MARGIN`) become silence, and so do phones quiet
-    throughout, except the bilabials (a closure is quiet): the phone loop, with Gaussians every 2nd frame, sometimes stretches its
-    last phone over the pause that follows, which would hold a mouth shape there."""
-    energy = energy_envelope(samples, FRAME_RATE)
+    throughout, except the bilabials (a closure is quiet): the phone loop, with
+    Gaussians every 2nd frame, sometimes stretches its last phone over the pause that
+    follows, which would hold a mouth shape there. ``energy``: ``energy_envelope`` of
+    the whole audio at :data:`FRAME_RATE`."""
     margin = QUIET_MARGIN / FRAME_RATE
     out = []
     for p in phones:
@@ -322,30 +327,6 @@ def _quiet_as_silence(phones: list[Phone], samples: np.ndarray) -> list[Phone]:
             if end < p.end:
                 out.append(Phone(SILENCE, end, p.end))
     return out
-
-
-def _recognise_words(pcm: bytes, offset: float) -> tuple[list[Word], list[Phone]]:
-    decoder = _decoder("words")
-    _decode(decoder, pcm)
-    hyp = decoder.hyp()
-    if hyp is None or not hyp.hypstr.strip():
-        return [], _phone_loop(pcm, offset)          # no words heard: phones still matter
-    try:                                              # phones: align the recognised words
-        decoder.set_alignment()
-        _decode(decoder, pcm)
-        alignment = decoder.get_alignment()
-    except (RuntimeError, TranscribeError):
-        alignment = None
-    finally:
-        # back to the language model: the next segment decoded with the alignment
-        # search of this one fails, or crashes pocketsphinx in hyp()
-        decoder.activate_search()
-    if alignment is None:
-        found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
-                      offset + (s.end_frame + 1) / FRAME_RATE)
-                 for s in decoder.seg() if not _is_filler(s.word)]
-        return found, _phone_loop(pcm, offset)
-    return _from_alignment(alignment, offset)
 
 
 class _TextAligner:
@@ -424,7 +405,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
     try:
         decoder.add_fsg("cadence_align", decoder.create_fsg("cadence_align", 0, n, transitions))
         decoder.activate_search("cadence_align")
-        _decode(decoder, pcm)
+        _decode("words", pcm)
         if decoder.hyp() is None:
             return [], []
         found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
@@ -432,7 +413,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
                  for s in decoder.seg() if not _is_filler(s.word)]
         try:                                       # phones: a second, state-level pass
             decoder.set_alignment()
-            _decode(decoder, pcm)
+            _decode("words", pcm)
             alignment = decoder.get_alignment()
         except (RuntimeError, TranscribeError):
             alignment = None

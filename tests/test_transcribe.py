@@ -92,7 +92,7 @@ def test_long_audio_is_cut_at_pauses_with_progress(speech):
         assert np.abs(samples[cut - 160:cut + 160]).max() < 1e-3
     seen = []
     t = T.transcribe(Audio(samples, SAMPLE_RATE, SAMPLE_RATE, 1), words=False, progress=seen.append)
-    phone_segments = len(T.segment_bounds(samples, T.PHONE_SEGMENT_SECONDS)) - 1
+    phone_segments = len(T.segment_bounds(samples, T.SEGMENT_SECONDS)) - 1
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == phone_segments
     gapless(t.phones, len(samples) / SAMPLE_RATE)
     assert sum(p.label in ("B", "P", "M") for p in t.phones) >= 20
@@ -132,54 +132,54 @@ def long_speech(speech, copies: int) -> Audio:
 @pytest.fixture
 def in_process(monkeypatch):
     """Phones decoded in this process only (and the shared pool restored afterwards)."""
-    from cadence.inference import phone_pool
-    monkeypatch.setattr(T, "PHONE_WORKERS", 0)
+    from cadence.inference import sphinx_pool
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
     yield
-    phone_pool.shutdown()
-    phone_pool._DISABLED = False
+    sphinx_pool.shutdown()
+    sphinx_pool._DISABLED = False
 
 
 def test_phone_workers_give_the_phones_of_one_process(speech, monkeypatch):
-    from cadence.inference import phone_pool
+    from cadence.inference import sphinx_pool
     audio = long_speech(speech, 6)                                    # 27 s
-    assert len(T.segment_bounds(audio.samples, T.PHONE_SEGMENT_SECONDS)) - 1 >= 3
-    monkeypatch.setattr(T, "PHONE_WORKERS", 2)
+    assert len(T.segment_bounds(audio.samples, T.SEGMENT_SECONDS)) - 1 >= 3
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
     seen = []
     parallel = T.transcribe(audio, words=False, progress=seen.append)
-    assert phone_pool._POOL is not None and len(phone_pool._POOL.workers) == 2
-    pids = [w.proc.pid for w in phone_pool._POOL.workers]
+    assert sphinx_pool._POOLS["phones"] is not None and len(sphinx_pool._POOLS["phones"].workers) == 2
+    pids = [w.proc.pid for w in sphinx_pool._POOLS["phones"].workers]
     assert T.transcribe(audio, words=False).phones == parallel.phones   # kept for the next call
-    assert [w.proc.pid for w in phone_pool._POOL.workers] == pids
-    monkeypatch.setattr(T, "PHONE_WORKERS", 0)
+    assert [w.proc.pid for w in sphinx_pool._POOLS["phones"].workers] == pids
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
     serial = T.transcribe(audio, words=False)
     assert parallel.phones == serial.phones
     assert seen == sorted(seen) and seen[-1] == 1.0
-    phone_pool.shutdown()
-    assert phone_pool._POOL is None
+    sphinx_pool.shutdown()
+    assert not sphinx_pool._POOLS
 
 
 def test_a_failing_phone_worker_falls_back_to_this_process(speech, monkeypatch, tmp_path, in_process):
-    from cadence.inference import phone_pool
+    from cadence.inference import sphinx_pool
     audio = long_speech(speech, 4)
     expected = T.transcribe(audio, words=False).phones                # in-process
-    phone_pool.shutdown()
+    sphinx_pool.shutdown()
     broken = tmp_path / "worker.py"                                   # starts, then dies on the first segment
     broken.write_text("import sys\nsys.stdin.buffer.readline()\nprint('\"ready\"', flush=True)\n"
                       "sys.stdin.buffer.read(4)\nsys.exit(3)\n")
-    monkeypatch.setattr(phone_pool, "WORKER", broken)
-    monkeypatch.setattr(T, "PHONE_WORKERS", 2)
+    monkeypatch.setattr(sphinx_pool, "WORKER", broken)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
     seen = []
     got = T.transcribe(audio, words=False, progress=seen.append)
     assert got.phones == expected
     assert seen == sorted(seen) and seen[-1] == 1.0
-    assert phone_pool._DISABLED and phone_pool._POOL is None          # in-process from now on
-    assert phone_pool.pool(T.PHONE_LOOP_CONFIG, 2) is None
+    assert sphinx_pool._DISABLED and not sphinx_pool._POOLS          # in-process from now on
+    assert sphinx_pool.pool("phones", T.PHONE_LOOP_CONFIG, 2) is None
 
 
 def test_cancelling_during_parallel_phones_stops_and_keeps_the_workers(speech, monkeypatch, in_process):
-    from cadence.inference import phone_pool
+    from cadence.inference import sphinx_pool
     audio = long_speech(speech, 8)
-    monkeypatch.setattr(T, "PHONE_WORKERS", 2)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
 
     class Cancelled(Exception):
         pass
@@ -189,5 +189,16 @@ def test_cancelling_during_parallel_phones_stops_and_keeps_the_workers(speech, m
 
     with pytest.raises(Cancelled):
         T.transcribe(audio, words=False, progress=cancel)
-    assert phone_pool._POOL is not None and not phone_pool._DISABLED
+    assert "phones" in sphinx_pool._POOLS and not sphinx_pool._DISABLED
     assert T.transcribe(audio, words=False).phones                   # the workers still answer
+
+
+def test_word_workers_give_the_words_of_one_process(speech, monkeypatch, in_process):
+    audio = long_speech(speech, 6)
+    serial = T.transcribe(audio)                                      # in-process (fixture)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
+    parallel = T.transcribe(audio)
+    from cadence.inference import sphinx_pool
+    assert "words" in sphinx_pool._POOLS
+    assert parallel.words == serial.words and parallel.phones == serial.phones
+    assert len(serial.words) >= 6

@@ -1,15 +1,17 @@
-"""Child processes that run the phone loop on segments in parallel (the phoneme path).
+"""Child processes that run pocketsphinx on speech segments in parallel.
 
-pocketsphinx decodes with the GIL held, so on 2 cores a minute of speech takes about
-1.9 s in one process; split in segments between two worker processes
-(``inference/phone_worker.py``) it takes about half. The workers start on first use
-(about 0.15 s: an interpreter and the decoder) and stay up for later calls, since an
-animator regenerates often; they end with the host process (or :func:`shutdown`).
+pocketsphinx decodes with the GIL held, so in one process it uses one core: the phone
+loop takes about 1.75 s per minute of speech, word recognition about 12 s. Split in
+segments between two worker processes (``inference/sphinx_worker.py``) they take about
+half. The workers start on first use (about 0.15 s for the phone loop: an interpreter
+and the decoder) and stay up for later calls, since an animator regenerates often;
+there is one pool per mode ("phones", "words"); they end with the host process (or
+:func:`shutdown`).
 
 Each worker is driven by a thread of the parent that only writes and reads pipes (no
 GIL held while it waits), taking the next segment not yet taken: so the load balances
 by itself. Anything that goes wrong with a worker (it cannot start, it dies, it sends
-nonsense) makes :meth:`PhonePool.decode` leave those segments as ``None`` for the
+nonsense) makes :meth:`SphinxPool.decode` leave those segments as ``None`` for the
 caller to decode in-process; the pool then stays off for this process.
 """
 from __future__ import annotations
@@ -25,12 +27,13 @@ import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
-WORKER = Path(__file__).with_name("phone_worker.py")
-Segments = list[tuple[str, int, int]]
+WORKER = Path(__file__).with_name("sphinx_worker.py")
+Spans = list[tuple[str, int, int]]
+Result = tuple[Spans, Spans]          # (words, phones) of a segment, in its frames
 
 
 class _Worker:
-    def __init__(self, config: dict):
+    def __init__(self, setup: dict):
         env = dict(os.environ)
         # the child finds pocketsphinx where this interpreter does (Blender's extension
         # wheels are on sys.path, not on the default path of its Python)
@@ -39,23 +42,24 @@ class _Worker:
         self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                      creationflags=flags)
-        self.proc.stdin.write((json.dumps(config) + "\n").encode())
+        self.proc.stdin.write((json.dumps(setup) + "\n").encode())
         self.proc.stdin.flush()
         self.ready = self._answer() == "ready"
 
     def _answer(self):
         line = self.proc.stdout.readline()
         if not line:
-            raise OSError("phone worker ended")
+            raise OSError("sphinx worker ended")
         return json.loads(line)
 
-    def decode(self, pcm: bytes) -> Segments:
+    def decode(self, pcm: bytes) -> Result:
         self.proc.stdin.write(struct.pack("<I", len(pcm)) + pcm)
         self.proc.stdin.flush()
         out = self._answer()
-        if not isinstance(out, list):
-            raise OSError(f"phone worker: {out}")
-        return [(str(label), int(a), int(b)) for label, a, b in out]
+        if not isinstance(out, dict) or "phones" not in out:
+            raise OSError(f"sphinx worker: {out}")
+        spans = lambda key: [(str(label), int(a), int(b)) for label, a, b in out[key]]  # noqa: E731
+        return spans("words"), spans("phones")
 
     def close(self) -> None:
         try:
@@ -65,30 +69,31 @@ class _Worker:
             self.proc.kill()
 
 
-class PhonePool:
-    """``workers`` phone-loop processes with the decoder ``config``."""
+class SphinxPool:
+    """``workers`` processes decoding in ``mode`` ("phones" or "words"; ``config``: the
+    phone loop's decoder settings)."""
 
-    def __init__(self, config: dict, workers: int = 2):
-        self.config = dict(config)
+    def __init__(self, mode: str, config: dict, workers: int = 2):
+        self.mode, self.config = mode, dict(config)
         self.workers: list[_Worker] = []
         try:
             for _ in range(workers):
-                w = _Worker(self.config)
+                w = _Worker({"mode": mode, "config": self.config})
                 self.workers.append(w)
                 if not w.ready:
-                    raise OSError("phone worker could not load pocketsphinx")
+                    raise OSError("sphinx worker could not load pocketsphinx")
         except (OSError, ValueError):
             self.close()
             raise
 
     def decode(self, pcms: Sequence[bytes], progress: Callable[[int], None] | None = None
-               ) -> list[Segments | None]:
-        """Phone segments per PCM segment (``None`` where a worker failed).
+               ) -> list[Result | None]:
+        """(words, phones) per PCM segment (``None`` where a worker failed).
 
         ``progress(done)`` runs on the calling thread after each segment; if it raises
         (a cancelled generation), no further segment is started, the ones running are
         waited for, and the exception propagates."""
-        results: list[Segments | None] = [None] * len(pcms)
+        results: list[Result | None] = [None] * len(pcms)
         lock = threading.Lock()
         state = {"next": 0, "stop": False}
         done: queue.Queue = queue.Queue()
@@ -135,25 +140,27 @@ class PhonePool:
         self.workers = []
 
 
-_POOL: PhonePool | None = None
+_POOLS: dict[str, SphinxPool] = {}
 _DISABLED = False
 
 
-def pool(config: dict, workers: int) -> PhonePool | None:
-    """The shared pool for ``config`` (started on first use; None when workers cannot
-    run here, or after one failed)."""
-    global _POOL, _DISABLED
+def pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
+    """The shared pool for ``mode`` with ``config`` (started on first use; None when
+    workers cannot run here, or after one failed)."""
+    global _DISABLED
     if _DISABLED or workers < 2:
         return None
-    if _POOL is not None and (_POOL.config != config or len(_POOL.workers) != workers):
-        shutdown()
-    if _POOL is None:
+    current = _POOLS.get(mode)
+    if current is not None and (current.config != config or len(current.workers) != workers):
+        current.close()
+        del _POOLS[mode]
+    if mode not in _POOLS:
         try:
-            _POOL = PhonePool(config, workers)
+            _POOLS[mode] = SphinxPool(mode, config, workers)
         except (OSError, ValueError):
             _DISABLED = True
             return None
-    return _POOL
+    return _POOLS[mode]
 
 
 def disable() -> None:
@@ -164,10 +171,9 @@ def disable() -> None:
 
 
 def shutdown() -> None:
-    global _POOL
-    if _POOL is not None:
-        _POOL.close()
-        _POOL = None
+    for p in _POOLS.values():
+        p.close()
+    _POOLS.clear()
 
 
 atexit.register(shutdown)

@@ -1,0 +1,161 @@
+"""pocketsphinx in a child process, for speech segments sent over a pipe.
+
+Why a process: pocketsphinx holds the GIL while it decodes (a Python thread makes no
+progress meanwhile), so transcription can only use the second core from another
+process (``inference/sphinx_pool.py``). This file is run as a script by the
+interpreter that hosts Cadence (Blender's bundled Python, or the venv's): it imports
+nothing from Cadence (no package, no bpy), only pocketsphinx. ``transcribe.py`` calls
+the same functions in-process, so both decode a segment the same way and give the same
+result.
+
+Two modes, chosen by the first line:
+- ``"phones"``: the phone loop (the face's phoneme lip sync);
+- ``"words"``: word recognition with the language model, then a state-level second
+  pass over the recognised words for their phones (the gestures' words).
+
+Protocol on the child's stdin/stdout (bytes): the parent writes one JSON line,
+``{"mode": ..., "config": {decoder settings of the phone loop}}``; the child answers
+``"ready"`` (or ``{"error": ...}``); then per segment the parent writes a 4-byte
+little-endian length and that many bytes of 16-bit mono PCM at 16 kHz, and the child
+answers one JSON line, ``{"words": [[text, first, last], ...], "phones": [[label, first,
+last], ...]}`` in frames (100/s) of the segment, or ``{"error": message}``. A length of 0
+or end of input ends it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import sys
+import warnings
+
+Spans = list[tuple[str, int, int]]      # (label, first frame, last frame)
+
+
+class Decoders:
+    """The decoders one process uses, made when first needed, with their initial
+    cepstral means (each utterance starts from them: see :func:`decode_utterance`)."""
+
+    def __init__(self, phone_config: dict):
+        self.phone_config = dict(phone_config)
+        self._made: dict[str, tuple[object, str]] = {}
+
+    def get(self, kind: str):
+        """(decoder, initial CMN) for ``"phones"`` or ``"words"``."""
+        if kind not in self._made:
+            import pocketsphinx as ps
+            if kind == "phones":
+                d = ps.Decoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"),
+                               loglevel="FATAL", **self.phone_config)
+            else:
+                d = ps.Decoder(loglevel="FATAL")
+            self._made[kind] = (d, d.get_cmn())
+        return self._made[kind]
+
+
+def decode_utterance(decoder, initial_cmn: str, pcm: bytes) -> None:
+    """One utterance, from the decoder's initial cepstral mean and fresh noise
+    statistics: both otherwise carry over from the previous utterance, so the same
+    audio decoded twice would give (slightly) different phones. Raises RuntimeError."""
+    decoder.set_cmn(initial_cmn)
+    with warnings.catch_warnings():          # "deprecated and unnecessary": it is not
+        warnings.simplefilter("ignore", DeprecationWarning)
+        decoder.start_stream()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+
+
+def segments(decoder) -> Spans:
+    """(label, first frame, last frame) of the last decoded path."""
+    return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()]
+
+
+def phone_loop(decoders: Decoders, pcm: bytes) -> Spans:
+    decoder, cmn = decoders.get("phones")
+    decode_utterance(decoder, cmn, pcm)
+    return segments(decoder)
+
+
+def recognise(decoders: Decoders, pcm: bytes) -> tuple[Spans, Spans]:
+    """(words, phones) of a segment: the language model's words (fillers included),
+    their phones from a state-level alignment pass; where that pass fails, the
+    decoder's word times and the phone loop's phones; no words: the phone loop."""
+    decoder, cmn = decoders.get("words")
+    decode_utterance(decoder, cmn, pcm)
+    hyp = decoder.hyp()
+    if hyp is None or not hyp.hypstr.strip():
+        return [], phone_loop(decoders, pcm)          # no words heard: phones still matter
+    heard = segments(decoder)
+    try:                                              # phones: align the recognised words
+        decoder.set_alignment()
+        decode_utterance(decoder, cmn, pcm)
+        alignment = decoder.get_alignment()
+    except RuntimeError:
+        alignment = None
+    finally:
+        # back to the language model: the next segment decoded with the alignment
+        # search of this one fails, or crashes pocketsphinx in hyp()
+        decoder.activate_search()
+    if alignment is None:
+        return heard, phone_loop(decoders, pcm)
+    words, phones = [], []
+    for entry in alignment:
+        words.append((entry.name, entry.start, entry.start + entry.duration - 1))
+        phones += [(p.name, p.start, p.start + p.duration - 1) for p in entry]
+    return words, phones
+
+
+def decode_segment(decoders: Decoders, mode: str, pcm: bytes) -> tuple[Spans, Spans]:
+    """(words, phones) of a segment in ``mode`` ("phones": no words)."""
+    if mode == "phones":
+        return [], phone_loop(decoders, pcm)
+    return recognise(decoders, pcm)
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        part = stream.read(n - len(data))
+        if not part:
+            break
+        data += part
+    return data
+
+
+def main() -> int:
+    source = sys.stdin.buffer
+    # answers go to the original stdout; anything the C library prints goes to stderr
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    def answer(value) -> None:
+        answers.write(json.dumps(value) + "\n")
+        answers.flush()
+
+    try:
+        setup = json.loads(source.readline())
+        mode = setup["mode"]
+        decoders = Decoders(setup.get("config", {}))
+        decoders.get(mode)                   # load the model now, before "ready"
+    except Exception as exc:                 # noqa: BLE001 - reported to the parent
+        answer({"error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    answer("ready")
+    while True:
+        head = _read_exactly(source, 4)
+        if len(head) < 4:
+            return 0
+        (n,) = struct.unpack("<I", head)
+        if n == 0:
+            return 0
+        pcm = _read_exactly(source, n)
+        try:
+            words, phones = decode_segment(decoders, mode, pcm)
+            answer({"words": words, "phones": phones})
+        except RuntimeError as exc:
+            answer({"error": str(exc)})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
