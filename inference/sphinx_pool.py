@@ -144,11 +144,17 @@ _POOLS: dict[str, SphinxPool] = {}
 _DISABLED = False
 
 
+def _interpreter_is_python() -> bool:
+    """sys.executable is a Python interpreter (Blender 2.91+ points it at its bundled
+    Python; a host whose executable is Blender itself would open the script as a file)."""
+    return Path(sys.executable or "").name.lower().startswith("python")
+
+
 def pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
     """The shared pool for ``mode`` with ``config`` (started on first use; None when
     workers cannot run here, or after one failed)."""
     global _DISABLED
-    if _DISABLED or workers < 2:
+    if _DISABLED or workers < 2 or not _interpreter_is_python():
         return None
     current = _POOLS.get(mode)
     if current is not None and (current.config != config or len(current.workers) != workers):

@@ -202,3 +202,11 @@ def test_word_workers_give_the_words_of_one_process(speech, monkeypatch, in_proc
     assert "words" in sphinx_pool._POOLS
     assert parallel.words == serial.words and parallel.phones == serial.phones
     assert len(serial.words) >= 6
+
+
+def test_no_workers_when_the_host_executable_is_not_python(monkeypatch, in_process):
+    from cadence.inference import sphinx_pool
+    sphinx_pool.shutdown()
+    monkeypatch.setattr(sphinx_pool.sys, "executable", "/opt/blender/blender")
+    assert sphinx_pool.pool("phones", T.PHONE_LOOP_CONFIG, 2) is None
+    assert not sphinx_pool._POOLS and not sphinx_pool._DISABLED
