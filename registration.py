@@ -5,6 +5,8 @@ is the only place that knows the list of modules, so adding a panel module means
 it to ``_MODULES``. Imported lazily by the package ``__init__`` so that the bpy-free
 packages never pull in bpy.
 """
+import sys
+
 import bpy
 
 from . import operators, panels, preferences, properties
@@ -36,3 +38,7 @@ def unregister() -> None:
     # Remove the property before its PropertyGroup class goes away.
     del bpy.types.Scene.cadence
     _unregister_classes()
+    # Speech-recognition worker processes, if any ran (never imported just for this)
+    pool = sys.modules.get(f"{__package__}.inference.sphinx_pool")
+    if pool is not None:
+        pool.shutdown()

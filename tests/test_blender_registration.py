@@ -19,6 +19,17 @@ def test_register_unregister_twice(blender):  # noqa: F811
         assert blender.ops.cadence.bake_motion_file.poll()
 
 
+def test_unregister_stops_the_speech_workers(blender):  # noqa: F811
+    from cadence.inference import sphinx_pool, transcribe
+    pool = sphinx_pool.pool("phones", transcribe.PHONE_LOOP_CONFIG, 2)
+    assert pool is not None
+    procs = [w.proc for w in pool.workers]
+    cadence.unregister()
+    cadence.register()
+    assert not sphinx_pool._POOLS
+    assert all(p.poll() is not None for p in procs)          # the processes have ended
+
+
 def test_target_poll_accepts_only_armatures(blender):  # noqa: F811
     # The poll filters the UI picker; Python assignment is not checked by Blender.
     from cadence.properties import _is_armature
