@@ -108,7 +108,7 @@ class SphinxPool:
                         state["next"] = i + 1
                     results[i] = worker.decode(pcms[i])
                     done.put(i)
-            except (OSError, ValueError, TypeError):
+            except (OSError, ValueError, TypeError, KeyError):
                 self.broken = True
             finally:
                 done.put(None)          # this thread has finished
