@@ -231,3 +231,33 @@ def test_operator_takes_the_panels_method_and_transcript(blender):  # noqa: F811
     settings.speech_transcript = "The big brown bear jumped over a bubbling brook."
     assert blender.ops.cadence.generate_face(filepath=path) == {'FINISHED'}
     assert mouth_close_peak() > 0.03                 # aligned p/b/m close them
+
+
+def test_face_job_on_a_long_file_uses_the_phone_workers(tmp_path):
+    """From the job's worker thread (as in Blender), a file of several segments goes
+    through the phone-loop worker processes and gives what one process gives."""
+    import soundfile as sf
+    from conftest import FIXTURES
+    from cadence.inference import sphinx_pool, transcribe
+    from cadence.inference.face_job import FaceJob, FaceSpec
+    samples, rate = sf.read(str(FIXTURES / "english_bear.flac"), dtype="float32")
+    gap = np.zeros(int(rate), np.float32)
+    path = tmp_path / "long.wav"
+    sf.write(str(path), np.concatenate([np.concatenate([samples, gap])] * 7), rate)   # 30 s
+    sphinx_pool.shutdown()
+    seen = []
+    job = FaceJob(FaceSpec(path, method="phoneme"))
+    job.start()
+    while not job.wait(0.05):
+        seen.append(job.progress)
+    assert job.error is None and job.result is not None
+    assert seen == sorted(seen)
+    assert "phones" in sphinx_pool._POOLS                       # decoded by the workers
+    workers = transcribe.SPHINX_WORKERS
+    try:
+        transcribe.SPHINX_WORKERS = 0
+        alone = FaceJob(FaceSpec(path, method="phoneme")).start()
+        assert alone.wait(120) and alone.error is None
+    finally:
+        transcribe.SPHINX_WORKERS = workers
+    assert np.array_equal(job.result.weights, alone.result.weights)
