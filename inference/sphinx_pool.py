@@ -76,6 +76,7 @@ class SphinxPool:
     def __init__(self, mode: str, config: dict, workers: int = 2):
         self.mode, self.config = mode, dict(config)
         self.workers: list[_Worker] = []
+        self.broken = False              # a worker failed during the last decode
         try:
             for _ in range(workers):
                 w = _Worker({"mode": mode, "config": self.config})
@@ -113,7 +114,6 @@ class SphinxPool:
             finally:
                 done.put(None)          # this thread has finished
 
-        self.broken = False
         threads = [threading.Thread(target=run, args=(w,), daemon=True) for w in self.workers]
         for t in threads:
             t.start()

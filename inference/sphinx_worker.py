@@ -87,18 +87,25 @@ def recognise(decoders: Decoders, pcm: bytes) -> tuple[Spans, Spans]:
     if hyp is None or not hyp.hypstr.strip():
         return [], phone_loop(decoders, pcm)          # no words heard: phones still matter
     heard = segments(decoder)
-    try:                                              # phones: align the recognised words
+    aligned = second_pass(decoder, cmn, pcm)          # phones: align the recognised words
+    return aligned if aligned is not None else (heard, phone_loop(decoders, pcm))
+
+
+def second_pass(decoder, initial_cmn: str, pcm: bytes) -> tuple[Spans, Spans] | None:
+    """(words, phones) from pocketsphinx's state-level alignment of the path just
+    decoded, or None where that pass fails. Restores the default search afterwards:
+    the next utterance decoded with this alignment search fails, or crashes
+    pocketsphinx in ``hyp()``."""
+    try:
         decoder.set_alignment()
-        decode_utterance(decoder, cmn, pcm)
+        decode_utterance(decoder, initial_cmn, pcm)
         alignment = decoder.get_alignment()
     except RuntimeError:
-        alignment = None
+        return None
     finally:
-        # back to the language model: the next segment decoded with the alignment
-        # search of this one fails, or crashes pocketsphinx in hyp()
         decoder.activate_search()
     if alignment is None:
-        return heard, phone_loop(decoders, pcm)
+        return None
     words, phones = [], []
     for entry in alignment:
         words.append((entry.name, entry.start, entry.start + entry.duration - 1))

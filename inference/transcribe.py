@@ -45,7 +45,7 @@ import numpy as np
 
 from ..face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
-from .sphinx_worker import Decoders, decode_segment, decode_utterance
+from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
 # Segment lengths (shortest, aim, longest) in seconds. Alignment is cut often, so that
@@ -123,12 +123,17 @@ def _decoders() -> Decoders:
     return _LOCAL
 
 
-def _decoder(kind: str):
-    """The cached decoder for ``"phones"`` (phone loop) or ``"words"`` (LM and alignment)."""
+def _decoder_and_cmn(kind: str):
+    """The cached decoder for ``"phones"`` (phone loop) or ``"words"`` (LM and
+    alignment), with its initial cepstral mean."""
     try:
-        return _decoders().get(kind)[0]
+        return _decoders().get(kind)
     except (RuntimeError, ValueError, OSError) as exc:
         raise TranscribeError(f"pocketsphinx could not load its English model ({exc})") from None
+
+
+def _decoder(kind: str):
+    return _decoder_and_cmn(kind)[0]
 
 
 # -- public ---------------------------------------------------------------------------------
@@ -164,16 +169,13 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
             parts = _decode_all(audio.samples, "words" if words else "phones", progress)
         else:
             parts = []
-            bounds = segment_bounds(audio.samples, ALIGN_SEGMENT_SECONDS)
+            pcm = _SegmentPCM(audio.samples, segment_bounds(audio.samples, ALIGN_SEGMENT_SECONDS))
             aligner = _TextAligner(audio.samples, target, warnings)
-            count = len(bounds) - 1
-            for i in range(count):
-                a, b = int(bounds[i]), int(bounds[i + 1])
-                pcm = _pcm16(audio.samples[a:b])
-                offset = a / SAMPLE_RATE - PAD_SECONDS
-                parts.append(aligner.segment(a, b, pcm, offset, last=i == count - 1))
+            for i in range(len(pcm)):
+                a, b = int(pcm.bounds[i]), int(pcm.bounds[i + 1])
+                parts.append(aligner.segment(a, b, pcm[i], pcm.offset(i), last=i == len(pcm) - 1))
                 if progress is not None:
-                    progress((i + 1) / count)
+                    progress((i + 1) / len(pcm))
     all_words = [Word(w.text, min(max(w.start, 0.0), audio.duration), min(w.end, audio.duration))
                  for ws, _ in parts for w in ws]
     phones = _tidy_phones([p for _, ps in parts for p in ps], audio.duration)
@@ -229,9 +231,9 @@ def _pcm16(x: np.ndarray) -> bytes:
 
 def _decode(kind: str, pcm: bytes) -> None:
     """One utterance from the decoder's initial state (see ``sphinx_worker.decode_utterance``)."""
-    decoder = _decoder(kind)
+    decoder, cmn = _decoder_and_cmn(kind)
     try:
-        decode_utterance(decoder, _decoders().get(kind)[1], pcm)
+        decode_utterance(decoder, cmn, pcm)
     except RuntimeError as exc:
         raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
 
@@ -283,7 +285,8 @@ def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None
     found = workers.decode(pcm, step) if workers is not None else [None] * count
     if workers is not None and workers.broken:
         sphinx_pool.disable()                     # in-process from now on
-    parts, energy = [], None
+    energy = energy_envelope(samples, FRAME_RATE) if mode == "phones" else None
+    parts = []
     for i, result in enumerate(found):
         if result is None:
             try:
@@ -292,9 +295,7 @@ def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None
                 raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
             step()
         words, phones = _words(result[0], pcm.offset(i)), _phones(result[1], pcm.offset(i))
-        if mode == "phones":
-            if energy is None:
-                energy = energy_envelope(samples, FRAME_RATE)
+        if energy is not None:
             phones = _quiet_as_silence(phones, energy)
         parts.append((words, phones))
     return parts
@@ -397,7 +398,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
                  offset: float) -> tuple[list[tuple[int, Word]], list[Phone]]:
     """Align ``chunk`` (dictionary words) with skips allowed: (index in chunk, word) for
     each word heard, and the phones of the path."""
-    decoder = _decoder("words")
+    decoder, cmn = _decoder_and_cmn("words")
     n = len(chunk)
     transitions = ([(i, i + 1, 1.0 - SKIP_PROBABILITY - STOP_PROBABILITY, w) for i, w in enumerate(chunk)]
                    + [(i, i + 1, SKIP_PROBABILITY) for i in range(n)]
@@ -408,17 +409,10 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
         _decode("words", pcm)
         if decoder.hyp() is None:
             return [], []
-        found = [Word(_word_text(s.word), offset + s.start_frame / FRAME_RATE,
-                      offset + (s.end_frame + 1) / FRAME_RATE)
-                 for s in decoder.seg() if not _is_filler(s.word)]
-        try:                                       # phones: a second, state-level pass
-            decoder.set_alignment()
-            _decode("words", pcm)
-            alignment = decoder.get_alignment()
-        except (RuntimeError, TranscribeError):
-            alignment = None
-        if alignment is not None:
-            found, phones = _from_alignment(alignment, offset)
+        found = _words(segments(decoder), offset)
+        aligned = second_pass(decoder, cmn, pcm)   # phones: a state-level pass
+        if aligned is not None:
+            found, phones = _words(aligned[0], offset), _phones(aligned[1], offset)
         else:                                      # it can fail where the words did not
             phones = [p for w in found for p in _word_phones(w)]
     except (RuntimeError, ValueError, TranscribeError):
@@ -434,19 +428,6 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
         heard.append((j, word))
         j += 1
     return heard, phones
-
-
-def _from_alignment(alignment, offset: float) -> tuple[list[Word], list[Phone]]:
-    found, phones = [], []
-    for entry in alignment:
-        start = offset + entry.start / FRAME_RATE
-        end = offset + (entry.start + entry.duration) / FRAME_RATE
-        if not _is_filler(entry.name):
-            found.append(Word(_word_text(entry.name), start, end))
-        for p in entry:
-            phones.append(Phone(_phone_label(p.name), offset + p.start / FRAME_RATE,
-                                offset + (p.start + p.duration) / FRAME_RATE))
-    return found, phones
 
 
 # -- text ---------------------------------------------------------------------------------------
