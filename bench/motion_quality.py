@@ -65,6 +65,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=None, help="override the model's sampling steps")
     p.add_argument("--text-guidance", type=float, default=None)
     p.add_argument("--style-guidance", type=float, default=None)
+    p.add_argument("--unguided-below", type=int, default=None,
+                   help="override the model's unguided tail: timesteps below this run without guidance")
     p.add_argument("--out", type=Path, default=cache_dir() / "bench" / "motion_quality.json")
     args = p.parse_args()
 
@@ -72,6 +74,8 @@ def main() -> int:
     ev = load_evaluator(args.evaluator)
     model = MotionModel.load(args.weights)
     encoder = TextEncoder.load(args.weights)
+    if args.unguided_below is not None:
+        model.defaults["unguided_below"] = args.unguided_below
     test = ds.indices("test")
     if args.limit:
         test = np.sort(np.random.default_rng(12345).choice(test, min(args.limit, len(test)), replace=False))
@@ -113,7 +117,7 @@ def main() -> int:
         "settings": {"steps": args.steps or model.defaults["steps"],
                      "text_guidance": model.defaults["text_guidance"] if args.text_guidance is None else args.text_guidance,
                      "style_guidance": model.defaults["style_guidance"] if args.style_guidance is None else args.style_guidance,
-                     "seed": args.seed},
+                     "unguided_below": int(model.defaults.get("unguided_below", 0)), "seed": args.seed},
     }
     per_content = {}
     pc, _ = ev.predict(embeddings=gen_emb)

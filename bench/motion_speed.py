@@ -28,6 +28,7 @@ load_package(ROOT)
 
 import numpy as np  # noqa: E402
 
+from cadence.inference.cfg import CFG  # noqa: E402
 from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
 from cadence.bench.timing import timed  # noqa: E402
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
@@ -85,7 +86,7 @@ def main() -> int:
     padded = -(-frames // 4) * 4
     steps = int(model.defaults["steps"])
     text = model.encode_prompts([request.prompt], encoder)[0][0]
-    denoise = model.denoiser(text, model.style_vector({}), 2.5, 2.0)
+    denoise = model.denoiser(text, model.style_vector({}), CFG(2.5, 2.0))
     x = np.random.default_rng(0).standard_normal((1, padded, model.normalizer.mean.shape[0])).astype(np.float32)
     step = timed(lambda: denoise(x, 500), args.repeats * 2)
     base = baseline_step_seconds(args.threads, padded, args.repeats)

@@ -62,6 +62,7 @@ from ..motion.kinematics import Motion
 from ..motion.foot_lock import decode_generated
 from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS
 from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
+from .cfg import CFG, KEEP, NONE
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .sampler import GenerationCancelled, Guidance, SamplerStep
 from .text_encoder import EMBEDDING_DIM
@@ -110,6 +111,8 @@ class ComposeSettings:
                                  # as its segment drives each part, its own sample elsewhere),
                                  # "tracks" (the combined sample except where other tracks
                                  # drive), "shared" (the combined sample: STMC)
+    shared_below: int = 0        # steps at diffusion timesteps below this read the combined
+                                 # sample on every part (STMC), whatever the context
     call_cost: int = 200         # frame-rows one extra ONNX call is worth (groups lengths)
     max_rows: int = 96           # rows per ONNX call at most (memory)
 
@@ -384,14 +387,16 @@ class Composer:
     guided prediction.
     """
 
-    def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray,
-                 text_guidance: float, style_guidance: float, noise: np.ndarray,
-                 mode: str = "private", max_rows: int = 96, read_gain: float = 1.0):
+    def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray, cfg: CFG,
+                 noise: np.ndarray, mode: str = "private", max_rows: int = 96,
+                 read_gain: float = 1.0, shared_below: int = 0):
         if mode not in ("shared", "tracks", "private", "independent"):
             raise ValueError(f"mode must be shared, tracks, private or independent, not {mode!r}")
         tracks = np.asarray(plan.tracks)
         self.model, self.plan, self.mode = model, plan, mode
-        self.g_text, self.g_style = float(text_guidance), float(style_guidance)
+        self.cfg = cfg
+        self.text, self.styles, self.max_rows = text, styles, max_rows
+        self.shared_below = shared_below if mode != "independent" else 0
         self.masks: dict[int, np.ndarray | None] = {}   # None: reads the combined sample
         self.private: dict[int, np.ndarray] = {}
         for k, w in enumerate(plan.windows):
@@ -413,36 +418,40 @@ class Composer:
             self.masks[k] = mask
             if mask is not None:
                 self.private[k] = noise[w.start:w.start + w.length].copy()
-        self.calls = []  # per call: (row layout, constant feeds)
-        for g in plan.groups:
-            rows = []  # (window, kind) kind: 0 none, 1 text, 2 text+style
-            for k in g:
-                if plan.windows[k].cond < 0:
-                    rows.append((k, 0))
-                else:
-                    rows += [(k, 0), (k, 1), (k, 2)]
-            for c0 in range(0, len(rows), max_rows):
-                part = rows[c0:c0 + max_rows]
-                n = len(part)
-                tx = np.zeros((n, text.shape[1]), np.float32)
-                sty = np.zeros((n, styles.shape[1]), np.float32)
-                tk = np.zeros(n, np.float32)
-                sk = np.zeros(n, np.float32)
-                for r, (k, kind) in enumerate(part):
-                    c = plan.windows[k].cond
-                    if kind >= 1:
-                        tx[r], tk[r] = text[c], 1.0
-                    if kind == 2:
-                        sty[r], sk[r] = styles[c], 1.0
-                self.calls.append((part, {"text": tx, "text_keep": tk, "style": sty, "style_keep": sk}))
+        self._layouts: dict[tuple[int, ...], list] = {}  # condition kinds -> ONNX calls
         self.evaluations = 0
         self.last: list[np.ndarray] = []
 
-    def window_input(self, k: int, x: np.ndarray) -> np.ndarray:
+    def calls(self, kinds: tuple[int, ...]) -> list[tuple[list[tuple[int, int]], dict]]:
+        """ONNX calls of a step whose segment windows run the conditions ``kinds``: per
+        call its rows (window, kind) and constant feeds. "None" tiles run one row."""
+        if kinds not in self._layouts:
+            calls = []
+            for g in self.plan.groups:
+                rows = []
+                for k in g:
+                    rows += [(k, NONE)] if self.plan.windows[k].cond < 0 else [(k, kind) for kind in kinds]
+                for c0 in range(0, len(rows), self.max_rows):
+                    part = rows[c0:c0 + self.max_rows]
+                    n = len(part)
+                    tx = np.zeros((n, self.text.shape[1]), np.float32)
+                    sty = np.zeros((n, self.styles.shape[1]), np.float32)
+                    keep = np.zeros((n, 2), np.float32)
+                    for r, (k, kind) in enumerate(part):
+                        c = self.plan.windows[k].cond
+                        keep[r] = KEEP[kind]
+                        if c >= 0:
+                            tx[r], sty[r] = self.text[c], self.styles[c]
+                    calls.append((part, {"text": tx * keep[:, :1], "text_keep": keep[:, 0].copy(),
+                                         "style": sty * keep[:, 1:], "style_keep": keep[:, 1].copy()}))
+            self._layouts[kinds] = calls
+        return self._layouts[kinds]
+
+    def window_input(self, k: int, x: np.ndarray, t: int) -> np.ndarray:
         w = self.plan.windows[k]
         shared = x[w.start:w.start + w.length]
         mask = self.masks[k]
-        if mask is None:
+        if mask is None or t < self.shared_below:
             return shared
         if not mask.any():
             return self.private[k]
@@ -453,11 +462,11 @@ class Composer:
         session = self.model.session
         out = {}
         inputs: dict[int, np.ndarray] = {}
-        for rows, feeds in self.calls:
+        for rows, feeds in self.calls(self.cfg.kinds(t)):
             length = self.plan.windows[rows[0][0]].length
             for k, _ in rows:
                 if k not in inputs:
-                    inputs[k] = self.window_input(k, x)
+                    inputs[k] = self.window_input(k, x, t)
             xx = np.stack([inputs[k] for k, _ in rows])
             res = session.run(None, {"x": xx.astype(np.float32, copy=False),
                                      "t": np.full(len(rows), t, np.float32), **feeds})[0]
@@ -466,15 +475,15 @@ class Composer:
                 out[key] = res[r]
         return out
 
-    def guided(self, preds: dict) -> list[np.ndarray]:
+    def guided(self, preds: dict, t: int) -> list[np.ndarray]:
         """Guided x0 per window (the raw prediction for the "none" tiles)."""
+        kinds = self.cfg.kinds(t)
         out = []
         for k, w in enumerate(self.plan.windows):
             if w.cond < 0:
-                out.append(preds[(k, 0)])
-                continue
-            none, txt, both = preds[(k, 0)], preds[(k, 1)], preds[(k, 2)]
-            out.append(none + self.g_text * (txt - none) + self.g_style * (both - txt))
+                out.append(preds[(k, NONE)])
+            else:
+                out.append(self.cfg.combine({kind: preds[(k, kind)] for kind in kinds}, t))
         return out
 
     def combine(self, guided: list[np.ndarray]) -> np.ndarray:
@@ -484,7 +493,7 @@ class Composer:
         return x0
 
     def denoise(self, x: np.ndarray, t: int) -> np.ndarray:
-        self.last = self.guided(self.predictions(x, t))
+        self.last = self.guided(self.predictions(x, t), t)
         return self.combine(self.last)
 
     def advance(self, abar_t: float, abar_prev: float) -> None:
@@ -539,8 +548,6 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     steps = int(steps or model.defaults["steps"])
     if not 1 <= steps <= 100:
         raise GenerationError("sampling steps must be between 1 and 100")
-    g_text = model.defaults["text_guidance"] if text_guidance is None else text_guidance
-    g_style = model.defaults["style_guidance"] if style_guidance is None else style_guidance
     text, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
@@ -554,7 +561,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     dim = model.normalizer.mean.shape[0]
     period = min(st.max_window // 4 * 4, plan.padded)  # FreeNoise: the model's window length
     noise = timeline_noise(plan.padded, dim, seed, period, st.noise, st.shuffle_block)
-    composer = Composer(model, plan, text, style, g_text, g_style, noise, mode, st.max_rows, st.read_gain)
+    composer = Composer(model, plan, text, style, model.cfg(text_guidance, style_guidance), noise, mode,
+                        st.max_rows, st.read_gain, st.shared_below)
 
     known = keep = None
     if inpaint is not None:

@@ -7,7 +7,8 @@ canonical-skeleton Motion.
 
 Guidance follows classifier-free guidance with separate text and style scales:
 x0 = x0(-,-) + g_text * (x0(text,-) - x0(-,-)) + g_style * (x0(text,style) - x0(text,-)),
-the three predictions computed in one batched call.
+the predictions computed in one batched call; only those with a non-zero weight run
+(inference/cfg.py), and the nearly clean last steps may run unguided.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 from ..motion.kinematics import Motion
 from ..motion.foot_lock import decode_generated
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer
+from .cfg import CFG, KEEP
 from .onnx_session import create_session
 from .sampler import sample
 from .text_cues import with_cues
@@ -163,25 +165,37 @@ class MotionModel:
                                   f"{self.max_seconds:g} s for one prompt; use the timeline for longer")
         return max(8, int(round(seconds * self.fps)))
 
-    def denoiser(self, text: np.ndarray, style: np.ndarray, text_guidance: float,
-                 style_guidance: float) -> Callable[[np.ndarray, int], np.ndarray]:
-        """denoise(x_t (B, T, F), t) -> guided x0 for B samples sharing one condition."""
+    def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None) -> CFG:
+        """Guidance for one sampling run: the given scales or the model's defaults, and the
+        default unguided tail (``unguided_below``: timesteps sampled without guidance)."""
+        d = self.defaults
+        return CFG(float(d["text_guidance"] if text_guidance is None else text_guidance),
+                   float(d["style_guidance"] if style_guidance is None else style_guidance),
+                   int(d.get("unguided_below", 0)))
+
+    def denoiser(self, text: np.ndarray, style: np.ndarray, cfg: CFG
+                 ) -> Callable[[np.ndarray, int], np.ndarray]:
+        """denoise(x_t (B, T, F), t) -> guided x0 for B samples sharing one condition.
+
+        Runs only the conditions (none / text / text + style) the step's guidance needs.
+        """
         session = self.session
 
         def run(x: np.ndarray, t: int) -> np.ndarray:
             b = x.shape[0]
-            # Three conditions per sample: none, text only, text + style.
-            xx = np.concatenate([x, x, x]).astype(np.float32)
+            kinds = cfg.kinds(t)
+            keep = np.array([KEEP[k] for k in kinds], np.float32)  # (kinds, 2)
+            n = len(kinds) * b
             feeds = {
-                "x": xx, "t": np.full(3 * b, t, np.float32),
-                "text": np.tile(text[None], (3 * b, 1)).astype(np.float32),
-                "text_keep": np.repeat(np.array([0, 1, 1], np.float32), b),
-                "style": np.tile(style[None], (3 * b, 1)).astype(np.float32),
-                "style_keep": np.repeat(np.array([0, 0, 1], np.float32), b),
+                "x": np.concatenate([x] * len(kinds)).astype(np.float32, copy=False),
+                "t": np.full(n, t, np.float32),
+                "text": np.tile(text[None], (n, 1)).astype(np.float32),
+                "text_keep": np.repeat(keep[:, 0], b),
+                "style": np.tile(style[None], (n, 1)).astype(np.float32),
+                "style_keep": np.repeat(keep[:, 1], b),
             }
             x0 = session.run(None, feeds)[0]
-            none, txt, both = x0[:b], x0[b:2 * b], x0[2 * b:]
-            return none + text_guidance * (txt - none) + style_guidance * (both - txt)
+            return cfg.combine({k: x0[i * b:(i + 1) * b] for i, k in enumerate(kinds)}, t)
 
         return run
 
@@ -197,11 +211,9 @@ class MotionModel:
         steps = int(request.steps or self.defaults["steps"])
         if not 1 <= steps <= 100:
             raise GenerationError("sampling steps must be between 1 and 100")
-        g_text = self.defaults["text_guidance"] if request.text_guidance is None else request.text_guidance
-        g_style = self.defaults["style_guidance"] if request.style_guidance is None else request.style_guidance
         cond, truncated = self.encode_prompts([request.prompt.strip()], encoder)
         padded = -(-frames // int(self.meta["frame_multiple"])) * int(self.meta["frame_multiple"])
-        denoise = self.denoiser(cond[0], style, float(g_text), float(g_style))
+        denoise = self.denoiser(cond[0], style, self.cfg(request.text_guidance, request.style_guidance))
         # Variation i starts from seed + i's noise, so it can be reproduced on its own.
         dim = self.normalizer.mean.shape[0]
         noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((padded, dim))
