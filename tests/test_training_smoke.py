@@ -13,13 +13,26 @@ pytestmark = pytest.mark.skipif(not (paths.data_dir() / bandai_namco.ARCHIVE).ex
                                 reason="the shared data archive is not present")
 
 
-def test_train_resume_export_generate(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def autoencoder(tmp_path_factory):
+    from cadence.training import train_autoencoder
+    ae = tmp_path_factory.mktemp("models") / "motion_autoencoder"
+    assert train_autoencoder.main(["--out", str(ae), "--frames-per-batch", "256", "--threads", "1",
+                                   "--workers", "1", "--steps", "2"]) == 0
+    ck = torch.load(ae / "final.pt", weights_only=False)
+    assert ck["step"] == 2 and ck["latent_std"].shape == (16,) and "mse" in ck["report"]
+    return ae
+
+
+def test_train_resume_export_generate(tmp_path, monkeypatch, autoencoder):
     from cadence.inference.motion_model import GenerationRequest, MotionModel
     from cadence.inference.weights import DEFAULT_WEIGHTS_DIR
     from cadence.training import export_motion, train_motion
 
+    ae = autoencoder
     out = tmp_path / "models" / "motion_diffusion"
-    common = ["--out", str(out), "--frames-per-batch", "256", "--threads", "1", "--steps"]
+    common = ["--out", str(out), "--autoencoder", str(ae), "--frames-per-batch", "256", "--threads", "1",
+              "--workers", "1", "--steps"]
     assert train_motion.main(common + ["2"]) == 0
     first = torch.load(out / "checkpoint.pt", weights_only=False)
     assert first["step"] == 2
@@ -37,3 +50,15 @@ def test_train_resume_export_generate(tmp_path, monkeypatch):
     assert len(model.styles) == 16 and model.meta["training"]["steps"] == 3
     r = model.generate(GenerationRequest("a person walks", 1.0, {"happy": 0.5}, seed=0))[0]
     assert r.motion.num_frames == 30 and np.isfinite(r.features).all()
+
+
+def test_gesture_trainer_runs_in_the_latent_space(tmp_path, autoencoder):
+    from cadence.training import train_gesture
+    from test_speech_gesture_data import beat2_fixture
+    beat2_fixture(tmp_path / "beat2", frames=96)
+    out = tmp_path / "gesture"
+    assert train_gesture.main(["--data", str(tmp_path / "beat2"), "--autoencoder", str(autoencoder),
+                               "--steps", "2", "--threads", "1", "--frames-per-batch", "256",
+                               "--out", str(out)]) == 0
+    ck = torch.load(out / "final.pt", weights_only=False)
+    assert ck["step"] == 2 and ck["styles"] == ["scott"] and ck["config"]["latent"] == 16

@@ -1,19 +1,26 @@
-"""The text + style conditioned motion denoiser (torch; exported to ONNX).
+"""The action + style conditioned motion denoiser, in the autoencoder's latent space.
 
-A 1D U-Net over time: full frame rate only at the edges, most of the work at 1/2 and
-1/4 of the frame rate, and self-attention at 1/4 rate (7.5 Hz) for the whole-clip
-context. It has no absolute positional encoding, so it runs on any length (a multiple
-of 4 frames; the sampler pads), and it is cheap enough for 2 CPU cores: the speed
-target of a 10 s clip in a quarter of a second comes from this shape.
+It denoises latent tokens (training/autoencoder.py: one token per 4 frames, 7.5 Hz):
+residual 1D convolutions over the tokens, then self-attention over the whole clip, then
+convolutions again. The convolutions give the attention its sense of order (there is no
+absolute positional encoding, so it runs on any number of tokens) and the attention the
+whole-clip context. Working on 16 numbers per 4 frames instead of 206 per frame is what
+lets it train in under 2 hours on 2 CPU cores and sample a 10 s clip in a fraction of a
+second; the decoder restores the per-frame detail.
 
-Conditioning (diffusion time, sentence embedding, style mix) is one vector applied by
-FiLM in every block and as an extra token to the attention. Text and style each have a
-learned "null" used when they are dropped (classifier-free guidance).
+Conditioning (diffusion time, the action, the style mix) is one vector from a small MLP,
+applied by FiLM in every convolution block and as an extra token to the attention. The
+action is a mix of learned embeddings of the C known actions, as the style is of the S
+styles: the prompt reaches the model through the prompt matcher
+(inference/prompt_matcher.py), which turns the sentence into weights over the actions
+the data has. Conditioning on the sentence embedding itself made the model hedge between
+actions whose sentences are close ("raise both hands" / "raise the right hand"): see
+docs/motion_model.md. Action and style each have a learned "null" used when they are
+dropped (classifier-free guidance).
 
-ONNX interface (see export_motion.py), batch B, frames T, S styles:
-  x (B, T, F) noisy normalised features, t (B,) timestep, text (B, 387) = sentence
-  embedding + side cues,
-  text_keep (B,), style (B, S) slider weights, style_keep (B,)  ->  x0 (B, T, F).
+ONNX interface (see export_motion.py), batch B, tokens N, latent Z, C actions, S styles:
+  x (B, N, Z) noisy normalised latents, t (B,) timestep, content (B, C) action weights,
+  content_keep (B,), style (B, S) slider weights, style_keep (B,)  ->  x0 (B, N, Z).
 """
 from __future__ import annotations
 
@@ -27,15 +34,17 @@ from torch.nn import functional as F
 
 @dataclass
 class DenoiserConfig:
-    features: int = 206
-    text_dim: int = 387  # sentence embedding (384) + side cues (3)
+    latent: int = 16
+    num_contents: int = 24
     num_styles: int = 16
     normal_style: int = 0  # index of the neutral style: all sliders at zero means this one
-    widths: tuple[int, int, int] = (128, 192, 256)
+    width: int = 256
+    blocks: int = 2  # convolution blocks before and after the attention
     cond_dim: int = 256
-    attention_layers: int = 2
+    attention_layers: int = 4
     heads: int = 4
     dropout: float = 0.1
+    embedding_init: float = 0.3  # std of the action/style embeddings at initialisation
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,62 +92,48 @@ class MotionDenoiser(nn.Module):
     def __init__(self, cfg: DenoiserConfig):
         super().__init__()
         self.cfg = cfg
-        w0, w1, w2 = cfg.widths
-        cd = cfg.cond_dim
+        w, cd = cfg.width, cfg.cond_dim
         self.time_mlp = nn.Sequential(nn.Linear(256, cd), nn.SiLU(), nn.Linear(cd, cd))
-        self.text_proj = nn.Sequential(nn.Linear(cfg.text_dim, cd), nn.SiLU(), nn.Linear(cd, cd))
-        self.null_text = nn.Parameter(torch.zeros(cd))
-        self.styles = nn.Parameter(torch.randn(cfg.num_styles, cd) * 0.02)
+        # Embeddings start as large as the time embedding's output (norm ~5): at 0.02 they
+        # grow by at most ~lr a step under Adam and the conditions stay drowned for
+        # thousands of steps (docs/motion_model.md).
+        self.contents = nn.Parameter(torch.randn(cfg.num_contents, cd) * cfg.embedding_init)
+        self.null_content = nn.Parameter(torch.zeros(cd))
+        self.styles = nn.Parameter(torch.randn(cfg.num_styles, cd) * cfg.embedding_init)
         self.null_style = nn.Parameter(torch.zeros(cd))
-        self.cond_out = nn.Sequential(nn.SiLU(), nn.Linear(cd, cd))
+        self.cond_out = nn.Sequential(nn.SiLU(), nn.Linear(cd, cd), nn.SiLU(), nn.Linear(cd, cd))
 
-        self.inp = nn.Conv1d(cfg.features, w0, 3, padding=1)
-        self.enc0 = ResBlock(w0, cd, kernel=3, dropout=cfg.dropout)
-        self.down1 = nn.Conv1d(w0, w1, 4, stride=2, padding=1)
-        self.enc1 = nn.ModuleList([ResBlock(w1, cd, 5, d, cfg.dropout) for d in (1, 2)])
-        self.down2 = nn.Conv1d(w1, w2, 4, stride=2, padding=1)
-        self.mid = nn.ModuleList([ResBlock(w2, cd, 5, d, cfg.dropout) for d in (1, 2)])
-        self.cond_token = nn.Linear(cd, w2)
-        layer = nn.TransformerEncoderLayer(w2, cfg.heads, 2 * w2, cfg.dropout, activation="gelu",
+        self.inp = nn.Conv1d(cfg.latent, w, 3, padding=1)
+        self.pre = nn.ModuleList([ResBlock(w, cd, 5, 1 + i % 2, cfg.dropout) for i in range(cfg.blocks)])
+        self.cond_token = nn.Linear(cd, w)
+        layer = nn.TransformerEncoderLayer(w, cfg.heads, 4 * w, cfg.dropout, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.attn = nn.TransformerEncoder(layer, cfg.attention_layers, enable_nested_tensor=False)
-        self.mid_out = ResBlock(w2, cd, 5, 1, cfg.dropout)
-        self.up2 = nn.Conv1d(w2, w1, 3, padding=1)
-        self.dec1 = nn.ModuleList([ResBlock(w1, cd, 5, d, cfg.dropout) for d in (1, 2)])
-        self.up1 = nn.Conv1d(w1, w0, 3, padding=1)
-        self.dec0 = ResBlock(w0, cd, kernel=3, dropout=cfg.dropout)
-        self.out_norm = ChannelNorm(w0)
-        self.out = nn.Conv1d(w0, cfg.features, 3, padding=1)
+        self.post = nn.ModuleList([ResBlock(w, cd, 5, 1 + i % 2, cfg.dropout) for i in range(cfg.blocks)])
+        self.out_norm = ChannelNorm(w)
+        self.out = nn.Conv1d(w, cfg.latent, 3, padding=1)
 
-    def condition(self, t: torch.Tensor, text: torch.Tensor, text_keep: torch.Tensor,
+    def condition(self, t: torch.Tensor, content: torch.Tensor, content_keep: torch.Tensor,
                   style: torch.Tensor, style_keep: torch.Tensor) -> torch.Tensor:
-        tk = text_keep.unsqueeze(-1)
+        ck = content_keep.unsqueeze(-1)
         sk = style_keep.unsqueeze(-1)
-        text_c = tk * self.text_proj(text) + (1 - tk) * self.null_text
+        content_c = ck * (content @ self.contents) + (1 - ck) * self.null_content
         normal = self.styles[self.cfg.normal_style]
         style_c = normal + style @ (self.styles - normal)
         style_c = sk * style_c + (1 - sk) * self.null_style
-        return self.cond_out(self.time_mlp(timestep_embedding(t, 256)) + text_c + style_c)
+        return self.cond_out(self.time_mlp(timestep_embedding(t, 256)) + content_c + style_c)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor, text_keep: torch.Tensor,
+    def forward(self, x: torch.Tensor, t: torch.Tensor, content: torch.Tensor, content_keep: torch.Tensor,
                 style: torch.Tensor, style_keep: torch.Tensor) -> torch.Tensor:
-        c = self.condition(t, text, text_keep, style, style_keep)
-        h0 = self.enc0(self.inp(x.transpose(1, 2)), c)
-        h1 = self.down1(h0)
-        for blk in self.enc1:
-            h1 = blk(h1, c)
-        h2 = self.down2(h1)
-        for blk in self.mid:
-            h2 = blk(h2, c)
-        tokens = torch.cat([self.cond_token(c).unsqueeze(1), h2.transpose(1, 2)], dim=1)
-        h2 = h2 + self.attn(tokens)[:, 1:].transpose(1, 2)
-        h2 = self.mid_out(h2, c)
-        u1 = self.up2(F.interpolate(h2, scale_factor=2.0, mode="nearest")) + h1
-        for blk in self.dec1:
-            u1 = blk(u1, c)
-        u0 = self.up1(F.interpolate(u1, scale_factor=2.0, mode="nearest")) + h0
-        u0 = self.dec0(u0, c)
-        return self.out(F.silu(self.out_norm(u0))).transpose(1, 2)
+        c = self.condition(t, content, content_keep, style, style_keep)
+        h = self.inp(x.transpose(1, 2))
+        for blk in self.pre:
+            h = blk(h, c)
+        tokens = torch.cat([self.cond_token(c).unsqueeze(1), h.transpose(1, 2)], dim=1)
+        h = self.attn(tokens)[:, 1:].transpose(1, 2)
+        for blk in self.post:
+            h = blk(h, c)
+        return self.out(F.silu(self.out_norm(h))).transpose(1, 2)
 
 
 class _ExportableEncoderLayer(nn.Module):
@@ -172,7 +167,7 @@ class _ExportableEncoderLayer(nn.Module):
 class _ExportableEncoder(nn.Module):
     def __init__(self, cfg: DenoiserConfig, d: int):
         super().__init__()
-        self.layers = nn.ModuleList(_ExportableEncoderLayer(d, cfg.heads, 2 * d)
+        self.layers = nn.ModuleList(_ExportableEncoderLayer(d, cfg.heads, 4 * d)
                                     for _ in range(cfg.attention_layers))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -185,7 +180,7 @@ def exportable(model: MotionDenoiser) -> MotionDenoiser:
     """A copy of ``model`` in eval mode whose attention exports with dynamic length."""
     cfg = model.cfg
     out = MotionDenoiser(cfg)
-    out.attn = _ExportableEncoder(cfg, cfg.widths[2])
+    out.attn = _ExportableEncoder(cfg, cfg.width)
     missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
     if missing or unexpected:
         raise RuntimeError(f"exportable copy does not match: {missing} {unexpected}")

@@ -1,31 +1,36 @@
-"""Training batches for the motion denoiser: crops of real takes with their prompts.
+"""Training batches for the motion denoiser: crops of real takes with their labels.
 
 Every sample is a window of one take (random crop, or the whole take held still at its
-end when the take is shorter than the window), one of its content label's paraphrases
-(as a sentence embedding) and its style as a one-hot slider vector. Takes are drawn with
-weight 1/sqrt(takes of their content x style pair), so the 1-take pairs of set 1 are
-seen more often than their share without being memorised. A share of the samples
-(``mirror``) are mirror images with the prompt's sides swapped (motion/mirror.py), so
-one-sided actions are learned on both sides alike.
+end when the take is shorter than the window), its content label as a one-hot action
+vector and its style as a one-hot slider vector. Crop lengths go from 64 to 320 frames
+(2-10.7 s), so the model sees long clips as well as the short set-2 takes; a crop only
+draws takes at least half its length, so long crops are not mostly a held pose. Takes
+are drawn with weight 1/sqrt(takes of their content x style pair), so the 1-take pairs
+of set 1 are seen more often than their share without being memorised. A share of the
+samples (``mirror``) are mirror images with the action's side swapped
+(motion/mirror.py), so one-sided actions are learned on both sides alike.
+
+The prompt text does not reach the denoiser: the prompt matcher (training/prompt_matcher.py)
+maps sentences onto these labels.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import torch
 
+from ..dataset import pipeline
 from ..dataset.pipeline import MotionDataset
-from ..inference.text_cues import with_cues
 from ..motion.mirror import mirror_features, mirror_label
 from ..motion.representation import Normalizer
-from .prompts import PROMPTS
 
 # Root channels that are velocities: zero while the character holds still.
 VELOCITY_CHANNELS = (0, 1, 2)
-CROP_LENGTHS = (64, 96, 128, 160, 192)
+CROP_LENGTHS = (64, 96, 128, 160, 192, 256, 320)  # frames (multiples of 4: whole latent tokens)
+MIN_FILL = 0.5  # a crop draws takes of at least this share of its length
+HOLD_TOKENS = CROP_LENGTHS[-1] // 4  # held pose appended to a take before it is encoded
 
 
 @dataclass
@@ -40,58 +45,127 @@ class Vocabulary:
         return cls(sorted(set(ds.contents.tolist())), styles, styles.index("normal"))
 
 
-def prompt_embeddings(cache: Path, encoder_factory) -> dict[str, np.ndarray]:
-    """Text conditions of every training paraphrase: sentence embedding + side cues
-    (inference/text_cues.py), cached by the prompts' hash."""
-    key = hashlib.sha256(json.dumps(PROMPTS, sort_keys=True).encode()).hexdigest()[:16] + "-cues"
-    path = cache / f"prompt_embeddings-{key}.npz"
-    if path.exists():
-        with np.load(path) as d:
-            return {k: d[k] for k in d.files}
-    encoder = encoder_factory()
-    out = {label: with_cues(encoder.encode(list(texts)), list(texts)) for label, texts in PROMPTS.items()}
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
-    return out
+def load_training_data(progress: bool = True) -> tuple[MotionDataset, Normalizer, Vocabulary]:
+    """The dataset, the normaliser fitted on its train split, the vocabulary."""
+    ds = pipeline.load_or_build(progress=progress)
+    norm = Normalizer.fit([ds.clip(i) for i in ds.indices("train")])
+    return ds, norm, Vocabulary.from_dataset(ds)
 
 
-class BatchSampler:
-    def __init__(self, ds: MotionDataset, split: str, normalizer: Normalizer,
-                 embeddings: dict[str, np.ndarray], vocab: Vocabulary, seed: int = 0,
-                 frame_budget: int = 4096, mirror: float = 0.0):
-        self.ds, self.norm, self.emb, self.vocab = ds, normalizer, embeddings, vocab
+class _TakeSampler:
+    """Which takes a batch draws: 1/sqrt(pair count) weights, per crop length only takes
+    at least MIN_FILL of it long; labels as one-hot vectors; ``source`` for the loop."""
+
+    def __init__(self, ds: MotionDataset, split: str, vocab: Vocabulary, lengths: np.ndarray,
+                 crop_lengths: tuple[int, ...], budget: int, mirror: float, seed: int):
+        self.ds, self.vocab = ds, vocab
         self.takes = ds.indices(split)
-        missing = sorted(set(ds.contents[self.takes]) - set(embeddings))
-        if missing:
-            raise ValueError(f"no prompts for content labels: {missing}")
         pairs = [f"{ds.contents[i]}|{ds.styles[i]}" for i in self.takes]
         counts = {p: pairs.count(p) for p in set(pairs)}
         w = np.array([1.0 / np.sqrt(counts[p]) for p in pairs])
-        self.weights = w / w.sum()
+        self.crop_lengths = tuple(crop_lengths)
+        self.weights = {}  # crop length -> draw probabilities over self.takes
+        for length in self.crop_lengths:
+            wl = np.where(lengths >= MIN_FILL * length, w, 0.0)
+            if wl.sum() == 0:
+                wl = w
+            self.weights[length] = wl / wl.sum()
+        self.budget, self.mirror = budget, mirror
         self.rng = np.random.default_rng(seed)
-        self.frame_budget = frame_budget
-        self.mirror = mirror
+
+    def draw(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(crop length, takes, mirrored?) of the next batch."""
+        length = int(self.rng.choice(self.crop_lengths))
+        batch = max(4, self.budget // length)
+        takes = self.rng.choice(self.takes, size=batch, p=self.weights[length])
+        return length, takes, self.rng.random(batch) < self.mirror
+
+    def labels(self, takes: np.ndarray, flip: np.ndarray) -> dict[str, np.ndarray]:
+        contents = [mirror_label(c, self.vocab.contents) if f else c
+                    for c, f in zip(self.ds.contents[takes], flip)]
+        content = np.zeros((len(takes), len(self.vocab.contents)), np.float32)
+        content[np.arange(len(takes)), [self.vocab.contents.index(c) for c in contents]] = 1.0
+        style = np.zeros((len(takes), len(self.vocab.styles)), np.float32)
+        style[np.arange(len(takes)), [self.vocab.styles.index(s) for s in self.ds.styles[takes]]] = 1.0
+        return {"content": content, "style": style}
+
+    def sample(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def source(self, device: torch.device, base_seed: int) -> Callable[[int], dict]:
+        """``batches(step)`` for training/loop.py: tensors on ``device``; the first call
+        reseeds with ``base_seed + step``, so a resumed run does not replay its batches."""
+        started = False
+
+        def batches(step: int) -> dict:
+            nonlocal started
+            if not started:
+                self.rng = np.random.default_rng(base_seed + step)
+                started = True
+            return {k: torch.from_numpy(v).to(device) for k, v in self.sample().items()}
+
+        return batches
+
+
+class BatchSampler(_TakeSampler):
+    """Crops of normalised feature frames (the autoencoder's batches)."""
+
+    def __init__(self, ds: MotionDataset, split: str, normalizer: Normalizer, vocab: Vocabulary,
+                 seed: int = 0, frame_budget: int = 4096, mirror: float = 0.0,
+                 crop_lengths: tuple[int, ...] = CROP_LENGTHS):
+        takes = ds.indices(split)
+        super().__init__(ds, split, vocab, np.array([len(ds.clip(i)) for i in takes]), crop_lengths,
+                         frame_budget, mirror, seed)
+        self.norm = normalizer
+        # Normalised clips, computed once (the sampler runs every training step).
+        self._clips = {int(i): normalizer.normalize(ds.clip(i)).astype(np.float32) for i in self.takes}
+        self._still = normalizer.normalize(np.zeros((1, ds.clip(takes[0]).shape[1])))[0, list(VELOCITY_CHANNELS)]
 
     def crop(self, clip: np.ndarray, length: int) -> np.ndarray:
+        """A ``length``-frame window of a normalised clip; short clips hold their last pose."""
         if len(clip) >= length:
             s = self.rng.integers(0, len(clip) - length + 1)
             return clip[s:s + length]
-        hold = np.repeat(clip[-1:], length - len(clip), axis=0)
-        hold[:, list(VELOCITY_CHANNELS)] = 0.0
-        return np.concatenate([clip, hold], axis=0)
+        return np.concatenate([clip, self.hold(clip[-1], length - len(clip))], axis=0)
+
+    def hold(self, frame: np.ndarray, n: int) -> np.ndarray:
+        """``n`` frames holding a normalised pose still (velocities zero)."""
+        out = np.repeat(frame[None], n, axis=0)
+        out[:, list(VELOCITY_CHANNELS)] = self._still
+        return out
 
     def sample(self) -> dict[str, np.ndarray]:
-        length = int(self.rng.choice(CROP_LENGTHS))
-        batch = max(4, self.frame_budget // length)
-        takes = self.rng.choice(self.takes, size=batch, p=self.weights)
-        x = np.stack([self.crop(self.ds.clip(i), length) for i in takes])
-        contents = list(self.ds.contents[takes])
-        flip = self.rng.random(batch) < self.mirror
+        length, takes, flip = self.draw()
+        x = np.stack([self.crop(self._clips[int(i)], length) for i in takes])
         if flip.any():
-            x[flip] = mirror_features(x[flip])
-            contents = [mirror_label(c, self.vocab.contents) if f else c for c, f in zip(contents, flip)]
-        text = np.stack([self.emb[c][self.rng.integers(len(self.emb[c]))] for c in contents])
-        style = np.zeros((batch, len(self.vocab.styles)), np.float32)
-        style[np.arange(batch), [self.vocab.styles.index(s) for s in self.ds.styles[takes]]] = 1.0
-        return {"x0": self.norm.normalize(x).astype(np.float32), "text": text, "style": style,
-                "content": np.array([self.vocab.contents.index(c) for c in contents])}
+            x[flip] = self.norm.normalize(mirror_features(self.norm.denormalize(x[flip].astype(np.float64))))
+        return {"x0": x.astype(np.float32), **self.labels(takes, flip)}
+
+
+class LatentBatchSampler(_TakeSampler):
+    """Crops of precomputed latent tokens (the denoiser's batches).
+
+    ``latents[i]`` / ``mirrored[i]``: (tokens, Z) of take i (and of its mirror image),
+    encoded with ``HOLD_TOKENS`` tokens of the take's last pose held still appended, so
+    a crop longer than the take ends as a feature crop would; ``tokens[i]``: the take's
+    own length in tokens.
+    """
+
+    def __init__(self, ds: MotionDataset, split: str, vocab: Vocabulary, latents: dict[int, np.ndarray],
+                 mirrored: dict[int, np.ndarray], tokens: dict[int, int], seed: int = 0,
+                 token_budget: int = 1024, mirror: float = 0.0,
+                 crop_tokens: tuple[int, ...] = tuple(n // 4 for n in CROP_LENGTHS)):
+        takes = ds.indices(split)
+        super().__init__(ds, split, vocab, np.array([tokens[int(i)] for i in takes]), crop_tokens,
+                         token_budget, mirror, seed)
+        self.latents, self.mirrored, self.tokens = latents, mirrored, tokens
+
+    def sample(self) -> dict[str, np.ndarray]:
+        length, takes, flip = self.draw()
+        out = []
+        for i, f in zip(takes, flip):
+            z = (self.mirrored if f else self.latents)[int(i)]
+            n = self.tokens[int(i)]
+            s = int(self.rng.integers(0, n - length + 1)) if n >= length else 0
+            out.append(z[s:s + length])
+        return {"x0": np.stack(out).astype(np.float32), **self.labels(takes, flip)}

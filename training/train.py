@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Training entry point: ``training/train.py <what> [options]``.
 
-    motion      the text + style motion denoiser (train_motion.py)
+    autoencoder the motion autoencoder: features <-> latent tokens (train_autoencoder.py)
+    motion      the prompt matcher and the latent action + style denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
     gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
@@ -23,7 +24,7 @@ from _package import load_package  # noqa: E402
 
 load_package(ROOT)
 
-COMMANDS = {"motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
+COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
             "face": "cadence.training.train_face", "gesture": "cadence.training.train_gesture"}
 
 if __name__ == "__main__":

@@ -11,16 +11,19 @@ never been run on real data here; its readers are tested on small fixtures
 
 - **Data** (``dataset/speech_gesture.py``): every take under ``--data`` (BEAT2
   ``smplxflame_30/*.npz`` + ``wave16k/*.wav``, ZEGGS ``*.bvh`` + ``*.wav``) on the
-  canonical skeleton at 30 fps, encoded in the learning representation, with the face
-  model's log-mel input (4 frames per motion frame); the style of a take is its ZEGGS
-  style or its BEAT2 speaker. Random crops of 64-192 frames.
-- **Model**: the text-to-motion denoiser (``training/denoiser.py``) with its text input
-  unused and a speech encoder (two 1D convolutions, the second with stride 4 from the
-  mel rate to the frame rate) whose per-frame features are concatenated to the noisy
-  motion at the input: same U-Net, attention, FiLM style conditioning and x0 target,
-  so sampling, guidance and the timeline would work unchanged once exported.
-- **Training**: as ``train_motion.py`` (cosine schedule, x0 + velocity loss, AdamW,
-  EMA), with speech dropped 10 % of the time for classifier-free guidance.
+  canonical skeleton at 30 fps, encoded in the learning representation, normalised and
+  encoded to latent tokens by the shipped motion autoencoder (so the runtime's decoder
+  reads what this model samples), with the face model's log-mel input (4 frames per
+  motion frame, 16 per token); the style of a take is its ZEGGS style or its BEAT2
+  speaker. Random crops of 16-48 tokens (64-192 frames).
+- **Model**: the text-to-motion denoiser (``training/denoiser.py``) with its action input
+  unused and a speech encoder (two 1D convolutions, the second with stride 16 from the
+  mel rate to the token rate) whose per-token features are concatenated to the noisy
+  latent at the input: same convolutions, attention, FiLM style conditioning and x0
+  target, so sampling, guidance and the timeline would work unchanged once exported.
+- **Training**: ``training/loop.py`` as for the motion model (cosine schedule, x0 +
+  velocity loss, AdamW, EMA, checkpoints and resume), with speech dropped 10 % of the
+  time for classifier-free guidance.
 
 What is not built: the ONNX export and a runtime path using the model instead of the
 zero-shot planner (both would follow export_motion.py and inference/motion_model.py).
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,73 +43,92 @@ from ..dataset.paths import cache_dir
 from ..dataset.speech_gesture import read_takes, training_pair
 from ..inference.diffusion import TRAIN_STEPS, cosine_alphas_cumprod
 from ..motion.representation import Normalizer
+from .autoencoder import FRAMES_PER_TOKEN
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .train_motion import lr_at
+from .loop import LoopSettings, train
+from .train_autoencoder import OUT as AUTOENCODER_OUT
+from .train_autoencoder import pad_to_tokens
 
 OUT = cache_dir() / "models" / "gesture_diffusion"
 MEL_BANDS = 80
-CROPS = (64, 96, 128, 160, 192)
+MELS_PER_FRAME = 4
+CROP_TOKENS = (16, 24, 32, 40, 48)
 
 
 class AudioGestureDenoiser(MotionDenoiser):
-    """The motion denoiser with per-frame speech features concatenated to its input."""
+    """The motion denoiser with per-token speech features concatenated to its input."""
 
     def __init__(self, cfg: DenoiserConfig, audio_dim: int = 64):
         super().__init__(cfg)
         self.audio_dim = audio_dim
+        per_token = MELS_PER_FRAME * FRAMES_PER_TOKEN
         self.audio = nn.Sequential(nn.Conv1d(MEL_BANDS, 128, 5, padding=2), nn.SiLU(),
-                                   nn.Conv1d(128, audio_dim, 4, stride=4))
+                                   nn.Conv1d(128, audio_dim, per_token, stride=per_token))
         self.null_audio = nn.Parameter(torch.zeros(audio_dim))
-        self.inp = nn.Conv1d(cfg.features + audio_dim, cfg.widths[0], 3, padding=1)
+        self.inp = nn.Conv1d(cfg.latent + audio_dim, cfg.width, 3, padding=1)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, mel: torch.Tensor, audio_keep: torch.Tensor,
                 style: torch.Tensor, style_keep: torch.Tensor) -> torch.Tensor:
-        """x (B, T, F), mel (B, 4T, 80), audio_keep/style_keep (B,), style (B, S)."""
-        a = self.audio(mel.transpose(1, 2)).transpose(1, 2)              # (B, T, A)
+        """x (B, N, Z) latents, mel (B, 16 N, 80), audio_keep/style_keep (B,), style (B, S)."""
+        a = self.audio(mel.transpose(1, 2)).transpose(1, 2)              # (B, N, A)
         k = audio_keep.view(-1, 1, 1)
         a = k * a + (1 - k) * self.null_audio
-        no_text = torch.zeros(x.shape[0], self.cfg.text_dim, device=x.device)
-        return super().forward(torch.cat([x, a], dim=-1), t, no_text, torch.zeros_like(audio_keep),
+        no_content = torch.zeros(x.shape[0], self.cfg.num_contents, device=x.device)
+        return super().forward(torch.cat([x, a], dim=-1), t, no_content, torch.zeros_like(audio_keep),
                                style, style_keep)
 
 
-def load_pairs(root: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    feats, mels, styles = [], [], []
+def load_pairs(root: Path, autoencoder: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[str], dict]:
+    """Normalised latents (N, Z), mels (16 N, 80) and styles of every usable take."""
+    from .train_motion import load_autoencoder
+    ae, ck = load_autoencoder(autoencoder)
+    norm = Normalizer(np.asarray(ck["normalizer"]["mean"]), np.asarray(ck["normalizer"]["std"]))
+    mean, std = ck["latent_mean"], ck["latent_std"]
+    per_token = MELS_PER_FRAME * FRAMES_PER_TOKEN
+    latents, mels, styles = [], [], []
     for take in read_takes(root):
         f, m = training_pair(take)
-        if len(f) >= CROPS[0]:
-            feats.append(f)
-            mels.append(m)
-            styles.append(take.style)
-    if not feats:
+        if len(f) < CROP_TOKENS[0] * FRAMES_PER_TOKEN:
+            continue
+        f = pad_to_tokens(f)
+        with torch.no_grad():
+            z = ae.encoder(torch.from_numpy(norm.normalize(f)[None].astype(np.float32)))[0][0].numpy()
+        m = np.concatenate([m, np.repeat(m[-1:], len(z) * per_token - len(m), 0)])[:len(z) * per_token]
+        latents.append(((z - mean) / std).astype(np.float32))
+        mels.append(m.astype(np.float32))
+        styles.append(take.style)
+    if not latents:
         raise SystemExit(f"no usable takes under {root} (BEAT2 npz + wav or ZEGGS bvh + wav, "
-                         f"at least {CROPS[0]} frames each)")
-    return feats, mels, styles
+                         f"at least {CROP_TOKENS[0] * FRAMES_PER_TOKEN} frames each)")
+    return latents, mels, styles, {"autoencoder": str(autoencoder)}
 
 
-def batch(feats, mels, style_ids, n_styles, norm, rng, frame_budget):
-    length = int(rng.choice(CROPS))
-    size = max(1, frame_budget // length)
+def batch(latents, mels, style_ids, n_styles, rng, token_budget) -> dict[str, torch.Tensor]:
+    length = int(rng.choice(CROP_TOKENS))
+    size = max(1, token_budget // length)
+    per_token = MELS_PER_FRAME * FRAMES_PER_TOKEN
     x0, mel, style = [], [], np.zeros((size, n_styles), np.float32)
     for i in range(size):
-        k = int(rng.integers(len(feats)))
-        f, m = feats[k], mels[k]
-        s = int(rng.integers(0, max(1, len(f) - length + 1)))
-        clip = f[s:s + length]
+        k = int(rng.integers(len(latents)))
+        z, m = latents[k], mels[k]
+        s = int(rng.integers(0, max(1, len(z) - length + 1)))
+        clip = z[s:s + length]
         clip = np.concatenate([clip, np.repeat(clip[-1:], length - len(clip), 0)])
-        mc = m[4 * s:4 * (s + length)]
-        mc = np.concatenate([mc, np.repeat(mc[-1:], 4 * length - len(mc), 0)])
-        x0.append(norm.normalize(clip))
+        mc = m[per_token * s:per_token * (s + length)]
+        mc = np.concatenate([mc, np.repeat(mc[-1:], per_token * length - len(mc), 0)])
+        x0.append(clip)
         mel.append(mc)
         style[i, style_ids[k]] = 1.0
-    return (torch.tensor(np.stack(x0), dtype=torch.float32), torch.tensor(np.stack(mel)),
-            torch.tensor(style))
+    return {"x0": torch.from_numpy(np.stack(x0)), "mel": torch.from_numpy(np.stack(mel)),
+            "style": torch.from_numpy(style)}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="train.py gesture", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder with BEAT2 and/or ZEGGS takes")
+    p.add_argument("--autoencoder", type=Path, default=AUTOENCODER_OUT,
+                   help="the motion autoencoder whose latent space the gestures are sampled in")
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--minutes", type=float, default=600.0)
     p.add_argument("--frames-per-batch", type=int, default=4096)
@@ -117,43 +138,33 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--fresh", action="store_true")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    feats, mels, styles = load_pairs(args.data)
+    latents, mels, styles, info = load_pairs(args.data, args.autoencoder)
     names = sorted(set(styles))
     style_ids = [names.index(s) for s in styles]
-    norm = Normalizer.fit(feats)
-    args.out.mkdir(parents=True, exist_ok=True)
-    norm.save(args.out / "normalizer.npz")
-    cfg = DenoiserConfig(features=feats[0].shape[1], num_styles=len(names), normal_style=0)
+    cfg = DenoiserConfig(latent=latents[0].shape[1], num_styles=len(names), normal_style=0)
     model = AudioGestureDenoiser(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     abar = torch.tensor(cosine_alphas_cumprod(), dtype=torch.float32)
-    print(f"{len(feats)} takes, {sum(map(len, feats)) / 30 / 60:.1f} min, styles {names}; "
-          f"{sum(q.numel() for q in model.parameters()) / 1e6:.2f} M parameters", flush=True)
-    started, step, avg = time.time(), 0, None
-    while step < args.steps and time.time() - started < args.minutes * 60:
-        x0, mel, style = batch(feats, mels, style_ids, len(names), norm, rng, args.frames_per_batch)
+    print(f"{len(latents)} takes, {sum(map(len, latents)) * FRAMES_PER_TOKEN / 30 / 60:.1f} min, styles {names}",
+          flush=True)
+
+    def loss_fn(net, b) -> torch.Tensor:
+        x0 = b["x0"]
         t = torch.randint(0, TRAIN_STEPS, (len(x0),))
         a = abar[t].view(-1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * torch.randn_like(x0)
         audio_keep = (torch.rand(len(x0)) > args.audio_dropout).float()
         style_keep = (torch.rand(len(x0)) > args.style_dropout).float()
-        pred = model(xt, t.float(), mel, audio_keep, style, style_keep)
-        loss = F.mse_loss(pred, x0) + F.mse_loss(pred[:, 1:] - pred[:, :-1], x0[:, 1:] - x0[:, :-1])
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
-        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
-        if step % 100 == 0 or step == args.steps:
-            print(f"step {step}/{args.steps} loss {avg:.4f}", flush=True)
-    torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "styles": names, "step": step,
-                "audio_dim": model.audio_dim}, args.out / "final.pt")
-    print(f"saved {args.out / 'final.pt'} at step {step}")
+        pred = net(xt, t.float(), b["mel"], audio_keep, b["style"], style_keep).float()
+        return F.mse_loss(pred, x0) + F.mse_loss(pred[:, 1:] - pred[:, :-1], x0[:, 1:] - x0[:, :-1])
+
+    st = LoopSettings(out=args.out, steps=args.steps, minutes=args.minutes, lr=args.lr, fresh=args.fresh,
+                      name="gesture denoiser",
+                      extra={"config": cfg.to_dict(), "styles": names, "audio_dim": model.audio_dim, **info})
+    train(model, lambda step: batch(latents, mels, style_ids, len(names), rng,
+                                    args.frames_per_batch // FRAMES_PER_TOKEN), loss_fn, st)
     return 0
