@@ -82,6 +82,9 @@ class CadenceResult(bpy.types.PropertyGroup):
     device: bpy.props.StringProperty(name="Device", description="Where the model ran (CPU or CUDA)")
     variations: bpy.props.IntProperty(name="Variations", description="Variations generated")
     seed: bpy.props.IntProperty(name="Seed", description="Seed of the first variation")
+    readings: bpy.props.StringProperty(
+        name="Read As", description="The known action each prompt was read as, with its probability "
+                                    "(one prompt a line)")
     token: bpy.props.StringProperty(
         name="Run", options={'HIDDEN'},
         description="Identifies the run whose variations are held in memory")

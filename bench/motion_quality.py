@@ -9,6 +9,8 @@ generated set with the real test set through the evaluator trained on real motio
 (training/evaluator.py): content and style recognition, FID, diversity; and, on the
 motion itself, foot skating and jitter. Real-vs-real figures come from the same run.
 A second pass uses paraphrases never seen in training (training/prompts.HELD_OUT_PROMPTS).
+A third column puts the real test takes through the model's autoencoder (encoder, then
+decoder): the ceiling of what sampling in its latent space can reproduce.
 Prints a table and writes .cache/bench/motion_quality.json (figures for the model card).
 """
 from __future__ import annotations
@@ -45,6 +47,17 @@ def motion_stats(clips: list[np.ndarray], fps: float, foot_lock: bool = False) -
     pos = [decode_generated(c, fps, foot_lock).positions() for c in clips]
     return {"foot_skating": float(np.mean([foot_skating_ratio(p, fps) for p in pos])),
             "jitter": float(np.mean([jitter(p, fps) for p in pos]))}
+
+
+def autoencoded(model: MotionModel, clip: np.ndarray) -> np.ndarray:
+    """A real clip through the model's encoder and decoder: the ceiling of what
+    generation in its latent space can reproduce."""
+    n = len(clip)
+    x = model.normalizer.normalize(clip.astype(np.float64))
+    pad = model.tokens_for(n) * model.frames_per_token - n
+    x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]).astype(np.float32)
+    y = model.decode_latents(model.encode_features(x[None]))[0, :n]
+    return model.normalizer.denormalize(y.astype(np.float64)).astype(np.float32)
 
 
 def recognition(ev, clips, contents, styles=None) -> dict:
@@ -97,10 +110,12 @@ def main() -> int:
 
     gen, per_clip = generate_set(PROMPTS)
     held, _ = generate_set(HELD_OUT_PROMPTS)
+    recon = [autoencoded(model, c) for c in real]
 
     real_rec, real_emb = recognition(ev, real, contents, styles)
     gen_rec, gen_emb = recognition(ev, gen, contents, styles)
     held_rec, held_emb = recognition(ev, held, contents, styles)
+    recon_rec, recon_emb = recognition(ev, recon, contents, styles)
     half = len(test) // 2
     order = np.random.default_rng(args.seed).permutation(len(test))
     rr_fid = frechet_distance(real_emb[order[:half]], real_emb[order[half:2 * half]])
@@ -114,6 +129,8 @@ def main() -> int:
                       **{f"{k}_raw": v for k, v in motion_stats(gen, ds.fps).items()},
                       "seconds_per_clip": per_clip},
         "held_out_prompts": {**held_rec, "fid": frechet_distance(held_emb, real_emb)},
+        "real_through_autoencoder": {**recon_rec, "fid": frechet_distance(recon_emb, real_emb),
+                                     **motion_stats(recon, ds.fps)},
         "settings": {"steps": args.steps or model.defaults["steps"],
                      "text_guidance": model.defaults["text_guidance"] if args.text_guidance is None else args.text_guidance,
                      "style_guidance": model.defaults["style_guidance"] if args.style_guidance is None else args.style_guidance,
@@ -127,17 +144,21 @@ def main() -> int:
     result["generated"]["per_content"] = per_content
 
     r, g, h = result["real"], result["generated"], result["held_out_prompts"]
+    a = result["real_through_autoencoder"]
     print(f"motion quality on {len(test)} held-out test takes (evaluator trained on real motion), "
           f"settings {result['settings']}")
-    print(f"{'':28}{'real test':>12}{'generated':>12}{'held-out prompts':>18}")
-    print(f"{'content accuracy':28}{r['content_acc']:12.3f}{g['content_acc']:12.3f}{h['content_acc']:18.3f}")
-    print(f"{'style accuracy':28}{r['style_acc']:12.3f}{g['style_acc']:12.3f}{h['style_acc']:18.3f}")
-    print(f"{'FID vs real test':28}{'':>12}{g['fid']:12.3f}{h['fid']:18.3f}")
+    print(f"{'':28}{'real test':>12}{'generated':>12}{'held-out prompts':>18}{'real via AE':>13}")
+    print(f"{'content accuracy':28}{r['content_acc']:12.3f}{g['content_acc']:12.3f}{h['content_acc']:18.3f}"
+          f"{a['content_acc']:13.3f}")
+    print(f"{'style accuracy':28}{r['style_acc']:12.3f}{g['style_acc']:12.3f}{h['style_acc']:18.3f}"
+          f"{a['style_acc']:13.3f}")
+    print(f"{'FID vs real test':28}{'':>12}{g['fid']:12.3f}{h['fid']:18.3f}{a['fid']:13.3f}")
     print(f"{'FID half vs half':28}{rr_fid:12.3f}{g['fid_half_vs_real_half']:12.3f}")
     print(f"{'diversity':28}{r['diversity']:12.3f}{g['diversity']:12.3f}")
     print(f"{'foot skating ratio':28}{r['foot_skating']:12.3f}{g['foot_skating']:12.3f}"
-          f"   (raw model feet: {g['foot_skating_raw']:.3f})")
-    print(f"{'jitter (m/s^3)':28}{r['jitter']:12.1f}{g['jitter']:12.1f}   (raw: {g['jitter_raw']:.1f})")
+          f"   (raw model feet: {g['foot_skating_raw']:.3f}; real via AE {a['foot_skating']:.3f})")
+    print(f"{'jitter (m/s^3)':28}{r['jitter']:12.1f}{g['jitter']:12.1f}   (raw: {g['jitter_raw']:.1f}; "
+          f"real via AE {a['jitter']:.1f})")
     print(f"style accuracy generated / real: {g['style_acc'] / max(r['style_acc'], 1e-9):.3f} "
           f"(target >= 0.95); FID ratio (half vs half): {g['fid_half_vs_real_half'] / max(rr_fid, 1e-9):.2f} "
           f"(target <= 2)")

@@ -4,8 +4,10 @@
     .venv/bin/python bench/motion_speed.py [--threads 2] [--seconds 10]
 
 Measures, on this machine's CPU with onnxruntime limited to --threads:
-- a 10 s clip end to end (text encoding, 10 guided DDIM steps, decoding): target <= 0.25 s;
-- the cost of one guided step (3 conditions batched) and the ratio to real time;
+- a 10 s clip end to end (text encoding, 10 guided DDIM steps on latent tokens, the
+  decoder back to 30 fps, the foot lock): target <= 0.25 s;
+- the cost of one guided step (3 conditions batched), of the decoder and of the foot
+  lock, and the ratio to real time;
 - peak resident memory of the process: target <= 1.5 GB;
 - in the same run, the baseline it is compared with: a full-frame-rate transformer
   denoiser of MDM's shape (4 layers, d=256, 300 frames), one step, same threads.
@@ -32,6 +34,7 @@ from cadence.inference.cfg import CFG  # noqa: E402
 from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
 from cadence.bench.timing import timed  # noqa: E402
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+from cadence.motion.foot_lock import decode_generated  # noqa: E402
 
 
 def baseline_step_seconds(threads: int, frames: int, repeats: int) -> float | None:
@@ -85,10 +88,13 @@ def main() -> int:
     frames = model.frames_for(args.seconds)
     padded = -(-frames // 4) * 4
     steps = int(model.defaults["steps"])
-    text = model.encode_prompts([request.prompt], encoder)[0][0]
-    denoise = model.denoiser(text, model.style_vector({}), CFG(2.5, 2.0))
-    x = np.random.default_rng(0).standard_normal((1, padded, model.normalizer.mean.shape[0])).astype(np.float32)
+    content = model.encode_prompts([request.prompt], encoder).content[0]
+    denoise = model.denoiser(content, model.style_vector({}), CFG(2.5, 2.0))
+    x = np.random.default_rng(0).standard_normal((1, model.tokens_for(frames), model.latent_dim)).astype(np.float32)
     step = timed(lambda: denoise(x, 500), args.repeats * 2)
+    decode = timed(lambda: model.decode_latents(x), args.repeats * 2)
+    feats = model.normalizer.denormalize(model.decode_latents(x)[0, :frames].astype(np.float64))
+    lock = timed(lambda: decode_generated(feats, model.fps, True), args.repeats)
     base = baseline_step_seconds(args.threads, padded, args.repeats)
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
 
@@ -98,7 +104,10 @@ def main() -> int:
     print(f"  end to end (text + sampling + decode): median {med * 1000:.0f} ms, "
           f"best {min(total) * 1000:.0f} ms   target <= 250 ms")
     print(f"  text encoding:                          median {statistics.median(text) * 1000:.1f} ms")
-    print(f"  one guided step (3 conditions batched): median {statistics.median(step) * 1000:.1f} ms")
+    print(f"  one guided step (3 conditions batched): median {statistics.median(step) * 1000:.1f} ms "
+          f"({model.tokens_for(frames)} latent tokens)")
+    print(f"  decoder (latents -> 30 fps features):   median {statistics.median(decode) * 1000:.1f} ms")
+    print(f"  decode to joints + foot lock:           median {statistics.median(lock) * 1000:.1f} ms")
     print(f"  real-time factor: {args.seconds / med:.0f}x faster than real time")
     if base is not None:
         print(f"  baseline, MDM-shaped transformer step ({padded} frames, batch 3): {base * 1000:.1f} ms; "

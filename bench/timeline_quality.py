@@ -7,8 +7,10 @@ For a fixed set of timelines (below; sequential, by body part, with a gap, long)
 with several seeds, these ways of making one motion are compared in the same run:
 
 - ``composed``: inference/compose.py, composition at every denoising step (STMC + SINC),
-  each window reading the combined sample in proportion to its segment's share of each
-  part and frame, its own sample elsewhere (the default, ``context="private"``);
+  each window reading the combined sample in proportion to how much of the body its
+  segment drives, its own sample elsewhere (the default, ``context="private"``);
+- ``re-encoded``: the same, the output being the decoder's reading of the last combined
+  sample rather than the per-part combination itself (``reencode_final``);
 - ``tracks ctx``: the same, windows reading the combined sample except where segments
   of other tracks drive it (an ablation);
 - ``shared x_t``: the same, every window reading the combined sample on the whole body
@@ -133,6 +135,7 @@ raise both hands # 17 # 20 # arms
 BOUNDARY_HALF = 0.5  # s each side of a boundary for the transition figures
 METHODS = {  # name -> compose() arguments ("one_prompt": baseline a's single prompt)
     "composed": {},
+    "re-encoded": {"settings": ComposeSettings(reencode_final=True)},
     "tracks ctx": {"settings": ComposeSettings(context="tracks")},
     "shared x_t": {"settings": ComposeSettings(context="shared")},
     "one prompt": {"one_prompt": True},
@@ -410,7 +413,7 @@ def main() -> int:
         "model_training": model.meta.get("training", {})}
     if not args.skip_long:
         result["long"] = long_timeline_check(model, encoder, seeds)
-        print("\nlong timeline (30 s, windows of <= 192 frames):")
+        print(f"\nlong timeline (30 s, windows of <= {ComposeSettings().max_window} frames):")
         print(f"{'':34}" + "".join(f"{n:>15}" for n in LONG_VARIANTS))
         for key in ("height_drift_m", "speed_drift_m_s", "repetition_at_window_lag"):
             print(f"{key:34}" + "".join(f"{result['long'][n][key]:15.3f}" for n in LONG_VARIANTS))

@@ -476,6 +476,7 @@ def cancel_active() -> bool:
 
 def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -> bpy.types.Action:
     """Keep the run in memory for variations, preview variation 0, fill the summary."""
+    from ..inference.jobs import prompt_readings
     action = apply_result(context, run, result, 0)
     _RUNS[run.token] = Run(run, result)
     while len(_RUNS) > MAX_RUNS_KEPT:
@@ -486,6 +487,7 @@ def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -
     r.frames, r.seconds = motion.num_frames, motion.duration
     r.seconds_taken, r.device = result.seconds_taken, result.device
     r.variations, r.seed, r.token = len(result.motions), result.seed, run.token
+    r.readings = "\n".join(prompt_readings(result))
     settings.variation_index = 0
     return action
 

@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output .bvh")
     p.add_argument("--weights", type=Path, default=None, help="weights folder (default: weights/)")
     p.add_argument("--list-styles", action="store_true", help="print the style names and exit")
+    p.add_argument("--list-actions", action="store_true",
+                   help="print the actions the model knows (a prompt is read as the nearest one) and exit")
     p.add_argument("--quiet", action="store_true", help="print only errors")
     p.set_defaults(func=run)
 
@@ -45,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     if args.list_styles:
         print("\n".join(model.styles))
+        return 0
+    if args.list_actions:
+        prompts = model.meta.get("label_prompts", {})
+        width = max(map(len, model.labels))
+        print("\n".join(f"{name:<{width}}  {prompts.get(name, '')}".rstrip() for name in model.labels))
         return 0
     if not args.out:
         raise CliError("--out is required")

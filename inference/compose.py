@@ -65,7 +65,6 @@ from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .cfg import CFG, KEEP, NONE
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .sampler import GenerationCancelled, Guidance, SamplerStep
-from .text_encoder import EMBEDDING_DIM
 from .timeline import Segment, Timeline, TimelineError
 
 # Parts the body model has channels for; hands drive their arm.
@@ -102,17 +101,20 @@ class ComposeSettings:
     margin: float = 0.5          # s each side of a boundary: cross-fades span 2 x margin
     extra_frames: int = 8        # frames of extra context beyond the margin
     read_gain: float = 1.0       # private context: reads the combined sample min(1, gain x share)
-    max_window: int = 192        # frames; longer windows are chunked (training crops <= 192)
+    max_window: int = 320        # frames; longer windows are chunked (training crops <= 320)
     min_window: int = 64         # frames; shorter windows are extended (training crops >= 64)
     chunk_overlap: int = 48      # frames shared by consecutive chunks of a long window
     noise: str = "freenoise"     # "freenoise" or "iid"
-    shuffle_block: int = 192     # FreeNoise: frames shuffled together (16 loops: docs/timeline.md)
+    shuffle_block: int = 320     # FreeNoise: frames shuffled together (16 loops: docs/timeline.md)
     context: str = "private"     # what a window reads: "private" (the combined sample as much
                                  # as its segment drives each part, its own sample elsewhere),
                                  # "tracks" (the combined sample except where other tracks
                                  # drive), "shared" (the combined sample: STMC)
     shared_below: int = 0        # steps at diffusion timesteps below this read the combined
                                  # sample on every part (STMC), whatever the context
+    reencode_final: bool = False  # output the decoder's reading of the last combined sample
+                                  # (a projection onto the autoencoder's motions) instead of
+                                  # the per-part combination itself
     call_cost: int = 200         # frame-rows one extra ONNX call is worth (groups lengths)
     max_rows: int = 96           # rows per ONNX call at most (memory)
 
@@ -243,14 +245,16 @@ def part_shares(weights: np.ndarray, parts: Sequence[frozenset[str]], tracks: Se
     return alpha, background
 
 
-def _chunks(lo: int, hi: int, max_len: int, overlap: int) -> list[tuple[int, int]]:
-    """Cut [lo, hi) into overlapping chunks of at most max_len frames."""
+def _chunks(lo: int, hi: int, max_len: int, overlap: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Cut [lo, hi) into overlapping chunks of at most max_len frames, every boundary on
+    a multiple of ``multiple`` (lo rounded down, hi up: whole latent tokens)."""
+    lo, hi = lo // multiple * multiple, _ceil(hi, multiple)
     n = hi - lo
     if n <= max_len:
         return [(lo, hi)]
     k = int(np.ceil((n - overlap) / (max_len - overlap)))
-    size = min(max_len, int(np.ceil((n + (k - 1) * overlap) / k)))
-    starts = np.round(np.linspace(lo, hi - size, k)).astype(int)
+    size = min(max_len, _ceil(int(np.ceil((n + (k - 1) * overlap) / k)), multiple))
+    starts = np.round(np.linspace(lo, hi - size, k) / multiple).astype(int) * multiple
     return [(int(a), int(a) + size) for a in starts]
 
 
@@ -319,27 +323,30 @@ def plan_timeline(timeline: Timeline, fps: float, frame_multiple: int = 4,
     for i, (fs, fe) in enumerate(spans):
         need_lo = max(0, fs - ramp - st.extra_frames)
         need_hi = min(padded, fe + ramp + st.extra_frames)
-        pieces = _chunks(need_lo, need_hi, hi_len, st.chunk_overlap) if chunk else [(need_lo, need_hi)]
+        pieces = (_chunks(need_lo, need_hi, hi_len, st.chunk_overlap, frame_multiple) if chunk
+                  else [(need_lo // frame_multiple * frame_multiple, _ceil(need_hi, frame_multiple))])
         cw = _chunk_weights(pieces, padded)
         for (a, b), u in zip(pieces, cw):
-            length = min(padded, max(lo_len, _ceil(b - a, frame_multiple)))
-            windows.append(Window(i, a, length, alpha[i] * u))
+            length = min(padded, max(lo_len, b - a))
+            windows.append(Window(i, min(a, padded - length), length, alpha[i] * u))
     # "none" tiles over the whole timeline where there is background (gaps).
     if background.max() > 0:
-        tiles = _chunks(0, padded, hi_len, st.chunk_overlap)
-        tiles = [(a, a + _ceil(b - a, frame_multiple)) for a, b in tiles]
+        tiles = _chunks(0, padded, hi_len, st.chunk_overlap, frame_multiple)
         for (a, b), u in zip(tiles, _chunk_weights(tiles, padded)):
             windows.append(Window(-1, a, min(padded, max(lo_len, b - a)), background * u))
 
-    # Group by length, then extend each window to its group's length inside the timeline.
+    # Group by length, then extend each window to its group's length inside the timeline,
+    # centred on what it must cover and starting on a whole token.
     rows = [1 if w.cond < 0 else 3 for w in windows]
     groups = _group_lengths([w.length for w in windows], rows, st.call_cost)
     for g in groups:
         length = max(windows[k].length for k in g)
         for k in g:
             w = windows[k]
-            centre = w.start + w.length // 2
-            w.start = int(np.clip(centre - length // 2, 0, padded - length))
+            lo = max(0, w.start + w.length - length)     # earliest start that still covers it
+            hi = min(w.start, padded - length)           # latest
+            centre = (w.start + w.length // 2 - length // 2) // frame_multiple * frame_multiple
+            w.start = int(np.clip(centre, _ceil(lo, frame_multiple), hi // frame_multiple * frame_multiple))
             w.length = length
     for w in windows:
         coef_t = w.coef[:, w.start:w.start + w.length]  # (P, length)
@@ -379,45 +386,56 @@ class TimelineResult:
 class Composer:
     """Runs a plan with a MotionModel: batched window evaluations per DDIM step.
 
+    The denoiser works on latent tokens (one per ``frames_per_token`` frames); windows
+    start and end on whole tokens. Each step: every window's guided latent x0 is decoded
+    to features, the decoded windows are combined per frame and body part (``combine``)
+    and the combined features are encoded back to latents for the DDIM step of the
+    whole timeline (``compose``).
+
     ``mode``: "shared" (STMC: every window reads the combined sample), "private" (a
-    segment's window reads the combined sample in proportion to its segment's share of
-    each part and frame, its own sample for the rest), "tracks" (the combined sample
-    except where segments of other tracks drive), "independent" (every window reads
-    only its own sample: the baseline). Own samples advance with their window's own
-    guided prediction.
+    segment's window reads the combined sample in proportion to how much of the body its
+    segment drives at each token, its own sample for the rest), "tracks" (the combined
+    sample except where segments of other tracks drive), "independent" (every window
+    reads only its own sample: the baseline). Own samples advance with their window's own
+    guided prediction. Latent tokens do not split into body parts, so a window's reading
+    is one weight per token: the share of the feature channels its segment (or, for
+    "tracks", its own track) drives, averaged over the token's frames.
     """
 
-    def __init__(self, model, plan: Plan, text: np.ndarray, styles: np.ndarray, cfg: CFG,
+    def __init__(self, model, plan: Plan, contents: np.ndarray, styles: np.ndarray, cfg: CFG,
                  noise: np.ndarray, mode: str = "private", max_rows: int = 96,
                  read_gain: float = 1.0, shared_below: int = 0):
         if mode not in ("shared", "tracks", "private", "independent"):
             raise ValueError(f"mode must be shared, tracks, private or independent, not {mode!r}")
         tracks = np.asarray(plan.tracks)
         self.model, self.plan, self.mode = model, plan, mode
+        self.fpt = int(model.frames_per_token)
         self.cfg = cfg
-        self.text, self.styles, self.max_rows = text, styles, max_rows
+        self.contents, self.styles, self.max_rows = contents, styles, max_rows
         self.shared_below = shared_below if mode != "independent" else 0
+        part_channels = np.bincount(CHANNEL_PARTS, minlength=len(MODEL_PARTS)) / FEATURE_DIM  # (P,)
         self.masks: dict[int, np.ndarray | None] = {}   # None: reads the combined sample
         self.private: dict[int, np.ndarray] = {}
         for k, w in enumerate(plan.windows):
+            a = None
             if mode == "independent":
-                mask = np.zeros(FEATURE_DIM, bool)
+                a = np.zeros((len(MODEL_PARTS), w.length))
             elif mode == "tracks" and w.cond >= 0:
                 # Read the combined sample except where segments of other tracks drive it.
                 others = tracks != tracks[w.cond]
                 a = 1.0 - plan.alpha[others][:, :, w.start:w.start + w.length].sum(axis=0)  # (P, length)
-                mask = np.ascontiguousarray(np.clip(a[CHANNEL_PARTS].T, 0.0, 1.0).astype(np.float32))
             elif mode == "private" and w.cond >= 0:
-                # Read the combined sample as much as this segment drives each part then.
-                a = plan.alpha[w.cond][:, w.start:w.start + w.length]  # (P, length)
-                mask = np.ascontiguousarray(np.clip(read_gain * a[CHANNEL_PARTS].T, 0.0, 1.0).astype(np.float32))
-            else:
-                mask = None
-            if mask is not None and mask.min() >= 1.0:
-                mask = None
+                # Read the combined sample as much as this segment drives the body then.
+                a = read_gain * plan.alpha[w.cond][:, w.start:w.start + w.length]  # (P, length)
+            mask = None
+            if a is not None:
+                per_frame = np.clip(a, 0.0, 1.0).T @ part_channels  # (length,)
+                mask = per_frame.reshape(-1, self.fpt).mean(axis=1)[:, None].astype(np.float32)
+                if mask.min() >= 1.0 - 1e-6:
+                    mask = None
             self.masks[k] = mask
             if mask is not None:
-                self.private[k] = noise[w.start:w.start + w.length].copy()
+                self.private[k] = noise[w.start // self.fpt:(w.start + w.length) // self.fpt].copy()
         self._layouts: dict[tuple[int, ...], list] = {}  # condition kinds -> ONNX calls
         self.evaluations = 0
         self.last: list[np.ndarray] = []
@@ -434,22 +452,22 @@ class Composer:
                 for c0 in range(0, len(rows), self.max_rows):
                     part = rows[c0:c0 + self.max_rows]
                     n = len(part)
-                    tx = np.zeros((n, self.text.shape[1]), np.float32)
+                    tx = np.zeros((n, self.contents.shape[1]), np.float32)
                     sty = np.zeros((n, self.styles.shape[1]), np.float32)
                     keep = np.zeros((n, 2), np.float32)
                     for r, (k, kind) in enumerate(part):
                         c = self.plan.windows[k].cond
                         keep[r] = KEEP[kind]
                         if c >= 0:
-                            tx[r], sty[r] = self.text[c], self.styles[c]
-                    calls.append((part, {"text": tx * keep[:, :1], "text_keep": keep[:, 0].copy(),
+                            tx[r], sty[r] = self.contents[c], self.styles[c]
+                    calls.append((part, {"content": tx * keep[:, :1], "content_keep": keep[:, 0].copy(),
                                          "style": sty * keep[:, 1:], "style_keep": keep[:, 1].copy()}))
             self._layouts[kinds] = calls
         return self._layouts[kinds]
 
     def window_input(self, k: int, x: np.ndarray, t: int) -> np.ndarray:
         w = self.plan.windows[k]
-        shared = x[w.start:w.start + w.length]
+        shared = x[w.start // self.fpt:(w.start + w.length) // self.fpt]
         mask = self.masks[k]
         if mask is None or t < self.shared_below:
             return shared
@@ -458,7 +476,7 @@ class Composer:
         return mask * shared + (1.0 - mask) * self.private[k]
 
     def predictions(self, x: np.ndarray, t: int) -> dict[tuple[int, int], np.ndarray]:
-        """Raw predictions per (window, kind) given the combined sample x (padded, F)."""
+        """Raw latent predictions per (window, kind) given the combined latent sample x."""
         session = self.model.session
         out = {}
         inputs: dict[int, np.ndarray] = {}
@@ -476,7 +494,7 @@ class Composer:
         return out
 
     def guided(self, preds: dict, t: int) -> list[np.ndarray]:
-        """Guided x0 per window (the raw prediction for the "none" tiles)."""
+        """Guided latent x0 per window (the raw prediction for the "none" tiles)."""
         kinds = self.cfg.kinds(t)
         out = []
         for k, w in enumerate(self.plan.windows):
@@ -487,12 +505,20 @@ class Composer:
         return out
 
     def combine(self, guided: list[np.ndarray]) -> np.ndarray:
+        """Decode every window's latent x0 (batched per group) and combine the features
+        per frame and body part: (padded, F) normalised features."""
         x0 = np.zeros((self.plan.padded, FEATURE_DIM), np.float32)
-        for w, pred in zip(self.plan.windows, guided):
-            x0[w.start:w.start + w.length] += w.coef * pred
+        for g in self.plan.groups:
+            for c0 in range(0, len(g), self.max_rows):
+                part = g[c0:c0 + self.max_rows]
+                feats = self.model.decode_latents(np.stack([guided[k] for k in part]))
+                for k, f in zip(part, feats):
+                    w = self.plan.windows[k]
+                    x0[w.start:w.start + w.length] += w.coef * f
         return x0
 
     def denoise(self, x: np.ndarray, t: int) -> np.ndarray:
+        """Combined x0 features for the latent timeline sample ``x`` at timestep ``t``."""
         self.last = self.guided(self.predictions(x, t), t)
         return self.combine(self.last)
 
@@ -507,10 +533,11 @@ def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | N
     segs = timeline.segments()
     texts = [s.text.strip() for s in segs]
     uniq = list(dict.fromkeys(texts))
-    emb, trunc = model.encode_prompts(uniq, encoder)  # sentence embedding + side cues
-    index = {t: i for i, t in enumerate(uniq)}
-    text = np.stack([emb[index[t]] for t in texts]).astype(np.float32)
-    truncated = [bool(trunc[index[t]]) for t in texts]
+    reading = model.encode_prompts(uniq, encoder)
+    index = [uniq.index(t) for t in texts]
+    contents = reading.content[index].astype(np.float32)
+    probabilities = reading.probabilities[index]
+    truncated = [bool(reading.truncated[i]) for i in index]
     style_rows = []
     for s in segs:
         try:
@@ -520,7 +547,7 @@ def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | N
     for s in segs:
         if not model_parts(s) & set(MODEL_PARTS):
             raise TimelineError(f"{s.describe()}: its body parts drive nothing")
-    return text, np.stack(style_rows).astype(np.float32), truncated
+    return contents, probabilities, np.stack(style_rows).astype(np.float32), truncated
 
 
 def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
@@ -548,7 +575,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     steps = int(steps or model.defaults["steps"])
     if not 1 <= steps <= 100:
         raise GenerationError("sampling steps must be between 1 and 100")
-    text, style, truncated = _prepare(model, timeline, encoder, styles)
+    contents, probabilities, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
     if st.context not in ("shared", "tracks", "private"):
@@ -556,12 +583,13 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     if inpaint is not None and method != "stmc":
         raise ValueError("inpainting needs method='stmc'")
     mode = "independent" if method == "independent" else st.context
-    plan = plan_timeline(timeline, model.fps, int(model.meta["frame_multiple"]), st,
-                         chunk=(method == "stmc"))
+    fpt = int(model.frames_per_token)
+    plan = plan_timeline(timeline, model.fps, fpt, st, chunk=(method == "stmc"))
     dim = model.normalizer.mean.shape[0]
-    period = min(st.max_window // 4 * 4, plan.padded)  # FreeNoise: the model's window length
-    noise = timeline_noise(plan.padded, dim, seed, period, st.noise, st.shuffle_block)
-    composer = Composer(model, plan, text, style, model.cfg(text_guidance, style_guidance), noise, mode,
+    tokens = plan.padded // fpt
+    period = min(st.max_window, plan.padded) // fpt  # FreeNoise: the model's window length
+    noise = timeline_noise(tokens, model.latent_dim, seed, period, st.noise, max(1, st.shuffle_block // fpt))
+    composer = Composer(model, plan, contents, style, model.cfg(text_guidance, style_guidance), noise, mode,
                         st.max_rows, st.read_gain, st.shared_below)
 
     known = keep = None
@@ -579,22 +607,26 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     timesteps = ddim_timesteps(steps, len(abar))
     x = noise
     for i, t in enumerate(timesteps):
-        x0 = composer.denoise(x, int(t))
+        x0 = composer.denoise(x, int(t))  # combined features
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
         if keep is not None:
             x0 = keep * known + (1.0 - keep) * x0
-        prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
-        x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
-        composer.advance(abar[t], prev)
+        if i + 1 < len(timesteps) or st.reencode_final:
+            z0 = model.encode_features(x0[None])[0]
+            prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
+            x = ddim_step(x, z0, abar[t], prev).astype(np.float32)
+            composer.advance(abar[t], prev)
         if progress is not None and progress(i + 1, len(timesteps)) is False:
             raise GenerationCancelled("generation cancelled")
+    if st.reencode_final:  # the decoder's reading of the last combined sample
+        x0 = model.decode_latents(x[None])[0]
 
     feats = model.normalizer.denormalize(x0[:plan.frames].astype(np.float64))
     if keep is not None:
         k = keep[:plan.frames]
         feats = k * inpaint[0] + (1.0 - k) * feats
-    matches = [model.match(e[:EMBEDDING_DIM]) for e in text]
+    matches = [model.match(p) for p in probabilities]
     return TimelineResult(decode_generated(feats, model.fps, foot_lock), feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
 

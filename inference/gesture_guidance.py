@@ -99,7 +99,7 @@ class BeatSettings:
     min_beat_gap: float = 0.15    # s between beats taken from onsets
     left_share: float = 0.6       # the left wrist's target relative to the right's
     scale: float = 1.0            # guidance strength (0: off)
-    iterations: int = 3
+    iterations: int = 6
     start_fraction: float = 0.2   # skip the noisiest steps (x0 is a blur there)
     stay: float = 1.0             # 1: no root travel, 0: whatever the prior does
 

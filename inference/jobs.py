@@ -67,6 +67,21 @@ class JobResult:
     timeline: Timeline | None = None
 
 
+def prompt_readings(result: JobResult) -> list[str]:
+    """How each distinct prompt was read, for the panel: "'walk forward' as walk (97 %)"."""
+    if result.timeline is None:
+        return []
+    out, seen = [], set()
+    for seg, matches in zip(result.timeline.segments(), result.matches):
+        text = seg.text.strip()
+        if text in seen or not matches:
+            continue
+        seen.add(text)
+        label, p = matches[0]
+        out.append(f"'{text}' as {label} ({p:.0%})")
+    return out
+
+
 def providers_for(device: str) -> list[str] | None:
     """onnxruntime providers for a device choice (None = Cadence's default: CUDA when
     offered, else CPU). Raises DeviceError when CUDA is asked for and not offered."""

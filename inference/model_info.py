@@ -65,8 +65,9 @@ def motion_model_info(weights_dir: str | os.PathLike | None = None) -> ModelInfo
                          str(meta.get("licence", "")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return ModelInfo(wd, problem=f"cannot read {meta_path}: {exc}")
-    missing = [n for n in (f"{MOTION_MODEL}.onnx", f"{MOTION_MODEL}_stats.json", "text_encoder.onnx",
-                           "text_encoder_tokenizer.json", "manifest.json") if not (wd / n).is_file()]
+    missing = [n for n in (f"{MOTION_MODEL}.onnx", f"{MOTION_MODEL}_stats.json", "motion_decoder.onnx",
+                           "motion_encoder.onnx", "text_encoder.onnx", "text_encoder_tokenizer.json",
+                           "manifest.json") if not (wd / n).is_file()]
     if missing:  # not cached: the files may be copied in a moment later
         return ModelInfo(wd, info.styles, info.defaults, info.fps, info.version, info.licence,
                          problem=f"the weights folder {wd} lacks {', '.join(missing)}")

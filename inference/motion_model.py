@@ -1,11 +1,13 @@
 """Text + style to motion: the shipped denoiser, its metadata, and guided sampling.
 
 ``MotionModel.load()`` checks the files against weights/manifest.json, reads the
-vocabulary (styles, known actions) from the model's metadata, and opens the ONNX
-session lazily. ``generate()`` turns a prompt, slider settings and a duration into a
-canonical-skeleton Motion.
+vocabulary (styles, known actions) and the prompt matcher from the model's files, and
+opens the ONNX session lazily. ``generate()`` turns a prompt, slider settings and a
+duration into a canonical-skeleton Motion: the prompt is encoded (text_encoder.py),
+matched onto the known actions (prompt_matcher.py), and the denoiser is conditioned on
+the best match.
 
-Guidance follows classifier-free guidance with separate text and style scales:
+Guidance follows classifier-free guidance with separate text (action) and style scales:
 x0 = x0(-,-) + g_text * (x0(text,-) - x0(-,-)) + g_style * (x0(text,style) - x0(text,-)),
 the predictions computed in one batched call; only those with a non-zero weight run
 (inference/cfg.py), and the nearly clean last steps may run unguided.
@@ -26,9 +28,10 @@ from ..motion.foot_lock import decode_generated
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer
 from .cfg import CFG, KEEP
 from .onnx_session import create_session
+from .prompt_matcher import PromptMatcher
 from .sampler import sample
 from .text_cues import with_cues
-from .text_encoder import EMBEDDING_DIM, TextEncoder
+from .text_encoder import TextEncoder
 from .weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 
 MODEL_NAME = "motion_diffusion"
@@ -53,6 +56,15 @@ class GenerationRequest:
 
 
 @dataclass
+class PromptReading:
+    """How prompts were read: the denoiser's action input and the matcher's view."""
+
+    content: np.ndarray        # (N, C) one-hot of the best-matching action: the model's input
+    probabilities: np.ndarray  # (N, C) probability of every known action
+    truncated: np.ndarray      # (N,) the prompt was longer than the encoder reads
+
+
+@dataclass
 class GenerationResult:
     motion: Motion
     features: np.ndarray          # (frames, F), denormalised
@@ -74,20 +86,34 @@ def parse_styles(text: str) -> dict[str, float]:
     return out
 
 
+NETWORKS = {"denoiser": f"{MODEL_NAME}.onnx", "decoder": "motion_decoder.onnx", "encoder": "motion_encoder.onnx"}
+
+
 class MotionModel:
+    """The shipped motion model: a denoiser over latent tokens (one per
+    ``frames_per_token`` frames), the autoencoder's decoder and encoder, the feature
+    normalisation, the latent scaling and the prompt matcher."""
+
     def __init__(self, weights_dir: Path, meta: dict, normalizer: Normalizer,
-                 label_embeddings: np.ndarray, threads: int | None = None,
-                 providers: list[str] | None = None):
+                 matcher: PromptMatcher, latent_mean: np.ndarray, latent_std: np.ndarray,
+                 threads: int | None = None, providers: list[str] | None = None):
         self.weights_dir = weights_dir
         self.meta = meta
         self.normalizer = normalizer
-        self.label_embeddings = label_embeddings
+        self.matcher = matcher
+        self.latent_mean = np.asarray(latent_mean, np.float32)
+        self.latent_std = np.asarray(latent_std, np.float32)
+        self.latent_dim = int(meta["latent"])
+        self.frames_per_token = int(meta["frames_per_token"])
         self.styles: list[str] = list(meta["styles"])
-        self.labels: list[str] = list(meta["labels"])
+        self.labels: list[str] = list(meta["contents"])
+        if list(matcher.labels) != self.labels:
+            raise WeightsError("the prompt matcher's actions differ from the model's: "
+                               "re-export the weights (training/train.py export)")
         self.fps = float(meta["fps"])
         self.defaults = dict(meta["defaults"])
         self._threads, self._providers = threads, providers
-        self._session = None
+        self._sessions: dict[str, object] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -99,29 +125,56 @@ class MotionModel:
         with _CACHE_LOCK:
             if key in _CACHE:
                 return _CACHE[key]
-            files = [wd / f"{MODEL_NAME}{s}" for s in (".onnx", ".json", "_stats.json")]
-            for f in files:
+            files = [wd / f"{MODEL_NAME}.json", wd / f"{MODEL_NAME}_stats.json"]
+            for f in files + [wd / name for name in NETWORKS.values()]:
                 verify(f)
-            meta = json.loads(files[1].read_text(encoding="utf-8"))
+            meta = json.loads(files[0].read_text(encoding="utf-8"))
             if meta.get("representation") != REPRESENTATION_VERSION:
-                raise WeightsError(f"{files[1].name} uses representation {meta.get('representation')!r}, "
+                raise WeightsError(f"{files[0].name} uses representation {meta.get('representation')!r}, "
                                    f"this Cadence reads {REPRESENTATION_VERSION!r}")
-            st = json.loads(files[2].read_text(encoding="utf-8"))
+            if meta.get("diffusion", {}).get("space") != "latent":
+                raise WeightsError(f"{files[0].name} is an older motion model (no latent space): "
+                                   "install the weights that came with this Cadence")
+            st = json.loads(files[1].read_text(encoding="utf-8"))
             norm = Normalizer(np.array(st["mean"], np.float64), np.array(st["std"], np.float64),
                               str(st["version"]))
-            labels = np.array(st["label_embeddings"], np.float32)
-            model = cls(wd, meta, norm, labels, threads, providers)
+            try:
+                matcher = PromptMatcher.from_dict(st["prompt_matcher"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise WeightsError(f"{files[1].name} has no usable prompt matcher ({exc}): "
+                                   "re-export the weights (training/train.py export)") from None
+            model = cls(wd, meta, norm, matcher, np.array(st["latent_mean"]), np.array(st["latent_std"]),
+                        threads, providers)
             _CACHE[key] = model
             return model
 
+    def _network(self, name: str):
+        with self._lock:
+            if name not in self._sessions:
+                self._sessions[name] = create_session(self.weights_dir / NETWORKS[name],
+                                                      intra_op_num_threads=self._threads,
+                                                      providers=self._providers)
+            return self._sessions[name]
+
     @property
     def session(self):
-        with self._lock:
-            if self._session is None:
-                self._session = create_session(self.weights_dir / f"{MODEL_NAME}.onnx",
-                                               intra_op_num_threads=self._threads,
-                                               providers=self._providers)
-            return self._session
+        """The denoiser's onnxruntime session (loaded on first use)."""
+        return self._network("denoiser")
+
+    def tokens_for(self, frames: int) -> int:
+        """Latent tokens that cover ``frames`` frames."""
+        return -(-int(frames) // self.frames_per_token)
+
+    def decode_latents(self, z: np.ndarray) -> np.ndarray:
+        """(B, N, Z) normalised latents -> (B, N x frames_per_token, F) normalised features."""
+        z = np.asarray(z, np.float32) * self.latent_std + self.latent_mean
+        return self._network("decoder").run(None, {"z": z.astype(np.float32)})[0]
+
+    def encode_features(self, x: np.ndarray) -> np.ndarray:
+        """(B, T, F) normalised features (T a multiple of frames_per_token) -> (B, T / 4, Z)
+        normalised latents."""
+        z = self._network("encoder").run(None, {"x": np.asarray(x, np.float32)})[0]
+        return ((z - self.latent_mean) / self.latent_std).astype(np.float32)
 
     @property
     def device(self) -> str:
@@ -143,19 +196,17 @@ class MotionModel:
             w[self.styles.index(name)] = value
         return w
 
-    def encode_prompts(self, prompts: list[str], encoder: TextEncoder | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """The model's text conditions for prompts: (N, 387) sentence embedding + side
-        cues, and which prompts were truncated."""
+    def encode_prompts(self, prompts: list[str], encoder: TextEncoder | None = None) -> PromptReading:
+        """Read prompts: sentence embedding + side cues -> probabilities over the known
+        actions -> the denoiser's action input (the best match)."""
         encoder = encoder or TextEncoder.load(self.weights_dir)
         emb, truncated = encoder.encode_with_info(prompts)
-        return with_cues(emb, list(prompts)), truncated
+        probs = self.matcher.probabilities(with_cues(emb, list(prompts)))
+        return PromptReading(self.matcher.content_vector(probs), probs, np.asarray(truncated, bool))
 
-    def match(self, embedding: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
-        """Known actions nearest a prompt embedding (cosine similarity), best first."""
-        sims = self.label_embeddings @ embedding
-        order = np.argsort(-sims)[:top]
-        return [(self.labels[i], float(sims[i])) for i in order]
+    def match(self, probabilities: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
+        """The known actions a prompt matched best, with probabilities, best first."""
+        return self.matcher.top(probabilities, top)
 
     def frames_for(self, seconds: float) -> int:
         if not np.isfinite(seconds) or seconds <= 0:
@@ -173,9 +224,10 @@ class MotionModel:
                    float(d["style_guidance"] if style_guidance is None else style_guidance),
                    int(d.get("unguided_below", 0)))
 
-    def denoiser(self, text: np.ndarray, style: np.ndarray, cfg: CFG
+    def denoiser(self, content: np.ndarray, style: np.ndarray, cfg: CFG
                  ) -> Callable[[np.ndarray, int], np.ndarray]:
-        """denoise(x_t (B, T, F), t) -> guided x0 for B samples sharing one condition.
+        """denoise(x_t (B, N, Z), t) -> guided latent x0 for B samples sharing one condition
+        (``content``: (C,) action weights, ``style``: (S,) slider weights).
 
         Runs only the conditions (none / text / text + style) the step's guidance needs.
         """
@@ -189,8 +241,8 @@ class MotionModel:
             feeds = {
                 "x": np.concatenate([x] * len(kinds)).astype(np.float32, copy=False),
                 "t": np.full(n, t, np.float32),
-                "text": np.tile(text[None], (n, 1)).astype(np.float32),
-                "text_keep": np.repeat(keep[:, 0], b),
+                "content": np.tile(content[None], (n, 1)).astype(np.float32),
+                "content_keep": np.repeat(keep[:, 0], b),
                 "style": np.tile(style[None], (n, 1)).astype(np.float32),
                 "style_keep": np.repeat(keep[:, 1], b),
             }
@@ -211,19 +263,19 @@ class MotionModel:
         steps = int(request.steps or self.defaults["steps"])
         if not 1 <= steps <= 100:
             raise GenerationError("sampling steps must be between 1 and 100")
-        cond, truncated = self.encode_prompts([request.prompt.strip()], encoder)
-        padded = -(-frames // int(self.meta["frame_multiple"])) * int(self.meta["frame_multiple"])
-        denoise = self.denoiser(cond[0], style, self.cfg(request.text_guidance, request.style_guidance))
+        reading = self.encode_prompts([request.prompt.strip()], encoder)
+        tokens = self.tokens_for(frames)
+        denoise = self.denoiser(reading.content[0], style, self.cfg(request.text_guidance, request.style_guidance))
         # Variation i starts from seed + i's noise, so it can be reproduced on its own.
-        dim = self.normalizer.mean.shape[0]
-        noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((padded, dim))
+        noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((tokens, self.latent_dim))
                           for i in range(variations)]).astype(np.float32)
-        x0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
+        z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
                     x_start=noise)
-        feats = self.normalizer.denormalize(x0[:, :frames].astype(np.float64))
-        matches = self.match(cond[0, :EMBEDDING_DIM])
+        feats = self.normalizer.denormalize(self.decode_latents(z0)[:, :frames].astype(np.float64))
+        matches = self.match(reading.probabilities[0])
         took = time.perf_counter() - t0
-        return [GenerationResult(decode_generated(f, self.fps, request.foot_lock), f, matches, bool(truncated[0]), took, self.device)
+        return [GenerationResult(decode_generated(f, self.fps, request.foot_lock), f, matches,
+                                 bool(reading.truncated[0]), took, self.device)
                 for f in feats]
 
 

@@ -107,6 +107,7 @@ def summary_lines(context: bpy.types.Context) -> list[str]:
         lines.append(f"{r.variations} variations, seeds {r.seed}-{r.seed + r.variations - 1}")
     else:
         lines.append(f"Seed {r.seed}")
+    lines += [f"Read {line}" for line in r.readings.splitlines() if line]
     return lines
 
 

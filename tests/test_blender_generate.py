@@ -45,6 +45,9 @@ def test_generate_preview_variations_bake(blender, weights):  # noqa: F811
     assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == before_range
     r = s.result
     assert (r.frames, r.variations, r.device) == (90, 2, "CPU") and r.seconds == pytest.approx(3.0, abs=0.05)
+    assert r.readings.startswith("'a person walks forward' as walk (")  # how the prompt was read
+    from cadence.panels import logic
+    assert "Read 'a person walks forward' as walk" in " ".join(logic.summary_lines(bpy.context))
     curves = fcurves(preview)
     assert {"Hips", "LeftUpLeg", "RightArm"} <= keyed_bones(preview)
     hips_loc = [f for f in curves if f.data_path == 'pose.bones["Hips"].location']

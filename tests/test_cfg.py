@@ -51,24 +51,25 @@ class CountingSession:
 
 
 def test_denoiser_runs_fewer_rows_for_the_same_guided_prediction(model):
-    text = model.encode_prompts(["a person waves the right hand"])[0][0]
+    content = model.encode_prompts(["a person waves the right hand"]).content[0]
     style = model.style_vector({"happy": 1.0})
-    x = np.random.default_rng(1).standard_normal((2, 64, model.normalizer.mean.shape[0])).astype(np.float32)
+    x = np.random.default_rng(1).standard_normal((2, 16, model.latent_dim)).astype(np.float32)
     counting = CountingSession(model.session)
-    model._session, real = counting, model._session
+    real = model.session
+    model._sessions["denoiser"] = counting
     try:
-        merged = model.denoiser(text, style, CFG(2.5, 2.5))(x, 500)
-        full = model.denoiser(text, style, CFG(2.5, 2.0))(x, 500)
-        tail = model.denoiser(text, style, CFG(2.5, 2.0, unguided_below=600))(x, 500)
+        merged = model.denoiser(content, style, CFG(2.5, 2.5))(x, 500)
+        full = model.denoiser(content, style, CFG(2.5, 2.0))(x, 500)
+        tail = model.denoiser(content, style, CFG(2.5, 2.0, unguided_below=600))(x, 500)
     finally:
-        model._session = real
+        model._sessions["denoiser"] = real
     assert counting.rows == [4, 6, 2]  # 2 samples x (2, 3, 1) conditions
     # The merged two-row form is the three-row formula with equal scales.
     preds = {}
     for kind, (tk, sk) in ((NONE, (0, 0)), (TEXT, (1, 0)), (BOTH, (1, 1))):
         preds[kind] = model.session.run(None, {
-            "x": x, "t": np.full(2, 500, np.float32), "text": np.tile(text * tk, (2, 1)).astype(np.float32),
-            "text_keep": np.full(2, tk, np.float32), "style": np.tile(style * sk, (2, 1)).astype(np.float32),
+            "x": x, "t": np.full(2, 500, np.float32), "content": np.tile(content * tk, (2, 1)).astype(np.float32),
+            "content_keep": np.full(2, tk, np.float32), "style": np.tile(style * sk, (2, 1)).astype(np.float32),
             "style_keep": np.full(2, sk, np.float32)})[0]
     np.testing.assert_allclose(merged, three_rows(preds, 2.5, 2.5), atol=2e-4)
     np.testing.assert_allclose(full, three_rows(preds, 2.5, 2.0), atol=2e-4)

@@ -160,3 +160,33 @@ def test_cli_corrupt_weights_exit_code_and_no_output(tmp_path):
     r = run_cli("generate", "--prompt", "walk", "--weights", str(weights), "--out", str(out))
     assert r.returncode == 2 and "motion_diffusion.json is corrupt" in r.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["motion_decoder.onnx", "motion_encoder.onnx"])
+def test_corrupt_autoencoder_half_is_refused(tmp_path, name):
+    for f in DEFAULT_WEIGHTS_DIR.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    data = bytearray((tmp_path / name).read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    (tmp_path / name).write_bytes(bytes(data))
+    clear_cache()
+    with pytest.raises(WeightsError, match=f"{name} is corrupt"):
+        MotionModel.load(tmp_path)
+
+
+def test_generation_runs_in_the_latent_space(model):
+    assert model.meta["diffusion"]["space"] == "latent" and model.frames_per_token == 4
+    r = generate(model, "someone runs", seconds=1.1)  # 33 frames: 9 tokens, cropped back
+    assert r.motion.num_frames == 33 and np.isfinite(r.features).all()
+    z = np.random.default_rng(0).standard_normal((1, 6, model.latent_dim)).astype(np.float32)
+    feats = model.decode_latents(z)
+    assert feats.shape == (1, 24, model.normalizer.mean.shape[0])
+    back = model.encode_features(feats)
+    assert back.shape == z.shape and np.isfinite(back).all()
+
+
+def test_cli_lists_the_known_actions():
+    r = run_cli("generate", "--list-actions")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 24 and any(line.startswith("wave-right-hand") and "right hand" in line for line in lines)
