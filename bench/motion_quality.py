@@ -69,6 +69,57 @@ def recognition(ev, clips, contents, styles=None) -> dict:
     return out, emb
 
 
+def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, base_seed: int) -> dict:
+    """Every action the model knows, including those with one or two takes and no test
+    take: ``seeds`` clips each from paraphrases never used in training (normal style,
+    the action's median take length, at least MIN_SECONDS), read by the evaluator.
+
+    Also how close each clip is to its nearest training take of the same action
+    (evaluator embedding distance; the same figure for the real test takes, where there
+    are any, is the yardstick: a copy would be near 0) and the diversity between seeds
+    (mean pairwise distance of one action's clips, against the real takes' of it).
+    """
+    train = ds.indices("train")
+    train_emb = ev.embed([ds.clip(i) for i in train])
+    test = ds.indices("test")
+    test_emb = ev.embed([ds.clip(i) for i in test])
+    out = {}
+    for k, action in enumerate(model.labels):
+        prompts = HELD_OUT_PROMPTS.get(action) or PROMPTS[action]
+        lengths = [len(ds.clip(i)) for i in train if ds.contents[i] == action]
+        seconds = float(np.clip(np.median(lengths) / ds.fps, MIN_SECONDS, model.max_seconds))
+        clips = []
+        for s in range(seeds):
+            req = GenerationRequest(prompts[s % len(prompts)], seconds, {}, seed=base_seed + 101 * k + s)
+            clips.append(model.generate(req, encoder)[0].features.astype(np.float32))
+        emb = ev.embed(clips)
+        pc, _ = ev.predict(embeddings=emb)
+        own = train_emb[ds.contents[train] == action]
+        nearest = np.linalg.norm(emb[:, None] - own[None], axis=-1).min(1)
+        real = test_emb[ds.contents[test] == action]
+        real_nearest = (np.linalg.norm(real[:, None] - own[None], axis=-1).min(1) if len(real) else np.zeros(0))
+        pair = lambda e: float(np.mean([np.linalg.norm(a - b) for i, a in enumerate(e) for b in e[i + 1:]])) \
+            if len(e) > 1 else float("nan")
+        out[action] = {"train_takes": len(lengths), "seconds": seconds, "content_acc": float(np.mean(pc == action)),
+                       "read_as": sorted(set(pc.tolist()) - {action}),
+                       "nearest_train": float(nearest.mean()),
+                       "real_nearest_train": float(real_nearest.mean()) if len(real_nearest) else None,
+                       "seed_diversity": pair(emb), "real_diversity": pair(np.concatenate([own, real]))}
+    accs = [v["content_acc"] for v in out.values()]
+    return {"seeds": seeds, "mean_content_acc": float(np.mean(accs)), "min_content_acc": float(np.min(accs)),
+            "actions": out}
+
+
+def print_every_action(result: dict) -> None:
+    print(f"every action ({result['seeds']} seeds each, held-out paraphrases, normal style): content "
+          f"{result['mean_content_acc']:.3f} mean, {result['min_content_acc']:.2f} worst")
+    print(f"  {'action':22}{'takes':>6}{'content':>9}{'nearest':>9}{'(real)':>8}{'seeds div':>10}{'(real)':>8}  read as")
+    for action, v in result["actions"].items():
+        real = "" if v["real_nearest_train"] is None else f"{v['real_nearest_train']:.2f}"
+        print(f"  {action:22}{v['train_takes']:6d}{v['content_acc']:9.2f}{v['nearest_train']:9.2f}{real:>8}"
+              f"{v['seed_diversity']:10.2f}{v['real_diversity']:8.2f}  {', '.join(v['read_as'])}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, default=None)
@@ -80,6 +131,11 @@ def main() -> int:
     p.add_argument("--style-guidance", type=float, default=None)
     p.add_argument("--unguided-below", type=int, default=None,
                    help="override the model's unguided tail: timesteps below this run without guidance")
+    p.add_argument("--reference-strength", type=float, default=None,
+                   help="override the model's reference strength (1: sample from noise; references.py)")
+    p.add_argument("--action-seeds", type=int, default=6,
+                   help="clips per action in the every-action pass (0: skip it)")
+    p.add_argument("--actions-only", action="store_true", help="only the every-action pass")
     p.add_argument("--out", type=Path, default=cache_dir() / "bench" / "motion_quality.json")
     args = p.parse_args()
 
@@ -89,6 +145,14 @@ def main() -> int:
     encoder = TextEncoder.load(args.weights)
     if args.unguided_below is not None:
         model.defaults["unguided_below"] = args.unguided_below
+    if args.reference_strength is not None:
+        model.defaults["reference_strength"] = args.reference_strength
+    if args.actions_only:
+        result = {"every_action": every_action(model, encoder, ev, ds, max(1, args.action_seeds), args.seed)}
+        print_every_action(result["every_action"])
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        return 0
     test = ds.indices("test")
     if args.limit:
         test = np.sort(np.random.default_rng(12345).choice(test, min(args.limit, len(test)), replace=False))
@@ -134,7 +198,8 @@ def main() -> int:
         "settings": {"steps": args.steps or model.defaults["steps"],
                      "text_guidance": model.defaults["text_guidance"] if args.text_guidance is None else args.text_guidance,
                      "style_guidance": model.defaults["style_guidance"] if args.style_guidance is None else args.style_guidance,
-                     "unguided_below": int(model.defaults.get("unguided_below", 0)), "seed": args.seed},
+                     "unguided_below": int(model.defaults.get("unguided_below", 0)),
+                     "reference_strength": model.reference_strength(), "seed": args.seed},
     }
     per_content = {}
     pc, _ = ev.predict(embeddings=gen_emb)
@@ -164,6 +229,9 @@ def main() -> int:
           f"(target <= 2)")
     print("per content (generated):", ", ".join(f"{c} {v['content_acc']:.2f}" for c, v in per_content.items()))
     print(f"generation: {per_clip * 1000:.0f} ms per clip")
+    if args.action_seeds:
+        result["every_action"] = every_action(model, encoder, ev, ds, args.action_seeds, args.seed)
+        print_every_action(result["every_action"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     if results[0].truncated:
         print("cadence generate: warning: the prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
+    from ..inference.prompt_matcher import weak_match_warning
+    warning = weak_match_warning(args.prompt, results[0].matches)
+    if warning:
+        print(f"cadence generate: warning: {warning}", file=sys.stderr)
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
@@ -121,6 +125,13 @@ def run_timeline(args: argparse.Namespace, model) -> int:
     if any(results[0].truncated):
         print("cadence generate: warning: a prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
+    from ..inference.prompt_matcher import weak_match_warning
+    warned = set()
+    for seg, matches in zip(timeline.segments(), results[0].matches):
+        warning = weak_match_warning(seg.text, matches)
+        if warning and seg.text not in warned:
+            warned.add(seg.text)
+            print(f"cadence generate: warning: {warning}", file=sys.stderr)
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]

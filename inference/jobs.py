@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from ..motion.kinematics import Motion
+from .prompt_matcher import weak_match_warning
 from .sampler import GenerationCancelled
 from .timeline import Timeline
 
@@ -78,7 +79,8 @@ def prompt_readings(result: JobResult) -> list[str]:
             continue
         seen.add(text)
         label, p = matches[0]
-        out.append(f"'{text}' as {label} ({p:.0%})")
+        weak = " - matches no known action well" if weak_match_warning(text, matches) else ""
+        out.append(f"'{text}' as {label} ({p:.0%}){weak}")
     return out
 
 

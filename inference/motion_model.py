@@ -28,7 +28,9 @@ from ..motion.foot_lock import decode_generated
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer
 from .cfg import CFG, KEEP
 from .onnx_session import create_session
+from .diffusion import cosine_alphas_cumprod, ddim_timesteps
 from .prompt_matcher import PromptMatcher
+from .references import REFERENCES_FILE, ReferenceBank, noised
 from .sampler import sample
 from .text_cues import with_cues
 from .text_encoder import TextEncoder
@@ -53,6 +55,7 @@ class GenerationRequest:
     text_guidance: float | None = None
     style_guidance: float | None = None
     foot_lock: bool = True  # pin planted feet, lift shuffled steps (motion/foot_lock.py)
+    reference_strength: float | None = None  # 1: from noise; below: from a noised real take (references.py)
 
 
 @dataclass
@@ -96,7 +99,8 @@ class MotionModel:
 
     def __init__(self, weights_dir: Path, meta: dict, normalizer: Normalizer,
                  matcher: PromptMatcher, latent_mean: np.ndarray, latent_std: np.ndarray,
-                 threads: int | None = None, providers: list[str] | None = None):
+                 threads: int | None = None, providers: list[str] | None = None,
+                 references: ReferenceBank | None = None):
         self.weights_dir = weights_dir
         self.meta = meta
         self.normalizer = normalizer
@@ -112,6 +116,7 @@ class MotionModel:
                                "re-export the weights (training/train.py export)")
         self.fps = float(meta["fps"])
         self.defaults = dict(meta["defaults"])
+        self.references = references
         self._threads, self._providers = threads, providers
         self._sessions: dict[str, object] = {}
         self._lock = threading.Lock()
@@ -143,8 +148,19 @@ class MotionModel:
             except (KeyError, TypeError, ValueError) as exc:
                 raise WeightsError(f"{files[1].name} has no usable prompt matcher ({exc}): "
                                    "re-export the weights (training/train.py export)") from None
+            references = None
+            if (wd / REFERENCES_FILE).exists():
+                verify(wd / REFERENCES_FILE)
+                try:
+                    references = ReferenceBank.load(wd / REFERENCES_FILE)
+                except (OSError, KeyError, ValueError) as exc:
+                    raise WeightsError(f"{REFERENCES_FILE} cannot be read ({exc}): "
+                                       "re-export the weights (training/train.py export)") from None
+                if references.latents.shape[1] != int(meta["latent"]):
+                    raise WeightsError(f"{REFERENCES_FILE} holds {references.latents.shape[1]}-d latents, the "
+                                       f"model {meta['latent']}-d ones: re-export the weights")
             model = cls(wd, meta, norm, matcher, np.array(st["latent_mean"]), np.array(st["latent_std"]),
-                        threads, providers)
+                        threads, providers, references)
             _CACHE[key] = model
             return model
 
@@ -251,6 +267,34 @@ class MotionModel:
 
         return run
 
+    def reference_strength(self, value: float | None = None) -> float:
+        """The share of the schedule sampled from a noised real take (1: from noise)."""
+        strength = float(self.defaults.get("reference_strength", 1.0) if value is None else value)
+        if not 0.0 < strength <= 1.0 or not np.isfinite(strength):
+            raise GenerationError(f"reference strength {strength:g}: give a value above 0 and at most 1")
+        return strength
+
+    def start_from_references(self, noise: np.ndarray, content: np.ndarray, style: np.ndarray, steps: int,
+                              request: GenerationRequest) -> tuple[np.ndarray, int]:
+        """(x_start, first step): each variation's noise laid over a real take of the
+        matched action and style when the strength is below 1 (references.py)."""
+        strength = self.reference_strength(request.reference_strength)
+        if self.references is None or strength >= 1.0:
+            return noise, 0
+        timesteps = ddim_timesteps(steps)
+        start = len(timesteps) - max(1, int(round(strength * len(timesteps))))
+        if start == 0:
+            return noise, 0
+        abar = float(cosine_alphas_cumprod()[timesteps[start]])
+        out = noise.copy()
+        for i in range(len(noise)):
+            ref = self.references.pick(int(np.argmax(content)), style, int(self.meta["normal_style"]),
+                                       noise.shape[1], np.random.default_rng([request.seed + i, 7]))
+            if ref is None:
+                return noise, 0
+            out[i] = noised(ref, noise[i], abar)
+        return out, start
+
     def generate(self, request: GenerationRequest, encoder: TextEncoder | None = None,
                  progress: Callable[[int, int], bool | None] | None = None,
                  variations: int = 1) -> list[GenerationResult]:
@@ -269,8 +313,9 @@ class MotionModel:
         # Variation i starts from seed + i's noise, so it can be reproduced on its own.
         noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((tokens, self.latent_dim))
                           for i in range(variations)]).astype(np.float32)
+        noise, start = self.start_from_references(noise, reading.content[0], style, steps, request)
         z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
-                    x_start=noise)
+                    x_start=noise, start=start)
         feats = self.normalizer.denormalize(self.decode_latents(z0)[:, :frames].astype(np.float64))
         matches = self.match(reading.probabilities[0])
         took = time.perf_counter() - t0

@@ -23,6 +23,19 @@ from typing import Mapping, Sequence
 import numpy as np
 
 FORMAT = "cadence-prompt-matcher-v1"
+# Below this best-match probability a prompt matches no known action well. Measured on
+# the shipped matcher: 98 % of held-out paraphrases of known actions score above it,
+# 14 of 16 prompts for actions the data lacks (cartwheel, sit down, swim...) below.
+WEAK_MATCH = 0.45
+
+
+def weak_match_warning(prompt: str, matches: Sequence[tuple[str, float]]) -> str | None:
+    """A one-line warning naming the closest actions when ``prompt`` matches none well."""
+    if not matches or matches[0][1] >= WEAK_MATCH:
+        return None
+    closest = ", ".join(f"{name} ({p:.2f})" for name, p in matches[:3])
+    return (f"'{prompt.strip()}' matches no known action well; read as the closest: {closest} "
+            "(the known actions: cadence generate --list-actions)")
 
 
 @dataclass(frozen=True)

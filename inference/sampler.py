@@ -44,8 +44,12 @@ Guidance = Callable[[np.ndarray, SamplerStep], np.ndarray]
 def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, ...],
            steps: int, rng: np.random.Generator,
            progress: Callable[[int, int], bool | None] | None = None,
-           x_start: np.ndarray | None = None, guidance: Guidance | None = None) -> np.ndarray:
+           x_start: np.ndarray | None = None, guidance: Guidance | None = None,
+           start: int = 0) -> np.ndarray:
     """Run ``steps`` DDIM steps from Gaussian noise (or ``x_start``); return the final x0.
+
+    ``start``: skip the first ``start`` steps of the schedule (``x_start`` is then a
+    sample at that step's noise level, e.g. a noised reference take).
 
     ``progress(done, total)`` is called after every step; returning False cancels.
     ``guidance(x0, step)`` (optional) replaces each predicted x0 before its DDIM step.
@@ -54,7 +58,11 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
     timesteps = ddim_timesteps(steps, len(abar))
     x = rng.standard_normal(shape).astype(np.float32) if x_start is None else x_start
     x0 = x
+    if not 0 <= start < len(timesteps):
+        raise ValueError(f"start must be in 0..{len(timesteps) - 1}")
     for i, t in enumerate(timesteps):
+        if i < start:
+            continue
         x0 = denoise(x, int(t))
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))

@@ -94,3 +94,38 @@ def test_fit_matcher_separates_labels_and_reads_side_cues():
     assert accuracy(m, x, y) == 1.0
     again = fit_matcher(x, y, ["wave-left", "wave-right", "bow"])
     np.testing.assert_array_equal(m.weight, again.weight)  # deterministic
+
+
+def test_weak_match_warning_names_the_closest_actions():
+    from cadence.inference.prompt_matcher import WEAK_MATCH, weak_match_warning
+    assert weak_match_warning("wave", [("wave-right-hand", WEAK_MATCH + 0.01)]) is None
+    assert weak_match_warning("x", []) is None
+    line = weak_match_warning(" juggle ", [("call", 0.2), ("guide", 0.1), ("bow", 0.05), ("run", 0.01)])
+    assert line.startswith("'juggle' matches no known action well") and "\n" not in line
+    assert "call (0.20), guide (0.10), bow (0.05)" in line and "run" not in line
+
+
+def test_shipped_matcher_warns_on_actions_the_data_lacks(model):
+    from cadence.inference.prompt_matcher import weak_match_warning
+    from cadence.training.prompts import HELD_OUT_PROMPTS
+    lacking = ["a person does a cartwheel", "a man sits down on a chair", "someone climbs a ladder",
+               "a person lies down on the floor", "a woman plays the guitar", "a person does push-ups"]
+    probs = model.encode_prompts(lacking).probabilities
+    assert all(weak_match_warning(t, model.match(p)) for t, p in zip(lacking, probs))
+    known = [t for label in model.labels for t in HELD_OUT_PROMPTS[label]]
+    probs = model.encode_prompts(known).probabilities
+    warned = np.mean([weak_match_warning(t, model.match(p)) is not None for t, p in zip(known, probs)])
+    assert warned <= 0.05, warned
+
+
+def test_cli_warns_on_a_weak_match_and_still_writes(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "c.bvh"
+    r = subprocess.run([sys.executable, str(root / "cadence"), "generate", "--prompt", "a person does a cartwheel",
+                        "--seconds", "2", "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and out.exists()
+    assert "cadence generate: warning: 'a person does a cartwheel' matches no known action well" in r.stderr
+    assert r.stderr.count("\n") == 1

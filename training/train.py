@@ -4,6 +4,7 @@
     autoencoder the motion autoencoder: features <-> latent tokens (train_autoencoder.py)
     motion      the prompt matcher and the latent action + style denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
+    references  the bank of real takes sampling may start from (references.py; export runs it)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
     gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
 
@@ -25,6 +26,7 @@ from _package import load_package  # noqa: E402
 load_package(ROOT)
 
 COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
+            "references": "cadence.training.references",
             "face": "cadence.training.train_face", "gesture": "cadence.training.train_gesture"}
 
 if __name__ == "__main__":
