@@ -35,6 +35,7 @@ from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
 from cadence.motion.foot_lock import decode_generated  # noqa: E402
+from cadence.motion.mirror import mirror_features, mirror_label  # noqa: E402
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
 from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS  # noqa: E402
 
@@ -74,6 +75,11 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
     take: ``seeds`` clips each from paraphrases never used in training (normal style,
     the action's median take length, at least MIN_SECONDS), read by the evaluator.
 
+    A clip counts as the action when the evaluator reads it, or its mirror image as the
+    mirrored action: the evaluator was trained on the takes as recorded, and knows a
+    one-take action (a right-leg kick) only on its recorded side, while the model
+    performs one-sided actions on both sides (a left-leg kick is a kick).
+
     Also how close each clip is to its nearest training take of the same action
     (evaluator embedding distance; the same figure for the real test takes, where there
     are any, is the yardstick: a copy would be near 0) and the diversity between seeds
@@ -94,15 +100,25 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
             clips.append(model.generate(req, encoder)[0].features.astype(np.float32))
         emb = ev.embed(clips)
         pc, _ = ev.predict(embeddings=emb)
+        emb_m = ev.embed([mirror_features(c.astype(np.float64)).astype(np.float32) for c in clips])
+        pm, _ = ev.predict(embeddings=emb_m)
+        other = mirror_label(action, model.labels)
+        recognised = (pc == action) | (pm == other)
         own = train_emb[ds.contents[train] == action]
-        nearest = np.linalg.norm(emb[:, None] - own[None], axis=-1).min(1)
+        nearest = np.minimum(np.linalg.norm(emb[:, None] - own[None], axis=-1).min(1),
+                             np.linalg.norm(emb_m[:, None] - train_emb[ds.contents[train] == other][None],
+                                            axis=-1).min(1))
+        takes = [i for i in train if ds.contents[i] == action][:3]
+        copy = np.linalg.norm(ev.embed([autoencoded(model, ds.clip(i)) for i in takes])
+                              - train_emb[np.isin(train, takes)], axis=-1)
         real = test_emb[ds.contents[test] == action]
         real_nearest = (np.linalg.norm(real[:, None] - own[None], axis=-1).min(1) if len(real) else np.zeros(0))
         pair = lambda e: float(np.mean([np.linalg.norm(a - b) for i, a in enumerate(e) for b in e[i + 1:]])) \
             if len(e) > 1 else float("nan")
-        out[action] = {"train_takes": len(lengths), "seconds": seconds, "content_acc": float(np.mean(pc == action)),
-                       "read_as": sorted(set(pc.tolist()) - {action}),
-                       "nearest_train": float(nearest.mean()),
+        out[action] = {"train_takes": len(lengths), "seconds": seconds, "content_acc": float(np.mean(recognised)),
+                       "as_recorded_side": float(np.mean(pc == action)),
+                       "read_as": sorted(set(pc[~recognised].tolist())),
+                       "nearest_train": float(nearest.mean()), "copy_level": float(copy.mean()),
                        "real_nearest_train": float(real_nearest.mean()) if len(real_nearest) else None,
                        "seed_diversity": pair(emb), "real_diversity": pair(np.concatenate([own, real]))}
     accs = [v["content_acc"] for v in out.values()]
@@ -113,10 +129,14 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
 def print_every_action(result: dict) -> None:
     print(f"every action ({result['seeds']} seeds each, held-out paraphrases, normal style): content "
           f"{result['mean_content_acc']:.3f} mean, {result['min_content_acc']:.2f} worst")
-    print(f"  {'action':22}{'takes':>6}{'content':>9}{'nearest':>9}{'(real)':>8}{'seeds div':>10}{'(real)':>8}  read as")
+    print("  nearest: distance to the nearest training take (evaluator embedding); copy: a training take "
+          "through the autoencoder; real: test takes")
+    print(f"  {'action':22}{'takes':>6}{'content':>9}{'nearest':>9}{'(copy)':>8}{'(real)':>8}{'seeds div':>10}"
+          f"{'(real)':>8}  read as")
     for action, v in result["actions"].items():
         real = "" if v["real_nearest_train"] is None else f"{v['real_nearest_train']:.2f}"
-        print(f"  {action:22}{v['train_takes']:6d}{v['content_acc']:9.2f}{v['nearest_train']:9.2f}{real:>8}"
+        print(f"  {action:22}{v['train_takes']:6d}{v['content_acc']:9.2f}{v['nearest_train']:9.2f}"
+              f"{v['copy_level']:8.2f}{real:>8}"
               f"{v['seed_diversity']:10.2f}{v['real_diversity']:8.2f}  {', '.join(v['read_as'])}")
 
 

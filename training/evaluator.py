@@ -63,7 +63,9 @@ from ..motion.representation import CONTACTS, FEATURE_DIM, REPRESENTATION_VERSIO
 
 FORMAT = "cadence-evaluator-v1"
 INPUT_DIM = CONTACTS.start  # root 4 + rotations 132 + positions 66 = 202
-DEFAULT_OUT = Path(".cache/models/evaluator.pt")
+# Committed (weights in float16, ~4 MB), so the quality benches run on a fresh checkout
+# without 12-15 minutes of training first; training again overwrites it.
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "bench" / "evaluator.pt"
 
 
 @dataclass
@@ -260,7 +262,8 @@ class Evaluator:
             "styles": self.styles,
             "mean": torch.from_numpy(self.mean.copy()),
             "std": torch.from_numpy(self.std.copy()),
-            "state_dict": self.model.state_dict(),
+            "state_dict": {k: v.half() if v.is_floating_point() else v
+                           for k, v in self.model.state_dict().items()},
             "metrics": self.metrics,
         }, tmp)
         tmp.replace(path)

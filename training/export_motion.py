@@ -184,8 +184,11 @@ def main(argv=None) -> int:
     update_manifest(args.out / "manifest.json", [
         {"file": f.name, "sha256": sha256_file(f), "version": MODEL_VERSION, "licence": LICENCE, "kind": kind}
         for f, kind in kinds.items()])
-    size = sum(f.stat().st_size for f in written) / 2 ** 20
-    print(f"wrote {', '.join(f.name for f in written)} ({size:.1f} MiB), {meta_path.name}, {stats_path.name}; "
+    from ..dataset import pipeline
+    from .references import write_bank
+    bank = write_bank(args.out, pipeline.load_or_build(), version=MODEL_VERSION)  # in the new latent space
+    size = sum(f.stat().st_size for f in written + [bank]) / 2 ** 20
+    print(f"wrote {', '.join(f.name for f in written + [bank])} ({size:.1f} MiB), {meta_path.name}, {stats_path.name}; "
           f"denoiser step {ck['step']}, autoencoder step {ae_ck['step']}, {len(labels)} actions, "
           f"{len(vocab['styles'])} styles")
     return 0
