@@ -101,11 +101,13 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)())
 
 
-def lr_at(step: int, total: int, base: float, warmup: int = 200) -> float:
-    """Linear warm-up, then cosine decay to 10 % of ``base`` at ``total`` steps."""
+def lr_at(step: int, total: int, base: float, warmup: int = 200, time_frac: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to 10 % of ``base`` at ``total`` steps, or at the
+    end of the time budget (``time_frac``: its share used) when that comes first, so a
+    run stopped by ``--minutes`` still ends on a decayed learning rate."""
     if step < warmup:
         return base * (step + 1) / warmup
-    frac = min(1.0, (step - warmup) / max(1, total - warmup))
+    frac = min(1.0, max((step - warmup) / max(1, total - warmup), time_frac))
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
@@ -162,7 +164,12 @@ def train(model: torch.nn.Module, batches: Callable[[int], dict], loss_fn: Calla
     loss_avg = None
     model.train()
     while step < st.steps:
-        if elapsed_before + time.time() - t_start > st.minutes * 60:
+        # Rank 0's clock decides for all ranks (a rank that stopped alone would leave the
+        # others waiting in their gradient all-reduce).
+        used = torch.tensor([(elapsed_before + time.time() - t_start) / (st.minutes * 60)], device=device)
+        if world > 1:
+            torch.distributed.broadcast(used, 0)
+        if used.item() > 1.0:
             if rank == 0:
                 print(f"{st.name}: time budget of {st.minutes:g} min reached at step {step}", flush=True)
             break
@@ -170,7 +177,7 @@ def train(model: torch.nn.Module, batches: Callable[[int], dict], loss_fn: Calla
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=st.bf16):
             loss = loss_fn(net, batch)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, st.steps, st.lr, st.warmup)
+            g["lr"] = lr_at(step, st.steps, st.lr, st.warmup, used.item())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
