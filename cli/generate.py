@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
     p.add_argument("--text-guidance", type=float, default=None, help="how strongly to follow the prompt")
     p.add_argument("--style-guidance", type=float, default=None, help="how strongly to apply the sliders")
+    p.add_argument("--reference-strength", type=float, default=None, metavar="S",
+                   help="0-1: how far from a real take of the matched action sampling starts (1: from "
+                        "noise alone; lower keeps more of the take; default from the model)")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
     p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false",
                    help="keep the model's raw feet (default: planted feet pinned, shuffled steps lifted)")
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
                                     args.steps, args.text_guidance, args.style_guidance,
-                                    foot_lock=args.foot_lock)
+                                    foot_lock=args.foot_lock, reference_strength=args.reference_strength)
         results = model.generate(request, variations=args.variations)
     except (GenerationError, WeightsError, ValueError) as exc:
         raise CliError(str(exc)) from None
@@ -118,7 +121,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         model.style_vector(styles)  # unknown names fail before any work
         results = [compose(model, timeline, seed=args.seed + i, steps=args.steps,
                            text_guidance=args.text_guidance, style_guidance=args.style_guidance,
-                           styles=styles, foot_lock=args.foot_lock)
+                           styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength)
                    for i in range(args.variations)]
     except (TimelineError, GenerationError, WeightsError, ValueError) as exc:
         raise CliError(f"{args.timeline}: {exc}" if isinstance(exc, TimelineError) else str(exc)) from None

@@ -64,6 +64,7 @@ from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS
 from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .cfg import CFG, KEEP, NONE
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
+from .references import noised
 from .sampler import GenerationCancelled, Guidance, SamplerStep
 from .timeline import Segment, Timeline, TimelineError
 
@@ -556,7 +557,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
             progress: Callable[[int, int], bool | None] | None = None,
             settings: ComposeSettings | None = None, method: str = "stmc",
             inpaint: tuple[np.ndarray, np.ndarray] | None = None,
-            guidance: Guidance | None = None, foot_lock: bool = True) -> TimelineResult:
+            guidance: Guidance | None = None, foot_lock: bool = True,
+            reference_strength: float | None = None) -> TimelineResult:
     """Sample one motion for a timeline.
 
     ``styles``: default sliders for segments without their own. ``method``: "stmc"
@@ -567,6 +569,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     ``guidance(x0, step)`` (optional, see ``inference/sampler.py``) edits the combined
     normalised x0 (padded frames, F) at every step, before inpainting and the DDIM step.
     ``foot_lock``: pin planted feet and lift shuffled steps (``motion/foot_lock.py``).
+    ``reference_strength``: below 1, every segment starts from a real take of its action
+    (``reference_start``); None: the model's default.
     """
     from .motion_model import GenerationError
     t0 = time.perf_counter()
@@ -605,8 +609,11 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
 
     abar = cosine_alphas_cumprod()
     timesteps = ddim_timesteps(steps, len(abar))
-    x = noise
+    x, start = reference_start(model, composer, contents, style, noise, timesteps,
+                               model.reference_strength(reference_strength), seed)
     for i, t in enumerate(timesteps):
+        if i < start:
+            continue
         x0 = composer.denoise(x, int(t))  # combined features
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
@@ -629,6 +636,42 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     matches = [model.match(p) for p in probabilities]
     return TimelineResult(decode_generated(feats, model.fps, foot_lock), feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
+
+
+def reference_start(model, composer: Composer, contents: np.ndarray, styles: np.ndarray, noise: np.ndarray,
+                    timesteps: np.ndarray, strength: float, seed: int) -> tuple[np.ndarray, int]:
+    """(starting latent sample, first step) of a timeline: pure noise at strength 1;
+    below, each segment's span is laid over one real take of its action and style
+    (inference/references.py; the seed picks takes and crops), the "none" tiles over the
+    mean latent, the windows combined per body part as predictions are, re-encoded, and
+    noised to the level of the first step run. Windows that keep their own sample start
+    from their part of their segment's take."""
+    if model.references is None or strength >= 1.0:
+        return noise, 0
+    start = len(timesteps) - max(1, int(round(strength * len(timesteps))))
+    if start == 0:
+        return noise, 0
+    abar = float(cosine_alphas_cumprod()[timesteps[start]])
+    fpt, plan = composer.fpt, composer.plan
+    rng = np.random.default_rng([seed, 7])
+    takes: dict[int, tuple[int, np.ndarray]] = {}  # segment -> (first token, its take)
+    for cond in sorted({w.cond for w in plan.windows if w.cond >= 0}):
+        mine = [w for w in plan.windows if w.cond == cond]
+        lo, hi = min(w.start for w in mine) // fpt, max(w.start + w.length for w in mine) // fpt
+        ref = model.references.pick(int(np.argmax(contents[cond])), styles[cond], int(model.meta["normal_style"]),
+                                    hi - lo, rng)
+        takes[cond] = (lo, ref if ref is not None else np.zeros((hi - lo, model.latent_dim), np.float32))
+    refs = []
+    for w in plan.windows:
+        if w.cond < 0:
+            refs.append(np.zeros((w.length // fpt, model.latent_dim), np.float32))
+        else:
+            lo, ref = takes[w.cond]
+            refs.append(ref[w.start // fpt - lo:(w.start + w.length) // fpt - lo])
+    for k in composer.private:
+        composer.private[k] = noised(refs[k], composer.private[k], abar)
+    combined = model.encode_features(composer.combine(refs)[None])[0]
+    return noised(combined, noise, abar), start
 
 
 def keep_mask(timeline: Timeline, segments: Sequence[int], fps: float, margin: float = 0.5) -> np.ndarray:

@@ -245,9 +245,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
         report(0.5 + 0.5 * done / total)
         return None
 
+    # From noise: the beat guidance shapes the arms, and a recorded take's own rhythm
+    # would fight it.
     result = compose(model, plan.timeline, seed=seed, steps=steps or GESTURE_STEPS, styles=styles,
-                     encoder=encoder,
-                     progress=step, guidance=guidance)
+                     encoder=encoder, progress=step, guidance=guidance, reference_strength=1.0)
     timings["sampling"] = time.perf_counter() - t0
     motion = add_head_shakes(result.motion, plan.procedural)
     timings["total"] = time.perf_counter() - started

@@ -135,6 +135,8 @@ def test_cli_generate(tmp_path):
     (["--prompt", "", "--seconds", "2"], "prompt is empty"),
     (["--prompt", "walk", "--seconds", "-1"], "above 0 seconds"),
     (["--prompt", "walk", "--style", "sleepy=1"], "valid styles"),
+    (["--prompt", "a person kicks", "--reference-strength", "1.5"], "reference strength"),
+    (["--prompt", "a person kicks", "--reference-strength", "0"], "reference strength"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, args, message):
     out = tmp_path / "x.bvh"

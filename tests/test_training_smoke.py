@@ -48,6 +48,7 @@ def test_train_resume_export_generate(tmp_path, monkeypatch, autoencoder):
     assert export_motion.main(["--checkpoint", str(out / "final.pt"), "--out", str(weights)]) == 0
     model = MotionModel.load(weights)
     assert len(model.styles) == 16 and model.meta["training"]["steps"] == 3
+    assert model.references is not None and set(model.references.contents.tolist()) == set(range(24))
     r = model.generate(GenerationRequest("a person walks", 1.0, {"happy": 0.5}, seed=0))[0]
     assert r.motion.num_frames == 30 and np.isfinite(r.features).all()
 

@@ -6,7 +6,11 @@ vector and its style as a one-hot slider vector. Crop lengths go from 64 to 320 
 (2-10.7 s), so the model sees long clips as well as the short set-2 takes; a crop only
 draws takes at least half its length, so long crops are not mostly a held pose. Takes
 are drawn with weight 1/sqrt(takes of their content x style pair), so the 1-take pairs
-of set 1 are seen more often than their share without being memorised. A share of the
+of set 1 are seen more often than their share without being memorised; ``balance``
+mixes in the action-balanced draw (every action equally often, every style of an action
+equally often, then any of the pair's takes): with the square-root weights alone the
+ten set-2 actions took ~70 % of the samples and a one-take kick so few that the
+autoencoder could not even reconstruct it (docs/motion_model.md). A share of the
 samples (``mirror``) are mirror images with the action's side swapped
 (motion/mirror.py), so one-sided actions are learned on both sides alike.
 
@@ -52,17 +56,29 @@ def load_training_data(progress: bool = True) -> tuple[MotionDataset, Normalizer
     return ds, norm, Vocabulary.from_dataset(ds)
 
 
+def take_weights(contents: np.ndarray, styles: np.ndarray, balance: float = 0.0) -> np.ndarray:
+    """Draw probabilities of takes: (1 - balance) x the 1/sqrt(pair count) draw + balance
+    x the action-balanced one (uniform over actions, then over the action's styles,
+    then over the pair's takes)."""
+    if not 0.0 <= balance <= 1.0:
+        raise ValueError(f"balance must be in 0..1, not {balance}")
+    pairs = [f"{c}|{s}" for c, s in zip(contents, styles)]
+    counts = {p: pairs.count(p) for p in set(pairs)}
+    root = np.array([1.0 / np.sqrt(counts[p]) for p in pairs])
+    styles_of = {c: len({p for p in counts if p.split("|")[0] == c}) for c in set(contents)}
+    balanced = np.array([1.0 / (styles_of[c] * counts[p]) for c, p in zip(contents, pairs)]) / len(styles_of)
+    return (1.0 - balance) * root / root.sum() + balance * balanced / balanced.sum()
+
+
 class _TakeSampler:
     """Which takes a batch draws: 1/sqrt(pair count) weights, per crop length only takes
     at least MIN_FILL of it long; labels as one-hot vectors; ``source`` for the loop."""
 
     def __init__(self, ds: MotionDataset, split: str, vocab: Vocabulary, lengths: np.ndarray,
-                 crop_lengths: tuple[int, ...], budget: int, mirror: float, seed: int):
+                 crop_lengths: tuple[int, ...], budget: int, mirror: float, seed: int, balance: float = 0.0):
         self.ds, self.vocab = ds, vocab
         self.takes = ds.indices(split)
-        pairs = [f"{ds.contents[i]}|{ds.styles[i]}" for i in self.takes]
-        counts = {p: pairs.count(p) for p in set(pairs)}
-        w = np.array([1.0 / np.sqrt(counts[p]) for p in pairs])
+        w = take_weights(ds.contents[self.takes], ds.styles[self.takes], balance)
         self.crop_lengths = tuple(crop_lengths)
         self.weights = {}  # crop length -> draw probabilities over self.takes
         for length in self.crop_lengths:
@@ -112,10 +128,10 @@ class BatchSampler(_TakeSampler):
 
     def __init__(self, ds: MotionDataset, split: str, normalizer: Normalizer, vocab: Vocabulary,
                  seed: int = 0, frame_budget: int = 4096, mirror: float = 0.0,
-                 crop_lengths: tuple[int, ...] = CROP_LENGTHS):
+                 crop_lengths: tuple[int, ...] = CROP_LENGTHS, balance: float = 0.0):
         takes = ds.indices(split)
         super().__init__(ds, split, vocab, np.array([len(ds.clip(i)) for i in takes]), crop_lengths,
-                         frame_budget, mirror, seed)
+                         frame_budget, mirror, seed, balance)
         self.norm = normalizer
         # Normalised clips, computed once (the sampler runs every training step).
         self._clips = {int(i): normalizer.normalize(ds.clip(i)).astype(np.float32) for i in self.takes}
@@ -154,10 +170,10 @@ class LatentBatchSampler(_TakeSampler):
     def __init__(self, ds: MotionDataset, split: str, vocab: Vocabulary, latents: dict[int, np.ndarray],
                  mirrored: dict[int, np.ndarray], tokens: dict[int, int], seed: int = 0,
                  token_budget: int = 1024, mirror: float = 0.0,
-                 crop_tokens: tuple[int, ...] = tuple(n // 4 for n in CROP_LENGTHS)):
+                 crop_tokens: tuple[int, ...] = tuple(n // 4 for n in CROP_LENGTHS), balance: float = 0.0):
         takes = ds.indices(split)
         super().__init__(ds, split, vocab, np.array([tokens[int(i)] for i in takes]), crop_tokens,
-                         token_budget, mirror, seed)
+                         token_budget, mirror, seed, balance)
         self.latents, self.mirrored, self.tokens = latents, mirrored, tokens
 
     def sample(self) -> dict[str, np.ndarray]:

@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=AutoencoderConfig.width)
     p.add_argument("--kl", type=float, default=1e-4, help="weight of the KL term (per latent value)")
     p.add_argument("--velocity-loss", type=float, default=1.0)
+    p.add_argument("--balance", type=float, default=0.5,
+                   help="share of the action-balanced draw of takes (motion_data.take_weights)")
     p.add_argument("--mirror", type=float, default=0.5)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     p.add_argument("--seed", type=int, default=0)
@@ -90,7 +92,8 @@ def main(argv=None) -> int:
     ds, norm, vocab = load_training_data()
     cfg = AutoencoderConfig(features=norm.mean.shape[0], width=args.width, latent=args.latent)
     model = MotionAutoencoder(cfg)
-    sampler = BatchSampler(ds, "train", norm, vocab, frame_budget=args.frames_per_batch, mirror=args.mirror)
+    sampler = BatchSampler(ds, "train", norm, vocab, frame_budget=args.frames_per_batch, mirror=args.mirror,
+                           balance=args.balance)
     batches = sampler.source(device, args.seed * 1000 + rank * 7919)
 
     def loss_fn(net, b) -> torch.Tensor:

@@ -61,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--text-dropout", type=float, default=0.1, help="share of samples without their action")
     p.add_argument("--style-dropout", type=float, default=0.15)
     p.add_argument("--velocity-loss", type=float, default=1.0)
+    p.add_argument("--balance", type=float, default=0.5,
+                   help="share of the action-balanced draw of takes (motion_data.take_weights)")
     p.add_argument("--mirror", type=float, default=0.5,
                    help="share of samples trained as mirror images with the action's sides swapped")
     p.add_argument("--ema", type=float, default=0.999)
@@ -163,7 +165,8 @@ def main(argv=None) -> int:
     cfg = DenoiserConfig(latent=int(latent_mean.shape[0]), num_contents=len(vocab.contents),
                          num_styles=len(vocab.styles), normal_style=vocab.normal_style)
     sampler = LatentBatchSampler(ds, "train", vocab, latents, mirrored, tokens,
-                                 token_budget=args.frames_per_batch // FRAMES_PER_TOKEN, mirror=args.mirror)
+                                 token_budget=args.frames_per_batch // FRAMES_PER_TOKEN, mirror=args.mirror,
+                                 balance=args.balance)
     batches = sampler.source(device, args.seed * 1000 + rank * 7919)
     abar = torch.tensor(cosine_alphas_cumprod(), dtype=torch.float32, device=device)
 
