@@ -36,10 +36,12 @@ from cadence.inference.motion_model import GenerationRequest, MotionModel  # noq
 from cadence.inference.text_encoder import TextEncoder  # noqa: E402
 from cadence.motion.foot_lock import decode_generated  # noqa: E402
 from cadence.motion.mirror import mirror_features, mirror_label  # noqa: E402
+from cadence.motion.skeleton import CANONICAL  # noqa: E402
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
 from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS  # noqa: E402
 
 MIN_SECONDS = 2.0
+JOINTS = {n: i for i, n in enumerate(CANONICAL.names)}
 
 
 def motion_stats(clips: list[np.ndarray], fps: float, foot_lock: bool = False) -> dict:
@@ -68,6 +70,20 @@ def recognition(ev, clips, contents, styles=None) -> dict:
     if styles is not None:
         out["style_acc"] = float(np.mean(ps == np.asarray(styles)))
     return out, emb
+
+
+def body_figures(clip: np.ndarray, fps: float) -> tuple[float, float, float]:
+    """What an animator sees at once: planar root speed (m/s), the highest a foot gets
+    above the other leg's knee (m; > 0 only in kicks and dances), and the heading change
+    over the clip (degrees, left positive): figures the evaluator cannot be fooled on."""
+    m = decode_generated(clip, fps, False)
+    p = m.positions()
+    speed = float(np.linalg.norm(np.diff(m.root_positions[:, :2], axis=0), axis=1).mean() * fps)
+    lift = float(np.max(np.maximum(p[:, JOINTS["left_foot"], 2] - p[:, JOINTS["right_knee"], 2],
+                                   p[:, JOINTS["right_foot"], 2] - p[:, JOINTS["left_knee"], 2])))
+    hips = p[:, JOINTS["left_hip"], :2] - p[:, JOINTS["right_hip"], :2]
+    angle = np.unwrap(np.arctan2(hips[:, 1], hips[:, 0]))
+    return speed, lift, float(np.degrees(angle[-1] - angle[0]))
 
 
 def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, base_seed: int) -> dict:
@@ -111,6 +127,8 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
         takes = [i for i in train if ds.contents[i] == action][:3]
         copy = np.linalg.norm(ev.embed([autoencoded(model, ds.clip(i)) for i in takes])
                               - train_emb[np.isin(train, takes)], axis=-1)
+        gen_body = np.array([body_figures(c, ds.fps) for c in clips])
+        real_body = np.array([body_figures(ds.clip(i), ds.fps) for i in train if ds.contents[i] == action])
         real = test_emb[ds.contents[test] == action]
         real_nearest = (np.linalg.norm(real[:, None] - own[None], axis=-1).min(1) if len(real) else np.zeros(0))
         pair = lambda e: float(np.mean([np.linalg.norm(a - b) for i, a in enumerate(e) for b in e[i + 1:]])) \
@@ -120,7 +138,10 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
                        "read_as": sorted(set(pc[~recognised].tolist())),
                        "nearest_train": float(nearest.mean()), "copy_level": float(copy.mean()),
                        "real_nearest_train": float(real_nearest.mean()) if len(real_nearest) else None,
-                       "seed_diversity": pair(emb), "real_diversity": pair(np.concatenate([own, real]))}
+                       "seed_diversity": pair(emb), "real_diversity": pair(np.concatenate([own, real])),
+                       "root_speed": float(gen_body[:, 0].mean()), "real_root_speed": float(real_body[:, 0].mean()),
+                       "foot_lift": float(gen_body[:, 1].max()), "real_foot_lift": float(real_body[:, 1].max()),
+                       "turn_deg": float(gen_body[:, 2].mean()), "real_turn_deg": float(real_body[:, 2].mean())}
     accs = [v["content_acc"] for v in out.values()]
     return {"seeds": seeds, "mean_content_acc": float(np.mean(accs)), "min_content_acc": float(np.min(accs)),
             "actions": out}
@@ -131,13 +152,17 @@ def print_every_action(result: dict) -> None:
           f"{result['mean_content_acc']:.3f} mean, {result['min_content_acc']:.2f} worst")
     print("  nearest: distance to the nearest training take (evaluator embedding); copy: a training take "
           "through the autoencoder; real: test takes")
+    print("  speed: root m/s; lift: highest foot above the other knee, m; turn: heading change, deg "
+          "(each with the training takes' figure)")
     print(f"  {'action':22}{'takes':>6}{'content':>9}{'nearest':>9}{'(copy)':>8}{'(real)':>8}{'seeds div':>10}"
-          f"{'(real)':>8}  read as")
+          f"{'(real)':>8}{'speed':>7}{'(real)':>7}{'lift':>7}{'(real)':>7}{'turn':>6}{'(real)':>7}  read as")
     for action, v in result["actions"].items():
         real = "" if v["real_nearest_train"] is None else f"{v['real_nearest_train']:.2f}"
         print(f"  {action:22}{v['train_takes']:6d}{v['content_acc']:9.2f}{v['nearest_train']:9.2f}"
               f"{v['copy_level']:8.2f}{real:>8}"
-              f"{v['seed_diversity']:10.2f}{v['real_diversity']:8.2f}  {', '.join(v['read_as'])}")
+              f"{v['seed_diversity']:10.2f}{v['real_diversity']:8.2f}{v['root_speed']:7.2f}{v['real_root_speed']:7.2f}"
+              f"{v['foot_lift']:7.2f}{v['real_foot_lift']:7.2f}{v['turn_deg']:6.0f}{v['real_turn_deg']:7.0f}"
+              f"  {', '.join(v['read_as'])}")
 
 
 def main() -> int:
