@@ -41,7 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.motion_model import GenerationError, GenerationRequest, MotionModel, parse_styles
+    from ..inference.motion_model import (MAX_VARIATIONS, GenerationError, GenerationRequest, MotionModel,
+                                          parse_styles)
     from ..inference.weights import WeightsError
     from .main import CliError
     try:
@@ -64,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
         return run_timeline(args, model)
     if args.prompt is None:
         raise CliError("--prompt is required (or --timeline FILE)")
-    if args.variations < 1:
-        raise CliError("--variations must be at least 1")
-    if args.fps is not None and args.fps <= 0:
-        raise CliError("--fps must be positive")
+    if not 1 <= args.variations <= MAX_VARIATIONS:
+        raise CliError(f"--variations must be between 1 and {MAX_VARIATIONS}")
+    if args.fps is not None and not 1 <= args.fps <= 240:
+        raise CliError("--fps must be between 1 and 240")
     try:
         request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
                                     args.steps, args.text_guidance, args.style_guidance,
@@ -107,14 +108,14 @@ def write_results(args: argparse.Namespace, results) -> list[Path]:
 def run_timeline(args: argparse.Namespace, model) -> int:
     """``--timeline FILE``: compose the timeline's prompts into one motion."""
     from ..inference.compose import compose
-    from ..inference.motion_model import GenerationError, parse_styles
+    from ..inference.motion_model import MAX_VARIATIONS, GenerationError, parse_styles
     from ..inference.timeline import TimelineError, load_timeline
     from ..inference.weights import WeightsError
     from .main import CliError
-    if args.variations < 1:
-        raise CliError("--variations must be at least 1")
-    if args.fps is not None and args.fps <= 0:
-        raise CliError("--fps must be positive")
+    if not 1 <= args.variations <= MAX_VARIATIONS:
+        raise CliError(f"--variations must be between 1 and {MAX_VARIATIONS}")
+    if args.fps is not None and not 1 <= args.fps <= 240:
+        raise CliError("--fps must be between 1 and 240")
     try:
         timeline = load_timeline(args.timeline)
         styles = parse_styles(args.style)

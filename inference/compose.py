@@ -576,9 +576,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     t0 = time.perf_counter()
     st = settings or ComposeSettings()
     timeline.validate()
-    steps = int(steps or model.defaults["steps"])
-    if not 1 <= steps <= 100:
-        raise GenerationError("sampling steps must be between 1 and 100")
+    steps = model.sampling_steps(steps)
     contents, probabilities, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")

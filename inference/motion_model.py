@@ -37,6 +37,9 @@ from .text_encoder import TextEncoder
 from .weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 
 MODEL_NAME = "motion_diffusion"
+MAX_GUIDANCE = 10.0   # beyond this guidance only breaks the motion (docs: style accuracy falls from 4)
+MAX_STEPS = 100
+MAX_VARIATIONS = 32   # sampled in one batch: memory grows with it
 _CACHE: dict[tuple, "MotionModel"] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -82,6 +85,8 @@ def parse_styles(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for item in filter(None, (s.strip() for s in text.split(","))):
         name, sep, value = item.partition("=")
+        if name.strip() in out:
+            raise GenerationError(f"style {name.strip()!r} is given twice: give each slider once")
         try:
             out[name.strip()] = float(value) if sep else 1.0
         except ValueError:
@@ -234,11 +239,23 @@ class MotionModel:
 
     def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None) -> CFG:
         """Guidance for one sampling run: the given scales or the model's defaults, and the
-        default unguided tail (``unguided_below``: timesteps sampled without guidance)."""
+        default unguided tail (``unguided_below``: timesteps sampled without guidance).
+        Scales go from 0 (ignore the prompt or sliders) to MAX_GUIDANCE."""
         d = self.defaults
-        return CFG(float(d["text_guidance"] if text_guidance is None else text_guidance),
-                   float(d["style_guidance"] if style_guidance is None else style_guidance),
-                   int(d.get("unguided_below", 0)))
+        scales = []
+        for name, value in (("text", text_guidance), ("style", style_guidance)):
+            v = float(d[f"{name}_guidance"] if value is None else value)
+            if not 0.0 <= v <= MAX_GUIDANCE:  # also refuses NaN
+                raise GenerationError(f"{name} guidance {v:g}: give a value from 0 to {MAX_GUIDANCE:g}")
+            scales.append(v)
+        return CFG(scales[0], scales[1], int(d.get("unguided_below", 0)))
+
+    def sampling_steps(self, steps: int | None) -> int:
+        """The steps asked for (1-100) or the model's default when None."""
+        n = int(self.defaults["steps"]) if steps is None else steps
+        if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_STEPS:
+            raise GenerationError(f"sampling steps must be between 1 and {MAX_STEPS} (got {n})")
+        return int(n)
 
     def denoiser(self, content: np.ndarray, style: np.ndarray, cfg: CFG
                  ) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -304,9 +321,9 @@ class MotionModel:
             raise GenerationError("the prompt is empty: describe the motion, e.g. 'a person waves'")
         frames = self.frames_for(request.seconds)
         style = self.style_vector(request.styles)
-        steps = int(request.steps or self.defaults["steps"])
-        if not 1 <= steps <= 100:
-            raise GenerationError("sampling steps must be between 1 and 100")
+        steps = self.sampling_steps(request.steps)
+        if not 1 <= variations <= MAX_VARIATIONS:
+            raise GenerationError(f"variations must be between 1 and {MAX_VARIATIONS} (got {variations})")
         reading = self.encode_prompts([request.prompt.strip()], encoder)
         tokens = self.tokens_for(frames)
         denoise = self.denoiser(reading.content[0], style, self.cfg(request.text_guidance, request.style_guidance))

@@ -88,10 +88,23 @@ def test_variations_and_cancel(model):
     ({"prompt": "walk", "seconds": 60}, "above the limit"),
     ({"prompt": "walk", "styles": {"grumpy": 1.0}}, "valid styles: .*happy"),
     ({"prompt": "walk", "styles": {"happy": 3.0}}, "from 0 to 1"),
+    ({"prompt": "walk", "styles": {"happy": float("nan")}}, "from 0 to 1"),
+    ({"prompt": "walk", "text_guidance": float("nan")}, "text guidance nan"),
+    ({"prompt": "walk", "text_guidance": -1.0}, "text guidance"),
+    ({"prompt": "walk", "style_guidance": 1e9}, "style guidance"),
+    ({"prompt": "walk", "steps": 0}, "between 1 and 100"),
+    ({"prompt": "walk", "steps": 101}, "between 1 and 100"),
 ])
 def test_bad_requests(model, request_kwargs, message):
     with pytest.raises(GenerationError, match=message):
         model.generate(GenerationRequest(**request_kwargs))
+
+
+def test_variations_are_bounded(model):
+    with pytest.raises(GenerationError, match="variations"):
+        model.generate(GenerationRequest("walk", 1.0), variations=10_000)
+    with pytest.raises(GenerationError, match="variations"):
+        model.generate(GenerationRequest("walk", 1.0), variations=0)
 
 
 def test_parse_styles():
@@ -99,6 +112,8 @@ def test_parse_styles():
     assert parse_styles("") == {}
     with pytest.raises(GenerationError):
         parse_styles("happy=lots")
+    with pytest.raises(GenerationError, match="twice"):
+        parse_styles("happy=0.2,happy=0.9")
 
 
 def test_corrupt_or_missing_weights(tmp_path):
@@ -137,6 +152,11 @@ def test_cli_generate(tmp_path):
     (["--prompt", "walk", "--style", "sleepy=1"], "valid styles"),
     (["--prompt", "a person kicks", "--reference-strength", "1.5"], "reference strength"),
     (["--prompt", "a person kicks", "--reference-strength", "0"], "reference strength"),
+    (["--prompt", "walk", "--text-guidance", "nan"], "text guidance nan"),
+    (["--prompt", "walk", "--steps", "0"], "between 1 and 100"),
+    (["--prompt", "walk", "--variations", "100000"], "--variations must be between 1 and 32"),
+    (["--prompt", "walk", "--fps", "inf"], "--fps must be between 1 and 240"),
+    (["--prompt", "walk", "--style", "old=0.5,old=1"], "given twice"),
 ])
 def test_cli_bad_input_writes_nothing(tmp_path, args, message):
     out = tmp_path / "x.bvh"

@@ -370,3 +370,4 @@ def test_cli_timeline_errors(tmp_path, content, extra, message):
     r = run_cli("generate", "--timeline", str(path), "--out", str(out), *extra)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert not out.exists()
+
