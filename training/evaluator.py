@@ -249,7 +249,9 @@ class Evaluator:
         return (np.array(self.contents, dtype=object)[c.argmax(1)].astype(str),
                 np.array(self.styles, dtype=object)[s.argmax(1)].astype(str))
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, half: bool = False) -> None:
+        """``half``: weights in float16 (half the size; embeddings within ~1e-3), as the
+        committed bench/evaluator.pt is stored."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
@@ -262,7 +264,7 @@ class Evaluator:
             "styles": self.styles,
             "mean": torch.from_numpy(self.mean.copy()),
             "std": torch.from_numpy(self.std.copy()),
-            "state_dict": {k: v.half() if v.is_floating_point() else v
+            "state_dict": {k: v.half() if half and v.is_floating_point() else v
                            for k, v in self.model.state_dict().items()},
             "metrics": self.metrics,
         }, tmp)
@@ -453,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         "dataset_cache": pipeline.cache_path().name,
     }
     ev.metrics = metrics
-    ev.save(args.out)
+    ev.save(args.out, half=True)
     print(f"test: content acc {report['content_acc']:.3f} (balanced "
           f"{report['content_balanced_acc']:.3f}), style acc {report['style_acc']:.3f}")
     for s, r in report["per_set"].items():
