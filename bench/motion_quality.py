@@ -192,6 +192,9 @@ def main() -> int:
         model.defaults["unguided_below"] = args.unguided_below
     if args.reference_strength is not None:
         model.defaults["reference_strength"] = args.reference_strength
+    for key in ("text_guidance", "style_guidance", "steps"):  # the every-action pass reads the defaults
+        if getattr(args, key) is not None:
+            model.defaults[key] = getattr(args, key)
     if args.actions_only:
         result = {"every_action": every_action(model, encoder, ev, ds, max(1, args.action_seeds), args.seed)}
         print_every_action(result["every_action"])
