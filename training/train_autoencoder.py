@@ -1,6 +1,6 @@
 """Train the motion autoencoder (features <-> latent tokens) on the Bandai Namco data.
 
-    .venv/bin/python training/train.py autoencoder     # 2-core CPU: ~25 minutes
+    .venv/bin/python training/train.py autoencoder     # 2-core CPU: 38 minutes
 
 Run before ``train.py motion`` (which diffuses in this latent space; ``train.py motion``
 runs this first when no trained autoencoder is there). Crops of 64-320 frames of the
@@ -33,8 +33,8 @@ OUT = cache_dir() / "models" / "motion_autoencoder"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train.py autoencoder", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=2800)
-    p.add_argument("--minutes", type=float, default=28.0, help="stop (and save) after this long")
+    p.add_argument("--steps", type=int, default=20000, help="at most (the time budget usually ends it first)")
+    p.add_argument("--minutes", type=float, default=38.0, help="stop (and save) after this long")
     p.add_argument("--frames-per-batch", type=int, default=4096)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--latent", type=int, default=AutoencoderConfig.latent)

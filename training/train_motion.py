@@ -1,6 +1,6 @@
 """Train the prompt matcher and the latent action + style denoiser on the Bandai Namco data.
 
-    .venv/bin/python training/train.py motion            # 2-core CPU: under 2 hours in all
+    .venv/bin/python training/train.py motion            # 2-core CPU: ~85 minutes in all
     torchrun --nproc_per_node=8 training/train.py motion  # the same, data-parallel
 
 Three stages, each resumable, each skipped when already done:
@@ -49,8 +49,8 @@ MATCHER_FILE = "prompt_matcher.json"
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train.py motion", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=14000)
-    p.add_argument("--minutes", type=float, default=88.0, help="stop (and save) after this long")
+    p.add_argument("--steps", type=int, default=20000, help="at most (the time budget usually ends it first)")
+    p.add_argument("--minutes", type=float, default=45.0, help="stop (and save) after this long")
     p.add_argument("--autoencoder", type=Path, default=AUTOENCODER_OUT,
                    help="folder of the trained autoencoder (trained first when missing)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
