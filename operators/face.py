@@ -1,6 +1,8 @@
-"""Operator: Generate Face -- speech audio (or a face CSV) onto the active mesh's
-ARKit shape keys, with emotion sliders, blinks, gaze; the head motion (and the jaw when
-the mesh has no jawOpen key) on the armature's bones; reports which shapes were found.
+"""Operator: Generate Face -- speech audio (or a face CSV) onto the ARKit shape keys of
+the active mesh and of every other mesh of its character that has some (the armature's
+meshes, the selected meshes: ``blender/face_meshes.py``), with emotion sliders, blinks,
+gaze; the head motion (and the jaw when the mesh has no jawOpen key) on the armature's
+bones; reports which meshes were driven and which shapes were found.
 
 The Speech panel invokes it with the face mesh active and fills ``filepath``,
 ``start_frame`` and ``emotion_<name>`` (blender/speech_input.py); with no ``filepath``
@@ -17,15 +19,20 @@ from .generate import GenerateOperator
 
 
 def _face_mesh_ready(obj) -> bool:
-    """A mesh with shape keys, or one an armature deforms (its jaw and head bones)."""
-    if obj is None or obj.type != 'MESH':
+    """A mesh with shape keys, or one an armature deforms (its jaw and head bones), or an
+    armature with a mesh that has shape keys (cheap: poll runs on every redraw)."""
+    if obj is None:
+        return False
+    if obj.type == 'ARMATURE':
+        return any(o.type == 'MESH' and o.data.shape_keys is not None for o in obj.children_recursive)
+    if obj.type != 'MESH':
         return False
     from ..blender.face_rig import face_armature
     return obj.data.shape_keys is not None or face_armature(obj) is not None
 
 
 class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
-    """Animate the active mesh's ARKit shape keys from a speech file (or a face CSV)"""
+    """Animate the ARKit shape keys of the active mesh and of its character's other meshes (teeth, eyes, lashes, the selected meshes) from a speech file (or a face CSV)"""
 
     bl_idname = "cadence.generate_face"
     bl_label = "Generate Face"
@@ -43,6 +50,11 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
     start_frame: bpy.props.IntProperty(name="Start Frame", default=1)
     update_scene: bpy.props.BoolProperty(
         name="Update Scene Range", description="Set the scene's frame range to the speech",
+        default=True)
+    all_meshes: bpy.props.BoolProperty(
+        name="Whole Character",
+        description="Also drive the ARKit shape keys of the character's other meshes (teeth, eyes, "
+                    "lashes: the armature's meshes) and of the selected meshes; off: the active mesh only",
         default=True)
 
     method: bpy.props.EnumProperty(
@@ -86,7 +98,7 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
         return prepare_face(context, str(path), start_frame=start_frame, emotions=emotions,
                             seed=self.seed, blinks=self.blinks, gaze=self.gaze, head=True,
                             method=method, transcript=transcript, update_scene=self.update_scene,
-                            weights_dir=weights_dir(context) or None)
+                            weights_dir=weights_dir(context) or None, all_meshes=self.all_meshes)
 
     # -- synchronous ------------------------------------------------------------------------
     def execute(self, context):
@@ -115,16 +127,12 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
             return {'CANCELLED'}
         for warning in list(anim.warnings) + done.notes:
             self.report({'WARNING'}, warning)
-        parts = []
-        if done.keys is not None:
-            parts.append(f"shape keys as {done.keys.action.name!r}: {done.keys.key_map.summary()}")
+        from ..blender.face_meshes import face_report
+        text, missing = face_report(done.meshes, done.bakes, done.frames, anim.info.get("method", "csv"))
         if done.rig is not None:
-            parts.append(f"bones of {done.rig.armature!r} ({done.rig.summary()}) on NLA track "
-                         f"'Cadence Face'")
-        missing = done.keys is not None and done.keys.key_map.missing
-        method = anim.info.get("method", "csv")
-        self.report({'WARNING' if missing else 'INFO'},
-                    f"Keyed {done.frames} frames on {run.mesh!r} ({method}): " + "; ".join(parts))
+            text += (f"; bones of {done.rig.armature!r} ({done.rig.summary()}) on NLA track "
+                     f"'Cadence Face'")
+        self.report({'WARNING' if missing else 'INFO'}, text)
         return {'FINISHED'}
 
     # -- worker thread ----------------------------------------------------------------------

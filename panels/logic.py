@@ -147,3 +147,17 @@ def bone_map_rows(obj) -> list[tuple[str, str]]:
     except (ValueError, TypeError):
         return []
     return [(j, bone_map.bones.get(j, "")) for j in CANONICAL.names[:22]]
+
+
+def face_meshes_line(context: bpy.types.Context) -> tuple[str, str] | None:
+    """(text, icon): which meshes Generate Face will drive for the panel's Face mesh (the
+    character's meshes with ARKit keys and the selected ones), or None without a Face."""
+    from ..blender.face_meshes import face_meshes, meshes_label
+    obj = gen.settings_of(context).face_mesh
+    if obj is None:
+        return None
+    meshes = face_meshes(obj, getattr(context, "selected_objects", None) or [], context.scene)
+    if not meshes:
+        return f"No ARKit shape keys on {obj.name!r}", 'INFO'
+    count = sum(len(m.objects) for m in meshes)
+    return f"Drives {count} mesh{'es' if count != 1 else ''}: {meshes_label(meshes, 3)}", 'SHAPEKEY_DATA'

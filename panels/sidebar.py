@@ -56,6 +56,9 @@ class CADENCE_PT_main(_CadencePanel, bpy.types.Panel):
             row.operator("cadence.save_bone_map", text="Save", icon='EXPORT')
         col.separator()
         col.prop(settings, "face_mesh", icon='SHAPEKEY_DATA')
+        line = logic.face_meshes_line(context)
+        if line is not None:
+            col.label(text=line[0], icon=line[1])
 
 
 class CADENCE_PT_bone_map(_CadencePanel, bpy.types.Panel):
@@ -311,6 +314,10 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
             op = row.operator(action.idname, text=action.label, icon=action.icon)
             for key, value in speech_input.operator_values(context, action).items():
                 setattr(op, key, value)
+            if action.idname == "cadence.generate_face" and reason is None:
+                line = logic.face_meshes_line(context)          # which meshes it will drive
+                if line is not None:
+                    layout.label(text=line[0], icon=line[1])
             if reason:
                 _reason(layout, logic.ButtonState(False, logic._sentence(reason)))
 
