@@ -5,7 +5,8 @@ the style sliders, the face mesh) into a bpy-free ``inference.gesture_job.Gestur
 and a ``RunContext``; ``run_gestures`` makes the motion (and the face) in a worker
 thread or synchronously; :func:`finish_gestures` previews the motion on the target
 exactly like Generate (so Bake, Clear Preview and the retarget options apply) and
-bakes the face curves onto the face mesh's shape keys.
+bakes the face curves onto the face mesh's shape keys and those of its character's other
+meshes and the selected meshes, as Generate Face does (``blender/face_meshes.py``).
 
 Styles: the same sliders as text generation (the Style panel). When every slider is
 at zero and ``auto_style`` is on, the setting is estimated from the voice
@@ -81,11 +82,14 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
 
 
 def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""
-                    ) -> tuple[bpy.types.Action, object]:
-    """Preview the gestures on the target (as Generate does) and bake the face, if any.
+                    ) -> tuple[bpy.types.Action, list]:
+    """Preview the gestures on the target (as Generate does) and bake the face, if any,
+    on every ARKit mesh of the face mesh's character and the selection.
 
-    Returns (preview action, face bake result or None); raises gen.InputError."""
-    from .shape_keys import bake_face
+    Returns (preview action, face bake results: one per shape-key datablock, empty
+    without a face); raises gen.InputError."""
+    from .face_generation import selected_objects
+    from .face_meshes import bake_face_meshes, face_meshes
     fps = run.fps
     run.layout = [{"track": tr.name, "text": seg.text, "start": run.origin + int(round(seg.start * fps)),
                    "end": run.origin + int(round(seg.end * fps)), "index": [ti, si]}
@@ -94,8 +98,8 @@ def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""
     if result.face is not None and face_obj is None:
         raise gen.InputError(f"the face mesh {face_name!r} is gone: generate again")
     action = gen.finish_run(context, run, result)
-    baked = None
+    baked = []
     if face_obj is not None:   # its ARKit keys were checked when the run was prepared
-        baked = bake_face(face_obj, result.face, action_name=f"{face_obj.name}Face",
-                          start_frame=run.origin, fps=fps)
+        meshes = face_meshes(face_obj, selected_objects(context), context.scene)
+        baked = bake_face_meshes(meshes, result.face, start_frame=run.origin, fps=fps)
     return action, baked

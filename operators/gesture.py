@@ -21,7 +21,10 @@ def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result,
     for warning in result.warnings:
         op.report({'WARNING'}, warning)
     said = "; ".join(result.semantic) or "none"
-    face_text = f"; face keyed on {face.action.name!r}" if face is not None else ""
+    face_text = ""
+    if face:                                   # one bake per shape-key datablock
+        face_text = (f"; face keyed on {face[0].action.name!r}" if len(face) == 1 else
+                     f"; face keyed on {len(face)} meshes ({', '.join(b.action.name for b in face)})")
     op.report({'INFO'}, f"Gestures for {r.seconds:.1f} s of speech in {r.seconds_taken:.1f} s, style "
                         f"{style}, semantic gestures: {said}{face_text}; previewing on "
                         f"{gen.settings_of(context).preview_object.name!r}")

@@ -21,13 +21,13 @@ def clip(tmp_path):
     return path
 
 
-def face_mesh(bpy):
-    mesh = bpy.data.meshes.new("Face")
+def face_mesh(bpy, name="Face", keys=("jawOpen", "eyeBlinkLeft", "eyeBlinkRight")):
+    mesh = bpy.data.meshes.new(name)
     mesh.from_pydata([(0, 0, 0), (1, 0, 0), (1, 0, 1)], [], [(0, 1, 2)])
-    obj = bpy.data.objects.new("Face", mesh)
+    obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
     obj.shape_key_add(name="Basis")
-    for k in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+    for k in keys:
         obj.shape_key_add(name=k, from_mix=False)
     return obj
 
@@ -38,6 +38,8 @@ def test_generate_gestures_with_face(blender, weights, clip):  # noqa: F811
     scene.render.fps, scene.frame_start = 30, 1
     obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
     face = face_mesh(bpy)
+    teeth = face_mesh(bpy, "Teeth", ("jawOpen",))    # the character's other face mesh
+    face.parent = teeth.parent = obj
     s = scene.cadence
     s.target, s.face_mesh, s.steps = obj, face, 2
     s.audio_source, s.audio_path = 'FILE', str(clip)
@@ -51,6 +53,8 @@ def test_generate_gestures_with_face(blender, weights, clip):  # noqa: F811
     assert key_action is not None and key_action.name.startswith("FaceFace")
     jaw = next(f for f in fcurves(key_action) if "jawOpen" in f.data_path)
     assert max(k.co[1] for k in jaw.keyframe_points) > 0.2
+    teeth_jaw = next(f for f in fcurves(teeth.data.shape_keys.animation_data.action) if "jawOpen" in f.data_path)
+    assert [k.co[:] for k in teeth_jaw.keyframe_points] == [k.co[:] for k in jaw.keyframe_points]
     # Bake works on the gesture preview as on any generation
     assert bpy.ops.cadence.bake() == {'FINISHED'}
 
