@@ -100,12 +100,13 @@ def prepare_face(context: bpy.types.Context, path: str, *, start_frame: int, emo
                          "and no armature with a head or jaw bone: nothing to animate")
     key_map = arkit_key_map(mesh)
     drive_jaw = key_map is None or "jawOpen" not in key_map.found
+    jaw_keys = [n for m in meshes if "jawOpen" in m.key_map.keys for n in m.names]
     notes = []
     if drive_jaw:
         if arm is not None and "jaw" in face_bones(arm):
             notes.append(f"{who!r} has no jawOpen shape key: the jaw bone "
                          f"{face_bones(arm)['jaw']!r} of {arm.name!r} opens the mouth instead")
-        else:
+        elif not jaw_keys:
             notes.append(f"{who!r} has no jawOpen shape key and no jaw bone was found: "
                          "the mouth will not open")
     spec = FaceSpec(path, emotions, seed, blinks, gaze, head and arm is not None,

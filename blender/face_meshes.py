@@ -6,7 +6,7 @@ keys), and all of them must move together.
 :func:`face_meshes` starts from the chosen object (the face mesh or the armature) and the
 selection and collects:
 
-- the chosen mesh itself;
+- the chosen mesh itself and the meshes parented below it (teeth parented to the head);
 - the meshes of its character: the armature that deforms the chosen mesh (Armature
   modifier or parent, :func:`~cadence.blender.face_rig.face_armature`) or the chosen
   armature, then every mesh below it in the hierarchy (children, bone-parented ones,
@@ -101,6 +101,8 @@ def face_meshes(chosen: bpy.types.Object | None, selected: Iterable[bpy.types.Ob
                 found.append(o)
 
     add([chosen])
+    if chosen is not None and chosen.type == 'MESH':
+        add(sorted(chosen.children_recursive, key=lambda o: o.name))
     arms = [character_armature(chosen)]
     selected = [o for o in selected if o is not None]
     add(o for o in selected if o.type == 'MESH')

@@ -187,6 +187,9 @@ def test_finding_the_meshes(blender):  # noqa: F811
     assert [m.obj.name for m in face_meshes(arm)] == names                 # most keys first
     assert [m.obj.name for m in face_meshes(objs["Prop"])] == names        # the prop's character
     assert [m.obj.name for m in face_meshes(None, [objs["Stranger"]])] == ["Stranger"]
+    tongue = mesh(bpy, "StrangerTongue", ["tongueOut"])                    # below a mesh, no armature
+    tongue.parent = objs["Stranger"]
+    assert [m.obj.name for m in face_meshes(objs["Stranger"])] == ["Stranger", "StrangerTongue"]
     twin = objs["EyeLeft"].copy()                                          # shares mesh and keys
     bpy.context.scene.collection.objects.link(twin)
     found = face_meshes(objs["Wolf3D_Head"])
@@ -207,3 +210,23 @@ def test_the_panel_says_which_meshes_it_drives(blender):  # noqa: F811
     settings.face_mesh = objs["Stranger"]
     objs["Wolf3D_Head"].select_set(False)
     assert logic.face_meshes_line(bpy.context)[0] == "Drives 1 mesh: Stranger"
+
+
+def test_from_the_armature_or_a_mesh_without_arkit_keys(blender, capfd):  # noqa: F811
+    """The armature active (its best mesh leads), or the prop active: the character's
+    ARKit meshes are driven all the same, and no false "the mouth will not open"."""
+    bpy = blender
+    arm, objs = character(bpy)
+    bpy.context.view_layer.objects.active = arm
+    assert bpy.ops.cadence.generate_face.poll()
+    capfd.readouterr()
+    assert generate(bpy) == {'FINISHED'}
+    out = capfd.readouterr()
+    assert "Face: 5 meshes driven (Wolf3D_Head, EyeLeft," in out.out + out.err
+    assert all(not untouched(objs[n]) for n in MESHES)
+    bpy.context.view_layer.objects.active = objs["Prop"]
+    objs["Wolf3D_Head"].select_set(False)
+    assert generate(bpy) == {'FINISHED'}
+    out = capfd.readouterr()
+    assert "Face: 5 meshes driven" in out.out + out.err and "will not open" not in out.out + out.err
+    assert untouched(objs["Prop"])
