@@ -207,6 +207,22 @@ def test_the_panel_says_which_meshes_it_drives(blender):  # noqa: F811
     settings.face_mesh = objs["Wolf3D_Head"]
     text, icon = logic.face_meshes_line(bpy.context)
     assert text == "Drives 5 meshes: Wolf3D_Head, EyeLeft, EyeRight and 2 more" and icon == 'SHAPEKEY_DATA'
+    # drawn under the Face field; in the Speech section only once the Generate Face
+    # button can run (audio chosen)
+    from types import SimpleNamespace
+
+    from panel_support import Recorder, check_layout_calls
+    from cadence.panels import sidebar
+    for panel, shown in ((sidebar.CADENCE_PT_main, 1), (sidebar.CADENCE_PT_speech, 0)):
+        rec = Recorder()
+        panel.draw(SimpleNamespace(layout=rec), bpy.context)
+        check_layout_calls(bpy, rec.log)
+        assert rec.labels().count(text) == shown, panel
+    settings.audio_source, settings.audio_path = 'FILE', str(SPEECH)
+    rec = Recorder()
+    sidebar.CADENCE_PT_speech.draw(SimpleNamespace(layout=rec), bpy.context)
+    assert "cadence.generate_face" in rec.operators()             # the face model is in weights/
+    assert text in rec.labels()
     settings.face_mesh = objs["Stranger"]
     objs["Wolf3D_Head"].select_set(False)
     assert logic.face_meshes_line(bpy.context)[0] == "Drives 1 mesh: Stranger"
