@@ -12,13 +12,14 @@ from pathlib import Path
 
 import bpy
 
+from ..errors import CadenceError
 from ..motion.convert import load_canonical_motion
 from ..motion.kinematics import Motion
 from .action import bake_motion
 from .armature import build_armature
 
 
-class MotionFileError(Exception):
+class MotionFileError(CadenceError):
     """A motion file could not be read; the message names the file and the reason."""
 
 

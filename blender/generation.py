@@ -29,6 +29,7 @@ import bpy
 
 from typing import TYPE_CHECKING
 
+from ..errors import CadenceError
 from ..inference.model_info import ModelInfo, motion_model_info
 from ..motion.rig_retarget import RetargetOptions
 from ..timeline_properties import ALL_PARTS, PART_ITEMS
@@ -48,7 +49,7 @@ PART_ORDER = tuple(item[0] for item in PART_ITEMS)
 MAX_RUNS_KEPT = 4
 
 
-class InputError(ValueError):
+class InputError(CadenceError, ValueError):
     """The panel's settings cannot be generated or baked; the message says what to change."""
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import bpy
 
+from ..errors import CadenceError
+
 # suffix -> (add-on module, operator path)
 IMPORTERS = {
     ".glb": ("io_scene_gltf2", "import_scene.gltf"),
@@ -16,7 +18,7 @@ IMPORTERS = {
 SUFFIXES = (".blend",) + tuple(IMPORTERS)
 
 
-class RigFileError(Exception):
+class RigFileError(CadenceError):
     """The character file could not be read or holds no usable armature."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
+from ..errors import CadenceError
 from ..motion.kinematics import Motion
 from ..motion.rig_mapping import BoneMap, RestRig, match_rig
 from ..motion.rig_retarget import RetargetOptions, RigPose, prepare_target, retarget_to_rig
@@ -20,7 +21,7 @@ from .action import bake_pose
 MAP_PROPERTY = "cadence_bone_map"  # JSON bone map stored on the armature data
 
 
-class RigError(ValueError):
+class RigError(CadenceError, ValueError):
     """The armature cannot receive the motion; the message says why and what to do."""
 
 

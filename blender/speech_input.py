@@ -26,6 +26,7 @@ from pathlib import Path
 
 import bpy
 
+from ..errors import CadenceError
 from ..inference.model_info import model_files
 
 # The eight emotions of the BEAT dataset: the speech sliders until a model's metadata
@@ -33,7 +34,7 @@ from ..inference.model_info import model_files
 DEFAULT_SPEECH_EMOTIONS = ("neutral", "happy", "angry", "sad", "contempt", "surprise", "fear", "disgust")
 
 
-class SpeechInputError(ValueError):
+class SpeechInputError(CadenceError, ValueError):
     """The speech input is missing or unreadable; the message says what to pick."""
 
 

@@ -27,13 +27,14 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import CadenceError
 from ..motion.kinematics import Motion
 
 FPS = 30.0
 MAX_MISMATCH = 1.0   # s between audio and motion lengths before a take is refused
 
 
-class PairedDataError(ValueError):
+class PairedDataError(CadenceError, ValueError):
     """A take cannot be read as paired speech + motion; the message names the file."""
 
 

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CadenceError
 from .arkit import ARKIT_NAMES, NUM_SHAPES
 
 ARKIT_MAPPING_FILE = "SMPLX_ARKIT.npz"
 
 
-class ArkitMappingError(ValueError):
+class ArkitMappingError(CadenceError, ValueError):
     """The ARKit-on-SMPL-X shapes are missing or malformed; the message says why."""
 
 

@@ -23,6 +23,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..errors import CadenceError
 from ..motion.kinematics import Motion
 from ..motion.foot_lock import decode_generated
 from ..motion.representation import REPRESENTATION_VERSION, Normalizer
@@ -44,7 +45,7 @@ _CACHE: dict[tuple, "MotionModel"] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-class GenerationError(ValueError):
+class GenerationError(CadenceError, ValueError):
     """A request the model cannot honour; the message says what to change."""
 
 

@@ -43,6 +43,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import CadenceError
 from ..face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
 from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
@@ -70,7 +71,7 @@ PAD_SECONDS = 0.3                # quiet added around each segment (see _pcm16)
 PHONE_LOOP_CONFIG = {"lw": 2.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 2, "ds": 2}
 
 
-class TranscribeError(RuntimeError):
+class TranscribeError(CadenceError, RuntimeError):
     """Recognition or alignment is impossible: the message says why, for the user."""
 
 

@@ -17,6 +17,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..errors import CadenceError
+
 MANIFEST_NAME = "manifest.json"
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
@@ -24,7 +26,7 @@ DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
-class WeightsError(RuntimeError):
+class WeightsError(CadenceError, RuntimeError):
     """A model file is missing, unlisted in the manifest, or does not match its SHA-256."""
 
 

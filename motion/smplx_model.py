@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CadenceError
 from .export import Z_UP_TO_Y_UP
 from .skeleton import JOINT_NAMES, PARENTS, Skeleton
 
@@ -40,7 +41,7 @@ _REQUIRED_KEYS = ("v_template", "shapedirs", "J_regressor", "weights", "kintree_
 MODEL_TO_CADENCE = Z_UP_TO_Y_UP.T
 
 
-class SmplxModelError(ValueError):
+class SmplxModelError(CadenceError, ValueError):
     """The model files are missing or not SMPL-X; the message says what to do."""
 
 
