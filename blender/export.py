@@ -13,15 +13,20 @@ Everything that can be refused is checked before a file is written: an
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 import numpy as np
 
+from ..errors import CadenceError, OutputError
 from ..motion.export import write_canonical_bvh
 from ..motion.rig_export import (REQUIRED_FOR_CANONICAL, RigSamples, rig_to_canonical,
                                  write_rig_bvh)
+from ..output_file import check_output, normal_mode
 from .rig_retarget import RigError, playing_bone_map, read_rest_rig
 from .scene import scene_fps
 
@@ -29,7 +34,7 @@ BVH_SKELETONS = ("target", "canonical")
 GLTF_FORMATS = {".glb": "GLB", ".gltf": "GLTF_SEPARATE"}
 
 
-class ExportError(ValueError):
+class ExportError(CadenceError, ValueError):
     """Nothing could be exported; the message says why and what to do."""
 
 
@@ -112,6 +117,10 @@ def checked_output_path(path: str | Path) -> Path:
         raise ExportError(f"{path} is a folder: give a file name")
     if not path.parent.is_dir():
         raise ExportError(f"folder not found: {path.parent}")
+    try:
+        check_output(path, what="")  # a device, pipe or dangling link is never replaced
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
     return path
 
 
@@ -177,7 +186,7 @@ def _enable(module: str) -> None:
             raise ExportError(f"Blender's exporter {module} is not available")
 
 
-def export_gltf(path: str | Path, animation_name: str | None = None) -> Path:
+def export_gltf(path: str | Path, animation_name: str | None = None, inputs=()) -> Path:
     """Export the current scene as glTF (.glb binary, .gltf with a .bin beside it) with
     Blender's exporter; the actions playing now (the baked one) become one animation
     named ``animation_name``, sampled every frame. Returns the absolute path."""
@@ -189,17 +198,38 @@ def export_gltf(path: str | Path, animation_name: str | None = None) -> Path:
                for o in bpy.context.scene.objects):
         raise ExportError("nothing in the scene is animated: bake a motion first")
     _enable("io_scene_gltf2")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists()
     try:
-        result = bpy.ops.export_scene.gltf(
-            filepath=str(path), export_format=fmt, export_animations=True,
-            export_animation_mode='ACTIVE_ACTIONS', export_force_sampling=True,
-            export_nla_strips_merged_animation_name=animation_name or "Animation")
-    except (RuntimeError, OSError, ValueError) as exc:
-        if not existed:
-            path.unlink(missing_ok=True)
-        raise ExportError(f"cannot export {path.name}: {exc}") from exc
-    if 'FINISHED' not in result or not path.is_file():
-        raise ExportError(f"Blender's glTF exporter did not write {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
+    try:
+        check_output(path, inputs, what="")
+    except OutputError as exc:
+        raise ExportError(str(exc)) from None
+    # Blender's exporter opens files by name: it writes into a new private folder beside
+    # the target, and the files move into place only when it succeeded.
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        try:
+            result = bpy.ops.export_scene.gltf(
+                filepath=str(work / path.name), export_format=fmt, export_animations=True,
+                export_animation_mode='ACTIVE_ACTIONS', export_force_sampling=True,
+                export_nla_strips_merged_animation_name=animation_name or "Animation")
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise ExportError(f"cannot export {path.name}: {exc}") from exc
+        if 'FINISHED' not in result or not (work / path.name).is_file():
+            raise ExportError(f"Blender's glTF exporter did not write {path}")
+        made = sorted(work.iterdir(), key=lambda f: f.name == path.name)  # the main file last
+        try:
+            for f in made:
+                dest = check_output(path.parent / f.name, inputs, what="")
+                os.chmod(f, normal_mode(dest))
+                os.replace(f, dest)
+        except OSError as exc:
+            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return path

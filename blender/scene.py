@@ -1,9 +1,13 @@
 """Scene-level helpers: empty files for command-line runs, fps, frame range, saving."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import bpy
+
+from ..errors import OutputError, one_line
+from ..output_file import temporary_beside
 
 
 def reset_to_empty_file() -> bpy.types.Scene:
@@ -30,10 +34,70 @@ def set_frame_range(scene: bpy.types.Scene, start: int, end: int) -> None:
     scene.frame_end = end
 
 
-def save_blend(path: str | Path) -> Path:
-    """Save the current file to ``path`` (absolute; parent folders created) and make it
-    the current file, as "Save As" does."""
+def save_blend(path: str | Path, inputs=()) -> Path:
+    """Save the current scene to ``path`` (absolute; parent folders created) safely:
+    Blender writes a copy to a temporary file beside it (``output_file.py``), the copy is
+    checked (:func:`verify_blend`: the header and the end of the file, so a full disk or
+    a cut-off write is caught), and only then renamed over ``path``. A folder, device or
+    one of ``inputs`` at ``path`` is refused. The current file's own path is unchanged."""
     path = Path(path).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
+    with temporary_beside(path, inputs=inputs, what="", example="scene.blend", suffix=".blend") as tmp:
+        tmp.unlink()  # the name stays reserved; an existing file would get a .blend1 backup
+        try:
+            result = bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
+        except RuntimeError as exc:
+            raise OutputError(f"cannot save {path}: {one_line(exc)}") from None
+        finally:
+            for extra in ("@", "1"):  # Blender's own partial file and backup
+                Path(str(tmp) + extra).unlink(missing_ok=True)
+        if "FINISHED" not in result:
+            raise OutputError(f"cannot save {path}: Blender did not write it")
+        verify_blend(tmp, shown=path)
     return path
+
+
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+SEEKABLE_MAGIC = b"\xb1\xea\x92\x8f"   # zstd seekable format's footer (Blender's compression)
+SKIPPABLE_MAGIC = b"\x5e\x2a\x4d\x18"
+
+
+def verify_blend(path: str | Path, shown: str | Path | None = None) -> None:
+    """Raise OutputError unless ``path`` is a complete .blend: a ``BLENDER`` header and
+    the ``ENDB`` block at the end, or for a compressed file the zstd magic and a seek
+    table whose frame sizes add up to the file's size."""
+    shown = shown or path
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+            handle.seek(max(0, size - 4096))
+            tail = handle.read()
+    except OSError as exc:
+        raise OutputError(f"cannot check the saved {shown}: {exc.strerror or exc}") from None
+    bad = f"the saved {shown} is incomplete or damaged ({size} bytes; is the disk full?)"
+    if head.startswith(b"BLENDER"):
+        if b"ENDB" not in tail[-64:]:
+            raise OutputError(bad)
+        return
+    if not head.startswith(ZSTD_MAGIC) or not tail.endswith(SEEKABLE_MAGIC) or len(tail) < 17:
+        raise OutputError(bad)
+    frames = int.from_bytes(tail[-9:-5], "little")
+    entry = 12 if tail[-5] & 0x80 else 8
+    table = 8 + frames * entry + 9
+    if table > size:
+        raise OutputError(bad)
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(size - table)
+            data = handle.read(table)
+    except OSError as exc:
+        raise OutputError(f"cannot check the saved {shown}: {exc.strerror or exc}") from None
+    if data[:4] != SKIPPABLE_MAGIC:
+        raise OutputError(bad)
+    compressed = sum(int.from_bytes(data[8 + i * entry:12 + i * entry], "little") for i in range(frames))
+    if compressed != size - table:
+        raise OutputError(bad)

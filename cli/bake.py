@@ -53,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.fps <= 0:
-        raise CliError("--fps must be positive")
+    from ..limits import MAX_FPS, MIN_FPS, in_range
+    if not in_range(args.fps, MIN_FPS, MAX_FPS):
+        raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
     if args.out is None and args.bvh is None and args.gltf is None:
         raise CliError("give --out scene.blend, --bvh OUT.bvh or --gltf OUT.glb")
     if args.out is not None and args.out.suffix.lower() != ".blend":
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--up applies to a SMPL-X (.npz) --motion only")
     if args.rig is None and (args.bone_map or args.armature):
         raise CliError("--map and --armature need --rig")
+    _check_outputs(args)
     try:
         import bpy  # noqa: F401  (slow; only this sub-command needs it)
     except ImportError as exc:
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = []
     if args.out is not None:
         try:
-            outputs.append(str(save_blend(args.out)))
+            outputs.append(str(save_blend(args.out, inputs=_inputs(args))))
         except (OSError, RuntimeError) as exc:
             raise CliError(f"cannot save {args.out}: {exc}") from exc
     notes = list(getattr(result, "notes", []))
@@ -99,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     if args.gltf is not None:
         from ..blender.export import ExportError, export_gltf
         try:
-            outputs.append(str(export_gltf(args.gltf, animation_name=result.action.name)))
+            outputs.append(str(export_gltf(args.gltf, animation_name=result.action.name,
+                                           inputs=_inputs(args))))
         except ExportError as exc:
             raise CliError(str(exc)) from exc
     frames = result.pose.num_frames if args.rig is not None else result.motion.num_frames
@@ -109,6 +112,29 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}")
     return 0
+
+
+def _inputs(args: argparse.Namespace) -> list:
+    """The command's input files: never overwritten by its outputs."""
+    found = [args.motion, args.rig]
+    if args.bone_map and Path(args.bone_map).is_file():
+        found.append(Path(args.bone_map))
+    return found
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before any work, outputs that would destroy an input or a non-file (an
+    output's missing folders are created later, so those outputs are new files)."""
+    from ..output_file import check_distinct, check_output
+    check_distinct([("--out", args.out), ("--bvh", args.bvh), ("--gltf", args.gltf)])
+    for what, path, example in (("--out", args.out, "scene.blend"), ("--bvh", args.bvh, "out.bvh"),
+                                ("--gltf", args.gltf, "out.glb")):
+        if path is not None and path.expanduser().parent.is_dir():
+            check_output(path.expanduser(), _inputs(args), what, example)
+    if args.gltf is not None and args.gltf.suffix.lower() == ".gltf":
+        bin_file = args.gltf.expanduser().with_suffix(".bin")
+        if bin_file.parent.is_dir():
+            check_output(bin_file, _inputs(args), "--gltf's .bin", "out.gltf")
 
 
 def _write_bvh(path: Path, skeleton: str, armature, motion, notes: list[str]) -> str:

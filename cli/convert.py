@@ -38,18 +38,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import OutputError
     from ..motion.bvh import BvhError, read_bvh
     from ..motion.convert import SMPLX_SUFFIXES, bvh_to_canonical
     from ..motion.export import write_canonical_bvh
     from ..motion.smplx_format import load_smplx_motion
     from .main import CliError
-    if args.fps <= 0:
-        raise CliError("--fps must be positive")
-    if args.source_fps is not None and args.source_fps <= 0:
-        raise CliError("--source-fps must be positive")
+    from ..limits import MAX_FPS, MAX_SOURCE_FPS, MIN_FPS, MIN_SOURCE_FPS, in_range
+    from ..output_file import check_output
+    if not in_range(args.fps, MIN_FPS, MAX_FPS):
+        raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    if args.source_fps is not None and not in_range(args.source_fps, MIN_SOURCE_FPS, MAX_SOURCE_FPS):
+        raise CliError(f"--source-fps must be between {MIN_SOURCE_FPS:g} and {MAX_SOURCE_FPS:g}")
     out = Path(args.out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise CliError(f"--out must end in .bvh or .npz, got {out.name}")
+    check_output(out, [args.input], "--out", f"out{out.suffix.lower()}")
     smplx_in = Path(args.input).suffix.lower() in SMPLX_SUFFIXES
     if not smplx_in and (args.up or args.source_fps is not None):
         raise CliError("--up and --source-fps apply to SMPL-X (.npz) input only")
@@ -69,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             write_canonical_bvh(out, motion)
     except (BvhError, ValueError) as exc:
         raise CliError(str(exc)) from None
+    except OutputError:
+        raise
     except OSError as exc:
         raise CliError(f"cannot read or write: {exc}") from None
     print(f"wrote {out}: {motion.num_frames} frames at {motion.fps:g} fps "

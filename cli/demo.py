@@ -68,6 +68,8 @@ def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> Demo
     from ..inference.timeline import TimelineError, load_timeline
     from ..inference.weights import WeightsError
     from ..motion.export import write_canonical_bvh
+    from ..limits import MAX_SEED
+    from ..output_file import check_output
     from .main import CliError
 
     report = DemoReport()
@@ -80,6 +82,13 @@ def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> Demo
         raise CliError(f"{settings.timeline}: {exc}" if isinstance(exc, TimelineError) else str(exc)) from None
     if settings.audio is not None and not Path(settings.audio).is_file():
         raise CliError(f"speech file not found: {settings.audio}")
+    if not 0 <= settings.seed <= MAX_SEED:
+        raise CliError(f"--seed must be between 0 and {MAX_SEED}")
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file; the demo writes into a folder")
+    if out.is_dir():  # the demo's files must not replace its inputs or a non-file
+        for name in ("demo.bvh", "demo.blend", "demo.png"):
+            check_output(out / name, [settings.timeline, settings.audio], "", f"{out}/{name}")
     segments = timeline.segments()
     log(f"cadence demo: {len(segments)} prompts on {len(timeline.tracks)} tracks, "
         f"{timeline.end:g} s, retargeted onto {CHARACTER}"

@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--audio is required")
     if args.out is None:
         raise CliError("--out is required")
-    if args.fps is not None and not 1 <= args.fps <= 240:
-        raise CliError("--fps must be between 1 and 240")
-    if args.out.is_dir():
-        raise CliError(f"--out {args.out} is a folder; give a file name such as face.csv")
-    if not args.out.parent.exists() and str(args.out.parent):
-        raise CliError(f"the folder {args.out.parent} does not exist")
+    from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
+    from ..output_file import check_output
+    if args.fps is not None and not in_range(args.fps, MIN_FPS, MAX_FPS):
+        raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise CliError(f"--seed must be between 0 and {MAX_SEED}")
+    transcript_file = Path(args.transcript[1:]) if (args.transcript or "").startswith("@") else None
+    check_output(args.out, [args.audio, transcript_file], "--out", "face.csv")
     try:
         emotions = parse_emotions(args.emotion)
     except ValueError as exc:
@@ -88,10 +90,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if show:
             print(file=sys.stderr)
-    try:
-        write_face_csv(args.out, anim)
-    except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    write_face_csv(args.out, anim)  # OutputError: one line from cli/main.py
     if not args.quiet:
         for warning in anim.warnings:
             print(f"cadence face: warning: {warning}", file=sys.stderr)

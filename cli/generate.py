@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..output_file import check_output
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate motion from a text prompt",
@@ -65,10 +67,7 @@ def run(args: argparse.Namespace) -> int:
         return run_timeline(args, model)
     if args.prompt is None:
         raise CliError("--prompt is required (or --timeline FILE)")
-    if not 1 <= args.variations <= MAX_VARIATIONS:
-        raise CliError(f"--variations must be between 1 and {MAX_VARIATIONS}")
-    if args.fps is not None and not 1 <= args.fps <= 240:
-        raise CliError("--fps must be between 1 and 240")
+    check_common(args)
     try:
         request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
                                     args.steps, args.text_guidance, args.style_guidance,
@@ -93,13 +92,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_common(args: argparse.Namespace) -> None:
+    """The numbers and outputs both forms share, checked before any work."""
+    from ..inference.motion_model import MAX_VARIATIONS
+    from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
+    from .main import CliError
+    if not 1 <= args.variations <= MAX_VARIATIONS:
+        raise CliError(f"--variations must be between 1 and {MAX_VARIATIONS}")
+    if args.fps is not None and not in_range(args.fps, MIN_FPS, MAX_FPS):
+        raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    if not 0 <= args.seed <= MAX_SEED - args.variations + 1:
+        raise CliError(f"--seed must be between 0 and {MAX_SEED - args.variations + 1}")
+    for path in output_paths(args.out, args.variations):
+        check_output(path, [args.timeline], "--out", "out.bvh")
+
+
+def output_paths(out, count: int) -> list[Path]:
+    """OUT, or OUT_1, OUT_2, ... for variations."""
+    out = Path(out)
+    return [out] if count == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
+                                     for i in range(count)]
+
+
 def write_results(args: argparse.Namespace, results) -> list[Path]:
     """Write each result's motion as a canonical BVH (OUT, or OUT_1, OUT_2, ... for
     variations), at --fps when given."""
     from ..motion.export import write_canonical_bvh
-    out = Path(args.out)
-    paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}_{i + 1}{out.suffix}")
-                                              for i in range(len(results))]
+    paths = output_paths(args.out, len(results))
     for path, result in zip(paths, results):
         write_canonical_bvh(path, result.motion.resample(args.fps) if args.fps else result.motion)
     return paths
@@ -112,10 +131,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
     from ..inference.timeline import TimelineError, load_timeline
     from ..inference.weights import WeightsError
     from .main import CliError
-    if not 1 <= args.variations <= MAX_VARIATIONS:
-        raise CliError(f"--variations must be between 1 and {MAX_VARIATIONS}")
-    if args.fps is not None and not 1 <= args.fps <= 240:
-        raise CliError("--fps must be between 1 and 240")
+    check_common(args)
     try:
         timeline = load_timeline(args.timeline)
         styles = parse_styles(args.style)

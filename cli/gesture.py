@@ -55,14 +55,11 @@ def _read_transcript(path: Path) -> str:
     return text
 
 
-def _check_out(path: Path | None, what: str, example: str) -> None:
-    from .main import CliError
-    if path is None:
-        return
-    if path.is_dir():
-        raise CliError(f"{what} {path} is a folder; give a file name such as {example}")
-    if str(path.parent) and not path.parent.exists():
-        raise CliError(f"the folder {path.parent} does not exist")
+def _check_out(path: Path | None, what: str, example: str, inputs=()) -> None:
+    """Refuse an output that is a folder, a device, in a missing folder or an input."""
+    from ..output_file import check_output
+    if path is not None:
+        check_output(path, inputs, what, example)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,13 +77,19 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--audio is required")
     if args.out is None:
         raise CliError("--out is required")
-    _check_out(args.out, "--out", "gestures.bvh")
-    _check_out(args.save_timeline, "--save-timeline", "gestures.json")
-    if args.fps is not None and not 1 <= args.fps <= 240:
-        raise CliError("--fps must be between 1 and 240")
-    if not 0.0 <= args.semantic <= 1.0:
+    from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
+    from ..output_file import check_distinct
+    inputs = [args.audio, args.transcript, args.timeline]
+    check_distinct([("--out", args.out), ("--save-timeline", args.save_timeline)])
+    _check_out(args.out, "--out", "gestures.bvh", inputs)
+    _check_out(args.save_timeline, "--save-timeline", "gestures.json", inputs)
+    if args.fps is not None and not in_range(args.fps, MIN_FPS, MAX_FPS):
+        raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise CliError(f"--seed must be between 0 and {MAX_SEED}")
+    if not in_range(args.semantic, 0.0, 1.0):
         raise CliError("--semantic must be between 0 and 1")
-    if not 0.0 <= args.beat_strength <= 3.0:
+    if not in_range(args.beat_strength, 0.0, 3.0):
         raise CliError("--beat-strength must be between 0 and 3")
     if args.steps is not None and not 1 <= args.steps <= 100:
         raise CliError("--steps must be between 1 and 100")
@@ -134,12 +137,9 @@ def run(args: argparse.Namespace) -> int:
         if show:
             print(file=sys.stderr)
     motion = result.motion.resample(args.fps) if args.fps else result.motion
-    try:
-        write_canonical_bvh(args.out, motion)
-        if args.save_timeline is not None:
-            result.plan.timeline.write(args.save_timeline)
-    except OSError as exc:
-        raise CliError(f"cannot write {exc.filename or args.out}: {exc.strerror or exc}") from None
+    write_canonical_bvh(args.out, motion)  # OutputError: one line from cli/main.py
+    if args.save_timeline is not None:
+        result.plan.timeline.write(args.save_timeline)
     if not args.quiet:
         for warning in result.warnings:
             print(f"cadence gesture: warning: {warning}", file=sys.stderr)

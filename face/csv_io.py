@@ -8,25 +8,27 @@ its timecode and ``BlendShapeCount`` columns, Apple's order instead of its two s
 left/right pairs, and degrees. :func:`read_face_csv` also reads PascalCase or snake_case
 headers in any column order.
 
-Writing is atomic: a temporary file in the same folder is renamed over the target only
-when complete, so a failure never leaves a partial CSV.
+Writing is atomic (``output_file.py``): a temporary file in the same folder, with the
+user's normal file mode, is renamed over the target only when complete, so a failure
+never leaves a partial CSV.
 """
 from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import CadenceError
+from ..output_file import open_output
 from .animation import EYE_COLUMNS, HEAD_COLUMNS, FaceAnimation
 from .arkit import ARKIT_NAMES, NUM_SHAPES, arkit_name, normalize
 
 HEADER: tuple[str, ...] = ("time",) + ARKIT_NAMES + HEAD_COLUMNS + EYE_COLUMNS
 
 
-class FaceCsvError(ValueError):
+class FaceCsvError(CadenceError, ValueError):
     """A face CSV cannot be read."""
 
 
@@ -35,19 +37,9 @@ def write_face_csv(path: str | os.PathLike, anim: FaceAnimation) -> Path:
     path = Path(path)
     table = np.concatenate([anim.times[:, None], anim.weights, anim.head, anim.eyes], axis=1)
     fmt = ["%.6f"] + ["%.4f"] * NUM_SHAPES + ["%.3f"] * (len(HEAD_COLUMNS) + len(EYE_COLUMNS))
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(",".join(HEADER) + "\n")
-            np.savetxt(handle, table, fmt=fmt, delimiter=",")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with open_output(path, "w", what="", example="face.csv", newline="") as handle:
+        handle.write(",".join(HEADER) + "\n")
+        np.savetxt(handle, table, fmt=fmt, delimiter=",")
     return path
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..output_file import write_text
 from . import rotations as rot
 from .bvh import format_bvh, parse_bvh
 from .convert import bvh_to_canonical
@@ -238,13 +239,7 @@ def write_rig_bvh(path: str | Path, samples: RigSamples, bones: list[str] | None
     write leaves no file). Returns what was written."""
     rm = rig_motion(samples, bones, root_name)
     text = format_rig_bvh(rm, order)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(path, text, what="", example="out.bvh")
     return rm
 
 

@@ -75,5 +75,7 @@ def write_png(path, pixels: np.ndarray, levels: int | None = 32):
 
     path = Path(path).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_png(pixels, levels))
+    from ..output_file import write_bytes
+
+    write_bytes(path, encode_png(pixels, levels), what="", example="sheet.png")
     return path

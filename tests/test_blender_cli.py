@@ -52,7 +52,7 @@ def test_bake_fixture(blender, bvh):  # noqa: F811
 
 @pytest.mark.parametrize("args, message", [
     (("--motion", "x.bvh", "--out", "x.txt"), "must be a .blend"),
-    (("--motion", "x.bvh", "--out", "x.blend", "--fps", "0"), "must be positive"),
+    (("--motion", "x.bvh", "--out", "x.blend", "--fps", "0"), "must be between 1 and 240"),
 ])
 def test_cli_argument_errors(tmp_path, args, message):
     result = cadence("bake", *(str(tmp_path / a) if "." in a else a for a in args))
