@@ -21,6 +21,9 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import CadenceError
+from ..limits import MAX_AUDIO_SECONDS, MAX_SOURCE_RATE
+
 SAMPLE_RATE = 16000
 MIN_SOURCE_RATE = 4000
 N_FFT = 512
@@ -36,7 +39,7 @@ READ_BLOCK_SECONDS = 10.0
 SUPPORTED = "WAV, FLAC, OGG (Vorbis/Opus), MP3, AIFF and the other formats libsndfile reads"
 
 
-class AudioError(ValueError):
+class AudioError(CadenceError, ValueError):
     """The audio cannot be used: the message says why, for the user."""
 
 
@@ -56,13 +59,16 @@ class Audio:
 
 
 def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
-               progress: Callable[[float], None] | None = None) -> Audio:
+               progress: Callable[[float], None] | None = None,
+               max_seconds: float = MAX_AUDIO_SECONDS) -> Audio:
     """Read ``path`` as mono float32 at ``sample_rate``; raise :class:`AudioError` when
     it cannot serve as speech.
 
     The file is read in 10-second blocks, each downmixed to mono before it is kept, so a
     long stereo 48 kHz file costs 4 bytes per source sample, not 16. ``progress`` gets
-    the fraction read (0..1) after each block.
+    the fraction read (0..1) after each block. A file longer than ``max_seconds`` (from
+    its header, before decoding; and while decoding, for streams whose header
+    under-counts) or with a sample rate above MAX_SOURCE_RATE is refused.
     """
     import soundfile as sf
 
@@ -71,6 +77,8 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         raise AudioError(f"{path}: no such file")
     if path.is_dir():
         raise AudioError(f"{path} is a folder, not an audio file")
+    if not path.is_file():
+        raise AudioError(f"{path} is not a regular file (a device or pipe?)")
     if path.stat().st_size == 0:
         raise AudioError(f"{path} is empty (0 bytes)")
     try:
@@ -84,6 +92,12 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         if rate < MIN_SOURCE_RATE:
             raise AudioError(f"{path}: sample rate {rate} Hz is too low for speech "
                              f"(need at least {MIN_SOURCE_RATE} Hz)")
+        if rate > MAX_SOURCE_RATE:
+            raise AudioError(f"{path}: sample rate {rate} Hz is above the limit of "
+                             f"{MAX_SOURCE_RATE} Hz (a damaged header?)")
+        limit = int(max_seconds * rate)
+        if total > limit:
+            raise AudioError(_too_long(path, total / rate, max_seconds))
         block = max(1, int(READ_BLOCK_SECONDS * rate))
         # one mono buffer of the announced length (grown if a compressed stream's count
         # was short), so a long file never holds its blocks twice
@@ -91,6 +105,8 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         done = 0
         try:
             for chunk in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
+                if done + len(chunk) > limit:
+                    raise AudioError(_too_long(path, (done + len(chunk)) / rate, max_seconds))
                 if done + len(chunk) > len(mono):
                     mono = np.concatenate([mono[:done], np.empty(done + len(chunk) + block, np.float32)])
                 mono[done:done + len(chunk)] = chunk.mean(axis=1) if channels > 1 else chunk[:, 0]
@@ -106,6 +122,12 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
     audio.source_channels = channels
     audio.source_format = fmt
     return audio
+
+
+def _too_long(path, seconds: float, max_seconds: float) -> str:
+    return (f"{path} lasts {'more than ' if seconds <= max_seconds else ''}"
+            f"{max(seconds, max_seconds):.0f} s; the limit is {max_seconds:.0f} s at a time: "
+            "split the recording")
 
 
 def prepare(samples: np.ndarray, rate: int, *, sample_rate: int = SAMPLE_RATE,

@@ -34,6 +34,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import CadenceError
 from ..motion import rotations as rot
 from ..motion.kinematics import Motion
 from ..motion.skeleton import JOINT_NAMES
@@ -56,7 +57,7 @@ SHAKE_HZ = 2.5
 _INDEXES: dict[int, PhraseIndex] = {}
 
 
-class GestureError(ValueError):
+class GestureError(CadenceError, ValueError):
     """A gesture request that cannot be honoured; the message says what to change."""
 
 
@@ -192,7 +193,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     if not 0.0 <= semantic_amount <= 1.0:
         raise GestureError(f"the semantic gesture amount goes from 0 to 1 (got {semantic_amount:g})")
     t0 = time.perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(Path(source))
+    audio = source if isinstance(source, Audio) else load_audio(Path(source), max_seconds=MAX_SECONDS)
     warnings.extend(audio.warnings)
     if audio.duration > MAX_SECONDS:
         raise GestureError(f"the audio lasts {audio.duration:.0f} s; gestures are made for at most "

@@ -52,6 +52,7 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
     from .gesture import generate_gestures
     from .gesture_guidance import BeatSettings
     from .motion_model import MotionModel
+    from .timeline import MAX_SECONDS
 
     t0 = time.perf_counter()
     total = 100
@@ -59,7 +60,7 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
     def fraction(f: float) -> bool | None:
         return None if progress is None else progress(int(round(f * total)), total)
 
-    audio = load_audio(Path(spec.audio_path))
+    audio = load_audio(Path(spec.audio_path), max_seconds=MAX_SECONDS)
     model = MotionModel.load(spec.weights_dir, threads=spec.threads or None,
                              providers=providers_for(spec.device))
     face_share = 0.1 if spec.face else 0.0

@@ -41,6 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from ..errors import CadenceError
+from ..limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES
+from ..output_file import write_text
 from ..motion.skeleton import BODY_PARTS, PART_ALIASES
 
 FORMAT = "cadence-timeline-v1"
@@ -57,7 +60,7 @@ PART_SYNONYMS: dict[str, str] = {
 PART_NAMES: tuple[str, ...] = tuple(BODY_PARTS) + tuple(PART_ALIASES)
 
 
-class TimelineError(ValueError):
+class TimelineError(CadenceError, ValueError):
     """A timeline that cannot be used; the message says where and what to change."""
 
 
@@ -244,7 +247,7 @@ class Timeline:
         """Write JSON for .json, STMC text otherwise."""
         path = Path(path)
         text = self.to_json() if path.suffix.lower() == ".json" else self.to_stmc()
-        path.write_text(text, encoding="utf-8")
+        write_text(path, text, what="", example="timeline.json")
 
 
 def _check_segment(seg: Segment, where: str = "") -> None:
@@ -265,7 +268,7 @@ def _check_segment(seg: Segment, where: str = "") -> None:
             raise TimelineError(f"{where}{seg.describe()}: unknown body part {p!r}; "
                                 f"valid: {valid_part_names()}")
     for name, w in seg.style.items():
-        if not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0.0 <= w <= 1.0:
             raise TimelineError(f"{where}{seg.describe()}: style {name}={w}: weights go from 0 to 1")
 
 
@@ -273,15 +276,28 @@ def make_segment(text: str, start, end, parts: Iterable[str] | str | None = None
                  style: Mapping[str, float] | str | None = None) -> Segment:
     """A segment from loose input (strings for numbers, part names in any spelling)."""
     def num(v, what):
+        if isinstance(v, bool):
+            raise TimelineError(f"{text!r}: {what} {v!r} is not a number of seconds")
         try:
             return float(v)
-        except (TypeError, ValueError):
-            raise TimelineError(f"{text!r}: {what} {v!r} is not a number of seconds") from None
+        except (TypeError, ValueError, OverflowError):
+            raise TimelineError(f"{text!r}: {what} {_brief(v)} is not a number of seconds") from None
     if parts is None or parts == "" or parts == []:
         names: tuple[str, ...] = ("full_body",)
+    elif isinstance(parts, str):
+        names = parse_parts([parts])
+    elif isinstance(parts, (list, tuple)) and all(isinstance(p, str) for p in parts):
+        names = parse_parts(list(parts))
     else:
-        names = parse_parts([parts] if isinstance(parts, str) else [str(p) for p in parts])
-    st = parse_style(style) if isinstance(style, str) else dict(style or {})
+        raise TimelineError(f"{text!r}: parts must be a list of body part names, e.g. "
+                            f"[\"legs\", \"torso\"] (got {_brief(parts)})")
+    if style is None or isinstance(style, str):
+        st = parse_style(style or "")
+    elif isinstance(style, Mapping) and all(isinstance(k, str) for k in style):
+        st = dict(style)
+    else:
+        raise TimelineError(f"{text!r}: style must be an object of NAME: WEIGHT, e.g. "
+                            f"{{\"happy\": 0.5}} (got {_brief(style)})")
     seg = Segment(str(text).strip() if isinstance(text, str) else text, num(start, "start"),
                   num(end, "end"), names or ("full_body",), st)
     _check_segment(seg)
@@ -318,7 +334,13 @@ def parse_stmc(text: str) -> Timeline:
         except TimelineError as exc:
             raise TimelineError(f"line {n}: {exc}") from None
         segments.append(seg)
+        _check_count(len(segments))
     return Timeline.from_segments(segments).validate()
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_SEGMENTS:
+        raise TimelineError(f"the timeline has more than {MAX_SEGMENTS} segments (the limit)")
 
 
 def _segment_from_dict(d, where: str) -> Segment:
@@ -337,20 +359,56 @@ def _segment_from_dict(d, where: str) -> Segment:
         raise TimelineError(f"{where}: {exc}") from None
 
 
+def _brief(value, width: int = 40) -> str:
+    """A value for a one-line message, cut short."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of [] and {} in JSON text (strings skipped), without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_constant(name: str):
+    raise TimelineError(f"{name} is not a number a timeline can hold")
+
+
 def parse_json(text: str) -> Timeline:
-    """A timeline from its JSON form (see the module docstring)."""
+    """A timeline from its JSON form (see the module docstring). Nesting deeper than
+    MAX_JSON_DEPTH, NaN/Infinity and numbers too large for seconds are refused."""
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise TimelineError(f"the JSON is nested more than {MAX_JSON_DEPTH} deep: not a timeline")
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        # integers as floats: a 400-digit number becomes inf (refused) instead of an int
+        data = json.loads(text, parse_int=float, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
         raise TimelineError(f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise TimelineError("a timeline JSON must be an object with 'tracks' (or 'segments')")
     fmt = data.get("format", FORMAT)
     if fmt != FORMAT:
-        raise TimelineError(f"unknown timeline format {fmt!r} (this Cadence reads {FORMAT!r})")
+        raise TimelineError(f"unknown timeline format {_brief(fmt)} (this Cadence reads {FORMAT!r})")
     duration = data.get("duration")
-    if duration is not None and not isinstance(duration, (int, float)):
-        raise TimelineError(f"duration must be a number of seconds (got {duration!r})")
+    if duration is not None and (isinstance(duration, bool) or not isinstance(duration, (int, float))):
+        raise TimelineError(f"duration must be a number of seconds (got {_brief(duration)})")
     if "tracks" in data:
         if not isinstance(data["tracks"], list):
             raise TimelineError("'tracks' must be a list")
@@ -358,6 +416,8 @@ def parse_json(text: str) -> Timeline:
         for ti, tr in enumerate(data["tracks"]):
             if not isinstance(tr, dict) or not isinstance(tr.get("segments", []), list):
                 raise TimelineError(f"track {ti + 1}: must be an object with a 'segments' list")
+        _check_count(sum(len(tr.get("segments", [])) for tr in data["tracks"]))
+        for ti, tr in enumerate(data["tracks"]):
             segs = [_segment_from_dict(s, f"track {ti + 1}, segment {si + 1}")
                     for si, s in enumerate(tr.get("segments", []))]
             tracks.append(Track(segs, str(tr.get("name", f"track {ti + 1}"))))
@@ -365,6 +425,7 @@ def parse_json(text: str) -> Timeline:
     elif "segments" in data:
         if not isinstance(data["segments"], list):
             raise TimelineError("'segments' must be a list")
+        _check_count(len(data["segments"]))
         segs = [_segment_from_dict(s, f"segment {si + 1}") for si, s in enumerate(data["segments"])]
         tl = Timeline.from_segments(segs, None if duration is None else float(duration))
     else:
@@ -376,6 +437,14 @@ def load_timeline(path: str | Path) -> Timeline:
     """Read a timeline file: JSON when it looks like JSON, STMC text otherwise."""
     path = Path(path)
     try:
+        if path.is_dir():
+            raise TimelineError(f"timeline {path} is a folder, not a file")
+        if path.exists() and not path.is_file():
+            raise TimelineError(f"timeline {path} is not a regular file (a device or pipe?)")
+        size = path.stat().st_size
+        if size > MAX_TIMELINE_BYTES:
+            raise TimelineError(f"timeline {path} is {size / 2**20:.1f} MiB; the limit is "
+                                f"{MAX_TIMELINE_BYTES / 2**20:.0f} MiB")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TimelineError(f"cannot read timeline {path}: {exc.strerror or exc}") from None

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CadenceError
+from ..limits import (MAX_BVH_CHANNELS, MAX_BVH_DEPTH, MAX_BVH_JOINTS, MAX_BVH_SAMPLES, MAX_BVH_VALUE,
+                      MAX_FRAMES, MAX_INPUT_BYTES, MAX_SOURCE_FPS, MIN_SOURCE_FPS)
+from ..output_file import write_text
 from . import rotations as rot
 from .skeleton import Skeleton
 
@@ -22,7 +26,7 @@ _ROT = ("Xrotation", "Yrotation", "Zrotation")
 _VALID_CHANNELS = set(_POS + _ROT)
 
 
-class BvhError(ValueError):
+class BvhError(CadenceError, ValueError):
     """A malformed BVH file; the message names the file and line."""
 
 
@@ -111,7 +115,7 @@ class _Tokens:
     def peek(self) -> str:
         return self.items[self.pos][0] if self.pos < len(self.items) else ""
 
-    def number(self) -> float:
+    def number(self, limit: float | None = None) -> float:
         word = self.next()
         try:
             value = float(word)
@@ -119,6 +123,8 @@ class _Tokens:
             raise self.error(f"expected a number, found {word!r}") from None
         if not np.isfinite(value):
             raise self.error(f"non-finite number {word!r}")
+        if limit is not None and abs(value) > limit:
+            raise self.error(f"{word} is beyond the limit of {limit:g} (a damaged file?)")
         return value
 
 
@@ -136,15 +142,23 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
 
     def read_offset() -> tuple[float, float, float]:
         tok.next("OFFSET")
-        return (tok.number(), tok.number(), tok.number())
+        return (tok.number(MAX_BVH_VALUE), tok.number(MAX_BVH_VALUE), tok.number(MAX_BVH_VALUE))
 
-    def read_joint(parent: int) -> None:
+    open_joints: list[int] = []  # joints whose '}' is still to come (no recursion)
+
+    def start_joint(parent: int) -> None:
         name = tok.next()
         if name == "{":
             raise tok.error("joint has no name")
-        if name in names:
+        if name in index_of:
             raise tok.error(f"duplicate joint name {name!r}")
+        if len(names) >= MAX_BVH_JOINTS:
+            raise tok.error(f"more than {MAX_BVH_JOINTS} joints: not a skeleton Cadence can use")
+        if len(open_joints) >= MAX_BVH_DEPTH:
+            raise tok.error(f"joints nested more than {MAX_BVH_DEPTH} deep: not a skeleton "
+                            "Cadence can use")
         index = len(names)
+        index_of[name] = index
         names.append(name)
         parents.append(parent)
         tok.next("{")
@@ -153,6 +167,9 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
         count_word = tok.next()
         if not count_word.isdigit():
             raise tok.error(f"expected a channel count, found {count_word!r}")
+        if int(count_word) > MAX_BVH_CHANNELS:
+            raise tok.error(f"joint {name!r}: {count_word} channels (at most {MAX_BVH_CHANNELS}: "
+                            "three positions and three rotations)")
         chans = tuple(tok.next() for _ in range(int(count_word)))
         for c in chans:
             if c not in _VALID_CHANNELS:
@@ -161,23 +178,26 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
         if len(set(chans)) != len(chans):
             raise tok.error(f"joint {name!r}: repeated channel")
         channels.append(chans)
-        while True:
-            word = tok.next()
-            key = word.upper()
-            if key == "JOINT":
-                read_joint(index)
-            elif key == "END":
-                tok.next("SITE")
-                tok.next("{")
-                end_sites.setdefault(index, np.array(read_offset()))
-                tok.next("}")
-            elif key == "}":
-                return
-            else:
-                raise tok.error(f"unexpected {word!r} in joint {name!r}")
+        open_joints.append(index)
 
+    index_of: dict[str, int] = {}
     tok.next("ROOT")
-    read_joint(-1)
+    start_joint(-1)
+    while open_joints:
+        current = open_joints[-1]
+        word = tok.next()
+        key = word.upper()
+        if key == "JOINT":
+            start_joint(current)
+        elif key == "END":
+            tok.next("SITE")
+            tok.next("{")
+            end_sites.setdefault(current, np.array(read_offset()))
+            tok.next("}")
+        elif key == "}":
+            open_joints.pop()
+        else:
+            raise tok.error(f"unexpected {word!r} in joint {names[current]!r}")
     if tok.peek().upper() == "ROOT":
         raise tok.error("more than one ROOT is not supported")
     if tok.motion_line is None:
@@ -206,6 +226,18 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
         raise BvhError(f"{source}, line {base + 2}: bad frame time") from None
     if not frame_time > 0 or not np.isfinite(frame_time):
         raise BvhError(f"{source}, line {base + 2}: frame time must be positive")
+    if not 1.0 / MAX_SOURCE_FPS <= frame_time <= 1.0 / MIN_SOURCE_FPS:
+        raise BvhError(f"{source}, line {base + 2}: frame time {frame_time:g} s is outside "
+                       f"{1.0 / MAX_SOURCE_FPS:g}-{1.0 / MIN_SOURCE_FPS:g} s "
+                       f"({MIN_SOURCE_FPS:g}-{MAX_SOURCE_FPS:g} frames per second)")
+    if num_frames < 1:
+        raise BvhError(f"{source}, line {base + 1}: the frame count must be at least 1 "
+                       f"(got {num_frames})")
+    if num_frames > MAX_FRAMES:
+        raise BvhError(f"{source}, line {base + 1}: {num_frames} frames; the limit is {MAX_FRAMES}")
+    if num_frames * len(names) > MAX_BVH_SAMPLES:
+        raise BvhError(f"{source}, line {base + 1}: {num_frames} frames of {len(names)} joints; the "
+                       f"limit is {MAX_BVH_SAMPLES} frames x joints (split the take)")
     width = sum(len(c) for c in channels)
     data_lines = [ln for ln in lines[2:]]
     # Drop trailing blank lines only.
@@ -224,7 +256,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
             values = None
     else:
         values = None
-    if values is None or not np.all(np.isfinite(values)):
+    if values is None or not np.all(np.abs(values) <= MAX_BVH_VALUE):  # NaN fails too
         # Slow path only to find and name the bad line.
         for i, line in enumerate(data_lines):
             words = line.split()
@@ -238,6 +270,9 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
                 raise BvhError(f"{where}: not a number in the motion data") from None
             if not np.all(np.isfinite(row)):
                 raise BvhError(f"{where}: NaN or infinite value in the motion data")
+            if not np.all(np.abs(row) <= MAX_BVH_VALUE):
+                raise BvhError(f"{where}: a value beyond the limit of {MAX_BVH_VALUE:g} "
+                               "in the motion data (a damaged file?)")
         raise BvhError(f"{source}: malformed motion data")  # pragma: no cover
     skeleton = Skeleton(tuple(names), tuple(parents), np.array(offsets), end_sites)
     return Bvh(skeleton, channels, frame_time, values)
@@ -246,6 +281,14 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
 def read_bvh(path: str | Path) -> Bvh:
     path = Path(path)
     try:
+        if path.is_dir():
+            raise BvhError(f"{path} is a folder, not a BVH file")
+        if path.exists() and not path.is_file():
+            raise BvhError(f"{path} is not a regular file (a device or pipe?)")
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise BvhError(f"{path} is {size / 2**20:.0f} MiB; the limit for a BVH is "
+                           f"{MAX_INPUT_BYTES / 2**20:.0f} MiB")
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise BvhError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -330,10 +373,8 @@ def format_bvh(skeleton: Skeleton, rotations: np.ndarray, root_positions: np.nda
 def write_bvh(path: str | Path, skeleton: Skeleton, rotations: np.ndarray,
               root_positions: np.ndarray, fps: float, order: str = "ZXY",
               joint_positions: dict[int, np.ndarray] | None = None) -> None:
-    """Write atomically: a failed write leaves no partial file behind."""
-    path = Path(path)
+    """Write atomically (``output_file.py``): a failed write leaves no partial file
+    behind, and a folder, device or pipe at ``path`` is refused, never replaced."""
     text = format_bvh(skeleton, rotations, root_positions, fps, order,
                       joint_positions=joint_positions)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text, what="", example="out.bvh")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import LimitError
+from ..limits import MAX_FRAMES
 from . import rotations as rot
 from .skeleton import CANONICAL, Skeleton
 
@@ -66,8 +68,8 @@ class Motion:
             raise ValueError(f"root_positions must be ({t}, 3), got {self.root_positions.shape}")
         if not np.all(np.isfinite(self.rotations)) or not np.all(np.isfinite(self.root_positions)):
             raise ValueError("motion contains NaN or infinite values")
-        if self.fps <= 0:
-            raise ValueError("fps must be positive")
+        if not np.isfinite(self.fps) or self.fps <= 0:
+            raise ValueError(f"fps must be a positive number (got {self.fps})")
 
     @property
     def num_frames(self) -> int:
@@ -95,8 +97,14 @@ class Motion:
 
     def resample(self, fps: float) -> "Motion":
         """Resample in time: slerp for rotations, linear for the root."""
+        if not np.isfinite(fps) or fps <= 0:
+            raise ValueError(f"the frame rate must be a positive number (got {fps})")
         if abs(fps - self.fps) < 1e-9:
             return self
+        exact = (self.num_frames - 1) * fps / self.fps + 1
+        if exact > MAX_FRAMES:
+            raise LimitError(f"{self.num_frames} frames at {self.fps:g} fps resampled to {fps:g} fps "
+                             f"would be {exact:.0f} frames; the limit is {MAX_FRAMES}")
         n = max(1, int(round((self.num_frames - 1) * fps / self.fps)) + 1)
         src_t = np.arange(n) * self.fps / fps
         i0 = np.clip(np.floor(src_t).astype(int), 0, self.num_frames - 1)

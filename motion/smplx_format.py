@@ -32,6 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CadenceError
+from ..limits import (MAX_FRAMES, MAX_NPZ_ARRAY_BYTES, MAX_NPZ_ARRAYS, MAX_NPZ_TOTAL_BYTES,
+                      MAX_SOURCE_FPS, MIN_SOURCE_FPS, in_range)
+from ..output_file import open_output
 from . import rotations as rot
 from .convert import floor_offset
 from .kinematics import Motion, world_to_local
@@ -70,7 +74,7 @@ _UPRIGHT_COS = 0.5     # head-over-feet within 60 degrees of up counts as uprigh
 _CLEARLY_UP_COS = 0.85  # the other axis choice must be clearly upright to suggest it
 
 
-class SmplxFormatError(ValueError):
+class SmplxFormatError(CadenceError, ValueError):
     """The file cannot be read as SMPL-family motion; the message names file and reason."""
 
 
@@ -108,6 +112,8 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
     """Every array of an .npz, refusing pickles (by content, whatever the extension)."""
     path = Path(path)
     name = path.name
+    if path.exists() and not path.is_file():
+        raise SmplxFormatError(f"{name} is a folder or a device, not an .npz file")
     try:
         with open(path, "rb") as f:
             head = f.read(6)
@@ -122,6 +128,7 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
                                "arrays (poses, trans, ...) in an .npz file")
     if not head.startswith(b"PK"):
         raise SmplxFormatError(f"{name} is not an .npz file")
+    check_npz_sizes(path)
     arrays = {}
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -138,6 +145,45 @@ def read_npz_arrays(path: str | Path) -> dict[str, np.ndarray]:
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise SmplxFormatError(f"cannot read {name}: {exc}") from exc
     return arrays
+
+
+def check_npz_sizes(path: str | Path, max_array: int = MAX_NPZ_ARRAY_BYTES,
+                    max_total: int = MAX_NPZ_TOTAL_BYTES, max_arrays: int = MAX_NPZ_ARRAYS) -> None:
+    """Refuse an .npz whose arrays would take too much memory, from each array's .npy
+    header (its shape and type) before anything is decompressed in full: a small file can
+    hold arrays that decompress to tens of gigabytes."""
+    path = Path(path)
+    name = path.name
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if not i.is_dir()]
+            if len(members) > max_arrays:
+                raise SmplxFormatError(f"{name} holds {len(members)} arrays; the limit is {max_arrays}")
+            for info in members:
+                with archive.open(info) as member:
+                    try:
+                        version = np.lib.format.read_magic(member)
+                        if version == (1, 0):
+                            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                        else:
+                            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                    except ValueError as exc:
+                        raise SmplxFormatError(f"{name}: {info.filename} is not a numpy array "
+                                               f"({exc})") from None
+                count = 1
+                for n in shape:
+                    count *= int(n)
+                size = count * dtype.itemsize
+                total += size
+                if size > max_array or total > max_total:
+                    raise SmplxFormatError(
+                        f"{name}: array {info.filename.removesuffix('.npy')!r} of shape {tuple(shape)} "
+                        f"would take {size / 2**20:.0f} MiB; the limits are {max_array / 2**20:.0f} MiB "
+                        f"an array and {max_total / 2**20:.0f} MiB a file")
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError,
+            RuntimeError) as exc:
+        raise SmplxFormatError(f"cannot read {name}: {exc}") from None
 
 
 def _text(value: np.ndarray | None, default: str) -> str:
@@ -168,7 +214,7 @@ def _per_frame(name: str, key: str, value: np.ndarray, width: int | None,
     if value.ndim == 1:
         value = value[None]
     elif value.ndim == 3:
-        value = value.reshape(len(value), -1)
+        value = value.reshape(value.shape[0], value.shape[1] * value.shape[2])
     if width is not None and value.shape[1] != width:
         raise SmplxFormatError(f"{name}: {key!r} must have {width} values per frame, got "
                                f"shape {value.shape}")
@@ -195,7 +241,7 @@ def detect_layout(arrays: dict[str, np.ndarray]) -> str:
 def _poses_layout(name: str, arrays: dict) -> tuple[np.ndarray, str, list[str]]:
     poses = _numeric(name, "poses", arrays["poses"], (2, 3))
     if poses.ndim == 3:
-        poses = poses.reshape(len(poses), -1)
+        poses = poses.reshape(poses.shape[0], poses.shape[1] * poses.shape[2])
     width = poses.shape[1]
     if width not in _POSE_LAYOUTS:
         raise SmplxFormatError(f"{name}: 'poses' must be (frames, 165) SMPL-X, (frames, 156) "
@@ -359,6 +405,8 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
     if unknown_gender:
         notes.append(f"unknown gender {_text(arrays.get('gender'), '')!r}: neutral used")
     frames = len(aa)
+    if not 1 <= frames <= MAX_FRAMES:
+        raise SmplxFormatError(f"{name}: {frames} frames; give 1 to {MAX_FRAMES}")
     trans_key = next((k for k in ("trans", "transl") if k in arrays), None)
     if trans_key is None:
         notes.append("no translation (trans/transl): the pelvis stays in place")
@@ -370,6 +418,9 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
                    _per_frame(name, expr_key, arrays[expr_key], None, frames))
     betas = None
     if "betas" in arrays:
+        if np.size(arrays["betas"]) == 0:
+            raise SmplxFormatError(f"{name}: 'betas' is empty (shape {np.shape(arrays['betas'])}); "
+                                   "give the shape coefficients or leave the array out")
         betas = _numeric(name, "betas", arrays["betas"], (1, 2)).reshape(-1, np.shape(
             arrays["betas"])[-1])[0]
     rate = _frame_rate(name, arrays, fps, notes)
@@ -392,16 +443,18 @@ def load_smplx_motion(path: str | Path, up: str | None = None, fps: float | None
 
 def _frame_rate(name: str, arrays: dict, fps: float | None, notes: list[str]) -> float:
     if fps is not None:
-        if not np.isfinite(fps) or fps <= 0:
-            raise SmplxFormatError(f"frame rate must be positive, got {fps}")
+        if not in_range(fps, MIN_SOURCE_FPS, MAX_SOURCE_FPS):
+            raise SmplxFormatError(f"frame rate must be positive, between {MIN_SOURCE_FPS:g} and "
+                                   f"{MAX_SOURCE_FPS:g}, got {fps}")
         return float(fps)
     key = next((k for k in FPS_KEYS if k in arrays), None)
     if key is None:
         notes.append(f"no frame rate in the file ({FPS_KEYS[0]}): {DEFAULT_FPS:g} fps assumed")
         return DEFAULT_FPS
     value = _numeric(name, key, arrays[key], (0, 1)).ravel()
-    if value.size != 1 or value[0] <= 0:
-        raise SmplxFormatError(f"{name}: {key!r} must be one positive number, got {value}")
+    if value.size != 1 or not in_range(value[0], MIN_SOURCE_FPS, MAX_SOURCE_FPS):
+        raise SmplxFormatError(f"{name}: {key!r} must be one positive number from {MIN_SOURCE_FPS:g} to "
+                               f"{MAX_SOURCE_FPS:g}, got {value[:4]}")
     return float(value[0])
 
 
@@ -460,6 +513,6 @@ def save_smplx_motion(path: str | Path, motion: Motion, *, expressions: np.ndarr
             raise ValueError(f"expressions must be ({frames}, E), got {expressions.shape}")
         arrays["expressions"] = expressions
     path = Path(path)
-    with open(path, "wb") as f:
+    with open_output(path, "wb", what="", example="out.npz") as f:  # atomic: no 0-byte file
         np.savez(f, **arrays)
     return path
