@@ -118,7 +118,8 @@ def system_report(prefs) -> list[tuple[str, str]]:
     from .inference.model_info import motion_model_info, weights_folder
     lines: list[tuple[str, str]] = []
     try:
-        import onnxruntime as ort
+        from .inference.onnx_session import import_onnxruntime
+        ort = import_onnxruntime()  # telemetry off before the library loads
     except ImportError as exc:
         return [('ERROR', f"onnxruntime is not installed ({exc}); reinstall Cadence")]
     providers = ort.get_available_providers()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ..errors import CadenceError
 from ..motion.kinematics import Motion
 from .prompt_matcher import weak_match_warning
 from .sampler import GenerationCancelled
@@ -31,7 +32,7 @@ DEVICES = ("AUTO", "CPU", "CUDA")
 ProgressFn = Callable[[int, int], "bool | None"]
 
 
-class DeviceError(RuntimeError):
+class DeviceError(CadenceError, RuntimeError):
     """The chosen execution device is not offered by this onnxruntime."""
 
 
@@ -94,7 +95,8 @@ def providers_for(device: str) -> list[str] | None:
         return None
     if device == "CPU":
         return ["CPUExecutionProvider"]
-    import onnxruntime as ort
+    from .onnx_session import import_onnxruntime
+    ort = import_onnxruntime()
 
     available = ort.get_available_providers()
     if "CUDAExecutionProvider" not in available:

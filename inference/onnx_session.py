@@ -1,17 +1,38 @@
 """onnxruntime sessions: the execution device and thread settings, in one place.
 
 onnxruntime is imported inside the functions so that importing Cadence (and registering
-the add-on) never loads it.
+the add-on) never loads it. Every import goes through :func:`import_onnxruntime`, which
+turns onnxruntime's telemetry off first: its official builds otherwise create a
+persistent device id under ``~/.cache/Microsoft/DeveloperTools`` and may upload usage
+events. ``ORT_DISABLE_TELEMETRY=1`` must be in the environment before the library loads
+(setting it later has no effect), so it is set when this module is imported and again
+before each import; the API switch (``disable_telemetry_events``) is called as well.
+Cadence works offline: nothing it runs opens a network connection (tested).
 """
 from __future__ import annotations
 
 import os
 from typing import Sequence
 
+TELEMETRY_VARIABLE = "ORT_DISABLE_TELEMETRY"
+os.environ[TELEMETRY_VARIABLE] = "1"
+
+
+def import_onnxruntime():
+    """The onnxruntime module, with its telemetry off."""
+    os.environ[TELEMETRY_VARIABLE] = "1"
+    import onnxruntime as ort
+
+    try:
+        ort.disable_telemetry_events()
+    except (AttributeError, RuntimeError):  # older or telemetry-free builds
+        pass
+    return ort
+
 
 def default_providers() -> list[str]:
     """CUDA first when this onnxruntime build offers it, else the CPU provider."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     available = ort.get_available_providers()
     if "CUDAExecutionProvider" in available:
@@ -21,8 +42,8 @@ def default_providers() -> list[str]:
 
 def create_session(path: str | os.PathLike, *, intra_op_num_threads: int | None = None,
                    providers: Sequence[str] | None = None):
-    """An InferenceSession with Cadence's settings (errors-only logging)."""
-    import onnxruntime as ort
+    """An InferenceSession with Cadence's settings (errors-only logging, no telemetry)."""
+    ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     if intra_op_num_threads:

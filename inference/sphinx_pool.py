@@ -17,6 +17,7 @@ caller to decode in-process; the pool then stays off for this process.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import queue
@@ -32,16 +33,35 @@ Spans = list[tuple[str, int, int]]
 Result = tuple[Spans, Spans]          # (words, phones) of a segment, in its frames
 
 
+def worker_search_path() -> list[str]:
+    """The folders the worker needs besides the standard library: the one holding
+    pocketsphinx (Blender's extension wheels are on this interpreter's sys.path, not on
+    the default path of its Python), and nothing else from the parent's sys.path."""
+    try:
+        spec = importlib.util.find_spec("pocketsphinx")
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    places = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
+    return list(dict.fromkeys(str(Path(p).resolve().parent) for p in places))
+
+
+def worker_command() -> list[str]:
+    """The child's command line: isolated mode (-I: no PYTHONPATH, no user site, not
+    the script's folder on sys.path), so the standard library comes first."""
+    return [sys.executable, "-I", str(WORKER)]
+
+
 class _Worker:
     def __init__(self, setup: dict):
-        env = dict(os.environ)
-        # the child finds pocketsphinx where this interpreter does (Blender's extension
-        # wheels are on sys.path, not on the default path of its Python)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME",
+                                                                 "PYTHONSTARTUP")}
         flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)   # Windows: no console flashing up
-        self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                                      creationflags=flags)
+        setup = dict(setup, path=worker_search_path())   # appended after the standard library
         self.proc.stdin.write((json.dumps(setup) + "\n").encode())
         self.proc.stdin.flush()
         self.ready = self._answer() == "ready"

@@ -14,7 +14,9 @@ Two modes, chosen by the first line:
   pass over the recognised words for their phones (the gestures' words).
 
 Protocol on the child's stdin/stdout (bytes): the parent writes one JSON line,
-``{"mode": ..., "config": {decoder settings of the phone loop}}``; the child answers
+``{"mode": ..., "config": {decoder settings of the phone loop}, "path": [folders]}``
+(the child runs in isolated mode, ``-I``, and appends ``path``, the folder holding
+pocketsphinx, after the standard library); the child answers
 ``"ready"`` (or ``{"error": ...}``); then per segment the parent writes a 4-byte
 little-endian length and that many bytes of 16-bit mono PCM at 16 kHz, and the child
 answers one JSON line, ``{"words": [[text, first, last], ...], "phones": [[label, first,
@@ -142,6 +144,8 @@ def main() -> int:
 
     try:
         setup = json.loads(source.readline())
+        # the folder(s) holding pocketsphinx, after the standard library (run with -I)
+        sys.path.extend(p for p in setup.get("path", []) if isinstance(p, str) and p not in sys.path)
         mode = setup["mode"]
         decoders = Decoders(setup.get("config", {}))
         decoders.get(mode)                   # load the model now, before "ready"
