@@ -41,12 +41,39 @@ CMU = _sided({
 MIXAMO = {**CMU, "Spine": "spine1", "Spine1": "spine2", "Spine2": "spine3"}
 del MIXAMO["LowerBack"]
 
+
+def _asf(template: dict[str, str]) -> dict[str, str]:
+    """Expand {"{s}femur": "{side}_hip"} into ASF's one-letter sides: lfemur, rfemur."""
+    out = {}
+    for src, dst in template.items():
+        for side in ("left", "right"):
+            out[src.format(s=side[0], Side=side)] = dst.format(side=side)
+    return out
+
+
+# CMU mocap with the ASF bone names (the original .asf/.amc and BVH conversions that keep
+# them, often lower case): the ASF bones and the shortened names some converters use.
+# The hip joints (lhipjoint) and the upper neck are extra bones between mapped ones.
+CMU_ASF = {
+    "root": "pelvis", "hip": "pelvis", "lowerback": "spine1", "upperback": "spine2",
+    "abdomen": "spine2", "thorax": "spine3", "chest": "spine3", "lowerneck": "neck",
+    "neck": "neck", "head": "head",
+    **_asf({"{s}femur": "{side}_hip", "{s}hip": "{side}_hip", "{s}tibia": "{side}_knee",
+            "{s}knee": "{side}_knee", "{s}foot": "{side}_ankle", "{s}toes": "{side}_foot",
+            "{Side}toebase": "{side}_foot", "{s}toebase": "{side}_foot",
+            "{s}clavicle": "{side}_collar", "{s}collar": "{side}_collar",
+            "{s}humerus": "{side}_shoulder", "{s}shoulder": "{side}_shoulder",
+            "{s}radius": "{side}_elbow", "{s}elbow": "{side}_elbow", "{s}wrist": "{side}_wrist",
+            "{s}hand": "{side}_wrist"}),
+}
+
 CANONICAL_NAMES = {name: name for name in JOINT_NAMES}
 
 TABLES: dict[str, dict[str, str]] = {
     "canonical": CANONICAL_NAMES,
     "bandai_namco": BANDAI_NAMCO,
     "cmu": CMU,
+    "cmu_asf": CMU_ASF,
     "mixamo": MIXAMO,
 }
 

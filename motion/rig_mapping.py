@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bone_names import BANDAI_NAMCO, CMU, MIXAMO
+from .bone_names import BANDAI_NAMCO, CMU, CMU_ASF, MIXAMO
 from .skeleton import BODY_JOINT_NAMES, CANONICAL, JOINT_NAMES
 
 PRESET_FORMAT = "cadence-bone-map"
@@ -284,6 +284,7 @@ _TABLES_SRC: dict[str, dict[str, str]] = {
 TABLES: dict[str, dict[tuple[str | None, str], str]] = {
     **{name: _table(src) for name, src in _TABLES_SRC.items()},
     "cmu": _from_source_table(CMU),
+    "cmu_asf": _from_source_table(CMU_ASF),
     "bandai_namco": _from_source_table(BANDAI_NAMCO),
     "mixamo_bvh": _from_source_table(MIXAMO),
 }
@@ -343,6 +344,9 @@ class BoneMap:
     root: str | None = None
     convention: str = "custom"
     notes: list[str] = field(default_factory=list)
+    # How sure the automatic matching is of each joint's bone (0-1; see match_rig). Not
+    # saved in presets: a map the user saved or edited is what they chose.
+    confidence: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = [j for j in self.bones if j not in JOINT_NAMES]
@@ -456,6 +460,12 @@ def _refit_spine(rig: RestRig, bones: dict[str, int], up: np.ndarray) -> None:
             break
         path.append(a)
     chain = path[::-1]  # bottom to top
+    # A bone starting where the pelvis does (CMU's zero-offset lowerback) does not bend
+    # the spine; mapping spine1 onto it would frame the pelvis from a point on itself.
+    size = max(float(np.ptp(rig.heads, axis=0).max()), 1e-9)
+    # (MMD's upper body starts at the lower body's head too, but beside it, not below it.)
+    chain = [b for b in chain if not rig.is_ancestor(pelvis, b)
+             or np.linalg.norm(rig.heads[b] - rig.heads[pelvis]) > 0.01 * size]
     if not chain:
         return
     for j in ("spine1", "spine2", "spine3"):
@@ -475,13 +485,81 @@ def _refit_spine(rig: RestRig, bones: dict[str, int], up: np.ndarray) -> None:
         bones["spine2"] = chain[min(inner, key=lambda k: abs(frac[k] - want))]
 
 
+# Confidence of an automatic match (BoneMap.confidence): names and geometry agree; names
+# only (geometry had no opinion or could not run); names where geometry says otherwise;
+# geometry only.
+CONFIDENCE = {"both": 1.0, "name": 0.9, "disputed": 0.7, "geometry": 0.6}
+# Joints the spine refit re-places, checked only for being in the body's hierarchy.
+_TRUNK = frozenset({"pelvis", "spine1", "spine2", "spine3", "left_hip", "right_hip", "neck",
+                    "left_collar", "right_collar"})
+
+
+def _root_of(rig: RestRig, b: int) -> int:
+    anc = rig.ancestors(b)
+    return anc[-1] if anc else b
+
+
+def _hierarchy_breaks(rig: RestRig, bones: dict[str, int]) -> list[str]:
+    """Joints whose bone does not hang where the skeleton says: a limb joint not below
+    the bone of its nearest mapped canonical ancestor (an IK control called ``Foot.L`` at
+    the rig's root is not the foot), a trunk joint outside the pelvis's hierarchy."""
+    out = []
+    bones = dict(bones)  # a broken joint is dropped before its children are checked
+    ci = {n: i for i, n in enumerate(CANONICAL.names)}
+    body = _root_of(rig, bones["pelvis"]) if "pelvis" in bones else None
+    for joint in CANONICAL.names:
+        if joint not in bones or joint == "pelvis":
+            continue
+        p = CANONICAL.parents[ci[joint]]
+        while p >= 0 and CANONICAL.names[p] not in bones:
+            p = CANONICAL.parents[p]
+        if p < 0:
+            continue
+        parent = CANONICAL.names[p]
+        if joint in _TRUNK or parent in _TRUNK - {"neck"}:
+            if body is not None and _root_of(rig, bones[joint]) != body:
+                out.append(joint)
+                del bones[joint]
+        elif not rig.is_ancestor(bones[parent], bones[joint]):
+            out.append(joint)
+            del bones[joint]
+    return out
+
+
+_LIMBS = (("the hips", ("pelvis",)),
+          ("the left leg", ("left_hip", "left_knee", "left_ankle")),
+          ("the right leg", ("right_hip", "right_knee", "right_ankle")))
+
+
+def _describe_missing(found: dict[str, int], convention: str) -> str:
+    """A refusal an animator can act on: what is missing, what was found, what to do."""
+    parts = []
+    for label, joints in _LIMBS:
+        gone = [j for j in joints if j not in found]
+        if gone:
+            parts.append(label if len(gone) == len(joints) else
+                         f"{label}'s {' and '.join(j.split('_')[-1] for j in gone)}")
+    listed = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    seen = sorted({j.replace("_", " ") for j in found})
+    return (f"cannot recognise the rig as a body: no bones found for {listed}"
+            + (f" (found: {', '.join(seen)}" + (f"; names closest to {convention}" if convention else "") + ")"
+               if seen else " (no bone name or limb shape was recognised)")
+            + ". Map them by hand: Check Rig in the Cadence tab, pick a bone for each missing "
+              "joint and save the map as a preset (command line: --map FILE.json)")
+
+
 def match_rig(rig: RestRig, rigify_controls: bool = False) -> BoneMap:
-    """Automatic bone map for ``rig``: names first, then hierarchy and rest geometry for
-    main-body joints the names did not explain; the spine is refitted by height.
+    """Automatic bone map for ``rig``: names first, checked against the hierarchy (a name
+    on the wrong branch is dropped), then hierarchy and rest geometry for main-body joints
+    the names did not explain; the spine is refitted by height. Bones outside the body's
+    hierarchy (IK controls, poles, attachment slots at the rig's root) are left alone.
+    Each joint gets a confidence (``CONFIDENCE``: names and geometry agree, names only,
+    disputed, geometry only).
     ``rigify_controls``: the rig is a generated Rigify rig with its constraints (the
     caller knows from its ``rig_id``); its controls are mapped when the names fit.
 
-    Raises ValueError when neither finds the pelvis and both legs.
+    Raises ValueError, with what was found and what to do, when neither finds the pelvis
+    and both legs.
     """
     if rigify_controls and looks_like_rigify_controls(rig.names):
         table = TABLES["rigify_control"]
@@ -494,16 +572,25 @@ def match_rig(rig: RestRig, rigify_controls: bool = False) -> BoneMap:
                 bones[joint] = name
         missing = [j for j in REQUIRED_JOINTS if j not in bones]
         if not missing:
-            return BoneMap({j: bones[j] for j in JOINT_NAMES if j in bones}, root, "rigify_control")
+            return BoneMap({j: bones[j] for j in JOINT_NAMES if j in bones}, root, "rigify_control",
+                           confidence={j: CONFIDENCE["name"] for j in bones})
     convention, by_name, root = match_by_names(rig.names)
     bones = {j: rig.index[b] for j, b in by_name.items()}
     notes = []
-    geometry: dict[str, int] = {}
-    if any(j not in bones for j in MAIN_JOINTS):
-        try:
-            geometry = match_geometry(rig)
-        except ValueError as exc:
+    broken = _hierarchy_breaks(rig, bones)
+    if broken:
+        notes.append("names on the wrong branch, not used: "
+                     + ", ".join(f"{rig.names[bones[j]]} ({j})" for j in broken))
+        for j in broken:
+            del bones[j]
+    try:
+        geometry = match_geometry(rig)
+    except ValueError as exc:
+        geometry = {}
+        if any(j not in bones for j in MAIN_JOINTS):
             notes.append(f"geometry: {exc}")
+    confidence = {j: CONFIDENCE["name" if j not in geometry else "both" if geometry[j] == b else "disputed"]
+                  for j, b in bones.items()}
     used = set(bones.values())
     filled = []
     for joint, b in geometry.items():
@@ -511,19 +598,30 @@ def match_rig(rig: RestRig, rigify_controls: bool = False) -> BoneMap:
             bones[joint] = b
             used.add(b)
             filled.append(joint)
+            confidence[joint] = CONFIDENCE["geometry"]
     if filled:
         notes.append("from geometry: " + ", ".join(filled))
         if not by_name or len(filled) > len(by_name):
             convention = "geometry" if not by_name else f"{convention}+geometry"
     missing = [j for j in REQUIRED_JOINTS if j not in bones]
     if missing:
-        raise ValueError(
-            "cannot recognise the rig: no bones found for " + ", ".join(missing)
-            + f" (closest naming: {convention or 'none'}; known namings: "
-            + ", ".join(TABLES) + "; load a bone map preset to map it by hand)")
+        raise ValueError(_describe_missing(bones, convention))
+    body = _root_of(rig, bones["pelvis"])
+    extra = [rig.names[b] for b in range(rig.num_bones) if rig.parents[b] < 0 and b != body
+             and rig.names[b] != root]
+    if extra:
+        notes.append(f"left alone (outside the body's hierarchy): {', '.join(extra)}")
+    before = dict(bones)
     _refit_spine(rig, bones, body_axes(rig, bones)[2])
-    return BoneMap({j: rig.names[b] for j, b in sorted(bones.items(), key=lambda kv: JOINT_NAMES.index(kv[0]))},
-                   root, convention or "geometry", notes)
+    for j, b in bones.items():  # the refit places spine bones by height
+        if before.get(j) != b:
+            named = rig.names[b] in by_name.values()  # a spine bone by name, re-placed by height
+            confidence[j] = CONFIDENCE[("both" if geometry.get(j) == b else "name") if named else "geometry"]
+    for j in set(confidence) - set(bones):
+        del confidence[j]
+    ordered = sorted(bones.items(), key=lambda kv: JOINT_NAMES.index(kv[0]))
+    return BoneMap({j: rig.names[b] for j, b in ordered}, root, convention or "geometry", notes,
+                   {j: confidence[j] for j, _ in ordered})
 
 
 def body_axes(rig: RestRig, bones: dict[str, int]) -> np.ndarray:
@@ -550,14 +648,21 @@ def _main_path(rig: RestRig, start: int, weight) -> list[int]:
 
 
 def _mirror_error(rig: RestRig, a: int, b: int) -> float:
-    """How far subtree b is from the mirror image of subtree a (mean nearest distance)."""
+    """How far subtree b is from the mirror image of subtree a (mean nearest distance).
+    The mirror plane is half-way between the two subtrees: between their heads, or where
+    the heads coincide (CMU's hip joints and collars start at the body's centre line)
+    between their centroids."""
     pa, pb = _points(rig, rig.subtree(a)), _points(rig, rig.subtree(b))
-    d = rig.heads[a] - rig.heads[b]
+    ca, cb = rig.heads[a], rig.heads[b]
+    size = max(np.ptp(pa, axis=0).max(), np.ptp(pb, axis=0).max(), 1e-9)
+    if np.linalg.norm(ca - cb) < 0.05 * size:
+        ca, cb = pa.mean(0), pb.mean(0)
+    d = ca - cb
     n = np.linalg.norm(d)
     if n < 1e-9:
         return np.inf
     d /= n
-    mid = 0.5 * (rig.heads[a] + rig.heads[b])
+    mid = 0.5 * (ca + cb)
     reflected = pa - 2.0 * np.outer((pa - mid) @ d, d)
     dist = np.linalg.norm(reflected[:, None] - pb[None], axis=-1)
     return float(0.5 * (dist.min(1).mean() + dist.min(0).mean()))
@@ -626,8 +731,11 @@ def match_geometry(rig: RestRig) -> dict[str, int]:
     side_of = lambda c: "left" if (rig.heads[c] - rig.heads[hips]) @ left > 0 else "right"  # noqa: E731
 
     for c in (legs[2], legs[3]):
-        s = side_of(c)
         path = _main_path(rig, c, lambda k: reach[k])
+        if len(path) >= 4 and abs((rig.heads[path[0]] - rig.heads[hips]) @ left) < 0.25 * abs(
+                (rig.heads[path[1]] - rig.heads[hips]) @ left):
+            path = path[1:]  # a bone from the body's centre to the hip joint (CMU's lhipjoint)
+        s = side_of(path[0])
         h = np.array([height(k) for k in path])
         floor = min(h.min(), (_points(rig, path) @ up).min())
         rel = (h - floor) / max(h[0] - floor, 1e-9)
@@ -667,6 +775,10 @@ def match_geometry(rig: RestRig) -> dict[str, int]:
         path = _main_path(rig, c, lambda k: count[k])
         wrist = next((i for i, k in enumerate(path)
                       if sum(count[g] >= 2 for g in rig.children[k]) >= 2), len(path) - 1)
+        if wrist == len(path) - 1 and len(path) >= 4 and len(rig.children[path[-2]]) >= 2 and \
+                np.linalg.norm(rig.heads[path[-1]] - rig.heads[path[-2]]) < 0.5 * np.linalg.norm(
+                    rig.heads[path[-2]] - rig.heads[path[-3]]):
+            wrist -= 1  # one-bone fingers and a thumb (CMU's fingerbase, thumb): the hand is above them
         path = path[:wrist + 1]
         start = 0
         if len(path) >= 4 or (len(path) == 3 and np.linalg.norm(

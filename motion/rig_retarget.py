@@ -128,7 +128,8 @@ def prepare_target(rig: RestRig, bone_map: BoneMap) -> RigTarget:
     by_name = {j: rig.index[b] for j, b in bone_map.bones.items()}
     missing = [j for j in REQUIRED_JOINTS if j not in by_name]
     if missing:
-        raise ValueError("the bone map has no bones for " + ", ".join(missing))
+        raise ValueError("the bone map has no bones for the " + ", ".join(j.replace("_", " ") for j in missing)
+                         + ": pick them (Check Rig in the Cadence tab) or load another preset")
     for joint, bone in by_name.items():  # a mapped joint below its mapped parent joint
         p = CANONICAL.parents[CANONICAL.index(joint)]
         while p >= 0 and CANONICAL.names[p] not in by_name:
@@ -168,6 +169,14 @@ def prepare_target(rig: RestRig, bone_map: BoneMap) -> RigTarget:
                                   + ([up_child] if up_child is not None else []))
     while carrier >= 0 and rig.connected[carrier] and rig.parents[carrier] >= 0:
         carrier = rig.parents[carrier]
+    outside = [j for j, b in by_name.items() if carrier < 0 or not rig.is_ancestor(carrier, b)]
+    if outside:
+        raise ValueError(
+            "the bone map puts " + ", ".join(f"{j.replace('_', ' ')} on {rig.names[by_name[j]]!r}" for j in outside)
+            + (", which does not hang below the hips" if carrier >= 0 else
+               ": the pelvis and legs are in separate hierarchies")
+            + " (an IK control or a helper, not a body bone?): pick the body's own bones for them "
+              "(Check Rig in the Cadence tab) or fix the preset")
     root_bone = -1
     if bone_map.root and rig.index[bone_map.root] in rig.ancestors(carrier):
         root_bone = rig.index[bone_map.root]

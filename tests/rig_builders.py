@@ -360,6 +360,70 @@ def smpl_addon(**kw) -> RigSpec:
     return RigSpec("smpl", _ordered(bones), joints, **kw)
 
 
+def cmu_asf(**kw) -> RigSpec:
+    """A CMU mocap BVH with the ASF joint names in lower case: zero-length hip joints and
+    lower back at the root, an abdomen/chest spine, a second neck bone, finger and thumb
+    leaves (issue 24: refused before as "closest naming: daz_genesis")."""
+    centre = {"pelvis": "hip", "spine1": "abdomen", "spine2": "spine2", "spine3": "chest",
+              "neck": "neck", "head": "head"}
+    sided = {"hip": "hip", "knee": "knee", "ankle": "foot", "collar": "collar",
+             "shoulder": "shoulder", "elbow": "elbow", "wrist": "hand"}
+
+    def name_of(j):
+        if j in centre:
+            return centre[j]
+        side, part = j.split("_", 1)
+        if part == "foot":
+            return f"{side}toebase"
+        return side[0] + sided[part]
+    bones, joints = _canonical_bones(name_of, fingers=False)
+    del bones["spine2"], joints["spine2"]  # two spine bones above the lower back
+    bones["chest"] = ("abdomen", bones["chest"][1])
+    bones["lowerback"] = ("hip", P[J["pelvis"]].copy())  # zero offset, as in the files
+    bones["abdomen"] = ("lowerback", bones["abdomen"][1])
+    for s, side in (("l", "left"), ("r", "right")):
+        bones[f"{s}hipjoint"] = ("hip", P[J["pelvis"]].copy())
+        bones[f"{s}hip"] = (f"{s}hipjoint", bones[f"{s}hip"][1])
+        bones[f"{s}collar"] = ("chest", bones[f"{s}collar"][1])
+        wrist = P[J[f"{side}_wrist"]]
+        out = np.sign(wrist[0]) * np.array([0.08, 0.0, 0.0])
+        _leaf(bones, f"{side}fingerbase", f"{s}hand", wrist + out)
+        _leaf(bones, f"{s}thumb", f"{s}hand", wrist + 0.6 * out + [0.0, -0.03, 0.0])
+    _insert(bones, "head", "neck1", 0.5)
+    return RigSpec("cmu_asf", _ordered(bones), joints, **kw)
+
+
+def game_rig(**kw) -> RigSpec:
+    """A hand-made game rig: ``.L/.R`` suffixes, ``Ankle`` for the foot bone, and five
+    more root bones beside the Pelvis: IK foot controls named ``Foot.L/.R`` on the floor,
+    knee poles in front of the knees and a helmet attachment slot (issue 24: failed with
+    "bone is not below the carrier")."""
+    centre = {"pelvis": "Pelvis", "spine1": "Spine1", "spine2": "Spine2", "spine3": "Spine3",
+              "neck": "Neck", "head": "Head"}
+    sided = {"hip": "Thigh", "knee": "Shin", "ankle": "Ankle", "foot": "Toe", "collar": "Collar",
+             "shoulder": "UpperArm", "elbow": "LowerArm", "wrist": "Hand"}
+
+    def name_of(j):
+        if j in centre:
+            return centre[j]
+        side, part = j.split("_", 1)
+        return f"{sided[part]}.{side[0].upper()}"
+    bones, joints = _canonical_bones(name_of, fingers=False)
+    for s, side in (("L", "left"), ("R", "right")):
+        wrist = P[J[f"{side}_wrist"]]
+        out = np.sign(wrist[0]) * np.array([0.08, 0.0, 0.0])
+        _leaf(bones, f"Finger1.{s}", f"Hand.{s}", wrist + out)
+        _leaf(bones, f"Thumb1.{s}", f"Hand.{s}", wrist + 0.6 * out + [0.0, -0.03, 0.0])
+        joints[f"{side}_thumb1"] = f"Thumb1.{s}"
+        ankle = P[J[f"{side}_ankle"]]
+        bones[f"Foot.{s}"] = (None, np.array([ankle[0], ankle[1], 0.0]))
+        _leaf(bones, f"FootRoll.{s}", f"Foot.{s}", [ankle[0], ankle[1] - 0.1, 0.0])
+        knee = P[J[f"{side}_knee"]]
+        bones[f"KneePole.{s}"] = (None, knee + [0.0, -0.5, 0.0])
+    bones["HelmetSlot"] = (None, P[J["head"]] + [0.0, 0.0, 0.15])
+    return RigSpec("game_rig", _ordered(bones), joints, **kw)
+
+
 def test_rigs() -> list[RigSpec]:
     """The rigs of the retargeting tests: conventions x rest poses x axes x transforms."""
     return [
@@ -372,6 +436,9 @@ def test_rigs() -> list[RigSpec]:
         character_creator(arm_angle=20.0, roll_seed=6, data_rotation=Y_UP, data_scale=100.0,
                           object_euler=(np.pi / 2, 0, 0), object_scale=0.01),
         generic(arm_angle=10.0, roll_seed=7, object_euler=(0, 0, np.pi)),  # unknown names, turned round
+        cmu_asf(roll_seed=8, data_rotation=Y_UP, data_scale=100.0 / 2.54,  # BVH in inches, Y up
+                object_euler=(np.pi / 2, 0, 0), object_scale=0.0254),
+        game_rig(arm_angle=30.0, roll_seed=9),                          # extra roots, Foot.L controls
     ]
 
 

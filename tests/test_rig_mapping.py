@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rig_builders as rb
 from cadence.motion.rig_mapping import (EXAMPLE_NAMES, TABLES, BoneMap, RestRig, match_geometry,
@@ -45,7 +47,8 @@ def test_match_rig_finds_every_joint(spec):
 
 def test_conventions_are_recognised_by_name():
     expected = {"mixamo": "mixamo", "unreal": "unreal", "rigify": "rigify_deform", "vrm": "vrm",
-                "mmd": "mmd", "character_creator": "character_creator", "generic": "geometry"}
+                "mmd": "mmd", "character_creator": "character_creator", "generic": "geometry",
+                "cmu_asf": "cmu_asf", "game_rig": "daz_genesis"}
     for spec in rb.test_rigs():
         assert match_rig(rb.rest_rig(spec)).convention == expected[spec.label]
 
@@ -89,6 +92,74 @@ def test_geometry_fills_gaps_left_by_names():
     bm = match_rig(rb.rest_rig(spec))
     assert bm.bones["left_elbow"] == "arm_lower_a" and bm.bones["right_elbow"] == "arm_lower_b"
     assert any("geometry" in n for n in bm.notes)
+
+
+def renamed(spec, names: dict[str, str]):
+    """The spec with bones renamed (parents and expected joints follow)."""
+    spec.bones = {names.get(n, n): ((names.get(p, p) if p else None), h) for n, (p, h) in spec.bones.items()}
+    spec.joints = {j: names.get(b, b) for j, b in spec.joints.items()}
+    return spec
+
+
+def test_cmu_asf_names_and_geometry_agree():
+    spec = rb.cmu_asf()
+    bm = match_rig(rb.rest_rig(spec))
+    assert bm.convention == "cmu_asf" and bm.bones == spec.joints
+    assert min(bm.confidence.values()) >= 0.9
+    assert all(c == 1.0 for j, c in bm.confidence.items() if j != "spine1")  # limb shapes confirm the names
+    # Without the names (meaningless ones), the limb shapes alone find the same body:
+    # zero-length hip joints and collars start on the centre line, fingers are one bone.
+    anonymous = renamed(rb.cmu_asf(), {n: f"b{k:02d}" for k, n in enumerate(spec.bones)})
+    bm = match_rig(rb.rest_rig(anonymous))
+    assert bm.convention == "geometry" and bm.bones == anonymous.joints
+    assert set(bm.confidence.values()) == {0.6}  # geometry only
+
+
+def test_extra_roots_and_controls_are_left_alone():
+    spec = rb.game_rig()
+    bm = match_rig(rb.rest_rig(spec))
+    assert bm.bones == spec.joints  # the IK control "Foot.L" is not the foot
+    assert not {"Foot.L", "Foot.R", "KneePole.L", "HelmetSlot"} & set(bm.bones.values())
+    assert any("wrong branch" in n and "Foot.L (left_ankle)" in n for n in bm.notes)
+    assert any(n.startswith("left alone") and "HelmetSlot" in n for n in bm.notes)
+    assert bm.confidence["left_ankle"] == 0.6 and bm.confidence["left_knee"] == 1.0
+
+
+@given(extra=st.lists(st.tuples(st.sampled_from(
+    ["Foot.L", "Foot_IK.R", "Hand.L", "hand_ik_r", "KneePole.L", "Hips", "Head", "LeftFoot", "root",
+     "Weapon", "Spine", "ball_l", "thigh_r", "Bip01 L Foot"]),
+    st.floats(-1.0, 1.0), st.floats(-1.0, 1.0), st.floats(0.0, 2.0), st.integers(0, 3)),
+    min_size=1, max_size=6, unique_by=lambda t: t[0]))
+@settings(max_examples=40, deadline=None)
+def test_any_extra_root_bones_change_nothing(extra):
+    """Controls, poles and slots at the rig's root (with small child chains), whatever
+    they are called and wherever they sit, never change the body's map nor fail it."""
+    spec = rb.unreal() if "root" not in [e[0] for e in extra] else rb.vrm()
+    spec = renamed(spec, {})
+    for name, x, y, z, kids in extra:
+        if name in spec.bones:
+            continue
+        spec.bones[name] = (None, np.array([x, y, z]))
+        for k in range(kids):
+            spec.bones[f"{name}_{k}"] = (name if k == 0 else f"{name}_{k - 1}", np.array([x, y + 0.1 * (k + 1), z]))
+    bm = match_rig(rb.rest_rig(spec))
+    assert bm.bones == spec.joints
+
+
+def test_refusal_says_what_was_found_and_what_to_do():
+    spec = renamed(rb.mixamo(prefix=""), {"LeftLeg": "x1", "RightLeg": "x2"})
+    rig = rb.rest_rig(spec)
+    keep = [i for i, n in enumerate(rig.names) if "Leg" not in n and n not in ("x1", "x2")
+            and "Foot" not in n and "Toe" not in n]
+    # Only the upper body: no legs at all.
+    sub = RestRig([rig.names[i] for i in keep], [keep.index(rig.parents[i]) if rig.parents[i] in keep else -1
+                                                 for i in keep], rig.heads[keep], rig.tails[keep], rig.matrices[keep])
+    with pytest.raises(ValueError) as info:
+        match_rig(sub)
+    msg = str(info.value)
+    assert "the left leg and the right leg" in msg and "found:" in msg and "head" in msg
+    assert "mixamo" in msg and "Check Rig" in msg and "--map" in msg
+    assert "carrier" not in msg and "geometry:" not in msg
 
 
 def test_unrecognisable_rig_is_refused():

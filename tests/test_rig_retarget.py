@@ -9,7 +9,7 @@ import rig_builders as rb
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import rest_motion
-from cadence.motion.rig_mapping import match_rig
+from cadence.motion.rig_mapping import BoneMap, match_rig
 from cadence.motion.rig_retarget import (RetargetOptions, pose_heads, prepare_target,
                                          retarget_to_rig)
 from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
@@ -196,3 +196,23 @@ def test_foot_cleanup_leaves_matching_rigs_alone(walk):
     _, _, clean = retarget(spec, walk)
     np.testing.assert_allclose(pose_heads(rig, clean), pose_heads(rig, raw), atol=0.05)  # 0.5 mm
     assert errors(spec, rig, clean, walk)[0] < 0.02
+
+
+def test_a_map_onto_a_control_outside_the_body_is_refused_in_words():
+    spec = rb.game_rig()
+    rig = rb.rest_rig(spec)
+    bones = dict(spec.joints, left_ankle="Foot.L")  # the IK control at the rig's root
+    with pytest.raises(ValueError) as info:
+        prepare_target(rig, BoneMap(bones))
+    msg = str(info.value)
+    assert "left ankle on 'Foot.L'" in msg and "does not hang below the hips" in msg and "Check Rig" in msg
+
+
+def test_extra_roots_stay_at_rest(walk):
+    spec = rb.game_rig()
+    rig, target, pose = retarget(spec, walk)
+    for name in ("Foot.L", "KneePole.R", "HelmetSlot", "FootRoll.L"):
+        assert name not in pose.bones and name not in pose.locations  # no keys: left alone
+    heads = canonical_space_heads(spec, rig, pose)
+    for name in ("Foot.L", "HelmetSlot"):
+        np.testing.assert_allclose(heads[:, rig.index[name]], heads[:1, rig.index[name]].repeat(len(heads), 0))
