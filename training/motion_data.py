@@ -1,7 +1,8 @@
 """Training batches for the motion denoiser: crops of real takes with their labels.
 
 Every sample is a window of one take (random crop, or the whole take held still at its
-end when the take is shorter than the window), its content label as a one-hot action
+end when the take is shorter than the window; locomotion takes continue their gait
+instead, see extend_take), its content label as a one-hot action
 vector and its style as a one-hot slider vector. Crop lengths go from 64 to 320 frames
 (2-10.7 s), so the model sees long clips as well as the short set-2 takes; a crop only
 draws takes at least half its length, so long crops are not mostly a held pose. Takes
@@ -28,13 +29,20 @@ import torch
 from ..dataset import pipeline
 from ..dataset.pipeline import MotionDataset
 from ..motion.mirror import mirror_features, mirror_label
-from ..motion.representation import Normalizer
+from ..motion.representation import CONTACTS, Normalizer
 
 # Root channels that are velocities: zero while the character holds still.
 VELOCITY_CHANNELS = (0, 1, 2)
+CONTACT_START = CONTACTS.start  # channels before it are poses and root motion, after it contacts
 CROP_LENGTHS = (64, 96, 128, 160, 192, 256, 320)  # frames (multiples of 4: whole latent tokens)
 MIN_FILL = 0.5  # a crop draws takes of at least this share of its length
 HOLD_TOKENS = CROP_LENGTHS[-1] // 4  # held pose appended to a take before it is encoded
+# Actions whose takes are cut out of continuous locomotion: a window longer than the take
+# continues the gait (extend_take), where holding the last pose taught the model that a
+# run stops after ~3 s (docs/motion_model.md). Turns are one turn, not a cycle.
+CYCLIC_ACTIONS = frozenset({"walk", "run", "dash", "walk-back", "walk-left", "walk-right"})
+MIN_PERIOD = 24  # frames: the shortest loop extend_take accepts (a run's gait cycle is ~20)
+SEAM_FRAMES = 8  # frames over which a loop seam's small pose offset is faded out
 
 
 @dataclass
@@ -54,6 +62,36 @@ def load_training_data(progress: bool = True) -> tuple[MotionDataset, Normalizer
     ds = pipeline.load_or_build(progress=progress)
     norm = Normalizer.fit([ds.clip(i) for i in ds.indices("train")])
     return ds, norm, Vocabulary.from_dataset(ds)
+
+
+def extend_take(clip: np.ndarray, frames: int, cyclic: bool) -> np.ndarray:
+    """``clip`` (un-normalised features) followed by ``frames`` more frames.
+
+    Non-cyclic takes hold their last pose still (velocities zero). Cyclic ones continue
+    their gait: the loop restarts after the frame that best matches the last one in pose
+    and motion (at least MIN_PERIOD frames back), and the remaining offset at the seam
+    is faded out over SEAM_FRAMES frames, so the continuation has no pop and the foot
+    contacts stay those of real frames.
+    """
+    n = len(clip)
+    if frames <= 0:
+        return clip.copy()
+    period = min(MIN_PERIOD, (n - 2) // 2)
+    if not cyclic or period < 4:
+        held = np.repeat(clip[-1:], frames, axis=0)
+        held[:, list(VELOCITY_CHANNELS)] = 0.0
+        return np.concatenate([clip, held])
+    pose = clip[:, :CONTACT_START]
+    step = np.diff(pose, axis=0)  # step[i] = pose[i + 1] - pose[i]
+    candidates = np.arange(1, n - period)  # loop = clip[a + 1:], at least `period` frames
+    cost = (np.linalg.norm(pose[candidates] - pose[-1], axis=1)
+            + 4.0 * np.linalg.norm(step[candidates - 1] - step[-1], axis=1))
+    a = int(candidates[np.argmin(cost)])
+    loop = clip[a + 1:].copy()
+    fade = np.clip(1.0 - np.arange(len(loop)) / min(SEAM_FRAMES, len(loop) // 2), 0.0, 1.0)[:, None]
+    loop[:, :CONTACT_START] -= fade * (pose[a] - pose[-1])[None]
+    reps = -(-frames // len(loop))
+    return np.concatenate([clip, np.tile(loop, (reps, 1))[:frames]])
 
 
 def take_weights(contents: np.ndarray, styles: np.ndarray, balance: float = 0.0) -> np.ndarray:

@@ -20,7 +20,9 @@ from ..inference.motion_model import MotionModel, clear_cache
 from ..inference.references import HELD_TOKENS, REFERENCES_FILE, ReferenceBank
 from ..inference.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from ..motion.mirror import mirror_features, mirror_label
-from .motion_data import VELOCITY_CHANNELS
+from .motion_data import CROP_LENGTHS, CYCLIC_ACTIONS, extend_take
+
+LOOPED_TOKENS = CROP_LENGTHS[-1] // 4  # locomotion references are at least this long
 
 LICENCE = "CC-BY-NC-4.0"
 
@@ -38,15 +40,17 @@ def chosen_takes(ds: MotionDataset, per_pair: int, seed: int = 0) -> list[int]:
 
 def build_bank(model: MotionModel, ds: MotionDataset, takes: list[int]) -> ReferenceBank:
     """The takes and their mirror images as normalised latents, each followed by
-    HELD_TOKENS tokens of its last pose held still."""
+    HELD_TOKENS tokens of its last pose held still; locomotion takes first continue
+    their gait to LOOPED_TOKENS (motion_data.extend_take), so that a long window of a
+    run keeps running."""
     fpt = model.frames_per_token
     latents, contents, styles, tokens = [], [], [], []
     for i in takes:
         clip = ds.clip(i)
+        if ds.contents[i] in CYCLIC_ACTIONS and len(clip) < LOOPED_TOKENS * fpt:
+            clip = extend_take(clip, LOOPED_TOKENS * fpt - len(clip), cyclic=True)
         own = -(-len(clip) // fpt)
-        held = np.repeat(clip[-1:], own * fpt - len(clip) + HELD_TOKENS * fpt, axis=0)
-        held[:, list(VELOCITY_CHANNELS)] = 0.0
-        full = np.concatenate([clip, held])
+        full = extend_take(clip, own * fpt - len(clip) + HELD_TOKENS * fpt, cyclic=False)
         pair = np.stack([full, mirror_features(full)])
         z = model.encode_features(model.normalizer.normalize(pair).astype(np.float32))
         for side, label in enumerate((ds.contents[i], mirror_label(ds.contents[i], model.labels))):

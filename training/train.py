@@ -5,6 +5,7 @@
     motion      the prompt matcher and the latent action + style denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
     references  the bank of real takes sampling may start from (references.py; export runs it)
+    warm-start  torch checkpoints rebuilt from the shipped ONNX motion model, to fine-tune (warm_start.py)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
     gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
 
@@ -26,7 +27,7 @@ from _package import load_package  # noqa: E402
 load_package(ROOT)
 
 COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
-            "references": "cadence.training.references",
+            "references": "cadence.training.references", "warm-start": "cadence.training.warm_start",
             "face": "cadence.training.train_face", "gesture": "cadence.training.train_gesture"}
 
 if __name__ == "__main__":

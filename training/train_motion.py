@@ -38,7 +38,8 @@ from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .loop import (LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train,
                    use_bf16)
-from .motion_data import HOLD_TOKENS, LatentBatchSampler, Vocabulary, load_training_data
+from .motion_data import (CYCLIC_ACTIONS, HOLD_TOKENS, LatentBatchSampler, Vocabulary, extend_take,
+                          load_training_data)
 from .train_autoencoder import OUT as AUTOENCODER_OUT
 from .train_autoencoder import pad_to_tokens
 
@@ -72,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="training processes on a CPU (0: one per core; 1: this process alone)")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these denoiser weights (train.py warm-start writes the shipped ones to "
+                        ".cache/models/motion_diffusion/shipped.pt); a checkpoint to resume still wins")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
     return p.parse_args(argv)
 
@@ -123,21 +127,19 @@ def encode_takes(autoencoder: MotionAutoencoder, ds, takes: np.ndarray, norm: No
                  latent_mean: np.ndarray, latent_std: np.ndarray
                  ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray], dict[int, int]]:
     """Normalised latents of every take and of its mirror image, each encoded with
-    HOLD_TOKENS tokens of its last pose held still appended; and each take's own length
-    in tokens."""
-    from .motion_data import VELOCITY_CHANNELS
+    HOLD_TOKENS tokens appended (its last pose held still, or for locomotion its gait
+    continued: motion_data.extend_take); and the length in tokens crops may draw from:
+    the take's own, or for locomotion the whole continued take."""
     latents, mirrored, tokens = {}, {}, {}
-    hold = HOLD_TOKENS * FRAMES_PER_TOKEN
     for i in takes:
         clip = ds.clip(i)
-        held = np.repeat(clip[-1:], hold, axis=0)
-        held[:, list(VELOCITY_CHANNELS)] = 0.0
-        full = pad_to_tokens(np.concatenate([clip, held]))
+        cyclic = ds.contents[i] in CYCLIC_ACTIONS
+        full = pad_to_tokens(extend_take(clip, HOLD_TOKENS * FRAMES_PER_TOKEN, cyclic))
         pair = np.stack([full, mirror_features(full)])
         x = torch.from_numpy(norm.normalize(pair).astype(np.float32))
         z = ((autoencoder.encoder(x)[0].numpy() - latent_mean) / latent_std).astype(np.float32)
         latents[int(i)], mirrored[int(i)] = z[0], z[1]
-        tokens[int(i)] = max(1, -(-len(clip) // FRAMES_PER_TOKEN))
+        tokens[int(i)] = len(z[0]) if cyclic else max(1, -(-len(clip) // FRAMES_PER_TOKEN))
     return latents, mirrored, tokens
 
 
@@ -190,7 +192,16 @@ def main(argv=None) -> int:
                       bf16=use_bf16(args.precision, device), name="denoiser",
                       extra={"config": cfg.to_dict(), "vocab": vars(vocab),
                              "autoencoder": str(args.autoencoder),
-                             "args": vars(args) | {"out": str(args.out), "autoencoder": str(args.autoencoder)}})
-    train(MotionDenoiser(cfg), batches, loss_fn, st, rank, world, device)
+                             "args": vars(args) | {"out": str(args.out), "autoencoder": str(args.autoencoder),
+                                                   "init": str(args.init) if args.init else None}})
+    model = MotionDenoiser(cfg)
+    if args.init is not None:
+        init = torch.load(args.init, map_location="cpu", weights_only=False)
+        if init["config"] != cfg.to_dict():
+            raise SystemExit(f"{args.init} is a denoiser of another shape: {init['config']} vs {cfg.to_dict()}")
+        model.load_state_dict(init["model"])
+        if rank == 0:
+            print(f"denoiser: starting from {args.init} (step {init.get('step', '?')})", flush=True)
+    train(model, batches, loss_fn, st, rank, world, device)
     finish_distributed()
     return 0
