@@ -1,9 +1,13 @@
 """Where the read-only data archives are and where processed data is cached."""
 from __future__ import annotations
 
+import lzma
 import os
 import tarfile
+import zlib
 from pathlib import Path
+
+from ..errors import CadenceError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +37,16 @@ def unpacked(archive_name: str, folder: str) -> Path:
         raise FileNotFoundError(f"{archive} not found: set CADENCE_DATA_DIR to the folder "
                                 "holding the data archives (see ../shared/data/README.md)")
     (cache_dir() / "data").mkdir(exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(cache_dir() / "data", filter="data")
+    try:
+        with tarfile.open(archive) as tar:
+            # filter="data" refuses absolute paths, links out of the folder, devices
+            tar.extractall(cache_dir() / "data", filter="data")
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, ValueError) as exc:
+        raise DatasetError(f"{archive} is damaged or not a data archive Cadence can unpack "
+                           f"({type(exc).__name__}: {exc}); fetch it again") from None
     marker.touch()
     return target
+
+
+class DatasetError(CadenceError):
+    """The training data cannot be unpacked or read; the message names the file."""

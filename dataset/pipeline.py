@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..motion.representation import REPRESENTATION_VERSION, encode
 from ..motion.retarget import Alignment
 from ..motion.skeleton import CANONICAL
 from . import bandai_namco
-from .paths import cache_dir
+from .paths import DatasetError, cache_dir
 
 PIPELINE_VERSION = 2  # 2: shared alignment follows each take's axes
 FPS = 30.0
@@ -136,9 +137,13 @@ def save(ds: MotionDataset, path: Path) -> None:
 
 
 def load(path: Path) -> MotionDataset:
-    with np.load(path, allow_pickle=False) as d:
-        return MotionDataset(d["features"], d["starts"], d["names"], d["sets"], d["contents"],
-                             d["styles"], d["splits"], float(d["fps"]))
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            return MotionDataset(d["features"], d["starts"], d["names"], d["sets"], d["contents"],
+                                 d["styles"], d["splits"], float(d["fps"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"the processed data {path} is damaged ({type(exc).__name__}: {exc}); "
+                           "make it again with 'cadence dataset build'") from None
 
 
 def load_or_build(rebuild: bool = False, progress: bool = False) -> MotionDataset:
