@@ -62,7 +62,12 @@ def import_rig(path: str | Path, armature: str | None = None) -> bpy.types.Objec
         raise RigFileError(f"cannot import {path.name}: {exc}") from exc
     armatures = [o for o in bpy.data.objects if o not in before and o.type == 'ARMATURE']
     if suffix == ".bvh" and len(armatures) == 1:
-        _upright_rest_from_bvh(armatures[0], path)
+        try:
+            _upright_rest_from_bvh(armatures[0], path)
+        except RigFileError:  # nothing stands: leave the scene as it was
+            for obj in [o for o in bpy.data.objects if o not in before]:
+                bpy.data.objects.remove(obj)
+            raise
     if armature:
         chosen = [o for o in armatures if o.name == armature or o.name.split(".")[0] == armature]
         if not chosen:
@@ -75,38 +80,44 @@ def import_rig(path: str | Path, armature: str | None = None) -> bpy.types.Objec
     return max(armatures, key=lambda o: len(o.data.bones))
 
 
-def upright_frame(path: Path) -> int | None:
-    """For a BVH whose rest pose is not a standing pose (Maya-style files such as the
-    Bandai Namco set), the index of its most upright frame; None when the rest pose is
-    upright or the skeleton is not recognised."""
-    import numpy as np
-
-    from ..motion import convert
-    from ..motion.bone_names import match_names
+def standing_reference(path: Path):
+    """The pose of a BVH rig to retarget against (motion/standing_pose.py): None when its
+    skeleton is not recognised (the bone mapping then decides); RigFileError when nothing
+    in the file stands."""
     from ..motion.bvh import read_bvh
+    from ..motion.standing_pose import bvh_joint_map, standing_reference as find
 
     try:
-        bvh = read_bvh(path)
-        _, by_name = match_names(bvh.skeleton.names)
+        bvh = read_bvh(path)  # Blender's importer read it: our parser refusing it is unlikely
+        bvh_joint_map(bvh.skeleton.names)
     except ValueError:
         return None
-    index = {n: i for i, n in enumerate(bvh.skeleton.names)}
-    names = {c: index[s] for c, s in by_name.items()}
-    raw = convert.source_pose(bvh)
-    axes = convert.detect_axes(raw.positions, names)
-    rest = convert.source_pose(bvh, axes, np.tile(np.array([1.0, 0, 0, 0]),
-                                                 (1, bvh.skeleton.num_joints, 1)))
-    if convert._uprightness(rest.positions, names)[0] <= convert._UPRIGHT_LIMIT_DEG:
-        return None
-    return int(np.argmin(convert._uprightness(raw.positions @ axes.T, names)))
+    try:
+        return find(bvh)
+    except ValueError as exc:
+        raise RigFileError(f"cannot use {path.name} as a rig: {exc}") from exc
+
+
+def upright_frame(path: Path) -> int | None:
+    """For a BVH whose zero pose is not a standing pose (Maya-style files such as the
+    Bandai Namco set, iClone exports with the legs above the hips), the index of its most
+    upright frame; None when the zero pose stands or the skeleton is not recognised."""
+    ref = standing_reference(path)
+    return None if ref is None else ref.frame
+
+
+REFERENCE_PROPERTY = "cadence_rest_reference"  # on the armature data: which pose is the rest
 
 
 def _upright_rest_from_bvh(obj: bpy.types.Object, path: Path) -> None:
-    """Make the most upright frame the rest pose of a BVH rig whose rest is not standing
-    (the retargeter aligns with the rest pose); the file's own animation is dropped."""
-    frame = upright_frame(path)
-    if frame is None:
+    """Make the most upright frame the rest pose of a BVH rig whose zero pose does not
+    stand (the retargeter aligns with the rest pose); the file's own animation is
+    dropped. Which pose was used is stored on the armature for the bake's report."""
+    ref = standing_reference(path)
+    if ref is None or ref.frame is None:
         return
+    obj.data[REFERENCE_PROPERTY] = ref.describe(path.name)
+    frame = ref.frame
     scene = bpy.context.scene
     scene.frame_set(scene.frame_start + frame)
     view_layer = bpy.context.view_layer

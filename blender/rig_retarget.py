@@ -223,7 +223,9 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
                        rest_bones=pose.rest_bones, properties=switches)
     if store_map:
         obj.data[MAP_PROPERTY] = json.dumps(used.to_dict(), ensure_ascii=False)
-    return RetargetResult(obj, action, used, pose, list(target.notes))
+    from .rig_import import REFERENCE_PROPERTY
+    reference = [str(obj.data[REFERENCE_PROPERTY])] if REFERENCE_PROPERTY in obj.data else []
+    return RetargetResult(obj, action, used, pose, list(target.notes) + reference)
 
 
 def retarget_motion_file(path, fps: float, obj: bpy.types.Object, bone_map: BoneMap | None = None,

@@ -344,8 +344,8 @@ class BoneMap:
     root: str | None = None
     convention: str = "custom"
     notes: list[str] = field(default_factory=list)
-    # How sure the automatic matching is of each joint's bone (0-1; see match_rig). Not
-    # saved in presets: a map the user saved or edited is what they chose.
+    # How sure the automatic matching is of each joint's bone (0-1; see match_rig); a joint
+    # the user picked is 1. Saved with the map (optional in presets).
     confidence: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -360,8 +360,11 @@ class BoneMap:
 
     def to_dict(self) -> dict:
         ordered = {j: self.bones[j] for j in JOINT_NAMES if j in self.bones}
-        return {"format": PRESET_FORMAT, "version": PRESET_VERSION, "convention": self.convention,
-                "root": self.root, "bones": ordered}
+        out = {"format": PRESET_FORMAT, "version": PRESET_VERSION, "convention": self.convention,
+               "root": self.root, "bones": ordered}
+        if self.confidence:
+            out["confidence"] = {j: round(float(c), 3) for j, c in self.confidence.items() if j in ordered}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> "BoneMap":
@@ -376,8 +379,15 @@ class BoneMap:
         root = data.get("root")
         if root is not None and not isinstance(root, str):
             raise ValueError("bone map \"root\" must be a bone name or null")
-        return cls({k: v for k, v in bones.items() if v}, root or None,
-                   str(data.get("convention", "custom")))
+        confidence = data.get("confidence") or {}
+        if not isinstance(confidence, dict):
+            raise ValueError("bone map \"confidence\" must map joint names to numbers")
+        kept = {k: v for k, v in bones.items() if v}
+        try:
+            confidence = {k: min(1.0, max(0.0, float(v))) for k, v in confidence.items() if k in kept}
+        except (TypeError, ValueError):
+            raise ValueError("bone map \"confidence\" must map joint names to numbers") from None
+        return cls(kept, root or None, str(data.get("convention", "custom")), confidence=confidence)
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -397,6 +407,16 @@ class BoneMap:
             return cls.from_dict(data)
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from exc
+
+    def with_bone(self, joint: str, bone: str | None) -> "BoneMap":
+        """This map with ``joint`` on ``bone`` (None unmaps it), as the user's choice:
+        the bone leaves any other joint, the joint's confidence becomes 1."""
+        bones = {j: b for j, b in self.bones.items() if b != bone and j != joint}
+        confidence = {j: c for j, c in self.confidence.items() if j in bones}
+        if bone:
+            bones[joint] = bone
+            confidence[joint] = 1.0
+        return BoneMap(bones, self.root, "custom", [], confidence)
 
     def resolve(self, rig_names: list[str] | tuple[str, ...]) -> "BoneMap":
         """This map with bone names matched to ``rig_names``: exact names first, then the
@@ -418,7 +438,8 @@ class BoneMap:
             elif found not in bones.values():
                 bones[joint] = found
         root = find(self.root) if self.root else None
-        return BoneMap(bones, root, self.convention, notes)
+        return BoneMap(bones, root, self.convention, notes,
+                       {j: c for j, c in self.confidence.items() if j in bones})
 
 
 # --- matching ---------------------------------------------------------------------------

@@ -153,15 +153,9 @@ class CADENCE_OT_set_bone_map_entry(bpy.types.Operator):
         obj = context.active_object
         try:
             bone_map = current_bone_map(obj)
-            bones = dict(bone_map.bones)
-            if self.bone:
-                if self.bone not in obj.data.bones:
-                    raise ValueError(f"{obj.name!r} has no bone {self.bone!r}")
-                bones = {j: b for j, b in bones.items() if b != self.bone}
-                bones[self.joint] = self.bone
-            else:
-                bones.pop(self.joint, None)
-            bone_map = store_bone_map(obj, type(bone_map)(bones, bone_map.root, "custom"))
+            if self.bone and self.bone not in obj.data.bones:
+                raise ValueError(f"{obj.name!r} has no bone {self.bone!r}")
+            bone_map = store_bone_map(obj, bone_map.with_bone(self.joint, self.bone or None))
         except (RigError, ValueError) as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}

@@ -467,3 +467,30 @@ def rb_spec_heads(obj):
     names = [b.name for b in obj.data.bones]
     heads = np.array([b.head_local for b in obj.data.bones])
     return names, heads, None
+
+
+def lying_zero_pose_bvh(spec: RigSpec, frames: int = 4) -> str:
+    """BVH text (Y up, cm) of ``spec`` whose zero pose has the legs folded up above the
+    hips (everything below the thighs turned 180 degrees about the left-right axis), as
+    iClone / Character Creator exports write it; every frame but the first turns the
+    thighs back, so the file's motion stands (issue 24)."""
+    from cadence.motion.bvh import format_bvh
+    from cadence.motion.skeleton import Skeleton
+
+    names = list(spec.bones)
+    index = {n: i for i, n in enumerate(names)}
+    parents = [index[spec.bones[n][0]] if spec.bones[n][0] else -1 for n in names]
+    heads = np.array([spec.bones[n][1] for n in names]) @ Y_UP.T * 100.0
+    offsets = np.array([heads[i] - heads[p] if p >= 0 else heads[i] for i, p in enumerate(parents)])
+    thighs = [index[spec.joints[f"{s}_hip"]] for s in _SIDES]
+    flip = np.diag([1.0, -1.0, -1.0])  # 180 degrees about X (left-right in Y-up space)
+    for i in range(len(names)):
+        k = parents[i]
+        while k >= 0 and k not in thighs:
+            k = parents[k]
+        if k >= 0:
+            offsets[i] = flip @ offsets[i]
+    rotations = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (frames, len(names), 1))
+    rotations[1:, thighs] = (0.0, 1.0, 0.0, 0.0)
+    root = np.repeat(heads[:1], frames, axis=0)
+    return format_bvh(Skeleton(tuple(names), tuple(parents), offsets), rotations, root, 30.0)

@@ -101,6 +101,6 @@ def test_edit_bone_map_entries(blender, presets):  # noqa: F811
     assert json.loads(obj.data["cadence_bone_map"])["bones"]["left_foot"] == "LeftToe_End"
     with pytest.raises(RuntimeError, match="no bone 'Tail'"):
         blender.ops.cadence.set_bone_map_entry(joint="left_foot", bone="Tail")
-    with pytest.raises(RuntimeError, match="no bones for pelvis"):
+    with pytest.raises(RuntimeError, match="no bones for the pelvis"):
         blender.ops.cadence.set_bone_map_entry(joint="pelvis", bone="")
     assert json.loads(obj.data["cadence_bone_map"])["bones"]["pelvis"] == "Hips"

@@ -160,3 +160,38 @@ def test_bvh_rig_with_a_lying_rest_pose(blender, walk):  # noqa: F811
             v = positions[f, rb.J[jb]] - positions[f, rb.J[ja]]
             cos = np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v)
             assert np.degrees(np.arccos(min(1.0, cos))) < 1.0, (a, b, f)
+
+
+def test_bvh_rig_whose_zero_pose_has_the_legs_up(blender, tmp_path, walk):  # noqa: F811
+    """An iClone / Character Creator BVH (CC_Base_* names, not a BVH naming) whose zero
+    pose folds the legs above the hips: a standing frame of the file becomes the rest
+    pose, the walk bakes upright, and the report says which reference was used."""
+    from cadence.blender.rig_import import import_rig
+    from cadence.blender.rig_retarget import retarget_onto
+
+    path = tmp_path / "cc_character.bvh"
+    path.write_text(rb.lying_zero_pose_bvh(rb.character_creator()), encoding="utf-8")
+    obj = import_rig(path)
+    result = retarget_onto(obj, walk)
+    assert any("rest reference: frame 2 of cc_character.bvh" in n for n in result.notes)
+    positions = walk.positions()
+    scale = result.pose.scale
+    for f in (0, 40, 80, 119):
+        blender.context.scene.frame_set(f + 1)
+        world = {j: np.array(obj.matrix_world @ obj.pose.bones[b].head) / scale
+                 for j, b in (("head", "CC_Base_Head"), ("pelvis", "CC_Base_Hip"),
+                              ("left_ankle", "CC_Base_L_Foot"), ("right_wrist", "CC_Base_R_Hand"))}
+        assert world["head"][2] > world["pelvis"][2] + 0.4  # upright, not lying
+        for j in ("left_ankle", "right_wrist"):
+            assert np.linalg.norm(world[j] - positions[f, rb.J[j]]) < 0.01, (j, f)
+
+
+def test_bvh_rig_with_nothing_standing_is_refused_and_changes_nothing(blender, tmp_path):  # noqa: F811
+    from cadence.blender.rig_import import RigFileError, import_rig
+
+    blender.ops.wm.read_factory_settings(use_empty=True)
+    path = tmp_path / "folded.bvh"
+    path.write_text(rb.lying_zero_pose_bvh(rb.character_creator(), frames=1), encoding="utf-8")
+    with pytest.raises(RigFileError, match="standing T- or A-pose"):
+        import_rig(path)
+    assert len(blender.data.objects) == 0
