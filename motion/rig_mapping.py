@@ -330,6 +330,11 @@ def looks_like_rigify_controls(names: list[str] | tuple[str, ...]) -> bool:
 
 
 MAIN_JOINTS: tuple[str, ...] = BODY_JOINT_NAMES  # the 22 body joints
+_BODY_PARTS = (("the spine", ("spine1", "spine2", "spine3")), ("the head", ("neck", "head")),
+               *((f"the {s} leg", tuple(f"{s}_{p}" for p in ("hip", "knee", "ankle", "foot")))
+                 for s in ("left", "right")),
+               *((f"the {s} arm", tuple(f"{s}_{p}" for p in ("collar", "shoulder", "elbow", "wrist")))
+                 for s in ("left", "right")))
 REQUIRED_JOINTS: tuple[str, ...] = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee")
 
 
@@ -408,6 +413,25 @@ class BoneMap:
         except ValueError as exc:
             raise ValueError(f"{path.name}: {exc}") from exc
 
+    def summary(self) -> list[str]:
+        """Lines an animator reads before baking: how much of the body is mapped, which
+        joints to check (found by limb shape or disputed), which limbs are missing."""
+        body = [j for j in MAIN_JOINTS if j in self.bones]
+        unsure = [j for j in body if self.confidence.get(j, 1.0) < CONFIDENCE["name"]]
+        lines = [f"{len(body)} of {len(MAIN_JOINTS)} body joints mapped ({self.convention})"]
+        if unsure:
+            lines.append("check: " + ", ".join(j.replace("_", " ") for j in unsure)
+                         + " (found by limb shape, not by name)")
+        missing = [label for label, joints in _BODY_PARTS if not any(j in self.bones for j in joints)]
+        partial = [f"{label} ({', '.join(j.split('_')[-1] for j in joints if j not in self.bones)})"
+                   for label, joints in _BODY_PARTS if label.endswith(("leg", "arm"))
+                   and any(j in self.bones for j in joints) and not all(j in self.bones for j in joints)]
+        if missing:
+            lines.append("not found: " + ", ".join(missing) + " (they will not move)")
+        if partial:
+            lines.append("partly found: " + "; ".join(partial))
+        return lines
+
     def with_bone(self, joint: str, bone: str | None) -> "BoneMap":
         """This map with ``joint`` on ``bone`` (None unmaps it), as the user's choice:
         the bone leaves any other joint, the joint's confidence becomes 1."""
@@ -430,7 +454,7 @@ class BoneMap:
         def find(bone: str) -> str | None:
             return bone if bone in exact else by_key.get(split_side(bone))
 
-        bones, notes = {}, []
+        bones, notes = {}, list(self.notes)
         for joint, bone in self.bones.items():
             found = find(bone)
             if found is None:

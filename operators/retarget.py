@@ -67,10 +67,10 @@ class CADENCE_OT_retarget_motion(bpy.types.Operator):
 
 
 class CADENCE_OT_detect_bone_map(bpy.types.Operator):
-    """Match the active armature's bones to the canonical skeleton and store the map on the armature for review"""
+    """Check Rig: match the active armature's bones to the body (by name, then by limb shape) and store the map on the armature for review before anything is baked"""
 
     bl_idname = "cadence.detect_bone_map"
-    bl_label = "Detect Bone Map"
+    bl_label = "Check Rig"
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
@@ -84,8 +84,12 @@ class CADENCE_OT_detect_bone_map(bpy.types.Operator):
         except (RigError, ValueError) as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        self.report({'INFO'}, f"{obj.name!r}: {len(bone_map.bones)} bones mapped "
-                              f"({bone_map.convention}); stored as {MAP_PROPERTY!r}")
+        for note in bone_map.notes:
+            self.report({'INFO'}, note)
+        summary = bone_map.summary()
+        self.report({'WARNING'} if len(summary) > 1 else {'INFO'},
+                    f"{obj.name!r}: " + "; ".join(summary) + f"; {len(bone_map.bones)} bones in all, "
+                    "stored on the armature for review (Bone Map panel)")
         return {'FINISHED'}
 
 

@@ -132,21 +132,41 @@ def segment_frames_label(segment, scene: bpy.types.Scene) -> str:
     return f"{segment.frame_start}-{segment.frame_end} ({seconds:.1f} s)"
 
 
-def bone_map_rows(obj) -> list[tuple[str, str]]:
-    """(joint, bone) rows of the map stored on the target, body joints only (empty when
-    no map is stored: Detect stores one for review)."""
+def stored_map(obj):
+    """The bone map stored on the target (Check Rig stores one for review), or None."""
     import json
 
     from ..blender.rig_retarget import MAP_PROPERTY
     from ..motion.rig_mapping import BoneMap
-    from ..motion.skeleton import CANONICAL
     if armature_problem(obj) or not obj.data.get(MAP_PROPERTY):
-        return []
+        return None
     try:
-        bone_map = BoneMap.from_dict(json.loads(obj.data[MAP_PROPERTY]))
+        return BoneMap.from_dict(json.loads(obj.data[MAP_PROPERTY]))
     except (ValueError, TypeError):
+        return None
+
+
+def bone_map_rows(obj) -> list[tuple[str, str, str]]:
+    """(joint, bone, icon) rows of the map stored on the target, body joints only (empty
+    when no map is stored): a check mark where names found the bone, a question mark
+    where only the limb shapes did (worth a look), an error icon where nothing did."""
+    from ..motion.rig_mapping import CONFIDENCE
+    from ..motion.skeleton import CANONICAL
+    bone_map = stored_map(obj)
+    if bone_map is None:
         return []
-    return [(j, bone_map.bones.get(j, "")) for j in CANONICAL.names[:22]]
+    rows = []
+    for j in CANONICAL.names[:22]:
+        bone = bone_map.bones.get(j, "")
+        sure = bone_map.confidence.get(j, 1.0) >= CONFIDENCE["name"]
+        rows.append((j, bone, ('CHECKMARK' if sure else 'QUESTION') if bone else 'ERROR'))
+    return rows
+
+
+def bone_map_summary(obj) -> list[str]:
+    """The stored map's summary lines (BoneMap.summary) and its notes (bones left alone)."""
+    bone_map = stored_map(obj)
+    return [] if bone_map is None else bone_map.summary()
 
 
 def face_meshes_line(context: bpy.types.Context) -> tuple[str, str] | None:

@@ -51,7 +51,7 @@ class CADENCE_PT_main(_CadencePanel, bpy.types.Panel):
         else:
             row = col.row(align=True)
             row.context_pointer_set("active_object", obj)
-            row.operator("cadence.detect_bone_map", text="Detect", icon='VIEWZOOM')
+            row.operator("cadence.detect_bone_map", text="Check Rig", icon='VIEWZOOM')
             row.operator("cadence.load_bone_map", text="Load", icon='IMPORT')
             row.operator("cadence.save_bone_map", text="Save", icon='EXPORT')
         col.separator()
@@ -72,16 +72,20 @@ class CADENCE_PT_bone_map(_CadencePanel, bpy.types.Panel):
         obj = gen.effective_target(context)
         rows = logic.bone_map_rows(obj) if obj is not None else []
         if not rows:
-            layout.label(text="Detect the bone map to review and edit it", icon='INFO')
+            layout.label(text="Check Rig to review and edit the bone map", icon='INFO')
             return
+        box = layout.column(align=True)
+        for line in logic.bone_map_summary(obj):
+            box.label(text=line, icon='INFO' if line[0].isdigit() else 'QUESTION')
         col = layout.column(align=True)
-        for joint, bone in rows:
+        for joint, bone, icon in rows:
             row = col.row(align=True)
             split = row.split(factor=0.45, align=True)
-            split.label(text=joint.replace("_", " ").title())
+            split.label(text=joint.replace("_", " ").title(), icon=icon)
             split.label(text=bone or "(unmapped)", icon='BONE_DATA' if bone else 'BLANK1')
             op = row.operator("cadence.edit_bone_map_entry", text="", icon='GREASEPENCIL')
             op.joint, op.bone = joint, bone
+        layout.operator("cadence.save_bone_map", text="Save as Preset", icon='EXPORT')
 
 
 class CADENCE_UL_tracks(bpy.types.UIList):

@@ -318,3 +318,33 @@ def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):  #
     rec = _draw_all(bpy, bpy.context)
     labels = {c[2].get("text") for c in rec.calls("prop") if c[1][1] == "value"}
     assert "Happy" in labels and "Neutral" in labels  # style and speech emotion sliders
+
+
+def test_check_rig_shows_the_mapping_before_baking(blender):  # noqa: F811
+    """Issue 24: Check Rig on a game rig with IK controls at its root: the panel lists
+    every body joint with its bone and how it was found, says what to check, and a joint
+    fixed by picking a bone becomes certain; undo takes the fix back."""
+    import json
+
+    from cadence.panels import logic
+    bpy = blender
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    obj = rb.build_object(bpy, rb.game_rig(), name="Hero")
+    bpy.context.scene.cadence.target = obj
+    assert bpy.ops.cadence.detect_bone_map() == {'FINISHED'}
+    stored = json.loads(obj.data["cadence_bone_map"])
+    assert stored["bones"]["left_ankle"] == "Ankle.L" and stored["confidence"]["left_ankle"] == 0.6
+    rows = {j: (b, icon) for j, b, icon in logic.bone_map_rows(obj)}
+    assert rows["left_ankle"] == ("Ankle.L", 'QUESTION') and rows["left_knee"] == ("Shin.L", 'CHECKMARK')
+    rec = _draw_all(bpy, bpy.context)
+    labels = rec.labels()
+    assert "22 of 22 body joints mapped (daz_genesis)" in labels
+    assert any(t.startswith("check: ") and "left ankle" in t for t in labels)
+    assert "cadence.save_bone_map" in rec.operators()
+    bpy.ops.ed.undo_push(message="checked")
+    assert bpy.ops.cadence.set_bone_map_entry(joint="left_ankle", bone="Ankle.L") == {'FINISHED'}
+    assert dict((j, i) for j, _, i in logic.bone_map_rows(obj))["left_ankle"] == 'CHECKMARK'
+    bpy.ops.ed.undo_push(message="fixed")
+    bpy.ops.ed.undo()
+    obj = bpy.data.objects["Hero"]
+    assert json.loads(obj.data["cadence_bone_map"])["confidence"]["left_ankle"] == 0.6

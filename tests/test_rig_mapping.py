@@ -229,3 +229,19 @@ def test_rigify_control_names_only_when_recognised():
     assert looks_like_rigify_controls(names)
     for spec in rb.test_rigs():  # never chosen by names alone
         assert match_rig(rb.rest_rig(spec)).convention != "rigify_control"
+
+
+def test_summary_tells_what_to_check_and_what_is_missing():
+    bm = match_rig(rb.rest_rig(rb.game_rig()))
+    lines = bm.summary()
+    assert lines[0] == "22 of 22 body joints mapped (daz_genesis)"
+    assert any(line.startswith("check: ") and "left ankle" in line for line in lines)
+    bm = bm.with_bone("left_ankle", "Ankle.L")
+    assert bm.confidence["left_ankle"] == 1.0 and bm.convention == "custom"
+    no_arm = bm.with_bone("right_wrist", None).with_bone("right_elbow", None)
+    assert "partly found: the right arm (elbow, wrist)" in no_arm.summary()
+    for j in ("left_collar", "left_shoulder", "left_elbow", "left_wrist"):
+        no_arm = no_arm.with_bone(j, None)
+    assert any(line.startswith("not found: the left arm") for line in no_arm.summary())
+    again = BoneMap.from_dict(json.loads(json.dumps(no_arm.to_dict())))
+    assert again.confidence == no_arm.confidence and again.bones == no_arm.bones
