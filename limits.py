@@ -7,6 +7,10 @@ with this file.
 from __future__ import annotations
 
 import math
+import os
+import stat
+
+from .errors import LimitError
 
 # Frame rates (frames per second).
 MIN_FPS, MAX_FPS = 1.0, 240.0                 # an output's --fps
@@ -31,6 +35,9 @@ MAX_TIMELINE_BYTES = 1 << 20  # a timeline file (1 MiB)
 MAX_SEGMENTS = 200            # segments on one timeline
 MAX_JSON_DEPTH = 16           # nesting of a timeline JSON
 
+# Text inputs.
+MAX_TRANSCRIPT_BYTES = 1 << 20  # a transcript file (1 MiB)
+
 # Audio.
 MAX_AUDIO_SECONDS = 3600.0    # speech for the face (gestures: 600 s, the timeline limit)
 MAX_SOURCE_RATE = 384_000     # an audio file's sample rate (Hz)
@@ -46,3 +53,19 @@ def in_range(value, low: float, high: float) -> bool:
     except (TypeError, ValueError, OverflowError):
         return False
     return math.isfinite(v) and low <= v <= high
+
+
+def check_input_file(path, what: str, max_bytes: int) -> None:
+    """Refuse, without reading it, an input that is not a regular file (a FIFO would
+    block) or is larger than ``max_bytes``. A missing file is left to the reader."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise LimitError(f"{what} {path} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise LimitError(f"{what} {path} is not a regular file (a device or pipe?)")
+    if st.st_size > max_bytes:
+        raise LimitError(f"{what} {path} is {st.st_size / 2**20:.1f} MiB; the limit is "
+                         f"{max_bytes / 2**20:.0f} MiB")

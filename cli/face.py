@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--audio is required")
     if args.out is None:
         raise CliError("--out is required")
-    from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
+    from ..limits import MAX_FPS, MAX_SEED, MAX_TRANSCRIPT_BYTES, MIN_FPS, check_input_file, in_range
     from ..output_file import check_output
     if args.fps is not None and not in_range(args.fps, MIN_FPS, MAX_FPS):
         raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     transcript = args.transcript
     if transcript is not None and transcript.startswith("@"):
+        check_input_file(transcript[1:], "the transcript", MAX_TRANSCRIPT_BYTES)
         try:
             transcript = Path(transcript[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -43,7 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_transcript(path: Path) -> str:
+    from ..limits import MAX_TRANSCRIPT_BYTES, check_input_file
     from .main import CliError
+    check_input_file(path, "transcript", MAX_TRANSCRIPT_BYTES)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -516,7 +516,7 @@ def test_troubleshooting_lists_the_limits():
     text = (ROOT / "docs" / "guide" / "troubleshooting.md").read_text()
     for figure in ("1-240", "0.1-10,000", "100,000", "256 MiB", "1,000 joints", "256 deep",
                    "5,000,000", "10,000,000", "64 arrays", "512 MiB", "1 MiB", "200 segments",
-                   "600 s", "16 deep", "3,600 s", "384 kHz", "4,294,967,295"):
+                   "600 s", "16 deep", "3,600 s", "384 kHz", "4,294,967,295", "at most 1 MiB, a regular"):
         assert figure in text, figure
     assert limits.MAX_FRAMES == 100_000 and limits.MAX_SEGMENTS == 200
     assert limits.MAX_BVH_DEPTH == 256 and limits.MAX_JSON_DEPTH == 16
@@ -650,3 +650,18 @@ def test_bake_refuses_its_motion_as_an_output(tmp_path, capsys):
     assert main(["bake", "--motion", str(src), "--out", str(tmp_path / "s.blend"), "--fps", "nan"]) == 2
     capsys.readouterr()
     assert src.read_bytes() == WALK.read_bytes() and [p.name for p in tmp_path.iterdir()] == ["walk.bvh"]
+
+
+def test_a_transcript_pipe_or_huge_file_is_refused_unread(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.txt")
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as f:
+        f.truncate(limits.MAX_TRANSCRIPT_BYTES + 1)
+    for name in ("pipe.txt", "big.txt"):
+        assert main(["face", "--audio", str(SPEECH), "--method", "phoneme", "--transcript",
+                     f"@{tmp_path / name}", "--out", str(tmp_path / "f.csv")]) == 2
+        assert one_error_line(capsys.readouterr().err, "face")
+        assert main(["gesture", "--audio", str(SPEECH), "--transcript", str(tmp_path / name),
+                     "--out", str(tmp_path / "g.bvh")]) == 2
+        assert one_error_line(capsys.readouterr().err, "gesture")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt", "pipe.txt"]
