@@ -25,6 +25,23 @@ class LimitError(CadenceError, ValueError):
     """An input is outside a documented limit (docs/guide/troubleshooting.md#limits)."""
 
 
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def without_traceback(message: object) -> str:
+    """``message`` with an embedded Python traceback (Blender's operators put one in the
+    errors they raise) cut down to its last line, the exception itself."""
+    text = str(message)
+    start = text.find(TRACEBACK)
+    if start < 0:
+        return text
+    lines = [ln for ln in text[start + len(TRACEBACK):].splitlines() if ln.strip()]
+    last = next((ln for ln in reversed(lines)
+                 if not ln.startswith((" ", "\t")) and not ln.startswith("Location:")), "")
+    return (text[:start] + last).strip()
+
+
 def one_line(message: object) -> str:
-    """``message`` on one line: newlines and runs of spaces collapse to single spaces."""
-    return " ".join(str(message).split())
+    """``message`` on one line: an embedded traceback cut to its last line, newlines and
+    runs of spaces collapsed to single spaces."""
+    return " ".join(without_traceback(message).split())

@@ -9,6 +9,10 @@ the result does not depend on the user's setup.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
+import tempfile
 from pathlib import Path
 
 from .main import CliError
@@ -159,6 +163,37 @@ def _write_bvh(path: Path, skeleton: str, armature, motion, notes: list[str]) ->
     return str(path)
 
 
+@contextlib.contextmanager
+def _blender_chatter_kept_back():
+    """Blender's importers print a failed import (with a Python traceback) straight to
+    the process's stdout and stderr; the error raised says it in one line. Keep that
+    output back while importing: dropped on failure, passed on after a success."""
+    streams = ((1, sys.stdout), (2, sys.stderr))
+    try:
+        for _, stream in streams:
+            stream.flush()
+        saved = [(fd, stream, os.dup(fd)) for fd, stream in streams]
+    except (OSError, ValueError, AttributeError):  # no real file descriptors (tests, IDEs)
+        yield
+        return
+    held = [tempfile.TemporaryFile() for _ in saved]
+    failed = True
+    try:
+        for (fd, _, _), file in zip(saved, held):
+            os.dup2(file.fileno(), fd)
+        yield
+        failed = False
+    finally:
+        for (fd, stream, copy), file in zip(saved, held):
+            os.dup2(copy, fd)
+            os.close(copy)
+            if not failed:
+                file.seek(0)
+                stream.write(file.read().decode("utf-8", "replace"))
+                stream.flush()
+            file.close()
+
+
 def _retarget(args: argparse.Namespace):
     from ..blender.bake_file import MotionFileError, load_motion_file
     from ..blender.rig_import import RigFileError, import_rig
@@ -169,7 +204,8 @@ def _retarget(args: argparse.Namespace):
     try:
         motion = load_motion_file(args.motion, args.fps, args.up)
         bone_map = load_preset(args.bone_map) if args.bone_map else None
-        obj = import_rig(args.rig, args.armature)
+        with _blender_chatter_kept_back():
+            obj = import_rig(args.rig, args.armature)
         return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion,
                                                                   foot_cleanup=args.foot_cleanup),
                              action_name=args.motion.stem), motion

@@ -665,3 +665,25 @@ def test_a_transcript_pipe_or_huge_file_is_refused_unread(tmp_path, capsys):
                      "--out", str(tmp_path / "g.bvh")]) == 2
         assert one_error_line(capsys.readouterr().err, "gesture")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt", "pipe.txt"]
+
+
+def test_a_traceback_inside_a_message_is_cut_to_its_last_line():
+    from cadence.errors import one_line
+    message = ("cannot import x.bvh: Error: Python: Traceback (most recent call last):\n"
+               '  File "/b/import_bvh.py", line 105, in read_bvh\n    file_lines = file.readlines()\n'
+               "                 ^^^^^^^^\nUnicodeDecodeError: 'utf-8' codec can't decode byte 0xab\n"
+               "Location: /b/ops.py:109\n")
+    assert one_line(message) == ("cannot import x.bvh: Error: Python: UnicodeDecodeError: 'utf-8' "
+                                 "codec can't decode byte 0xab")
+
+
+def test_bake_onto_a_garbage_rig_is_one_line_and_quiet(tmp_path):
+    """Blender's importer prints its traceback to the process's stdout: held back."""
+    (tmp_path / "rig.bvh").write_bytes(bytes(range(256)) * 8)
+    result = subprocess.run([sys.executable, str(ROOT / "cadence"), "bake", "--motion", str(WALK),
+                             "--rig", str(tmp_path / "rig.bvh"), "--out", str(tmp_path / "s.blend")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert one_error_line(result.stderr, "bake")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rig.bvh"]
