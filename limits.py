@@ -39,7 +39,8 @@ MAX_JSON_DEPTH = 16           # nesting of a timeline JSON
 MAX_TRANSCRIPT_BYTES = 1 << 20  # a transcript file (1 MiB)
 
 # Audio.
-MAX_AUDIO_SECONDS = 3600.0    # speech for the face (gestures: 600 s, the timeline limit)
+MAX_AUDIO_SECONDS = 1800.0    # speech for the face (gestures: 600 s, the timeline limit)
+MAX_AUDIO_SAMPLES = 86_400_000  # decoded samples a channel (30 min at 48 kHz: 346 MB as float32)
 MAX_SOURCE_RATE = 384_000     # an audio file's sample rate (Hz)
 
 # Seeds.

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import CadenceError
-from ..limits import MAX_AUDIO_SECONDS, MAX_SOURCE_RATE
+from ..limits import MAX_AUDIO_SAMPLES, MAX_AUDIO_SECONDS, MAX_SOURCE_RATE
 
 SAMPLE_RATE = 16000
 MIN_SOURCE_RATE = 4000
@@ -95,8 +95,12 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         if rate > MAX_SOURCE_RATE:
             raise AudioError(f"{path}: sample rate {rate} Hz is above the limit of "
                              f"{MAX_SOURCE_RATE} Hz (a damaged header?)")
-        limit = int(max_seconds * rate)
+        limit = min(int(max_seconds * rate), MAX_AUDIO_SAMPLES)
         if total > limit:
+            if total <= max_seconds * rate:  # short enough, but too many samples at this rate
+                raise AudioError(f"{path}: {total / rate:.0f} s at {rate} Hz is {total} samples; the "
+                                 f"limit is {MAX_AUDIO_SAMPLES} ({MAX_AUDIO_SAMPLES / 48000 / 60:.0f} min "
+                                 "at 48 kHz): resample it to 48 kHz or split the recording")
             raise AudioError(_too_long(path, total / rate, max_seconds))
         block = max(1, int(READ_BLOCK_SECONDS * rate))
         # one mono buffer of the announced length (grown if a compressed stream's count
@@ -106,7 +110,8 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = SAMPLE_RATE,
         try:
             for chunk in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
                 if done + len(chunk) > limit:
-                    raise AudioError(_too_long(path, (done + len(chunk)) / rate, max_seconds))
+                    raise AudioError(_too_long(path, (done + len(chunk)) / rate,
+                                               min(max_seconds, limit / rate)))
                 if done + len(chunk) > len(mono):
                     mono = np.concatenate([mono[:done], np.empty(done + len(chunk) + block, np.float32)])
                 mono[done:done + len(chunk)] = chunk.mean(axis=1) if channels > 1 else chunk[:, 0]

@@ -2,7 +2,7 @@
 timeline text and JSON, SMPL-X npz headers, WAV headers and the command line's numbers.
 
 Each asserts what the issue asks of every input: no traceback (a parser raises only its
-own CadenceError; the command line exits 0, or 2 with one line ``cadence CMD: error:
+own CadenceError, and its allocations stay under a stated cap, 64 MiB for these inputs; the command line exits 0, or 2 with one line ``cadence CMD: error:
 ...``), no file left behind, the inputs unchanged. Where a valid input would start
 sampling, the sampler is replaced by a sentinel: reaching it means the input passed the
 checks at the edge, and then every number must be inside the documented range.
@@ -14,6 +14,7 @@ import math
 import os
 import struct
 import tempfile
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -129,11 +130,27 @@ def nested_bvh(draw) -> str:
             f"Frame Time: {frame_time}\n{data}\n")
 
 
+PARSE_MEMORY_CAP = 64 << 20  # bytes the parsers may allocate for these small inputs
+
+
+@contextlib.contextmanager
+def memory_cap(limit: int = PARSE_MEMORY_CAP):
+    """Fail when the block's peak Python and numpy allocations exceed ``limit``."""
+    tracemalloc.start()
+    try:
+        yield
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak <= limit, f"peak {peak / 2**20:.1f} MiB"
+
+
 @FAST
 @given(text=st.one_of(mutated_bvh(), nested_bvh()))
 def test_bvh_parser_raises_only_its_own_error(text):
     try:
-        bvh = parse_bvh(text)
+        with memory_cap():
+            bvh = parse_bvh(text)
     except BvhError:
         return
     assert isinstance(bvh, Bvh)
@@ -196,7 +213,8 @@ def timeline_json(draw) -> str:
 @given(text=timeline_json())
 def test_timeline_json_raises_only_timeline_errors(text):
     try:
-        tl = parse_json(text)
+        with memory_cap():
+            tl = parse_json(text)
     except TimelineError:
         return
     assert isinstance(tl, Timeline) and 1 <= len(tl.segments()) <= limits.MAX_SEGMENTS
@@ -213,7 +231,8 @@ stmc_field = st.one_of(number, st.sampled_from(["walk forward", "legs torso", "r
 def test_timeline_text_raises_only_timeline_errors(lines):
     text = "\n".join(" # ".join(fields) for fields in lines)
     try:
-        tl = parse_stmc(text)
+        with memory_cap():
+            tl = parse_stmc(text)
     except TimelineError:
         return
     assert all(0 <= s.start < s.end <= 600 for s in tl.segments())

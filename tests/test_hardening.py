@@ -516,11 +516,11 @@ def test_troubleshooting_lists_the_limits():
     text = (ROOT / "docs" / "guide" / "troubleshooting.md").read_text()
     for figure in ("1-240", "0.1-10,000", "100,000", "256 MiB", "1,000 joints", "256 deep",
                    "5,000,000", "10,000,000", "64 arrays", "512 MiB", "1 MiB", "200 segments",
-                   "600 s", "16 deep", "3,600 s", "384 kHz", "4,294,967,295", "at most 1 MiB, a regular"):
+                   "600 s", "16 deep", "1,800 s", "86,400,000 samples", "384 kHz", "4,294,967,295", "at most 1 MiB, a regular"):
         assert figure in text, figure
     assert limits.MAX_FRAMES == 100_000 and limits.MAX_SEGMENTS == 200
     assert limits.MAX_BVH_DEPTH == 256 and limits.MAX_JSON_DEPTH == 16
-    assert limits.MAX_SEED == 4_294_967_295 and limits.MAX_AUDIO_SECONDS == 3600
+    assert limits.MAX_SEED == 4_294_967_295 and limits.MAX_AUDIO_SECONDS == 1800
 
 
 # --- the training data --------------------------------------------------------------------
@@ -687,3 +687,11 @@ def test_bake_onto_a_garbage_rig_is_one_line_and_quiet(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     assert one_error_line(result.stderr, "bake")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rig.bvh"]
+
+
+def test_too_many_source_samples_are_refused_from_the_header(tmp_path, monkeypatch):
+    from cadence.inference import audio as audio_mod
+    monkeypatch.setattr(audio_mod, "MAX_AUDIO_SAMPLES", 4000)
+    sf.write(tmp_path / "one.wav", 0.1 * np.sin(np.arange(8000) * 0.3), 8000)
+    with pytest.raises(audio_mod.AudioError, match="resample it to 48 kHz"):
+        audio_mod.load_audio(tmp_path / "one.wav")
