@@ -1,7 +1,10 @@
 """Scene-level helpers: empty files for command-line runs, fps, frame range, saving."""
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import bpy
@@ -48,7 +51,10 @@ def save_blend(path: str | Path, inputs=()) -> Path:
     with temporary_beside(path, inputs=inputs, what="", example="scene.blend", suffix=".blend") as tmp:
         tmp.unlink()  # the name stays reserved; an existing file would get a .blend1 backup
         try:
-            result = bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
+            # Blender announces the temporary name ("Saved copy as .scene.blend.x.blend"):
+            # kept back unless the save fails
+            with held_output(keep_on_success=False, keep_on_failure=True):
+                result = bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True)
         except RuntimeError as exc:
             raise OutputError(f"cannot save {path}: {one_line(exc)}") from None
         finally:
@@ -58,6 +64,36 @@ def save_blend(path: str | Path, inputs=()) -> Path:
             raise OutputError(f"cannot save {path}: Blender did not write it")
         verify_blend(tmp, shown=path)
     return path
+
+
+@contextlib.contextmanager
+def held_output(keep_on_success: bool = True, keep_on_failure: bool = True):
+    """Hold back what Blender prints to the process's stdout and stderr (its C code and
+    operators write there directly) during the block, then pass it on or drop it."""
+    streams = ((1, sys.stdout), (2, sys.stderr))
+    try:
+        for _, stream in streams:
+            stream.flush()
+        saved = [(fd, stream, os.dup(fd)) for fd, stream in streams]
+    except (OSError, ValueError, AttributeError):  # no real file descriptors (tests, IDEs)
+        yield
+        return
+    held = [tempfile.TemporaryFile() for _ in saved]
+    failed = True
+    try:
+        for (fd, _, _), file in zip(saved, held):
+            os.dup2(file.fileno(), fd)
+        yield
+        failed = False
+    finally:
+        for (fd, stream, copy), file in zip(saved, held):
+            os.dup2(copy, fd)
+            os.close(copy)
+            if keep_on_failure if failed else keep_on_success:
+                file.seek(0)
+                stream.write(file.read().decode("utf-8", "replace"))
+                stream.flush()
+            file.close()
 
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -9,10 +9,6 @@ the result does not depend on the user's setup.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 from .main import CliError
@@ -74,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--up applies to a SMPL-X (.npz) --motion only")
     if args.rig is None and (args.bone_map or args.armature):
         raise CliError("--map and --armature need --rig")
+    if args.bone_map and Path(args.bone_map).exists():
+        from ..limits import MAX_TIMELINE_BYTES, check_input_file
+        check_input_file(args.bone_map, "--map", MAX_TIMELINE_BYTES)  # 1 MiB, a regular file
     _check_outputs(args)
     try:
         import bpy  # noqa: F401  (slow; only this sub-command needs it)
@@ -163,48 +162,19 @@ def _write_bvh(path: Path, skeleton: str, armature, motion, notes: list[str]) ->
     return str(path)
 
 
-@contextlib.contextmanager
-def _blender_chatter_kept_back():
-    """Blender's importers print a failed import (with a Python traceback) straight to
-    the process's stdout and stderr; the error raised says it in one line. Keep that
-    output back while importing: dropped on failure, passed on after a success."""
-    streams = ((1, sys.stdout), (2, sys.stderr))
-    try:
-        for _, stream in streams:
-            stream.flush()
-        saved = [(fd, stream, os.dup(fd)) for fd, stream in streams]
-    except (OSError, ValueError, AttributeError):  # no real file descriptors (tests, IDEs)
-        yield
-        return
-    held = [tempfile.TemporaryFile() for _ in saved]
-    failed = True
-    try:
-        for (fd, _, _), file in zip(saved, held):
-            os.dup2(file.fileno(), fd)
-        yield
-        failed = False
-    finally:
-        for (fd, stream, copy), file in zip(saved, held):
-            os.dup2(copy, fd)
-            os.close(copy)
-            if not failed:
-                file.seek(0)
-                stream.write(file.read().decode("utf-8", "replace"))
-                stream.flush()
-            file.close()
-
-
 def _retarget(args: argparse.Namespace):
     from ..blender.bake_file import MotionFileError, load_motion_file
     from ..blender.rig_import import RigFileError, import_rig
     from ..blender.rig_retarget import RigError, retarget_onto
     from ..blender.presets import load_preset
+    from ..blender.scene import held_output
     from ..motion.rig_retarget import RetargetOptions
 
     try:
         motion = load_motion_file(args.motion, args.fps, args.up)
         bone_map = load_preset(args.bone_map) if args.bone_map else None
-        with _blender_chatter_kept_back():
+        # Blender's importers print a failed import with its traceback: the error says it
+        with held_output(keep_on_success=True, keep_on_failure=False):
             obj = import_rig(args.rig, args.armature)
         return retarget_onto(obj, motion, bone_map, RetargetOptions(root_motion=args.root_motion,
                                                                   foot_cleanup=args.foot_cleanup),

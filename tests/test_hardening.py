@@ -695,3 +695,19 @@ def test_too_many_source_samples_are_refused_from_the_header(tmp_path, monkeypat
     sf.write(tmp_path / "one.wav", 0.1 * np.sin(np.arange(8000) * 0.3), 8000)
     with pytest.raises(audio_mod.AudioError, match="resample it to 48 kHz"):
         audio_mod.load_audio(tmp_path / "one.wav")
+
+
+def test_bake_refuses_a_bone_map_pipe_unread(tmp_path, capsys):
+    os.mkfifo(tmp_path / "map.json")
+    assert main(["bake", "--motion", str(WALK), "--rig", str(WALK), "--map", str(tmp_path / "map.json"),
+                 "--out", str(tmp_path / "s.blend")]) == 2
+    assert one_error_line(capsys.readouterr().err, "bake")
+
+
+def test_a_saved_blend_is_announced_once_by_its_real_name(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "cadence"), "bake", "--motion", str(WALK),
+                             "--out", str(tmp_path / "s.blend")], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert ".tmp" not in result.stdout and "s.blend." not in result.stdout
+    assert f"-> {tmp_path / 's.blend'}" in result.stdout
