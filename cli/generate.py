@@ -20,7 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", default="",
                    help="slider settings NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. happy=0.7,old=0.3 "
                         "(--list-styles shows the names)")
-    p.add_argument("--seconds", type=float, default=4.0, help="duration (default 4)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help="duration (default 4; with --path: until the path's end is reached)")
+    p.add_argument("--path", type=Path, default=None, metavar="FILE",
+                   help='walk along a path: JSON {"points": [[x, y], ...], "times": [t, ...]} in metres '
+                        "on the ground (Blender axes: Z up, -Y forward), times optional (seconds)")
     p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
     p.add_argument("--variations", type=int, default=1,
                    help="write N variations (seeds SEED..SEED+N-1) as OUT_1.bvh ... (default 1)")
@@ -64,9 +68,15 @@ def run(args: argparse.Namespace) -> int:
     if args.prompt is not None and args.timeline is not None:
         raise CliError("--prompt and --timeline are mutually exclusive: give one")
     if args.timeline is not None:
+        if args.path is not None:
+            raise CliError("--path goes with --prompt (a timeline's segments carry their own paths later)")
         return run_timeline(args, model)
     if args.prompt is None:
         raise CliError("--prompt is required (or --timeline FILE)")
+    if args.path is not None:
+        return run_path(args, model)
+    if args.seconds is None:
+        args.seconds = 4.0
     check_common(args)
     try:
         request = GenerationRequest(args.prompt, args.seconds, parse_styles(args.style), args.seed,
@@ -122,6 +132,53 @@ def write_results(args: argparse.Namespace, results) -> list[Path]:
     for path, result in zip(paths, results):
         write_canonical_bvh(path, result.motion.resample(args.fps) if args.fps else result.motion)
     return paths
+
+
+def run_path(args: argparse.Namespace, model) -> int:
+    """``--prompt P --path FILE``: the prompt performed while walking the path."""
+    from ..inference.compose import compose
+    from ..inference.motion_model import GenerationError, parse_styles
+    from ..inference.path_follow import LOCOMOTION, PathFollow, clip_seconds
+    from ..inference.timeline import Segment, Timeline, TimelineError, Track
+    from ..inference.weights import WeightsError
+    from ..inference.timeline import MAX_SECONDS
+    from ..motion.ground_path import GroundPath, PathError
+    from .main import CliError
+    check_common(args)
+    try:
+        path = GroundPath.load(args.path)
+        styles = parse_styles(args.style)
+        model.style_vector(styles)  # unknown names fail before any work
+        if not args.prompt.strip():
+            raise GenerationError("the prompt is empty: describe the motion, e.g. 'a person walks'")
+        reading = model.encode_prompts([args.prompt.strip()])
+        action = model.match(reading.probabilities[0], 1)[0][0]
+        seconds = args.seconds if args.seconds is not None else clip_seconds(path, action)
+        if not 0 < seconds <= MAX_SECONDS:
+            raise GenerationError(f"the path takes {seconds:.0f} s, longer than the {MAX_SECONDS:g} s a clip "
+                                  "may last: give it times, or a shorter path")
+        timeline = Timeline([Track([Segment(args.prompt.strip(), 0.0, float(seconds))])])
+        results = [compose(model, timeline, seed=args.seed + i, steps=args.steps,
+                           text_guidance=args.text_guidance, style_guidance=args.style_guidance,
+                           styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength,
+                           path=PathFollow(path, model.normalizer, model.fps))
+                   for i in range(args.variations)]
+    except (PathError, TimelineError, GenerationError, WeightsError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if action not in LOCOMOTION:
+        print(f"cadence generate: warning: the prompt reads as {action!r}, not a walk or a run: the path "
+              "moves the character, but the legs may not step along it", file=sys.stderr)
+    paths = write_results(args, results)
+    if not args.quiet:
+        r = results[0]
+        follow = PathFollow(path, model.normalizer, model.fps)
+        off = follow.distances(r.motion.root_positions[:, :2])
+        print(f"prompt matched: {', '.join(f'{n} ({p:.2f})' for n, p in r.matches[0])}")
+        print(f"path: {path.length:.1f} m in {r.motion.num_frames / r.motion.fps:.1f} s; the hips within "
+              f"{100 * off.mean():.0f} cm of it on average ({100 * off.max():.0f} cm at most)")
+        print(f"wrote {', '.join(map(str, paths))}: {r.motion.num_frames} frames at "
+              f"{r.motion.fps:g} fps in {r.seconds_taken:.2f} s on {r.device}")
+    return 0
 
 
 def run_timeline(args: argparse.Namespace, model) -> int:

@@ -558,7 +558,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
             settings: ComposeSettings | None = None, method: str = "stmc",
             inpaint: tuple[np.ndarray, np.ndarray] | None = None,
             guidance: Guidance | None = None, foot_lock: bool = True,
-            reference_strength: float | None = None) -> TimelineResult:
+            reference_strength: float | None = None, path=None) -> TimelineResult:
     """Sample one motion for a timeline.
 
     ``styles``: default sliders for segments without their own. ``method``: "stmc"
@@ -571,6 +571,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     ``foot_lock``: pin planted feet and lift shuffled steps (``motion/foot_lock.py``).
     ``reference_strength``: below 1, every segment starts from a real take of its action
     (``reference_start``); None: the model's default.
+    ``path``: an ``inference.path_follow.PathFollow``: its frames walk the path (root
+    channels imposed at every step and on the result; the clip placed on the path).
     """
     from .motion_model import GenerationError
     t0 = time.perf_counter()
@@ -615,6 +617,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         x0 = composer.denoise(x, int(t))  # combined features
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
+        if path is not None:
+            x0 = path.guidance(x0, None)
         if keep is not None:
             x0 = keep * known + (1.0 - keep) * x0
         if i + 1 < len(timesteps) or st.reencode_final:
@@ -631,8 +635,12 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     if keep is not None:
         k = keep[:plan.frames]
         feats = k * inpaint[0] + (1.0 - k) * feats
+    start = None
+    if path is not None:
+        feats = path.impose(feats)
+        start = path.start(feats)
     matches = [model.match(p) for p in probabilities]
-    return TimelineResult(decode_generated(feats, model.fps, foot_lock), feats, matches, truncated,
+    return TimelineResult(decode_generated(feats, model.fps, foot_lock, start), feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
 
 

@@ -163,12 +163,13 @@ def lock_feet(motion: Motion, contacts: dict[str, np.ndarray] | None = None) -> 
     return Motion(local, motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 
-def decode_generated(features: np.ndarray, fps: float, foot_lock: bool = True) -> Motion:
+def decode_generated(features: np.ndarray, fps: float, foot_lock: bool = True, start=None) -> Motion:
     """Decode a model's output features (T, 206), denormalised, into a Motion, with the
-    feet locked on the contacts the model itself predicted (unless ``foot_lock`` is off)."""
+    feet locked on the contacts the model itself predicted (unless ``foot_lock`` is off).
+    ``start``: where the clip starts (representation.Start; default the origin, facing -Y)."""
     from .representation import CONTACTS, decode
 
-    motion = decode(features, fps)
+    motion = decode(features, fps, start)
     if not foot_lock:
         return motion
     return lock_feet(motion, contacts_from_channels(features[:, CONTACTS], motion.positions()))

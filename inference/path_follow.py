@@ -1,0 +1,182 @@
+"""Walk along a drawn path: the root channels of every sampling step follow the path
+(issue 22; docs/path_control.md).
+
+The representation keeps the root as a heading rate and a planar velocity in the
+character's own frame (motion/representation.py), so a trajectory can be written into
+those channels exactly. At every denoising step the composer hands the combined
+prediction to :meth:`PathFollow.guidance`, which replaces the root channels inside the
+path's frames with those of the path, and the sampler re-encodes the result: the legs
+and body are denoised for the imposed trajectory (turns get turning steps), instead of
+a finished walk being dragged along a curve afterwards.
+
+Speed: with times on the path, the arc length at each frame comes from them. Without,
+the character walks at its own pace: the arc length is the running sum of the forward
+speed the model predicts at that step, so the path sets where and which way, and the
+prompt and style sliders set how fast. After the end of the path the character stands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..motion.ground_path import GroundPath, PathError
+from ..motion.representation import Start, decode
+
+VELOCITY = slice(0, 3)  # heading rate, velocity to the left, velocity backwards
+# Typical forward speed (m/s) of the locomotion actions in the training takes (Bandai
+# Namco set, all styles): how long an untimed path takes, for the clip's duration.
+NOMINAL_SPEED = {"walk": 1.25, "run": 2.9, "dash": 3.3, "walk-back": 0.8, "walk-left": 1.0,
+                 "walk-right": 1.0, "walk-turn-left": 1.25, "walk-turn-right": 1.25, "guide": 0.6}
+LOCOMOTION = frozenset(NOMINAL_SPEED) - {"guide"}  # actions whose legs step along a path
+ARRIVAL_HOLD = 0.7  # seconds an untimed clip lasts after the expected arrival
+MAX_HURRY = 1.0
+GAIT_CYCLE = 1.0    # seconds: the course of a walk is its average over about one gait cycle
+
+
+def _integrate(root: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Heading (frames,) and floor position (frames, 2) of root channels (frames, 3),
+    from the origin facing -Y: what motion/representation.decode does."""
+    theta = np.concatenate([[0.0], np.cumsum(root[:-1, 0]) / fps])
+    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
+    step = np.stack([c * root[:-1, 1] - s * root[:-1, 2], s * root[:-1, 1] + c * root[:-1, 2]], axis=1) / fps
+    return theta, np.concatenate([np.zeros((1, 2)), np.cumsum(step, axis=0)])
+
+
+def _channels(theta: np.ndarray, xy: np.ndarray, fps: float) -> np.ndarray:
+    """Root channels (frames, 3) whose integration (``_integrate``) retraces ``theta``
+    and ``xy`` (up to their start): the encoder's own finite differences."""
+    out = np.empty((len(theta), 3))
+    d = np.diff(xy, axis=0) * fps
+    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
+    out[:-1, 0] = np.diff(theta) * fps
+    out[:-1, 1] = c * d[:, 0] + s * d[:, 1]
+    out[:-1, 2] = -s * d[:, 0] + c * d[:, 1]
+    out[-1] = out[-2]
+    return out
+
+
+def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average along axis 0. The ends are padded by point reflection, so a
+    steady course stays straight up to the last frame instead of lagging behind it."""
+    n = len(x)
+    if window <= 1 or n < 2:
+        return np.array(x, dtype=np.float64, copy=True)
+    x2 = x.reshape(n, -1).astype(np.float64)
+    pad = min(window // 2, n - 1)
+    padded = np.concatenate([2 * x2[:1] - x2[pad:0:-1], x2, 2 * x2[-1:] - x2[-2:-pad - 2:-1]])
+    c = np.concatenate([np.zeros((1, x2.shape[1])), np.cumsum(padded, axis=0)])
+    k = 2 * pad + 1
+    return ((c[k:] - c[:-k]) / k).reshape(x.shape)
+
+
+def clip_seconds(path: GroundPath, action: str | None, start: float = 0.0) -> float:
+    """How long a clip walking ``path`` from ``start`` seconds should be: to the last time
+    (plus a short hold), or the path's length at the action's usual pace plus a hold."""
+    if path.duration is not None:
+        return start + path.duration + 0.5
+    speed = NOMINAL_SPEED.get(action or "", NOMINAL_SPEED["walk"])
+    return start + path.length / speed + ARRIVAL_HOLD
+
+
+@dataclass
+class PathFollow:
+    """The path imposed on frames ``[first, last)`` of a normalised padded sample."""
+
+    path: GroundPath
+    normalizer: object  # motion.representation.Normalizer
+    fps: float
+    first: int = 0
+    last: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.first < 0 or (self.last is not None and self.last <= self.first + 1):
+            raise PathError("the path's segment needs at least two frames")
+        mean, std = self.normalizer.mean, self.normalizer.std
+        self._mean, self._std = np.asarray(mean[VELOCITY], np.float64), np.asarray(std[VELOCITY], np.float64)
+
+    def arc_lengths(self, forward: np.ndarray) -> np.ndarray:
+        """Arc length reached at each frame of the window: from the path's times, or from
+        the model's own (gait-averaged) forward speed (m/s per frame)."""
+        n = len(forward)
+        if self.path.times is not None:
+            return self.path.arc_length_at(np.arange(n) / self.fps)
+        s = np.concatenate([[0.0], np.cumsum(np.maximum(forward[:-1], 0.0)) / self.fps])
+        # Arrive in time: a model slower than the path needs is hurried (by up to 2x) so
+        # that the end is reached ARRIVAL_HOLD before the clip's end.
+        arrive = max(1, n - 1 - int(round(ARRIVAL_HOLD * self.fps)))
+        if 0 < s[arrive] < self.path.length:
+            s = s * min(MAX_HURRY, self.path.length / s[arrive])
+        return np.minimum(s, self.path.length)
+
+    def follow(self, root: np.ndarray) -> np.ndarray:
+        """Denormalised root channels (frames, 3) that walk the path, from the model's.
+
+        A walking pelvis yaws and sways with every step; only its gait-averaged course
+        is replaced by the path's: the model's trajectory is integrated, averaged over a
+        gait cycle, and what the average leaves (the sway) is put back around the path,
+        so the feet stay where the legs put them."""
+        n = len(root)
+        if n < 2:
+            return np.zeros((n, 3))
+        theta, xy = _integrate(root, self.fps)
+        window = max(1, int(round(GAIT_CYCLE * self.fps)) | 1)
+        theta_s, xy_s = _moving_average(theta, window), _moving_average(xy, window)
+        sway_theta = theta - theta_s
+        c, sn = np.cos(theta_s), np.sin(theta_s)
+        d = xy - xy_s
+        sway_xy = np.stack([c * d[:, 0] + sn * d[:, 1], -sn * d[:, 0] + c * d[:, 1]], axis=1)
+        step = np.diff(xy_s, axis=0) * self.fps
+        forward = np.concatenate([sn[:-1] * step[:, 0] - c[:-1] * step[:, 1], [0.0]])  # along the facing
+        s = self.arc_lengths(forward)
+        path_theta = self.path.heading_at(s)
+        base = self.path.point_at(s)
+        # The sway belongs to walking: it fades out where the path has the character stand.
+        moving = np.clip(np.gradient(s) * self.fps / 0.5, 0.0, 1.0) if n > 1 else np.zeros(n)
+        moving = _moving_average(moving, window)
+        sway_theta, sway_xy = sway_theta * moving, sway_xy * moving[:, None]
+        cp, sp = np.cos(path_theta), np.sin(path_theta)
+        want_xy = base + np.stack([cp * sway_xy[:, 0] - sp * sway_xy[:, 1],
+                                   sp * sway_xy[:, 0] + cp * sway_xy[:, 1]], axis=1)
+        self._start = (float(path_theta[0] + sway_theta[0]), want_xy[0].copy())
+        return _channels(path_theta + sway_theta, want_xy, self.fps)
+
+    def window(self, frames: int) -> slice:
+        return slice(self.first, min(frames, self.last if self.last is not None else frames))
+
+    def impose(self, feats: np.ndarray) -> np.ndarray:
+        """Denormalised features (frames, F) with the path's root channels in its window."""
+        out = np.array(feats, dtype=np.float64, copy=True)
+        w = self.window(len(out))
+        out[w, VELOCITY] = self.follow(out[w, VELOCITY])
+        return out
+
+    def guidance(self, x0: np.ndarray, step) -> np.ndarray:
+        """The composer's per-step hook: normalised combined x0 (padded frames, F)."""
+        out = np.array(x0, copy=True)
+        w = self.window(len(out))
+        root = out[w, VELOCITY].astype(np.float64) * self._std + self._mean
+        out[w, VELOCITY] = ((self.follow(root) - self._mean) / self._std).astype(out.dtype)
+        return out
+
+    def start(self, feats: np.ndarray) -> Start:
+        """Where decoding must start so that at the window's first frame the character is
+        where the path (with its gait sway) puts it, facing along it. ``feats``: the
+        denormalised features after ``impose``."""
+        self.follow(np.asarray(feats, np.float64)[self.window(len(feats)), VELOCITY])
+        heading, xy = self._start
+        if self.first == 0:
+            return Start(heading, (float(xy[0]), float(xy[1])))
+        theta, pos = _integrate(np.asarray(feats, np.float64)[:self.first + 1, VELOCITY], self.fps)
+        turn = heading - float(theta[-1])
+        c, s = np.cos(turn), np.sin(turn)
+        at = pos[-1]
+        moved = np.array([c * at[0] - s * at[1], s * at[0] + c * at[1]])
+        return Start(turn, (float(xy[0] - moved[0]), float(xy[1] - moved[1])))
+
+    def distances(self, root_xy: np.ndarray) -> np.ndarray:
+        """Distance (m) of the character's floor position to the path, per window frame."""
+        return self.path.distance_to(root_xy[self.window(len(root_xy))])
+
+
+__all__ = ["PathFollow", "clip_seconds", "NOMINAL_SPEED", "LOCOMOTION"]

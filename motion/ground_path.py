@@ -1,0 +1,158 @@
+"""A path on the ground for the character to walk (issue 22), bpy-free.
+
+Points are metres in Blender's axes (Z up, the character's default forward is -Y), on
+the ground plane: (x, y). ``times`` (optional, seconds, one per point) say when the
+character passes each point; without them it walks at its own pace. The path is read by
+arc length; the facing along it is the tangent's direction, smoothed over about a
+stride so a polyline's corners become turns rather than snaps.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CadenceError
+
+MAX_POINTS = 10_000
+MAX_COORDINATE = 10_000.0  # metres: a path this far from the origin is a unit mistake
+MAX_TIME = 3600.0          # seconds
+MIN_LENGTH = 0.05          # metres: shorter is "stand here", not a path
+MAX_FILE_BYTES = 8 << 20  # a path file (8 MiB: 10,000 points with times fit in 1)
+TURN_SMOOTHING = 0.6       # metres of path over which the facing is averaged
+
+
+class PathError(CadenceError, ValueError):
+    """A path that cannot be walked, with what is wrong with it."""
+
+
+def heading_of(direction: np.ndarray) -> np.ndarray:
+    """Heading angle (rad, motion/representation.py's: the yaw of the character's left
+    axis) of a character facing ``direction`` (..., 2); 0 faces -Y."""
+    d = np.asarray(direction, dtype=float)
+    return np.arctan2(d[..., 0], -d[..., 1])
+
+
+@dataclass
+class GroundPath:
+    points: np.ndarray              # (N, 2) metres
+    times: np.ndarray | None = None  # (N,) seconds, increasing
+
+    def __post_init__(self) -> None:
+        pts = np.asarray(self.points, dtype=float)
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise PathError(f"path points must be [x, y] pairs, got an array of shape {pts.shape}")
+        if not 2 <= len(pts) <= MAX_POINTS:
+            raise PathError(f"a path needs 2 to {MAX_POINTS} points, got {len(pts)}")
+        if not np.all(np.isfinite(pts)) or np.abs(pts).max() > MAX_COORDINATE:
+            raise PathError(f"path points must be finite metres within {MAX_COORDINATE:g} of the origin")
+        seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        keep = np.concatenate([[True], seg > 1e-6])  # repeated points add nothing
+        times = None if self.times is None else np.asarray(self.times, dtype=float)
+        if times is not None:
+            if times.shape != (len(pts),):
+                raise PathError(f"give one time per point: {len(pts)} points, {times.size} times")
+            if not np.all(np.isfinite(times)) or times.min() < 0 or times.max() > MAX_TIME:
+                raise PathError(f"path times must be seconds from 0 to {MAX_TIME:g}")
+            if np.any(np.diff(times[keep]) <= 0):
+                raise PathError("path times must increase from point to point")
+            times = times[keep]
+        self.points, self.times = pts[keep], times
+        self.cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0), axis=1))])
+        if self.length < MIN_LENGTH:
+            raise PathError(f"the path is {self.length * 100:.0f} cm long: give points at least "
+                            f"{MIN_LENGTH * 100:.0f} cm apart")
+        self._headings = self._smoothed_headings()
+
+    @property
+    def length(self) -> float:
+        return float(self.cumulative[-1])
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first to the last time, or None for a path without times."""
+        return None if self.times is None else float(self.times[-1])
+
+    def point_at(self, s: np.ndarray) -> np.ndarray:
+        """(..., 2) points at arc lengths ``s`` (clamped to the path)."""
+        s = np.clip(np.asarray(s, dtype=float), 0.0, self.length)
+        return np.stack([np.interp(s, self.cumulative, self.points[:, k]) for k in range(2)], axis=-1)
+
+    def heading_at(self, s: np.ndarray) -> np.ndarray:
+        """Facing along the path at arc lengths ``s`` (rad, unwrapped: continuous)."""
+        s = np.clip(np.asarray(s, dtype=float), 0.0, self.length)
+        return np.interp(s, self._grid, self._headings)
+
+    def arc_length_at(self, t: np.ndarray) -> np.ndarray:
+        """For a path with times: arc length reached at times ``t`` (held before the first
+        and after the last time)."""
+        if self.times is None:
+            raise PathError("this path has no times")
+        return np.interp(np.asarray(t, dtype=float), self.times, self.cumulative)
+
+    def _smoothed_headings(self) -> np.ndarray:
+        step = min(0.02, self.length / 50)
+        self._grid = np.linspace(0.0, self.length, max(2, int(math.ceil(self.length / step)) + 1))
+        seg = np.searchsorted(self.cumulative, self._grid, side="right") - 1
+        seg = np.clip(seg, 0, len(self.points) - 2)
+        raw = np.unwrap(heading_of(np.diff(self.points, axis=0)))[seg]
+        half = max(1, int(round(0.5 * TURN_SMOOTHING / (self._grid[1] - self._grid[0]))))
+        padded = np.concatenate([np.full(half, raw[0]), raw, np.full(half, raw[-1])])
+        kernel = np.ones(2 * half + 1) / (2 * half + 1)
+        return np.convolve(padded, kernel, mode="valid")
+
+    def distance_to(self, xy: np.ndarray) -> np.ndarray:
+        """Distance (m) of points (..., 2) to the nearest point of the path."""
+        xy = np.asarray(xy, dtype=float)
+        a, b = self.points[:-1], self.points[1:]
+        ab = b - a
+        t = np.clip(np.einsum("...kd,kd->...k", xy[..., None, :] - a, ab) / np.sum(ab * ab, axis=1), 0.0, 1.0)
+        nearest = a + t[..., None] * ab
+        return np.linalg.norm(xy[..., None, :] - nearest, axis=-1).min(axis=-1)
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = "path") -> "GroundPath":
+        """``{"points": [[x, y], ...], "times": [t, ...]}`` (times optional)."""
+        if not isinstance(data, dict) or "points" not in data:
+            raise PathError(f'{where}: expected {{"points": [[x, y], ...], "times": [t, ...]}}')
+        unknown = set(data) - {"points", "times"}
+        if unknown:
+            raise PathError(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))} (expected points, times)")
+        points, times = data["points"], data.get("times")
+        if not isinstance(points, list) or len(points) > MAX_POINTS or not all(
+                isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p) for p in points):
+            raise PathError(f"{where}: points must be a list of [x, y] numbers (at most {MAX_POINTS})")
+        if times is not None and (not isinstance(times, list) or not all(_is_number(v) for v in times)):
+            raise PathError(f"{where}: times must be a list of numbers (seconds)")
+        try:
+            return cls(np.array(points, dtype=float).reshape(-1, 2), None if times is None else np.array(times, float))
+        except PathError as exc:
+            raise PathError(f"{where}: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GroundPath":
+        from ..limits import check_input_file
+        path = Path(path)
+        try:
+            check_input_file(path, "path file", MAX_FILE_BYTES)  # a pipe or a huge file: refused unread
+            data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
+            if isinstance(exc, PathError):
+                raise
+            raise PathError(f"cannot read path file {path.name}: {exc}") from None
+        return cls.from_dict(data, path.name)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)) \
+        and abs(float(v)) < 1e12
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a path can use")
+
+
+__all__ = ["GroundPath", "PathError", "heading_of"]

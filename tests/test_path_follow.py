@@ -1,0 +1,124 @@
+"""Walking a drawn path (issue 22): the ground path, the root channels that follow it,
+and the sampler walking it."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadence.inference.path_follow import PathFollow, _integrate, clip_seconds
+from cadence.motion.ground_path import GroundPath, PathError, heading_of
+from cadence.motion.representation import Normalizer
+
+FPS = 30.0
+L_PATH = np.array([[0.0, 0.0], [0.0, -4.0], [4.0, -4.0]])
+
+
+def identity_normalizer() -> Normalizer:
+    from cadence.motion.representation import FEATURE_DIM
+    return Normalizer(np.zeros(FEATURE_DIM), np.ones(FEATURE_DIM), "test")
+
+
+def gait_root(frames: int, speed: float = 1.2, curve: float = 0.0) -> np.ndarray:
+    """Root channels of a walk: forward ``speed`` with a step's yaw and sway (1 Hz
+    cycle), turning ``curve`` rad/s on average."""
+    t = np.arange(frames) / FPS
+    root = np.zeros((frames, 3))
+    root[:, 0] = curve + 0.35 * np.cos(2 * np.pi * t)      # pelvis yaw swings +-3 deg
+    root[:, 1] = 0.15 * np.cos(2 * np.pi * t + 0.3)        # sideways sway
+    root[:, 2] = -speed
+    return root
+
+
+@pytest.mark.parametrize("points, message", [
+    ([[0, 0]], "2 to"), ([[0, 0], [0, 0.01]], "cm long"), ([[0, 0], [np.nan, 1]], "finite"),
+    ([[0, 0], [1e6, 0]], "within"), ([0, 1, 2], "[x, y] pairs")])
+def test_bad_paths_are_refused_in_words(points, message):
+    with pytest.raises(PathError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        GroundPath(np.array(points, dtype=float))
+
+
+def test_times_are_checked():
+    with pytest.raises(PathError, match="one time per point"):
+        GroundPath(L_PATH, np.array([0.0, 1.0]))
+    with pytest.raises(PathError, match="increase"):
+        GroundPath(L_PATH, np.array([0.0, 2.0, 2.0]))
+    with pytest.raises(PathError, match="seconds from 0"):
+        GroundPath(L_PATH, np.array([-1.0, 2.0, 3.0]))
+
+
+def test_arc_length_geometry_and_facing():
+    p = GroundPath(L_PATH)
+    assert p.length == pytest.approx(8.0)
+    np.testing.assert_allclose(p.point_at([0.0, 2.0, 6.0, 99.0]), [[0, 0], [0, -2], [2, -4], [4, -4]])
+    assert heading_of(np.array([0.0, -1.0])) == pytest.approx(0.0)  # the default facing
+    np.testing.assert_allclose(p.heading_at([1.0, 7.0]), [0.0, np.pi / 2], atol=1e-9)  # then facing +X
+    corner = p.heading_at(np.linspace(3.5, 4.5, 11))
+    assert np.all(np.diff(corner) >= 0) and 0.3 < corner[5] < 1.3  # a turn, not a snap
+    assert p.distance_to(np.array([[1.0, -1.0], [2.0, -5.0]])) == pytest.approx([1.0, 1.0])
+
+
+@given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.sampled_from(
+                        ["points", "times", "x"]), inner, max_size=3), max_leaves=20))
+@settings(max_examples=200, deadline=None)
+def test_any_json_is_a_path_or_one_clear_error(data):
+    try:
+        GroundPath.from_dict(data)
+    except PathError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+def test_path_file(tmp_path):
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"points": L_PATH.tolist(), "times": [0, 4, 8]}))
+    p = GroundPath.load(f)
+    assert p.duration == 8.0 and clip_seconds(p, "walk") == pytest.approx(8.5)
+    f.write_text('{"points": [[0, 0], [NaN, 1]]}')
+    with pytest.raises(PathError, match="NaN"):
+        GroundPath.load(f)
+
+
+@pytest.mark.parametrize("curve", [0.0, 0.3])
+def test_root_channels_walk_the_path_keeping_the_gait_sway(curve):
+    path = GroundPath(L_PATH)
+    frames = int(clip_seconds(path, "walk") * FPS)
+    follow = PathFollow(path, identity_normalizer(), FPS)
+    root = gait_root(frames, curve=curve)
+    out = follow.follow(root)
+    start = follow.start(np.pad(out, ((0, 0), (0, 203))))
+    theta, xy = _integrate(out, FPS)
+    c, s = np.cos(start.heading), np.sin(start.heading)
+    world = xy @ np.array([[c, s], [-s, c]]) + np.array(start.position)
+    d = path.distance_to(world)
+    assert d.mean() < 0.05 and d.max() < 0.12
+    assert np.linalg.norm(world[-1] - L_PATH[-1]) < 0.1  # arrived
+    sway = out[:, 0] - np.convolve(out[:, 0], np.ones(31) / 31, mode="same")
+    straight = slice(20, 80)  # the first leg, before the corner (4 m at 1.2 m/s)
+    assert 0.15 < np.std(sway[straight]) < 0.35  # the step's yaw is still there (0.25 given)
+
+
+def test_cli_walks_a_path_file(tmp_path, capsys):
+    """``generate --prompt --path``: a stroll along an L arrives at its end, on the path;
+    bad paths are one line and write nothing."""
+    from cadence.cli.main import main
+    from cadence.motion.convert import load_canonical_motion
+    f = tmp_path / "path.json"
+    f.write_text(json.dumps({"points": L_PATH.tolist()}))
+    out = tmp_path / "walk.bvh"
+    assert main(["generate", "--prompt", "a person strolls along", "--path", str(f), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "path: 8.0 m" in printed
+    motion = load_canonical_motion(out)
+    xy = motion.root_positions[:, :2]
+    path = GroundPath(L_PATH)
+    assert path.distance_to(xy).mean() < 0.10 and path.distance_to(xy).max() < 0.30
+    assert np.linalg.norm(xy[-1] - L_PATH[-1]) < 0.3 and np.linalg.norm(xy[0]) < 0.1
+    for text, message in [('{"points": [[0, 0]]}', "2 to"), ('{"points": [[0, 0], [0, 1]], "times": [1, 0]}',
+                                                               "increase"), ("[1, 2", "cannot read")]:
+        f.write_text(text)
+        bad = tmp_path / "bad.bvh"
+        assert main(["generate", "--prompt", "walk", "--path", str(f), "--out", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1 and not bad.exists()
