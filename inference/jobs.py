@@ -28,6 +28,8 @@ from .timeline import Timeline
 if TYPE_CHECKING:
     import numpy as np
 
+    from ..motion.ground_path import GroundPath
+
 DEVICES = ("AUTO", "CPU", "CUDA")
 ProgressFn = Callable[[int, int], "bool | None"]
 
@@ -54,6 +56,10 @@ class GenerationSpec:
     # Regenerate only some segments (indices into timeline.segments()), keeping the rest of
     # a previous result (its features at the model's rate): inpainting, see compose.regenerate.
     keep: tuple[list[int], "np.ndarray"] | None = None
+    # Walk a path during one segment: (index into timeline.segments(), the path in canonical
+    # metres). A path without times is walked at a steady pace from the segment's start to
+    # its end (docs/path_control.md, "In Blender").
+    path: "tuple[int, GroundPath] | None" = None
 
 
 @dataclass
@@ -116,11 +122,41 @@ def single_prompt(timeline: Timeline) -> bool:
     return seg.start <= 1e-9 and abs(timeline.end - seg.end) < 1e-9 and "full_body" in seg.parts
 
 
+def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
+    """``path`` walked at a steady pace in ``seconds``: its times proportional to the arc
+    length (a path that has times keeps them)."""
+    from ..motion.ground_path import GroundPath, PathError
+    if path.times is not None:
+        return path
+    if not seconds > 0:
+        raise PathError("the path's prompt needs a duration to walk it in")
+    return GroundPath(path.points, seconds * path.cumulative / path.length)
+
+
+def segment_path(model, timeline: Timeline, index: int, path: "GroundPath"):
+    """The sampler's constraint (``inference.path_follow.PathFollow``) for ``path``
+    walked during segment ``index`` of ``timeline``, at the model's frame rate: the first
+    point on the segment's first frame and, for a path without times, the last point on
+    the segment's last frame (the one before its end, which belongs to what follows)."""
+    from ..motion.ground_path import PathError
+    from .path_follow import PathFollow
+    segments = timeline.segments()
+    if not 0 <= index < len(segments):
+        raise PathError(f"the path belongs to segment {index + 1}, but the timeline has {len(segments)}")
+    seg, fps = segments[index], float(model.fps)
+    first, last = int(round(seg.start * fps)), int(round(seg.end * fps))
+    if last - first < 2:
+        raise PathError(f"{seg.describe()} is too short to walk a path")
+    return PathFollow(timed_over(path, (last - 1 - first) / fps), model.normalizer, fps, first, last)
+
+
 def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> JobResult:
     """Generate ``spec.variations`` motions for the timeline.
 
     ``progress(done, total)`` is called after every sampling step (steps x variations
     in all); returning False raises :class:`~inference.sampler.GenerationCancelled`.
+    With ``spec.path`` the timeline is always composed (never the single-prompt route),
+    the path imposed on its segment's frames at every step (:func:`segment_path`).
     Raises WeightsError, GenerationError, TimelineError or DeviceError with a message fit
     for the user.
     """
@@ -138,7 +174,9 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
     if progress is not None and progress(0, steps * variations) is False:
         raise GenerationCancelled("generation cancelled")
 
-    if spec.keep is None and single_prompt(timeline) and timeline.end <= model.max_seconds:
+    path = None if spec.path is None else segment_path(model, timeline, spec.path[0], spec.path[1])
+    if (spec.keep is None and path is None and single_prompt(timeline)
+            and timeline.end <= model.max_seconds):
         seg = timeline.segments()[0]
         request = GenerationRequest(seg.text, timeline.end, dict(seg.style or spec.styles), spec.seed,
                                     steps, spec.text_guidance, spec.style_guidance)
@@ -154,7 +192,8 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
             def step(done: int, total: int, _i: int = i) -> bool | None:
                 return None if progress is None else progress(_i * total + done, variations * total)
             common = dict(steps=steps, text_guidance=spec.text_guidance,
-                          style_guidance=spec.style_guidance, styles=dict(spec.styles), progress=step)
+                          style_guidance=spec.style_guidance, styles=dict(spec.styles), progress=step,
+                          path=path)
             if spec.keep is not None:
                 segments, previous = spec.keep
                 r = regenerate(model, timeline, previous, list(segments), seed=spec.seed + i, **common)
