@@ -1,7 +1,7 @@
 """PropertyGroups of the panel's timeline, sliders and last result (stored in the .blend).
 
 ``scene.cadence.tracks`` holds :class:`CadenceTrack` s of :class:`CadenceSegment` s
-(prompt, frame range, body parts, optional own style sliders); sliders are
+(prompt, frame range, body parts, optional own style sliders, optional path curve); sliders are
 :class:`CadenceSlider` (name, value) collections whose names come from the model's
 metadata (synced by ``blender/generation.py``, never hard-coded here). The conversion to
 the bpy-free ``inference.timeline.Timeline`` lives in ``blender/generation.py``.
@@ -24,6 +24,10 @@ def _sync_segment_styles(segment: "CadenceSegment", context: bpy.types.Context) 
     if segment.use_style:
         from .blender.generation import sync_segment_sliders
         sync_segment_sliders(segment, context)
+
+
+def _is_curve(segment: "CadenceSegment", obj: bpy.types.Object) -> bool:
+    return obj.type == 'CURVE'
 
 
 class CadenceSlider(bpy.types.PropertyGroup):
@@ -58,6 +62,13 @@ class CadenceSegment(bpy.types.PropertyGroup):
         description="Give this prompt its own emotion/style sliders instead of the scene's")
     styles: bpy.props.CollectionProperty(
         type=CadenceSlider, name="Styles", description="This prompt's own emotion/style sliders")
+    path: bpy.props.PointerProperty(
+        type=bpy.types.Object, name="Path", poll=_is_curve,
+        description="A Curve object for the character to walk along during this prompt: it "
+                    "leaves the curve's first point on the Start frame and reaches its end on the "
+                    "frame before End, following the curve on the ground and facing along it "
+                    "(the first spline, projected onto the floor; the prompt must drive the legs; "
+                    "one prompt with a path per generation)")
 
 
 class CadenceTrack(bpy.types.PropertyGroup):

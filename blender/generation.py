@@ -279,6 +279,24 @@ class TimelineBuild:
     origin: int                       # scene frame of time 0
     fps: float
     layout: list[dict] = field(default_factory=list)  # per segment: track, text, start, end (frames)
+    path: tuple[int, bpy.types.Object] | None = None  # (segment index, its Curve): the prompt with a path
+
+
+def _check_path(segment, where: str) -> None:
+    """A prompt's path: a Curve object with a walkable first spline, on a prompt that
+    drives the legs. Raises InputError (cheap: the curve's own points, no depsgraph)."""
+    from .path_curve import CurvePathError, curve_ground_path, path_object_problem
+    obj = segment.path
+    problem = path_object_problem(obj)
+    if problem:
+        raise InputError(f"{where}: {problem}")
+    if "legs" not in set(segment.parts):
+        raise InputError(f"{where}: a path moves the whole body along the ground, so the prompt must "
+                         "drive the legs: tick Legs in its body parts (or clear its Path)")
+    try:
+        curve_ground_path(obj)
+    except CurvePathError as exc:
+        raise InputError(f"{where}: {exc}") from exc
 
 
 def track_label(track, index: int) -> str:
@@ -306,6 +324,14 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
                              f"after its start (frame {seg.frame_start}): set End after Start")
         if not seg.parts:
             raise InputError(f"{where} {seg.text.strip()!r}: no body parts selected")
+        if seg.path is not None:
+            _check_path(seg, f"{where} {seg.text.strip()!r}")
+    with_path = [(ti, tr, si, seg) for ti, tr, si, seg in entries if seg.path is not None]
+    if len(with_path) > 1:
+        named = ", ".join(f"{seg.text.strip()!r} ({track_label(tr, ti)}, prompt {si + 1})"
+                          for ti, tr, si, seg in with_path)
+        raise InputError(f"only one prompt may walk a path in a generation, and {len(with_path)} have one: "
+                         f"{named}; clear the Path of all but one (or mute them)")
     for ti, tr in live:
         segs = sorted((s for s in tr.segments if not s.mute), key=lambda s: s.frame_start)
         for a, b in zip(segs, segs[1:]):
@@ -315,7 +341,7 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
                     f"overlaps {b.text.strip()!r} (frames {b.frame_start}-{b.frame_end}); prompts on "
                     "one track must not overlap: move one to another track")
     origin = min([scene.frame_start] + [seg.frame_start for _, _, _, seg in entries])
-    tracks, layout = [], []
+    tracks, layout, path = [], [], None
     for ti, tr in live:
         segments = []
         for si, seg in sorted(((si, s) for si, s in enumerate(tr.segments) if not s.mute),
@@ -323,6 +349,8 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
             style = slider_values(seg.styles, style_names, keep_zero=True) if seg.use_style else {}
             segments.append(Segment(seg.text.strip(), (seg.frame_start - origin) / fps,
                                     (seg.frame_end - origin) / fps, segment_parts(seg), style))
+            if seg.path is not None:
+                path = (len(layout), seg.path)
             layout.append({"track": tr.name or f"Track {ti + 1}", "text": seg.text.strip(),
                            "start": seg.frame_start, "end": seg.frame_end, "index": [ti, si]})
         if segments:
@@ -332,7 +360,7 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
         timeline.validate()
     except TimelineError as exc:
         raise InputError(str(exc)) from exc
-    return TimelineBuild(timeline, origin, fps, layout)
+    return TimelineBuild(timeline, origin, fps, layout, path)
 
 
 def timeline_problem(context: bpy.types.Context) -> str | None:
@@ -358,6 +386,7 @@ class RunContext:
     allow_driven: bool
     play: bool
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    warnings: list[str] = field(default_factory=list)  # reported by the operator, not errors
 
 
 @dataclass
@@ -396,17 +425,42 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
             providers_for(device)
         except DeviceError as exc:
             raise InputError(str(exc)) from exc
+    path, warnings = None, []
+    if build.path is not None:
+        path, warnings = target_path(context, obj, build, settings)
     spec = GenerationSpec(
         timeline=build.timeline, styles=slider_values(settings.styles, info.styles),
         seed=int(settings.seed), variations=int(settings.variations),
         steps=int(settings.steps) or None, text_guidance=float(settings.text_guidance),
         style_guidance=float(settings.style_guidance), weights_dir=weights_dir(context) or None,
         threads=int(getattr(prefs, "threads", 0)) or None, device=device,
-        fps=build.fps, keep=keep)
+        fps=build.fps, keep=keep, path=path)
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
-                     bool(settings.allow_driven), bool(settings.play_preview))
+                     bool(settings.allow_driven), bool(settings.play_preview), warnings=warnings)
     return spec, run
+
+
+def target_path(context: bpy.types.Context, obj: bpy.types.Object, build: TimelineBuild, settings):
+    """((segment index, path in canonical metres for ``obj``), warnings) for the prompt
+    with a path: the curve read in the frame the motion will be baked in, so that the
+    hips follow it in the world. Raises InputError."""
+    from .path_curve import CurvePathError, curve_ground_path, ground_frame
+    index, curve = build.path
+    entry = build.layout[index]
+    where = f"{entry['track']}, {entry['text']!r}"
+    if settings.root_motion == 'in_place':
+        raise InputError(f"{where} walks a path, but Root Motion is In Place (Retarget): set it to Hips "
+                         "or Root so that the character travels")
+    depsgraph = context.evaluated_depsgraph_get()  # world matrices as they are now
+    try:
+        frame = ground_frame(obj, depsgraph=depsgraph)
+        read = curve_ground_path(curve, frame, depsgraph)
+    except CurvePathError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"{obj.name!r}: {exc}") from exc
+    return (index, read.path), list(read.warnings)
 
 
 def active_prompt_keep(context: bpy.types.Context, build: TimelineBuild | None = None):

@@ -19,6 +19,9 @@ def _tag_redraw(context: bpy.types.Context) -> None:
 
 
 def _report_result(op: bpy.types.Operator, context: bpy.types.Context) -> None:
+    run = gen.current_run(gen.settings_of(context))
+    for warning in (run.context.warnings if run is not None else []):
+        op.report({'WARNING'}, _message(warning))
     r = gen.settings_of(context).result
     more = f", {r.variations} variations" if r.variations > 1 else ""
     op.report({'INFO'}, f"Generated {r.seconds:.1f} s ({r.frames} frames) in {r.seconds_taken:.1f} s "

@@ -51,6 +51,7 @@ def new_segment(track, scene: bpy.types.Scene, text: str = "", length: int | Non
 
 
 def copy_segment(src, dst) -> None:
+    # The path stays with the original: one prompt per generation may walk a path.
     dst.text, dst.frame_start, dst.frame_end = src.text, src.frame_start, src.frame_end
     dst.parts, dst.mute = set(src.parts), src.mute
     dst.styles.clear()

@@ -107,6 +107,8 @@ class CADENCE_UL_segments(bpy.types.UIList):
                  icon='OUTLINER_DATA_GP_LAYER' if item.text else 'ERROR')
         sub = row.row(align=True)
         sub.alignment = 'RIGHT'
+        if item.path is not None:
+            sub.label(text="", icon='CURVE_PATH')
         sub.label(text=f"{item.frame_start}-{item.frame_end}")
         row.prop(item, "mute", text="", emboss=False, icon='HIDE_ON' if item.mute else 'HIDE_OFF')
 
@@ -151,6 +153,10 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
         box.label(text=f"{logic.segment_frames_label(seg, context.scene)}, {gen.segment_label(seg)}", icon='TIME')
         grid = box.grid_flow(columns=3, even_columns=True, align=True)
         grid.prop(seg, "parts")
+        box.prop(seg, "path", icon='CURVE_PATH')
+        walk = logic.segment_path_line(seg, context.scene)
+        if walk is not None:
+            box.label(text=walk[0], icon=walk[1])
         box.prop(seg, "use_style")
         if seg.use_style:
             _sliders(box, seg.styles, context)
