@@ -387,6 +387,7 @@ class RunContext:
     play: bool
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     warnings: list[str] = field(default_factory=list)  # reported by the operator, not errors
+    path_index: int | None = None  # the segment that walks a path
 
 
 @dataclass
@@ -437,7 +438,8 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
         fps=build.fps, keep=keep, path=path)
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
-                     bool(settings.allow_driven), bool(settings.play_preview), warnings=warnings)
+                     bool(settings.allow_driven), bool(settings.play_preview), warnings=warnings,
+                     path_index=None if build.path is None else build.path[0])
     return spec, run
 
 
@@ -445,7 +447,7 @@ def target_path(context: bpy.types.Context, obj: bpy.types.Object, build: Timeli
     """((segment index, path in canonical metres for ``obj``), warnings) for the prompt
     with a path: the curve read in the frame the motion will be baked in, so that the
     hips follow it in the world. Raises InputError."""
-    from .path_curve import CurvePathError, curve_ground_path, ground_frame
+    from .path_curve import CurvePathError, curve_ground_path, ground_frame, pace, prompt_seconds
     index, curve = build.path
     entry = build.layout[index]
     where = f"{entry['track']}, {entry['text']!r}"
@@ -460,7 +462,13 @@ def target_path(context: bpy.types.Context, obj: bpy.types.Object, build: Timeli
         raise InputError(f"{where}: {exc}") from exc
     except ValueError as exc:
         raise InputError(f"{obj.name!r}: {exc}") from exc
-    return (index, read.path), list(read.warnings)
+    warnings = list(read.warnings)
+    seconds = prompt_seconds(entry["start"], entry["end"], build.fps)
+    speed, words, ok = pace(read.world_length, seconds)
+    if not ok:
+        warnings.append(f"{where} walks {read.world_length:.1f} m in {seconds:.1f} s ({speed:.1f} m/s), "
+                        f"{words}")
+    return (index, read.path), warnings
 
 
 def active_prompt_keep(context: bpy.types.Context, build: TimelineBuild | None = None):
@@ -533,6 +541,13 @@ def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -
     """Keep the run in memory for variations, preview variation 0, fill the summary."""
     from ..inference.jobs import prompt_readings
     action = apply_result(context, run, result, 0)
+    if run.path_index is not None and run.path_index < len(result.matches) and result.matches[run.path_index]:
+        from ..inference.path_follow import LOCOMOTION
+        action_read = result.matches[run.path_index][0][0]
+        if action_read not in LOCOMOTION:
+            text = run.layout[run.path_index]["text"]
+            run.warnings.append(f"{text!r} reads as {action_read!r}, not a walk or a run: the path moves "
+                                "the character, but its legs may not step along it")
     _RUNS[run.token] = Run(run, result)
     while len(_RUNS) > MAX_RUNS_KEPT:
         _RUNS.pop(next(iter(_RUNS)))

@@ -242,6 +242,25 @@ def ground_frame(obj: bpy.types.Object, scale: float | None = None, depsgraph=No
 
 # --- the path for the sampler ------------------------------------------------------------------
 
+SLOWEST, FASTEST = 0.3, 4.0  # m/s: a path paced outside this is said to be (a shuffle, a sprint)
+
+
+def pace(metres: float, seconds: float) -> tuple[float, str, bool]:
+    """(metres per second, in words, whether a walk or a run covers it)."""
+    speed = metres / max(seconds, 1e-6)
+    if speed < SLOWEST:
+        return speed, "slower than a stroll: shorten the prompt or lengthen the path", False
+    if speed > FASTEST:
+        return speed, "faster than a sprint: lengthen the prompt or shorten the path", False
+    return speed, "a walk's pace" if speed <= 2.0 else "a run's pace", True
+
+
+def prompt_seconds(frame_start: int, frame_end: int, fps: float) -> float:
+    """Seconds from a prompt's first frame to its last (the frame before End): the time
+    its path is walked in."""
+    return max(frame_end - 1 - frame_start, 1) / fps
+
+
 @dataclass
 class CurvePath:
     """A curve read as a path for one target: the sampler's path (canonical metres, no
@@ -308,4 +327,4 @@ def curve_ground_path(curve: bpy.types.Object, frame: GroundFrame | None = None,
 
 
 __all__ = ["CurvePath", "CurvePathError", "GroundFrame", "curve_ground_path", "curve_world_points",
-           "ground_frame", "path_object_problem", "rig_target", "spline_points"]
+           "ground_frame", "pace", "path_object_problem", "prompt_seconds", "rig_target", "spline_points"]

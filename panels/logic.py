@@ -136,21 +136,17 @@ def segment_path_line(segment, scene: bpy.types.Scene) -> tuple[str, str] | None
     """(text, icon) under a prompt's Path: how far and how fast the character walks it
     (None without a path, or when the path cannot be read: the timeline's problem line
     says why)."""
-    from ..blender.path_curve import CurvePathError, curve_ground_path
+    from ..blender.path_curve import CurvePathError, curve_ground_path, pace, prompt_seconds
     if segment.path is None or segment.path.type != 'CURVE':
         return None
     try:
         read = curve_ground_path(segment.path)
     except CurvePathError:
         return None
-    fps = gen.scene_fps(scene)
-    seconds = max(segment.frame_end - 1 - segment.frame_start, 1) / fps
-    speed = read.world_length / seconds
-    pace = ("standing pace: lengthen the path or shorten the prompt" if speed < 0.3 else
-            "a walk's pace" if speed <= 2.0 else "a run's pace" if speed <= 4.0 else
-            "faster than a sprint: lengthen the prompt")
-    icon = 'INFO' if 0.3 <= speed <= 4.0 else 'ERROR'
-    return f"Walks {read.world_length:.1f} m in {seconds:.1f} s ({speed:.1f} m/s, {pace})", icon
+    seconds = prompt_seconds(segment.frame_start, segment.frame_end, gen.scene_fps(scene))
+    speed, words, ok = pace(read.world_length, seconds)
+    return (f"Walks {read.world_length:.1f} m in {seconds:.1f} s ({speed:.1f} m/s, {words})",
+            'INFO' if ok else 'ERROR')
 
 
 def stored_map(obj):

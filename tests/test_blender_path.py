@@ -237,6 +237,21 @@ def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):  
     assert len(run.warnings) == 1 and "is not flat (its height varies by 100 cm)" in run.warnings[0]
 
 
+def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights):  # noqa: F811
+    from cadence.blender import generation as gen
+    bpy = blender
+    setup(bpy, rb.mixamo(prefix=""), steps=2)
+    seg = add_prompt(bpy, "a person bows politely", 1, 31)
+    seg.path = make_curve(bpy, L_CURVE, handles='VECTOR')
+    _, run = gen.prepare_generation(bpy.context)
+    assert run.warnings == ["Track 1, 'a person bows politely' walks 8.5 m in 1.0 s (8.8 m/s), "
+                            "faster than a sprint: lengthen the prompt or shorten the path"]
+    seg.frame_end = 151
+    assert bpy.ops.cadence.generate() == {'FINISHED'}  # a warning, not an error
+    warnings = gen.current_run(bpy.context.scene.cadence).context.warnings
+    assert len(warnings) == 1 and warnings[0].startswith("'a person bows politely' reads as 'bow', not a walk")
+
+
 @pytest.mark.parametrize("case, message", [
     ("mesh", "'Cube' is a mesh, not a curve"),
     ("no_points", "has no points: draw the path in it"),
