@@ -28,7 +28,7 @@ from cadence.blender.armature import build_armature  # noqa: E402
 from cadence.blender.rig_retarget import retarget_onto  # noqa: E402
 from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_range  # noqa: E402
 from cadence.blender.shape_keys import bake_face  # noqa: E402
-from cadence.blender.stand_ins import add_body, add_face  # noqa: E402
+from cadence.blender.stand_ins import add_body, add_face, material  # noqa: E402
 from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo  # noqa: E402
 from cadence.inference.compose import compose  # noqa: E402
 from cadence.inference.face import generate_face  # noqa: E402
@@ -169,6 +169,43 @@ def face(path: Path) -> None:
     write_png(path, R.contact_sheet(rows))
 
 
+def path_blender(path: Path) -> None:
+    """(f) Walking a drawn path in Blender: an S curve as a prompt's Path (the panel's
+    Generate and Bake), on a Mixamo-named character standing elsewhere, turned and
+    scaled by its object transform; seen from above at five moments."""
+    import cadence
+    cadence.register()  # the panel's settings and operators
+    scene, camera, label = _stage(300, 280)
+    scene.render.fps = 30
+    set_frame_range(scene, 1, 240)
+    hero = build_armature(mixamo_character(), name="Mixamo_Character")
+    hero.location, hero.rotation_euler, hero.scale = (2.5, 0.5, 0.0), (0.0, 0.0, 2.0), (1.1, 1.1, 1.1)
+    data = bpy.data.curves.new("Path", 'CURVE')
+    data.dimensions, data.bevel_depth = '3D', 0.03
+    spline = data.splines.new('BEZIER')
+    spline.bezier_points.add(3)
+    for p, co in zip(spline.bezier_points, [(0, 2, 0.02), (0, -1, 0.02), (3, -2.5, 0.02), (3, -6, 0.02)]):
+        p.co, p.handle_left_type, p.handle_right_type = co, 'AUTO', 'AUTO'
+    curve = bpy.data.objects.new("Path", data)
+    scene.collection.objects.link(curve)
+    data.materials.append(material("cadence_path", ORANGE))
+    s = scene.cadence
+    s.target, s.seed, s.play_preview = hero, 2, False
+    seg = s.tracks.add().segments.add()
+    seg.text, seg.frame_start, seg.frame_end, seg.path = "a person walks", 1, 241, curve
+    result = bpy.ops.cadence.generate()
+    if result != {'FINISHED'}:
+        raise RuntimeError(f"Generate did not finish: {result}")
+    bpy.ops.cadence.bake()
+    add_body(hero, colour=BLUE)
+    R.aim(camera, (1.5, -2.2, 0.4), 8.5, direction=(0.3, -0.75, 1.0))
+
+    def view(f):
+        label.data.body = f"{_seconds(scene, f):.1f} s" + ("\nPath: a Bezier curve" if f == frames[0] else "")
+    frames = [1, 60, 120, 180, 240]
+    write_png(path, R.contact_sheet([R.render_frames(scene, frames, view)]))
+
+
 def demo(path: Path) -> None:
     """The demo's own preview (tools/demo makes the same picture as out/demo.png)."""
     import shutil
@@ -180,7 +217,7 @@ def demo(path: Path) -> None:
 
 
 PICTURES = {"prompt": prompt, "retarget": retarget, "timeline": timeline,
-            "emotions": emotions, "face": face, "demo": demo}
+            "emotions": emotions, "face": face, "path_blender": path_blender, "demo": demo}
 
 
 def main(argv: list[str] | None = None) -> int:
