@@ -8,6 +8,7 @@ import pytest
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
 from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint, weights  # noqa: F401
+from test_blender_rigify_control import control_rig, rigify_file  # noqa: F401
 
 S_CURVE = [(0.0, 0.0, 0.0), (0.0, -3.0, 0.0), (3.0, -4.5, 0.0), (3.0, -8.0, 0.0)]
 L_CURVE = [(0.0, 0.0, 0.0), (0.0, -4.0, 0.0), (4.5, -4.0, 0.0)]
@@ -48,7 +49,8 @@ def setup(bpy, spec, fps=30, steps=0):
     return obj
 
 
-def walk_figures(bpy, obj, curve, start: int, end: int, corners=()) -> dict:
+def walk_figures(bpy, obj, curve, start: int, end: int, corners=(),
+                 bones=("Hips", "LeftUpLeg", "RightUpLeg")) -> dict:
     """Hips (pelvis bone head) against the curve in the world, frame by frame over the
     prompt [start, end]: distance to it, arrival at its end on the end frame, and the
     facing (from the hip line) against the curve's tangent, away from ``corners``."""
@@ -61,7 +63,7 @@ def walk_figures(bpy, obj, curve, start: int, end: int, corners=()) -> dict:
     for frame in range(start, end + 1):
         scene.frame_set(frame)
         m = obj.matrix_world
-        hips, left, right = (np.array((m @ obj.pose.bones[b].head)[:2]) for b in ("Hips", "LeftUpLeg", "RightUpLeg"))
+        hips, left, right = (np.array((m @ obj.pose.bones[b].head)[:2]) for b in bones)
         dist.append(float(path.distance_to(hips)))
         k = int(np.argmin(np.linalg.norm(world - hips, axis=1)))
         if min((np.linalg.norm(world[k] - np.array(c[:2])) for c in corners), default=9.0) < 1.0:
@@ -72,7 +74,7 @@ def walk_figures(bpy, obj, curve, start: int, end: int, corners=()) -> dict:
         cos = forward @ tangent / np.linalg.norm(forward) / np.linalg.norm(tangent)
         facing.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
     scene.frame_set(end)
-    hips = np.array((obj.matrix_world @ obj.pose.bones["Hips"].head)[:2])
+    hips = np.array((obj.matrix_world @ obj.pose.bones[bones[0]].head)[:2])
     return {"mean": float(np.mean(dist)), "max": float(np.max(dist)),
             "arrival": float(np.linalg.norm(hips - world[-1])), "facing": float(np.max(facing))}
 
@@ -217,6 +219,55 @@ def test_walks_an_l_on_a_turned_scaled_rig_after_a_gap(blender, weights):  # noq
     figures = walk_figures(bpy, obj, curve, 13, 205, corners=[(-1.0, -3.0)])
     assert_walks(figures)
     print(f"\nL curve, turned rig: {figures}")
+
+
+def test_worker_thread_variations_walk_the_path_too(blender, weights):  # noqa: F811
+    """The modal operator's route (prepare, sample in a thread, apply on the main thread)
+    with two variations: each walks the curve; a prompt on another track regenerated
+    alone leaves the walk on it."""
+    import time
+
+    from cadence.blender import generation as gen
+    bpy = blender
+    obj = setup(bpy, rb.mixamo(prefix=""), steps=4)
+    s = bpy.context.scene.cadence
+    s.variations = 2
+    curve = make_curve(bpy, S_CURVE)
+    add_prompt(bpy, "a person walks", 1, 211, ["legs", "torso"]).path = curve
+    add_prompt(bpy, "waves with the right hand", 60, 120, ["right_arm"], track=1)
+    spec, run = gen.prepare_generation(bpy.context)
+    assert spec.path is not None and spec.path[0] == 0
+    job = gen.start_job(spec, run)
+    deadline = time.time() + 120
+    while not job.done and time.time() < deadline:
+        time.sleep(0.05)
+    gen.end_job(job)
+    assert job.error is None and len(job.result.motions) == 2
+    gen.finish_run(bpy.context, run, job.result)
+    assert_walks(walk_figures(bpy, obj, curve, 1, 211))
+    assert bpy.ops.cadence.step_variation(direction=1) == {'FINISHED'}
+    assert_walks(walk_figures(bpy, obj, curve, 1, 211))
+    s.active_track_index, s.seed = 1, 5
+    assert bpy.ops.cadence.generate(only_active=True) == {'FINISHED'}  # the wave again
+    assert_walks(walk_figures(bpy, obj, curve, 1, 211))
+
+
+def test_walks_on_a_generated_rigify_control_rig(control_rig, blender, weights):  # noqa: F811
+    """The controls are keyed; the DEF bones, which follow them, walk the curve."""
+    bpy = blender
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start, scene.frame_end = 30, 1, 300
+    control_rig.location, control_rig.rotation_euler = (0.5, -1.0, 0.0), (0.0, 0.0, 2.5)
+    s = scene.cadence
+    s.target, s.steps = control_rig, 0
+    s.tracks.clear()
+    curve = make_curve(bpy, S_CURVE, location=(-2.0, 1.0, 0.0))
+    add_prompt(bpy, "a person walks", 1, 211).path = curve
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    figures = walk_figures(bpy, control_rig, curve, 1, 211, bones=("DEF-spine", "DEF-thigh.L", "DEF-thigh.R"))
+    assert_walks(figures)
+    print(f"\nS curve, Rigify control rig: {figures}")
 
 
 def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):  # noqa: F811
