@@ -63,16 +63,18 @@ def _bezier_points(spline: bpy.types.Spline) -> np.ndarray:
     co, left, right = co.reshape(n, 3), left.reshape(n, 3), right.reshape(n, 3)
     if n < 2:
         return co
-    pairs = [(i, i + 1) for i in range(n - 1)] + ([(n - 1, 0)] if spline.use_cyclic_u else [])
-    out = [co[:1]]
-    for a, b in pairs:
-        p0, p1, p2, p3 = co[a], right[a], left[b], co[b]
-        hull = np.linalg.norm(p1 - p0) + np.linalg.norm(p2 - p1) + np.linalg.norm(p3 - p2)
-        k = int(min(1000, max(8, math.ceil(hull / SAMPLE_STEP))))
-        t = np.linspace(0.0, 1.0, k + 1)[1:, None]
-        u = 1.0 - t
-        out.append(u ** 3 * p0 + 3 * u * u * t * p1 + 3 * u * t * t * p2 + t ** 3 * p3)
-    return np.concatenate(out)
+    a = np.arange(n if spline.use_cyclic_u else n - 1)
+    b = (a + 1) % n
+    p0, p1, p2, p3 = co[a], right[a], left[b], co[b]
+    hull = (np.linalg.norm(p1 - p0, axis=1) + np.linalg.norm(p2 - p1, axis=1)
+            + np.linalg.norm(p3 - p2, axis=1))
+    step = max(SAMPLE_STEP, float(hull.sum()) / MAX_SAMPLES)  # long curves: coarser, never more points
+    k = np.clip(np.ceil(hull / step), 8, 1000).astype(int)
+    seg = np.repeat(np.arange(len(a)), k)                     # samples of each segment, after its start
+    t = (np.arange(len(seg)) - np.repeat(np.cumsum(k) - k, k) + 1) / np.repeat(k, k)
+    t, u = t[:, None], 1.0 - t[:, None]
+    curve = (u ** 3 * p0[seg] + 3 * u * u * t * p1[seg] + 3 * u * t * t * p2[seg] + t ** 3 * p3[seg])
+    return np.concatenate([co[:1], curve])
 
 
 def _nurbs_knots(count: int, order: int, endpoint: bool, bezier: bool, cyclic: bool) -> np.ndarray:
@@ -121,32 +123,34 @@ def _nurbs_points(spline: bpy.types.Spline) -> np.ndarray:
     hull = float(np.linalg.norm(np.diff(xyz, axis=0), axis=1).sum())
     samples = int(min(MAX_SAMPLES, max(16 * n, math.ceil(hull / SAMPLE_STEP))))
     u = np.linspace(lo, hi, samples + 1)
-    basis = _bspline_basis(knots, order, u, len(xyz))
-    weighted = basis * w[None, :]
-    return (weighted @ xyz) / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-12)
+    homogeneous = np.concatenate([xyz * w[:, None], w[:, None]], axis=1)
+    out = _de_boor(knots, order, u, homogeneous)
+    return out[:, :3] / np.maximum(out[:, 3:], 1e-12)
 
 
-def _bspline_basis(knots: np.ndarray, order: int, u: np.ndarray, count: int) -> np.ndarray:
-    """Cox-de Boor basis functions (len(u), count) of the given order at parameters u."""
-    m = len(knots) - 1
-    last_span = max(i for i in range(m) if knots[i + 1] > knots[i])
-    basis = np.zeros((len(u), m))
-    for i in range(m):
-        if knots[i + 1] > knots[i]:
-            inside = (u >= knots[i]) & (u < knots[i + 1])
-            if i == last_span:
-                inside |= u == knots[i + 1]
-            basis[:, i] = inside
-    for k in range(2, order + 1):
-        nxt = np.zeros((len(u), m - k + 1))
-        for i in range(m - k + 1):
-            d1, d2 = knots[i + k - 1] - knots[i], knots[i + k] - knots[i + 1]
-            if d1 > 0:
-                nxt[:, i] += (u - knots[i]) / d1 * basis[:, i]
-            if d2 > 0:
-                nxt[:, i] += (knots[i + k] - u) / d2 * basis[:, i + 1]
-        basis = nxt
-    return basis[:, :count]
+def _de_boor(knots: np.ndarray, order: int, u: np.ndarray, control: np.ndarray) -> np.ndarray:
+    """B-spline of ``order`` with ``control`` points (n, d) at parameters ``u`` within
+    [knots[order - 1], knots[n]]: the non-zero basis functions of each parameter's knot
+    span (Cox-de Boor, as in Piegl and Tiller's A2.2), vectorised over ``u``."""
+    n, p = len(control), order - 1
+    spans = [i for i in range(p, n) if knots[i + 1] > knots[i]]
+    span = np.searchsorted(knots, u, side="right") - 1
+    span = np.clip(span, spans[0], spans[-1])  # the last parameter belongs to the last span
+    basis = np.zeros((len(u), order))
+    basis[:, 0] = 1.0
+    left, right = np.zeros((len(u), order)), np.zeros((len(u), order))
+    for j in range(1, order):
+        left[:, j] = u - knots[span + 1 - j]
+        right[:, j] = knots[span + j] - u
+        saved = np.zeros(len(u))
+        for r in range(j):
+            denom = right[:, r + 1] + left[:, j - r]
+            temp = np.divide(basis[:, r], denom, out=np.zeros(len(u)), where=denom > 0)
+            basis[:, r] = saved + right[:, r + 1] * temp
+            saved = left[:, j - r] * temp
+        basis[:, j] = saved
+    index = span[:, None] - p + np.arange(order)[None, :]
+    return np.einsum("sk,skd->sd", basis, control[index])
 
 
 def spline_points(spline: bpy.types.Spline) -> np.ndarray:
