@@ -240,6 +240,8 @@ def ground_frame(obj: bpy.types.Object, scale: float | None = None, depsgraph=No
     m = _world_matrix(obj, depsgraph)
     to_world = m[:3, :3] @ target.axes.T  # canonical axes (rig units) -> world
     linear = to_world * s
+    if not abs(np.linalg.det(linear)) > 1e-12:
+        raise ValueError("its object scale is zero on some axis: the motion cannot be placed on a path")
     offset = to_world @ (rig_mid - s * can_rest_mid) + m[:3, 3]
     return GroundFrame(linear, offset)
 
