@@ -274,8 +274,6 @@ def test_no_pop_at_the_boundaries(walk_and_wave):
         assert speed < REAL_MAX_JOINT_SPEED and accel < REAL_MAX_JOINT_ACCEL
 
 
-@pytest.mark.xfail(strict=True, reason="known regression of the balanced model (docs/timeline.md): a run inside a "
-                   "timeline slows to a stop after ~4 s or starts from the neighbour's stance; strict, so the fix shows")
 def test_sequence_changes_action_without_pops(model):
     tl = parse_stmc("a person walks forward # 0 # 3\na person waves both hands # 3 # 6\n"
                     "a person runs forward # 6 # 9\n")
@@ -299,8 +297,6 @@ def test_same_seed_same_motion_other_seed_other_motion(model, walk_and_wave):
     assert np.abs(other.features - r.features).max() > 0.05
 
 
-@pytest.mark.xfail(strict=True, reason="known regression of the balanced model (docs/timeline.md): a run inside a "
-                   "timeline slows to a stop after ~4 s or starts from the neighbour's stance; strict, so the fix shows")
 def test_long_timeline_with_a_gap(model):
     tl = parse_stmc("walk forward # 0 # 10 # legs torso\nwave with the right hand # 3 # 6 # right_arm\n"
                     "run # 14 # 24 # legs torso\n")

@@ -115,6 +115,16 @@ def write_stats(path: Path, normalizer: dict, latent_mean: np.ndarray, latent_st
     path.write_text(json.dumps(data) + "\n", encoding="utf-8")
 
 
+def _fine_tuned_from(ck: dict) -> dict:
+    """For a denoiser fine-tuned from other weights (train.py motion --init): what it
+    started from (steps and minutes of that training), so the card's totals add up."""
+    init = (ck.get("args") or {}).get("init")
+    if not init or not Path(init).exists():
+        return {}
+    start = torch.load(init, map_location="cpu", weights_only=False)
+    return {"fine_tuned_from": {"file": Path(init).name, "steps": start.get("step"), "minutes": start.get("minutes")}}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="train.py export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -169,6 +179,7 @@ def main(argv=None) -> int:
         "diffusion": {"train_steps": TRAIN_STEPS, "schedule": "cosine", "prediction": "x0", "space": "latent"},
         "defaults": DEFAULTS, "inputs": list(INPUTS),
         "training": {"steps": ck["step"], "minutes": round(ck.get("elapsed", 0.0) / 60, 1),
+                     **_fine_tuned_from(ck),
                      "autoencoder_steps": ae_ck["step"],
                      "autoencoder_minutes": round(ae_ck.get("elapsed", 0.0) / 60, 1),
                      "autoencoder_validation": ae_ck.get("report", {}),
