@@ -640,8 +640,24 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         feats = path.impose(feats)
         start = path.start(feats)
     matches = [model.match(p) for p in probabilities]
-    return TimelineResult(decode_generated(feats, model.fps, foot_lock, start), feats, matches, truncated,
+    motion = decode_generated(feats, model.fps, foot_lock, start)
+    if keep is not None and foot_lock:
+        # The foot lock pins a planted foot across the regenerated window's edges and lets
+        # it go slowly, which moved legs far outside the window: where the previous take
+        # is kept, keep its locked motion exactly, blending over the mask's ramps.
+        motion = _keep_previous(decode_generated(inpaint[0], model.fps, foot_lock, start), motion,
+                                keep[:plan.frames, 0])
+    return TimelineResult(motion, feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
+
+
+def _keep_previous(previous: Motion, new: Motion, keep: np.ndarray) -> Motion:
+    """``new`` with ``previous`` where ``keep`` is 1, blended where it is between."""
+    from ..motion.rotations import quat_slerp
+    w = np.clip(np.asarray(keep, np.float64), 0.0, 1.0)
+    rotations = quat_slerp(new.rotations, previous.rotations, np.broadcast_to(w[:, None], new.rotations.shape[:2]))
+    root = (1.0 - w[:, None]) * new.root_positions + w[:, None] * previous.root_positions
+    return Motion(rotations, root, new.fps, new.skeleton)
 
 
 def reference_start(model, composer: Composer, contents: np.ndarray, styles: np.ndarray, noise: np.ndarray,

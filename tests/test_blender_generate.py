@@ -394,12 +394,10 @@ def test_regenerate_only_the_active_prompt(blender, weights):  # noqa: F811
     assert len(new_arm) == len(arm) == 120
     assert np.abs(new_arm[30:60] - arm[30:60]).max() > 1e-3  # the wave changed
     assert np.allclose(new_arm[90:], arm[90:], atol=1e-5)    # far from it, nothing moved
-    # The legs within a degree, fading out: a foot planted in the regenerated window is
-    # held on the foot lock's leash and released slowly (about 1.2 degrees just after
-    # the window, 0.1 at the end with the balanced model; exact with the pilot, whose
-    # feet were not planted across the window's edge). Left in the closing note.
-    leg_change = np.abs(new_leg[90:] - leg[90:])
-    assert leg_change.max() < 0.02 and leg_change[-10:].max() < 0.2 * leg_change.max()
+    # The legs too: where the previous take is kept, its foot-locked motion is kept
+    # exactly (the foot lock used to carry a planted foot across the window's edge and
+    # move the legs up to 4 degrees for a second after it).
+    assert np.allclose(new_leg[90:], leg[90:], atol=1e-5)
     # A longer timeline cannot keep the old take.
     s.tracks[0].segments[0].frame_end = 151
     assert "length changed" in logic.regenerate_state(bpy.context).reason
