@@ -2,7 +2,8 @@
 
 Points are metres in Blender's axes (Z up, the character's default forward is -Y), on
 the ground plane: (x, y). ``times`` (optional, seconds, one per point) say when the
-character passes each point; without them it walks at its own pace. The path is read by
+character passes each point (a point given twice with two times is a stop there);
+without them it walks at its own pace. The path is read by
 arc length; the facing along it is the tangent's direction, smoothed over about a
 stride so a polyline's corners become turns rather than snaps.
 """
@@ -38,8 +39,8 @@ def heading_of(direction: np.ndarray) -> np.ndarray:
 
 @dataclass
 class GroundPath:
-    points: np.ndarray              # (N, 2) metres
-    times: np.ndarray | None = None  # (N,) seconds, increasing
+    points: np.ndarray              # (N, 2) metres (repeated points dropped)
+    times: np.ndarray | None = None  # (N,) seconds, increasing, one per given point
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.points, dtype=float)
@@ -50,16 +51,17 @@ class GroundPath:
         if not np.all(np.isfinite(pts)) or np.abs(pts).max() > MAX_COORDINATE:
             raise PathError(f"path points must be finite metres within {MAX_COORDINATE:g} of the origin")
         seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-        keep = np.concatenate([[True], seg > 1e-6])  # repeated points add nothing
+        keep = np.concatenate([[True], seg > 1e-6])  # repeated points add no geometry
         times = None if self.times is None else np.asarray(self.times, dtype=float)
         if times is not None:
             if times.shape != (len(pts),):
                 raise PathError(f"give one time per point: {len(pts)} points, {times.size} times")
             if not np.all(np.isfinite(times)) or times.min() < 0 or times.max() > MAX_TIME:
                 raise PathError(f"path times must be seconds from 0 to {MAX_TIME:g}")
-            if np.any(np.diff(times[keep]) <= 0):
+            if np.any(np.diff(times) <= 0):
                 raise PathError("path times must increase from point to point")
-            times = times[keep]
+            # A point given twice with two times is a stop: the arc length stays put.
+            self._time_arc = np.concatenate([[0.0], np.cumsum(seg)])
         self.points, self.times = pts[keep], times
         self.cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0), axis=1))])
         if self.length < MIN_LENGTH:
@@ -91,7 +93,7 @@ class GroundPath:
         and after the last time)."""
         if self.times is None:
             raise PathError("this path has no times")
-        return np.interp(np.asarray(t, dtype=float), self.times, self.cumulative)
+        return np.interp(np.asarray(t, dtype=float), self.times, self._time_arc)
 
     def _smoothed_headings(self) -> np.ndarray:
         step = min(0.02, self.length / 50)

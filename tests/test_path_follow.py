@@ -122,3 +122,9 @@ def test_cli_walks_a_path_file(tmp_path, capsys):
         assert main(["generate", "--prompt", "walk", "--path", str(f), "--out", str(bad)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and not bad.exists()
+
+
+def test_a_point_given_twice_with_two_times_is_a_stop():
+    p = GroundPath(np.array([[0, 0], [0, -2.0], [0, -2.0], [2, -2.0]]), np.array([0.0, 2.0, 4.0, 6.0]))
+    np.testing.assert_allclose(p.arc_length_at([1.0, 2.0, 3.0, 4.0, 5.0, 9.0]), [1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
+    assert len(p.points) == 3 and p.duration == 6.0
