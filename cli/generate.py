@@ -153,16 +153,22 @@ def run_path(args: argparse.Namespace, model) -> int:
             raise GenerationError("the prompt is empty: describe the motion, e.g. 'a person walks'")
         reading = model.encode_prompts([args.prompt.strip()])
         action = model.match(reading.probabilities[0], 1)[0][0]
-        seconds = args.seconds if args.seconds is not None else clip_seconds(path, action)
+        seconds = args.seconds if args.seconds is not None else clip_seconds(path, action, styles=styles)
         if not 0 < seconds <= MAX_SECONDS:
             raise GenerationError(f"the path takes {seconds:.0f} s, longer than the {MAX_SECONDS:g} s a clip "
                                   "may last: give it times, or a shorter path")
         timeline = Timeline([Track([Segment(args.prompt.strip(), 0.0, float(seconds))])])
-        results = [compose(model, timeline, seed=args.seed + i, steps=args.steps,
-                           text_guidance=args.text_guidance, style_guidance=args.style_guidance,
-                           styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength,
-                           path=PathFollow(path, model.normalizer, model.fps))
-                   for i in range(args.variations)]
+        results = []
+        for i in range(args.variations):
+            follow = PathFollow(path, model.normalizer, model.fps)
+            r = compose(model, timeline, seed=args.seed + i, steps=args.steps,
+                        text_guidance=args.text_guidance, style_guidance=args.style_guidance,
+                        styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength,
+                        path=follow)
+            if args.seconds is None:  # untimed: the clip ends just after the arrival
+                keep = follow.trimmed(r)
+                r.motion, r.features = r.motion.slice(0, keep), r.features[:keep]
+            results.append(r)
     except (PathError, TimelineError, GenerationError, WeightsError, ValueError) as exc:
         raise CliError(str(exc)) from None
     if action not in LOCOMOTION:

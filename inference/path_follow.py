@@ -24,13 +24,28 @@ from ..motion.ground_path import GroundPath, PathError
 from ..motion.representation import Start, decode
 
 VELOCITY = slice(0, 3)  # heading rate, velocity to the left, velocity backwards
-# Typical forward speed (m/s) of the locomotion actions in the training takes (Bandai
-# Namco set, all styles): how long an untimed path takes, for the clip's duration.
-NOMINAL_SPEED = {"walk": 1.25, "run": 2.9, "dash": 3.3, "walk-back": 0.8, "walk-left": 1.0,
-                 "walk-right": 1.0, "walk-turn-left": 1.25, "walk-turn-right": 1.25, "guide": 0.6}
+# Forward speed (m/s) of the locomotion takes in training, by style (Bandai Namco sets 1
+# and 2, train split): how long an untimed path takes, for the clip's duration.
+STYLE_SPEED = {
+    "walk": {"active": 1.47, "angry": 1.91, "childish": 0.96, "chimpira": 1.31, "feminine": 1.24,
+             "giant": 1.03, "happy": 1.45, "masculine": 1.28, "musical": 1.42, "normal": 1.17,
+             "not-confident": 1.37, "old": 0.78, "proud": 0.75, "sad": 0.61, "tired": 1.1, "youthful": 1.33},
+    "run": {"active": 3.39, "angry": 2.81, "childish": 1.88, "chimpira": 3.08, "feminine": 2.65, "giant": 2.23,
+            "happy": 1.86, "masculine": 2.73, "musical": 3.09, "normal": 2.83, "not-confident": 1.87,
+            "old": 1.53, "proud": 1.74, "sad": 1.63, "tired": 2.23, "youthful": 2.83},
+}
+NOMINAL_SPEED = {"walk": 1.17, "run": 2.83, "dash": 3.4, "walk-back": 1.21, "walk-left": 1.11,
+                 "walk-right": 1.05, "walk-turn-left": 1.09, "walk-turn-right": 1.09, "guide": 0.6}
+# The model walks and runs a little slower than its takes (v2.1, normal style: walk 1.15
+# against 1.23 m/s, run 2.32 against 2.69; weights/motion_diffusion.md); an untimed clip
+# is made long enough for a slower walk still to arrive, then cut after the arrival
+# (PathFollow.arrival): standing on at the end of a walking prompt walks on the spot.
+MODEL_PACE = 0.8
+ARRIVAL_TAIL = 0.3  # seconds kept after the arrival
+ARRIVED = 0.03  # metres from the end that count as arrived
 LOCOMOTION = frozenset(NOMINAL_SPEED) - {"guide"}  # actions whose legs step along a path
 ARRIVAL_HOLD = 0.7  # seconds an untimed clip lasts after the expected arrival
-MAX_HURRY = 1.0
+MAX_HURRY = 1.0  # hurrying a walk the model makes slower makes its feet slide (docs/path_control.md)
 GAIT_CYCLE = 1.0    # seconds: the course of a walk is its average over about one gait cycle
 
 
@@ -70,13 +85,26 @@ def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
     return ((c[k:] - c[:-k]) / k).reshape(x.shape)
 
 
-def clip_seconds(path: GroundPath, action: str | None, start: float = 0.0) -> float:
+def path_speed(action: str | None, styles: dict[str, float] | None = None) -> float:
+    """Expected forward speed (m/s) of ``action`` with style sliders ``styles``: the
+    takes' speed for each style, mixed by the sliders, times MODEL_PACE."""
+    table = STYLE_SPEED.get("run" if action in ("run", "dash") else "walk")
+    base = NOMINAL_SPEED.get(action or "", NOMINAL_SPEED["walk"])
+    speed = base
+    for name, weight in (styles or {}).items():
+        if name in table and weight:
+            speed += float(np.clip(weight, 0.0, 1.0)) * (table[name] - table["normal"]) * base / table["normal"]
+    return MODEL_PACE * max(0.3, speed)
+
+
+def clip_seconds(path: GroundPath, action: str | None, start: float = 0.0,
+                 styles: dict[str, float] | None = None) -> float:
     """How long a clip walking ``path`` from ``start`` seconds should be: to the last time
-    (plus a short hold), or the path's length at the action's usual pace plus a hold."""
+    (plus a short hold), or the path's length at the action's and style's usual pace
+    plus a hold."""
     if path.duration is not None:
         return start + path.duration + 0.5
-    speed = NOMINAL_SPEED.get(action or "", NOMINAL_SPEED["walk"])
-    return start + path.length / speed + ARRIVAL_HOLD
+    return start + path.length / path_speed(action, styles) + ARRIVAL_HOLD
 
 
 @dataclass
@@ -105,7 +133,7 @@ class PathFollow:
         # Arrive in time: a model slower than the path needs is hurried (by up to 2x) so
         # that the end is reached ARRIVAL_HOLD before the clip's end.
         arrive = max(1, n - 1 - int(round(ARRIVAL_HOLD * self.fps)))
-        if 0 < s[arrive] < self.path.length:
+        if 0 < s[arrive] < self.path.length:  # never slowed: an early walker arrives early
             s = s * min(MAX_HURRY, self.path.length / s[arrive])
         return np.minimum(s, self.path.length)
 
@@ -126,9 +154,14 @@ class PathFollow:
         c, sn = np.cos(theta_s), np.sin(theta_s)
         d = xy - xy_s
         sway_xy = np.stack([c * d[:, 0] + sn * d[:, 1], -sn * d[:, 0] + c * d[:, 1]], axis=1)
-        step = np.diff(xy_s, axis=0) * self.fps
-        forward = np.concatenate([sn[:-1] * step[:, 0] - c[:-1] * step[:, 1], [0.0]])  # along the facing
+        # Forward speed: the velocity along the gait-averaged facing, averaged over the
+        # gait. (The speed of the averaged course would cut the path's curves short, and
+        # re-imposed at every step the walk would slow down a little more each time.)
+        step = np.diff(xy, axis=0) * self.fps
+        forward = np.concatenate([sn[:-1] * step[:, 0] - c[:-1] * step[:, 1], [0.0]])
+        forward = _moving_average(forward, window)
         s = self.arc_lengths(forward)
+        self._arc = s
         path_theta = self.path.heading_at(s)
         base = self.path.point_at(s)
         # The sway belongs to walking: it fades out where the path has the character stand.
@@ -174,9 +207,25 @@ class PathFollow:
         moved = np.array([c * at[0] - s * at[1], s * at[0] + c * at[1]])
         return Start(turn, (float(xy[0] - moved[0]), float(xy[1] - moved[1])))
 
+    def arrival(self, feats: np.ndarray) -> int | None:
+        """Frame (of the whole clip) at which the character reaches the path's end in the
+        denormalised features ``feats`` (after ``impose``), or None if it does not."""
+        self.follow(np.asarray(feats, np.float64)[self.window(len(feats)), VELOCITY])
+        done = np.flatnonzero(self._arc >= self.path.length - ARRIVED)
+        return None if not len(done) else self.first + int(done[0])
+
+    def trimmed(self, result) -> int:
+        """How many frames of a composed ``result`` to keep for an untimed path: up to
+        the arrival plus ARRIVAL_TAIL (all of them when it does not arrive)."""
+        frames = result.motion.num_frames
+        if self.path.times is not None:
+            return frames
+        at = self.arrival(result.features)
+        return frames if at is None else min(frames, at + int(round(ARRIVAL_TAIL * self.fps)) + 1)
+
     def distances(self, root_xy: np.ndarray) -> np.ndarray:
         """Distance (m) of the character's floor position to the path, per window frame."""
         return self.path.distance_to(root_xy[self.window(len(root_xy))])
 
 
-__all__ = ["PathFollow", "clip_seconds", "NOMINAL_SPEED", "LOCOMOTION"]
+__all__ = ["PathFollow", "clip_seconds", "path_speed", "NOMINAL_SPEED", "STYLE_SPEED", "LOCOMOTION"]
