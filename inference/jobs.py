@@ -125,12 +125,12 @@ def single_prompt(timeline: Timeline) -> bool:
 def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
     """``path`` walked at a steady pace in ``seconds``: its times proportional to the arc
     length (a path that has times keeps them)."""
-    from ..motion.ground_path import GroundPath, PathError
+    from ..motion.ground_path import PathError
     if path.times is not None:
         return path
     if not seconds > 0:
         raise PathError("the path's prompt needs a duration to walk it in")
-    return GroundPath(path.points, seconds * path.cumulative / path.length)
+    return path.steady(seconds)
 
 
 def segment_path(model, timeline: Timeline, index: int, path: "GroundPath"):

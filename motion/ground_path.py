@@ -23,6 +23,7 @@ MAX_COORDINATE = 10_000.0  # metres: a path this far from the origin is a unit m
 MAX_TIME = 3600.0          # seconds
 MIN_LENGTH = 0.05          # metres: shorter is "stand here", not a path
 MAX_FILE_BYTES = 8 << 20  # a path file (8 MiB: 10,000 points with times fit in 1)
+CORNER_RADIUS = 0.35       # metres: polyline corners are walked as arcs this tight (at most)
 TURN_SMOOTHING = 0.6       # metres of path over which the facing is averaged
 
 
@@ -63,7 +64,15 @@ class GroundPath:
             # A point given twice with two times is a stop: the arc length stays put.
             self._time_arc = np.concatenate([[0.0], np.cumsum(seg)])
         self.points, self.times = pts[keep], times
-        self.cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0), axis=1))])
+        self.drawn_cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0),
+                                                                                  axis=1))])
+        drawn = float(self.drawn_cumulative[-1])
+        # The walked line: the drawn one with its corners rounded (a walker cannot pivot
+        # on a point; its feet would slide through a polyline's corner).
+        self._walk = _rounded(self.points, CORNER_RADIUS)
+        self.cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self._walk, axis=0), axis=1))])
+        if times is not None:  # the times are given for the drawn line: scale to the walked one
+            self._time_arc = self._time_arc * (self.cumulative[-1] / max(drawn, 1e-9))
         if self.length < MIN_LENGTH:
             raise PathError(f"the path is {self.length * 100:.0f} cm long: give points at least "
                             f"{MIN_LENGTH * 100:.0f} cm apart")
@@ -78,10 +87,16 @@ class GroundPath:
         """Seconds from the first to the last time, or None for a path without times."""
         return None if self.times is None else float(self.times[-1])
 
+    def steady(self, seconds: float) -> "GroundPath":
+        """This path (without times) walked at a steady pace in ``seconds``."""
+        if not seconds > 0:
+            raise PathError("the path needs a duration above 0 s to walk it in")
+        return GroundPath(self.points, seconds * self.drawn_cumulative / self.drawn_cumulative[-1])
+
     def point_at(self, s: np.ndarray) -> np.ndarray:
         """(..., 2) points at arc lengths ``s`` (clamped to the path)."""
         s = np.clip(np.asarray(s, dtype=float), 0.0, self.length)
-        return np.stack([np.interp(s, self.cumulative, self.points[:, k]) for k in range(2)], axis=-1)
+        return np.stack([np.interp(s, self.cumulative, self._walk[:, k]) for k in range(2)], axis=-1)
 
     def heading_at(self, s: np.ndarray) -> np.ndarray:
         """Facing along the path at arc lengths ``s`` (rad, unwrapped: continuous)."""
@@ -99,8 +114,8 @@ class GroundPath:
         step = min(0.02, self.length / 50)
         self._grid = np.linspace(0.0, self.length, max(2, int(math.ceil(self.length / step)) + 1))
         seg = np.searchsorted(self.cumulative, self._grid, side="right") - 1
-        seg = np.clip(seg, 0, len(self.points) - 2)
-        raw = np.unwrap(heading_of(np.diff(self.points, axis=0)))[seg]
+        seg = np.clip(seg, 0, len(self._walk) - 2)
+        raw = np.unwrap(heading_of(np.diff(self._walk, axis=0)))[seg]
         half = max(1, int(round(0.5 * TURN_SMOOTHING / (self._grid[1] - self._grid[0]))))
         padded = np.concatenate([np.full(half, raw[0]), raw, np.full(half, raw[-1])])
         kernel = np.ones(2 * half + 1) / (2 * half + 1)
@@ -146,6 +161,36 @@ class GroundPath:
                 raise
             raise PathError(f"cannot read path file {path.name}: {exc}") from None
         return cls.from_dict(data, path.name)
+
+
+def _rounded(points: np.ndarray, radius: float, step: float = 0.05) -> np.ndarray:
+    """``points`` with every corner replaced by a circular arc of ``radius`` (smaller
+    where the neighbouring segments are short), sampled every ``step`` metres."""
+    if len(points) < 3 or radius <= 0:
+        return points.copy()
+    out = [points[0]]
+    for k in range(1, len(points) - 1):
+        a, p, b = points[k - 1], points[k], points[k + 1]
+        la, lb = np.linalg.norm(p - a), np.linalg.norm(b - p)
+        u, v = (p - a) / la, (b - p) / lb
+        turn = math.acos(float(np.clip(u @ v, -1.0, 1.0)))
+        if turn < 1e-3:
+            out.append(p)
+            continue
+        t = min(radius * math.tan(0.5 * min(turn, math.pi - 1e-3)), 0.45 * la, 0.45 * lb)
+        r = t / math.tan(0.5 * min(turn, math.pi - 1e-3))
+        start, end = p - t * u, p + t * v
+        n = max(2, int(math.ceil(r * turn / step)) + 1)
+        side = np.sign(u[0] * v[1] - u[1] * v[0])
+        normal = side * np.array([-u[1], u[0]])
+        centre = start + r * normal
+        a0 = math.atan2(*(start - centre)[::-1])
+        angles = a0 + side * np.linspace(0.0, turn, n)
+        out.extend(centre + r * np.stack([np.cos(angles), np.sin(angles)], axis=1))
+    out.append(points[-1])
+    pts = np.array(out)
+    keep = np.concatenate([[True], np.linalg.norm(np.diff(pts, axis=0), axis=1) > 1e-9])
+    return pts[keep]
 
 
 def _is_number(v: object) -> bool:

@@ -50,8 +50,12 @@ def test_times_are_checked():
 
 def test_arc_length_geometry_and_facing():
     p = GroundPath(L_PATH)
-    assert p.length == pytest.approx(8.0)
-    np.testing.assert_allclose(p.point_at([0.0, 2.0, 6.0, 99.0]), [[0, 0], [0, -2], [2, -4], [4, -4]])
+    # The corner is walked as a 0.35 m arc: 15 cm shorter, never more than 11 cm off the line.
+    assert p.length == pytest.approx(8.0 - 0.35 * (2 - np.pi / 2), abs=1e-3)
+    np.testing.assert_allclose(p.point_at([0.0, 2.0, p.length - 2.0, 99.0]), [[0, 0], [0, -2], [2, -4], [4, -4]],
+                               atol=1e-9)
+    walked = p.point_at(np.linspace(0.0, p.length, 400))
+    assert p.distance_to(walked).max() == pytest.approx(0.35 * (1 - np.sqrt(0.5)), abs=0.01)
     assert heading_of(np.array([0.0, -1.0])) == pytest.approx(0.0)  # the default facing
     np.testing.assert_allclose(p.heading_at([1.0, 7.0]), [0.0, np.pi / 2], atol=1e-9)  # then facing +X
     corner = p.heading_at(np.linspace(3.5, 4.5, 11))
@@ -110,7 +114,7 @@ def test_cli_walks_a_path_file(tmp_path, capsys):
     out = tmp_path / "walk.bvh"
     assert main(["generate", "--prompt", "a person strolls along", "--path", str(f), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "path: 8.0 m" in printed
+    assert "path: 7.8 m" in printed  # the corner walked as an arc
     # The BVH's own convention (Y up, cm), read back into Blender's axes as its importer does.
     bvh = read_bvh(out)
     xy = (bvh.local_translations()[:, 0] / METRES_TO_CM @ Z_UP_TO_Y_UP)[:, :2]
@@ -127,6 +131,6 @@ def test_cli_walks_a_path_file(tmp_path, capsys):
 
 
 def test_a_point_given_twice_with_two_times_is_a_stop():
-    p = GroundPath(np.array([[0, 0], [0, -2.0], [0, -2.0], [2, -2.0]]), np.array([0.0, 2.0, 4.0, 6.0]))
+    p = GroundPath(np.array([[0, 0], [0, -2.0], [0, -2.0], [0, -4.0]]), np.array([0.0, 2.0, 4.0, 6.0]))
     np.testing.assert_allclose(p.arc_length_at([1.0, 2.0, 3.0, 4.0, 5.0, 9.0]), [1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
     assert len(p.points) == 3 and p.duration == 6.0
