@@ -20,7 +20,9 @@ kind, not this speech):
   speech, control: onsets shifted (target >= control + 0.1 at sigma 0.3);
 - **jitter** and **foot skating** (``bench/metrics.py``) against the real Bandai-Namco
   standing communicative takes (range over takes, ``--no-real`` skips loading them);
-- **drift**: the pelvis' largest planar distance from its start (m; in place).
+- **drift**: the pelvis' largest planar distance from its start (m; in place);
+- the BeatAlign **ceiling**: motion beats exactly on the onsets score 1; the same
+  beats against the shifted onsets show how much of a gap the metric allows at all.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.inference.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
 from cadence.inference.gesture import generate_gestures  # noqa: E402
+from cadence.inference.gesture_activity import ActivitySettings  # noqa: E402
 from cadence.inference.gesture_guidance import BeatSettings  # noqa: E402
 from cadence.inference.motion_model import MotionModel  # noqa: E402
 from cadence.motion.skeleton import JOINT_NAMES  # noqa: E402
@@ -153,6 +156,10 @@ def follow_figures(positions: np.ndarray, fps: float, speaking: np.ndarray, loud
         on = np.sort((onsets + k / fps) % duration)
         out["beat_align_0.3" + tag] = beat_align(on, beats, 0.3)
         out["beat_align_0.1" + tag] = beat_align(on, beats, 0.1)
+    # the metric's ceiling: motion beats exactly on the onsets, scored against the shift
+    shifted = np.sort((onsets + shift / fps) % duration)
+    out["ceiling_0.3_shifted"] = beat_align(shifted, onsets, 0.3)
+    out["ceiling_0.1_shifted"] = beat_align(shifted, onsets, 0.1)
     out["speed_speaking"] = float(speed[speaking].mean()) if speaking.any() else float("nan")
     out["speed_pausing"] = float(speed[~speaking].mean()) if (~speaking).any() else float("nan")
     out["jitter"] = jitter(positions, fps)
@@ -186,11 +193,13 @@ def real_range() -> dict:
 KEYS = ("speak_pause", "corr_loud", "beat_align_0.3", "beat_align_0.1")
 
 
-def run(model, clips, seeds: int, beat: BeatSettings | None, label: str) -> dict:
+def run(model, clips, seeds: int, beat: BeatSettings | None, label: str,
+        activity: ActivitySettings | None = None) -> dict:
     rows = []
     for name, audio in clips:
         for seed in range(seeds):
-            r = generate_gestures(audio, words=[], semantic_amount=0.0, seed=seed, model=model, beat=beat)
+            r = generate_gestures(audio, words=[], semantic_amount=0.0, seed=seed, model=model, beat=beat,
+                                  activity=activity)
             pos = r.motion.positions()
             fps = r.motion.fps
             frames = len(pos)
@@ -204,7 +213,9 @@ def run(model, clips, seeds: int, beat: BeatSettings | None, label: str) -> dict
     summary["speak_pause_min"] = float(np.nanmin([r["speak_pause"] for r in rows]))
     print(f"  {label:28s} " + "  ".join(f"{k} {summary[k]:.3f}/{summary[k + '_shifted']:.3f}" for k in KEYS)
           + f"  jitter {summary['jitter']:.1f} skate {summary['foot_skating']:.3f} drift {summary['drift_m']:.3f}"
-          + f"  (min speak/pause {summary['speak_pause_min']:.2f}, min corr {summary['corr_loud_min']:.2f})",
+          + f"  (min speak/pause {summary['speak_pause_min']:.2f}, min corr {summary['corr_loud_min']:.2f};"
+          + f" beats exactly on the onsets would score 1 against shifted {summary['ceiling_0.3_shifted']:.3f}"
+          + f" / {summary['ceiling_0.1_shifted']:.3f})",
           flush=True)
     return {"summary": summary, "rows": rows}
 
@@ -217,7 +228,15 @@ def main() -> int:
     p.add_argument("--no-real", action="store_true", help="skip the real takes' jitter/skating range")
     p.add_argument("--no-english", action="store_true")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--without-activity", action="store_true",
+                   help="also run with the activity envelope off (the earlier behaviour)")
+    p.add_argument("--iterations", type=int, default=None, help="beat guidance iterations")
+    for name, default in vars(ActivitySettings()).items():
+        if name != "enabled":
+            p.add_argument("--" + name.replace("_", "-"), type=float, default=default)
     args = p.parse_args()
+    activity = ActivitySettings(**{k: getattr(args, k) for k in vars(ActivitySettings()) if k != "enabled"})
+    beat = BeatSettings(iterations=args.iterations) if args.iterations is not None else None
     work = cache_dir() / "bench" / "gesture"
     work.mkdir(parents=True, exist_ok=True)
     model = MotionModel.load(threads=args.threads)
@@ -228,7 +247,10 @@ def main() -> int:
     print("figure: this audio / audio shifted by a third")
     for label, clips in sets:
         if clips:
-            out[label] = run(model, clips, args.seeds, None, label)
+            out[label] = run(model, clips, args.seeds, beat, label, activity)
+            if args.without_activity:
+                out[label + ", no activity envelope"] = run(model, clips, args.seeds, beat, label + " (no envelope)",
+                                                            ActivitySettings(enabled=False))
     if not args.no_real:
         out["real takes"] = real_range()
         r = out["real takes"]

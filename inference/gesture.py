@@ -40,6 +40,7 @@ from ..motion.kinematics import Motion
 from ..motion.skeleton import JOINT_NAMES
 from .audio import Audio, load_audio
 from .compose import model_parts
+from .gesture_activity import ActivitySettings, activity_envelope, apply_activity
 from .gesture_guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .gesture_lexicon import PhraseIndex
 from .gesture_plan import GesturePlan, PlacedGesture, plan_gestures
@@ -64,7 +65,7 @@ class GestureError(CadenceError, ValueError):
 @dataclass
 class GestureResult:
     motion: Motion
-    features: np.ndarray                  # (frames, F) denormalised, before head shakes
+    features: np.ndarray                  # (frames, F) denormalised, before activity and head shakes
     plan: GesturePlan
     styles: dict[str, float]
     style_estimate: StyleEstimate | None  # None when the sliders were given
@@ -74,6 +75,7 @@ class GestureResult:
     timings: dict[str, float]             # seconds per stage
     warnings: list[str] = field(default_factory=list)
     guidance_losses: list[float] = field(default_factory=list)
+    envelope: np.ndarray | None = None    # (frames, 2) left/right arm activity (1: as sampled)
 
 
 def phrase_index(encoder) -> PhraseIndex:
@@ -116,6 +118,31 @@ def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
             free_root[(centres >= start) & (centres < end)] = 1.0
     return BeatGuidance(model.normalizer, fps, target, weight, st,
                         free_root=free_root if free_root.any() else None)
+
+
+def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: float,
+                 guidance: BeatGuidance, settings: ActivitySettings | None = None) -> np.ndarray:
+    """(frames, 2) left/right arm activity from the voice (``gesture_activity.py``),
+    1 where a semantic gesture or the animator's timeline drives the arm (the beat
+    guidance's zero weights), eased in and out over the same ramp."""
+    st = settings or ActivitySettings()
+    speaking = activity.frame_mask(fps, frames)
+    beats = beat_times(prosody.stresses, prosody.onsets, BeatSettings().min_beat_gap)
+    beats = beats[[bool(speaking[min(frames - 1, int(b * fps))]) for b in beats]] if len(beats) else beats
+    env = activity_envelope(speaking, prosody.at(prosody.loudness, fps, frames), fps, st, beats)
+    out = np.stack([env, env], axis=1)
+    if not st.enabled:
+        return out
+    width = max(3, int(round(st.ramp * fps)))
+    kernel = np.hanning(width + 2)[1:-1]
+    kernel /= kernel.max()
+    for k in range(2):
+        driven = np.zeros(frames)
+        driven[1:] = guidance.weight[:, k] == 0
+        if driven.any():
+            spread = np.clip(np.convolve(driven, kernel, mode="same"), 0.0, 1.0)
+            out[:, k] = np.maximum(out[:, k], spread)
+    return out
 
 
 def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
@@ -162,7 +189,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
                       words: Sequence | None = None, recognise: bool = True,
                       styles: Mapping[str, float] | None = None, semantic_amount: float = 0.5,
                       beat: BeatSettings | None = None, seed: int = 0, steps: int | None = None,
-                      timeline: Timeline | None = None,
+                      timeline: Timeline | None = None, activity: ActivitySettings | None = None,
                       model=None, encoder=None, weights_dir: str | os.PathLike | None = None,
                       progress: Callable[[float], bool | None] | None = None) -> GestureResult:
     """Body gestures for a speech recording.
@@ -172,6 +199,8 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     ``styles``: slider weights 0..1 (None: estimated from the voice; ``{}``: neutral);
     ``semantic_amount``: 0 (beats only) .. 1 (as many semantic gestures as fit);
     ``beat``: the beat guidance settings (``BeatSettings(scale=0)`` turns it off);
+    ``activity``: the activity envelope (arms rest in pauses, larger when louder;
+    ``ActivitySettings(enabled=False)`` turns it off);
     ``steps``: DDIM steps (default :data:`GESTURE_STEPS`);
     ``timeline``: the animator's own prompts (e.g. a walk on the legs), composed with
     the gestures; the character stays in place only where it does not move the legs.
@@ -202,18 +231,18 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     report(0.05)
 
     t0 = time.perf_counter()
-    activity = detect_speech(audio, weights_dir=weights_dir)
+    voice = detect_speech(audio, weights_dir=weights_dir)
     timings["voice_activity"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     prosody = analyse(audio.samples)
     timings["prosody"] = time.perf_counter() - t0
-    if not activity.segments:
+    if not voice.segments:
         warnings.append("no speech was found in the audio: the character idles")
     report(0.1)
 
     t0 = time.perf_counter()
     if words is None:
-        words = _words(audio, transcript, recognise and bool(activity.segments), warnings,
+        words = _words(audio, transcript, recognise and bool(voice.segments), warnings,
                        (lambda f: report(0.1 + 0.4 * f)) if progress else None)
     words = list(words)
     timings["recognition"] = time.perf_counter() - t0
@@ -223,7 +252,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     model = model or MotionModel.load(weights_dir)
     estimate = None
     if styles is None:
-        estimate = estimate_style(prosody, activity.segments)
+        estimate = estimate_style(prosody, voice.segments)
         styles = estimate.styles
     styles = dict(styles)
     from .motion_model import GenerationError
@@ -235,9 +264,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     if semantic_amount > 0 and words:
         encoder = encoder or TextEncoder.load(weights_dir)
         index = phrase_index(encoder)
-    plan = plan_gestures(words, activity.segments, audio.duration, index, semantic_amount, timeline)
+    plan = plan_gestures(words, voice.segments, audio.duration, index, semantic_amount, timeline)
     frames = max(2, int(round(plan.timeline.end * model.fps)))
-    guidance = beat_guidance(model, prosody, activity, frames, plan.semantic, beat, timeline)
+    guidance = beat_guidance(model, prosody, voice, frames, plan.semantic, beat, timeline)
+    envelope = arm_envelope(prosody, voice, frames, model.fps, guidance, activity)
     timings["planning"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -251,7 +281,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     result = compose(model, plan.timeline, seed=seed, steps=steps or GESTURE_STEPS, styles=styles,
                      encoder=encoder, progress=step, guidance=guidance, reference_strength=1.0)
     timings["sampling"] = time.perf_counter() - t0
-    motion = add_head_shakes(result.motion, plan.procedural)
+    motion = result.motion
+    if activity is None or activity.enabled:
+        motion = apply_activity(motion, envelope, (activity or ActivitySettings()).smooth)
+    motion = add_head_shakes(motion, plan.procedural)
     timings["total"] = time.perf_counter() - started
-    return GestureResult(motion, result.features, plan, styles, estimate, words, activity, prosody,
-                         timings, warnings, list(guidance.losses))
+    return GestureResult(motion, result.features, plan, styles, estimate, words, voice, prosody,
+                         timings, warnings, list(guidance.losses), envelope)

@@ -1,0 +1,165 @@
+"""Gesture activity that follows the voice: move while speaking, rest in the pauses.
+
+People gesture while they speak and rest or hold in pauses (McNeill; the BEAT, Trinity
+and GENEA analyses), and louder, more emphatic speech gets larger gestures. The motion
+prior knows no talking, and the beat guidance (``gesture_guidance.py``) shapes the
+arms' *rhythm* but cannot stop the prior's own arm movement in pauses: on FACEGOOD's
+real speech the hands moved as fast in pauses as while speaking (docs/gesture.md).
+So, after sampling, the arms are blended towards a rest pose by an **activity
+envelope** computed from the voice:
+
+- speaking: the voice activity (``vad.py``) per animation frame; pauses shorter than
+  ``min_pause`` (0.5 s) count as speech (a hold, not a rest);
+- level while speaking: ``floor + (1 - floor) * loudness``, loudness being the
+  prosody's 0..1 loudness smoothed over ``loud_seconds`` and scaled by its 95th
+  percentile in speech, so quiet passages get smaller gestures and loud ones full ones;
+  in pauses ``idle`` (a small remainder of the motion: alive, not frozen);
+- smoothed with a Hann window ``ramp`` s wide so the arms ease in (a little before the
+  speech, as a preparation) and out;
+- 1 (untouched) where a semantic gesture or the animator's timeline drives the arm.
+
+- on every beat (the beat guidance's: stressed syllables and onsets in speech) a dip
+  of ``beat_depth`` (Gaussian, sd ``beat_width``): the arm moves a little towards rest
+  and back, fastest before and after the beat and stopped on it, a beat stroke that
+  follows the voice whatever the prior did there.
+
+The blend is per frame and joint: each arm joint's local rotation (collar, shoulder,
+elbow, wrist) is slerped from the **rest pose** (the per-joint mean rotation of the
+same clip, so a pose this motion itself passes through) towards the sampled one by the
+envelope: displacement from rest, and so hand speed, scale with it. Before the blend
+the arm rotations are filtered by a Gaussian of ``smooth`` frames (sd 1.5 frames, 50
+ms): the beat guidance reaches its speed targets partly by frame-to-frame wiggle (jitter
+87-104 m/s^3 against 9-63 for real takes); the filter removes it and keeps the strokes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..motion import rotations as rot
+from ..motion.kinematics import Motion
+from ..motion.skeleton import JOINT_NAMES
+
+ARM_JOINTS = {
+    "left": tuple(JOINT_NAMES.index(n) for n in ("left_collar", "left_shoulder", "left_elbow", "left_wrist")),
+    "right": tuple(JOINT_NAMES.index(n) for n in ("right_collar", "right_shoulder", "right_elbow", "right_wrist")),
+}
+
+
+@dataclass
+class ActivitySettings:
+    enabled: bool = True
+    idle: float = 0.1          # envelope in pauses (share of the sampled motion kept)
+    floor: float = 0.35        # envelope for the quietest speech
+    min_pause: float = 0.5     # s: shorter pauses are held through as speech
+    ramp: float = 0.5          # s, width of the Hann window that smooths the envelope
+    loud_seconds: float = 0.3  # s, loudness smoothing
+    smooth: float = 1.5        # frames, sd of a Gaussian filter on the arm rotations (0: none)
+    beat_depth: float = 0.4    # envelope dip on each beat (0: none): a stroke that stops on it
+    beat_width: float = 0.08   # s, sd of a beat's dip
+
+
+def fill_short_gaps(mask: np.ndarray, max_frames: int) -> np.ndarray:
+    """``mask`` with False runs of at most ``max_frames`` between True frames set True."""
+    out = np.asarray(mask, bool).copy()
+    n = len(out)
+    i = 0
+    while i < n:
+        if out[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not out[j]:
+            j += 1
+        if i > 0 and j < n and j - i <= max_frames:
+            out[i:j] = True
+        i = j
+    return out
+
+
+def _box(x: np.ndarray, frames: int) -> np.ndarray:
+    if frames <= 1:
+        return x
+    k = np.ones(frames) / frames
+    return np.convolve(np.pad(x, (frames // 2, frames - 1 - frames // 2), mode="edge"), k, mode="valid")
+
+
+def _hann(x: np.ndarray, frames: int) -> np.ndarray:
+    if frames <= 2:
+        return x
+    k = np.hanning(frames + 2)[1:-1]
+    k /= k.sum()
+    return np.convolve(np.pad(x, (frames // 2, frames - 1 - frames // 2), mode="edge"), k, mode="valid")
+
+
+def activity_envelope(speaking: np.ndarray, loudness: np.ndarray, fps: float,
+                      settings: ActivitySettings | None = None,
+                      beats: np.ndarray | None = None) -> np.ndarray:
+    """(frames,) gesture activity 0..1 from per-frame voice activity and loudness (0..1);
+    with ``beats`` (s) and ``beat_depth``, a dip centred on each beat."""
+    st = settings or ActivitySettings()
+    speaking = np.asarray(speaking, bool)
+    loud = np.clip(np.asarray(loudness, np.float64), 0.0, None)
+    if not st.enabled:
+        return np.ones(len(speaking))
+    active = fill_short_gaps(speaking, int(round(st.min_pause * fps)))
+    loud = _box(loud, max(1, int(round(st.loud_seconds * fps))))
+    ref = np.percentile(loud[speaking], 95) if speaking.any() else 1.0
+    loud = np.clip(loud / max(ref, 1e-6), 0.0, 1.0)
+    level = np.where(active, st.floor + (1.0 - st.floor) * loud, st.idle)
+    env = _hann(level, max(1, int(round(st.ramp * fps))))
+    if beats is not None and len(beats) and st.beat_depth > 0:
+        t = (np.arange(len(env)) + 0.5) / fps
+        dip = np.zeros(len(env))
+        for b in np.asarray(beats, np.float64):
+            near = np.abs(t - b) < 4 * st.beat_width
+            dip[near] = np.maximum(dip[near], np.exp(-0.5 * ((t[near] - b) / st.beat_width) ** 2))
+        env = env * (1.0 - st.beat_depth * dip)
+    return np.clip(env, 0.0, 1.0)
+
+
+def rest_pose(rotations: np.ndarray, joints: Sequence[int]) -> np.ndarray:
+    """(len(joints), 4) the per-joint mean local rotation (sign-aligned, normalised)."""
+    q = rot.quat_continuous(np.asarray(rotations[:, list(joints)], np.float64))
+    ref = q[len(q) // 2]
+    q = np.where(np.sum(q * ref, axis=-1, keepdims=True) < 0, -q, q)
+    return rot.normalize(q.mean(axis=0))
+
+
+def smooth_rotations(q: np.ndarray, sigma: float) -> np.ndarray:
+    """(T, 4) unit quaternions filtered over time by a Gaussian of ``sigma`` frames
+    (sign-continuous, edges padded, renormalised)."""
+    if sigma <= 0 or len(q) < 3:
+        return q
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    c = rot.quat_continuous(q)
+    padded = np.pad(c, ((r, r), (0, 0)), mode="edge")
+    out = np.stack([np.convolve(padded[:, i], k, mode="valid") for i in range(4)], axis=1)
+    return rot.normalize(out)
+
+
+def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0) -> Motion:
+    """The arms of ``motion`` blended towards their rest pose by ``envelope``: (frames,)
+    for both arms or (frames, 2) per left/right arm; 1 keeps the sampled motion.
+    ``smooth``: first filter the arm rotations (:func:`smooth_rotations`)."""
+    env = np.asarray(envelope, np.float64)
+    if env.ndim == 1:
+        env = np.stack([env, env], axis=1)
+    n = motion.num_frames
+    if len(env) != n:
+        env = np.interp(np.arange(n), np.linspace(0, n - 1, len(env)), env[:, 0])[:, None].repeat(2, 1) \
+            if len(env) else np.ones((n, 2))
+    rotations = motion.rotations.copy()
+    for side, k in (("left", 0), ("right", 1)):
+        joints = ARM_JOINTS[side]
+        for j in joints:
+            rotations[:, j] = smooth_rotations(rotations[:, j], smooth)
+        rest = rest_pose(rotations, joints)
+        w = np.clip(env[:, k], 0.0, 1.0)
+        for j, r in zip(joints, rest):
+            rotations[:, j] = rot.quat_slerp(np.broadcast_to(r, (n, 4)), rotations[:, j], w)
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
