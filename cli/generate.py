@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--prompt and --timeline are mutually exclusive: give one")
     if args.timeline is not None:
         if args.path is not None:
-            raise CliError("--path goes with --prompt (a timeline's segments carry their own paths later)")
+            raise CliError('--path goes with --prompt; in a timeline file a segment carries its own '
+                           '"path": {"points": [[x, y], ...]} (JSON)')
         return run_timeline(args, model)
     if args.prompt is None:
         raise CliError("--prompt is required (or --timeline FILE)")
@@ -199,10 +200,17 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         timeline = load_timeline(args.timeline)
         styles = parse_styles(args.style)
         model.style_vector(styles)  # unknown names fail before any work
-        results = [compose(model, timeline, seed=args.seed + i, steps=args.steps,
-                           text_guidance=args.text_guidance, style_guidance=args.style_guidance,
-                           styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength)
-                   for i in range(args.variations)]
+        walking = [i for i, seg in enumerate(timeline.segments()) if seg.path is not None]
+        results = []
+        for i in range(args.variations):
+            follow = None
+            if walking:  # the segment's path, timed from its start (steady without times)
+                from ..inference.jobs import segment_path
+                follow = segment_path(model, timeline.validate(), walking[0], timeline.segments()[walking[0]].path)
+            results.append(compose(model, timeline, seed=args.seed + i, steps=args.steps,
+                                   text_guidance=args.text_guidance, style_guidance=args.style_guidance,
+                                   styles=styles, foot_lock=args.foot_lock,
+                                   reference_strength=args.reference_strength, path=follow))
     except (TimelineError, GenerationError, WeightsError, ValueError) as exc:
         raise CliError(f"{args.timeline}: {exc}" if isinstance(exc, TimelineError) else str(exc)) from None
     if any(results[0].truncated):

@@ -27,7 +27,10 @@ Two file forms:
 - **JSON**: ``{"format": "cadence-timeline-v1", "duration": 12.0, "tracks": [{"name":
   "body", "segments": [{"text": ..., "start": 0, "end": 6, "parts": ["legs", "torso"],
   "style": {"happy": 0.5}}]}]}``; ``duration`` is optional (default: the last end),
-  and a flat ``"segments"`` list may stand in for ``"tracks"`` (packed as for STMC).
+  and a flat ``"segments"`` list may stand in for ``"tracks"`` (packed as for STMC). A
+  segment may walk a path: ``"path": {"points": [[x, y], ...], "times": [t, ...]}``
+  (motion/ground_path.py; times from the segment's start, optional: a steady pace over
+  the segment); one such segment per timeline, and it must drive the legs.
 
 Errors are :class:`TimelineError` (a ``ValueError``) naming the line or the segment.
 Style names are checked against the model's vocabulary when composing, not here.
@@ -130,6 +133,9 @@ class Segment:
     end: float
     parts: tuple[str, ...] = ("full_body",)
     style: dict[str, float] = field(default_factory=dict)
+    # A path on the ground walked during the segment (motion/ground_path.GroundPath, times
+    # from the segment's start; without times at a steady pace over the segment).
+    path: object = None
 
     def __post_init__(self) -> None:
         self.parts = tuple(self.parts)
@@ -153,6 +159,8 @@ class Segment:
         if "#" in self.text or "\n" in self.text:
             raise TimelineError(f"{self.describe()}: STMC text cannot hold '#' or line breaks "
                                 "in a prompt; write JSON instead")
+        if self.path is not None:
+            raise TimelineError(f"{self.describe()}: STMC text cannot hold a path; write JSON instead")
         fields = [self.text, format_seconds(self.start), format_seconds(self.end), " ".join(self.parts)]
         if self.style:
             fields.append(",".join(f"{k}={format_seconds(v)}" for k, v in self.style.items()))
@@ -162,6 +170,8 @@ class Segment:
         d = {"text": self.text, "start": self.start, "end": self.end, "parts": list(self.parts)}
         if self.style:
             d["style"] = dict(self.style)
+        if self.path is not None:
+            d["path"] = self.path.to_dict()
         return d
 
 
@@ -225,6 +235,14 @@ class Timeline:
             if self.duration < last - 1e-9:
                 raise TimelineError(f"duration {format_seconds(self.duration)} s ends before the last "
                                     f"segment (ends at {format_seconds(last)} s)")
+        walking = [s for s in segs if s.path is not None]
+        if len(walking) > 1:
+            raise TimelineError("only one segment may walk a path for now: "
+                                + ", ".join(s.describe() for s in walking))
+        for seg in walking:
+            if "legs" not in seg.body_parts():
+                raise TimelineError(f"{seg.describe()} walks a path, so it must drive the legs "
+                                    "(parts full_body or legs)")
         if self.end > MAX_SECONDS:
             raise TimelineError(f"the timeline lasts {format_seconds(self.end)} s; the limit is "
                                 f"{format_seconds(MAX_SECONDS)} s")
@@ -349,14 +367,21 @@ def _segment_from_dict(d, where: str) -> Segment:
     missing = [k for k in ("text", "start", "end") if k not in d]
     if missing:
         raise TimelineError(f"{where}: missing {', '.join(missing)}")
-    unknown = sorted(set(d) - {"text", "start", "end", "parts", "style"})
+    unknown = sorted(set(d) - {"text", "start", "end", "parts", "style", "path"})
     if unknown:
         raise TimelineError(f"{where}: unknown field(s) {', '.join(unknown)}")
     text = d["text"] if isinstance(d["text"], str) else ""
     try:
-        return make_segment(text, d["start"], d["end"], d.get("parts"), d.get("style"))
+        seg = make_segment(text, d["start"], d["end"], d.get("parts"), d.get("style"))
     except TimelineError as exc:
         raise TimelineError(f"{where}: {exc}") from None
+    if "path" in d:
+        from ..motion.ground_path import GroundPath, PathError
+        try:
+            seg.path = GroundPath.from_dict(d["path"], f"{where}: path")
+        except PathError as exc:
+            raise TimelineError(str(exc)) from None
+    return seg
 
 
 def _brief(value, width: int = 40) -> str:

@@ -63,6 +63,7 @@ class GroundPath:
                 raise PathError("path times must increase from point to point")
             # A point given twice with two times is a stop: the arc length stays put.
             self._time_arc = np.concatenate([[0.0], np.cumsum(seg)])
+        self._given = pts  # as given (a stop repeats a point), for to_dict
         self.points, self.times = pts[keep], times
         self.drawn_cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0),
                                                                                   axis=1))])
@@ -129,6 +130,13 @@ class GroundPath:
         t = np.clip(np.einsum("...kd,kd->...k", xy[..., None, :] - a, ab) / np.sum(ab * ab, axis=1), 0.0, 1.0)
         nearest = a + t[..., None] * ab
         return np.linalg.norm(xy[..., None, :] - nearest, axis=-1).min(axis=-1)
+
+    def to_dict(self) -> dict:
+        """The JSON form ``from_dict`` reads."""
+        out = {"points": self._given.tolist()}
+        if self.times is not None:
+            out["times"] = self.times.tolist()
+        return out
 
     @classmethod
     def from_dict(cls, data: object, where: str = "path") -> "GroundPath":

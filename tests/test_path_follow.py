@@ -134,3 +134,36 @@ def test_a_point_given_twice_with_two_times_is_a_stop():
     p = GroundPath(np.array([[0, 0], [0, -2.0], [0, -2.0], [0, -4.0]]), np.array([0.0, 2.0, 4.0, 6.0]))
     np.testing.assert_allclose(p.arc_length_at([1.0, 2.0, 3.0, 4.0, 5.0, 9.0]), [1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
     assert len(p.points) == 3 and p.duration == 6.0
+
+
+def test_timeline_json_segment_walks_its_path(tmp_path, capsys):
+    """A wave, then a walk along an L: the walk's window follows the path from its first
+    point, arriving at the segment's end; the JSON round-trips; two paths are refused."""
+    from cadence.cli.main import main
+    from cadence.inference.timeline import TimelineError, load_timeline, parse_json
+    L = (L_PATH + [1.0, 2.0]).tolist()
+    doc = {"segments": [{"text": "a person waves", "start": 0, "end": 2},
+                        {"text": "a person walks", "start": 2, "end": 9.5, "parts": ["legs", "torso"],
+                         "path": {"points": L}}]}
+    f = tmp_path / "t.json"
+    f.write_text(json.dumps(doc))
+    tl = load_timeline(f)
+    again = parse_json(tl.to_json())
+    np.testing.assert_allclose(again.segments()[1].path.points, L)
+    out = tmp_path / "t.bvh"
+    assert main(["generate", "--timeline", str(f), "--out", str(out)]) == 0
+    from cadence.motion.bvh import read_bvh
+    from cadence.motion.export import METRES_TO_CM, Z_UP_TO_Y_UP
+    xy = (read_bvh(out).local_translations()[:, 0] / METRES_TO_CM @ Z_UP_TO_Y_UP)[:, :2]
+    path = GroundPath(np.array(L))
+    walk = xy[60:284]
+    assert path.distance_to(walk).mean() < 0.10 and path.distance_to(walk).max() < 0.30
+    assert np.linalg.norm(xy[60] - L[0]) < 0.15 and np.linalg.norm(xy[283] - L[-1]) < 0.3
+    doc["segments"][0]["path"] = {"points": L}
+    with pytest.raises(TimelineError, match="only one segment may walk a path"):
+        parse_json(json.dumps(doc)).validate()
+    doc["segments"][0].pop("path")
+    doc["segments"][1]["parts"] = ["right_arm"]
+    f.write_text(json.dumps(doc))
+    assert main(["generate", "--timeline", str(f), "--out", str(tmp_path / "x.bvh")]) == 2
+    assert "must drive the legs" in capsys.readouterr().err
