@@ -282,8 +282,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
                      encoder=encoder, progress=step, guidance=guidance, reference_strength=1.0)
     timings["sampling"] = time.perf_counter() - t0
     motion = result.motion
+    t0 = time.perf_counter()
     if activity is None or activity.enabled:
         motion = apply_activity(motion, envelope, (activity or ActivitySettings()).smooth)
+    timings["activity"] = time.perf_counter() - t0
     motion = add_head_shakes(motion, plan.procedural)
     timings["total"] = time.perf_counter() - started
     return GestureResult(motion, result.features, plan, styles, estimate, words, voice, prosody,
