@@ -40,7 +40,7 @@ from ..motion.kinematics import Motion
 from ..motion.skeleton import JOINT_NAMES
 from .audio import Audio, load_audio
 from .compose import model_parts
-from .gesture_activity import ActivitySettings, activity_envelope, apply_activity
+from .gesture_activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
 from .gesture_guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .gesture_lexicon import PhraseIndex
 from .gesture_plan import GesturePlan, PlacedGesture, plan_gestures
@@ -121,10 +121,12 @@ def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
 
 
 def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: float,
-                 guidance: BeatGuidance, settings: ActivitySettings | None = None) -> np.ndarray:
+                 guidance: BeatGuidance, settings: ActivitySettings | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(frames, 2) left/right arm activity from the voice (``gesture_activity.py``),
     1 where a semantic gesture or the animator's timeline drives the arm (the beat
-    guidance's zero weights), eased in and out over the same ramp."""
+    guidance's zero weights), eased in and out over the same ramp; and the arms' time
+    warp that holds them on the beats (None without ``beat_hold``)."""
     st = settings or ActivitySettings()
     speaking = activity.frame_mask(fps, frames)
     beats = beat_times(prosody.stresses, prosody.onsets, BeatSettings().min_beat_gap)
@@ -132,7 +134,8 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
     env = activity_envelope(speaking, prosody.at(prosody.loudness, fps, frames), fps, st, beats)
     out = np.stack([env, env], axis=1)
     if not st.enabled:
-        return out
+        return out, None
+    warp = beat_time_warp(frames, fps, beats, st.beat_hold, st.beat_width) if st.beat_hold > 0 else None
     width = max(3, int(round(st.ramp * fps)))
     kernel = np.hanning(width + 2)[1:-1]
     kernel /= kernel.max()
@@ -142,7 +145,7 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
         if driven.any():
             spread = np.clip(np.convolve(driven, kernel, mode="same"), 0.0, 1.0)
             out[:, k] = np.maximum(out[:, k], spread)
-    return out
+    return out, warp
 
 
 def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
@@ -267,7 +270,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     plan = plan_gestures(words, voice.segments, audio.duration, index, semantic_amount, timeline)
     frames = max(2, int(round(plan.timeline.end * model.fps)))
     guidance = beat_guidance(model, prosody, voice, frames, plan.semantic, beat, timeline)
-    envelope = arm_envelope(prosody, voice, frames, model.fps, guidance, activity)
+    envelope, warp = arm_envelope(prosody, voice, frames, model.fps, guidance, activity)
     timings["planning"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -284,7 +287,9 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     motion = result.motion
     t0 = time.perf_counter()
     if activity is None or activity.enabled:
-        motion = apply_activity(motion, envelope, (activity or ActivitySettings()).smooth)
+        if warp is not None and len(warp) != motion.num_frames:
+            warp = None
+        motion = apply_activity(motion, envelope, (activity or ActivitySettings()).smooth, warp)
     timings["activity"] = time.perf_counter() - t0
     motion = add_head_shakes(motion, plan.procedural)
     timings["total"] = time.perf_counter() - started

@@ -59,6 +59,7 @@ class ActivitySettings:
     smooth: float = 1.5        # frames, sd of a Gaussian filter on the arm rotations (0: none)
     beat_depth: float = 0.4    # envelope dip on each beat (0: none): a stroke that stops on it
     beat_width: float = 0.08   # s, sd of a beat's dip
+    beat_hold: float = 0.0     # 0..1: slow the arms' own motion down to (1 - hold) on each beat
 
 
 def fill_short_gaps(mask: np.ndarray, max_frames: int) -> np.ndarray:
@@ -142,7 +143,34 @@ def smooth_rotations(q: np.ndarray, sigma: float) -> np.ndarray:
     return rot.normalize(out)
 
 
-def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0) -> Motion:
+def beat_time_warp(frames: int, fps: float, beats: np.ndarray, hold: float, width: float) -> np.ndarray:
+    """(frames,) source frame (fractional) for each output frame: the motion's own time
+    runs at rate 1 - hold x (a Gaussian of sd ``width`` s at each beat), sped up evenly
+    elsewhere so it ends where it started, i.e. the arms slow down and stop on the beats
+    and keep the motion's overall timing."""
+    if frames < 3 or hold <= 0 or beats is None or not len(beats):
+        return np.arange(frames, dtype=np.float64)
+    t = (np.arange(frames) + 0.5) / fps
+    g = np.zeros(frames)
+    for b in np.asarray(beats, np.float64):
+        g = np.maximum(g, np.exp(-0.5 * ((t - b) / width) ** 2))
+    rate = np.clip(1.0 - hold * g, 0.0, 1.0)
+    if rate[1:].sum() <= 1e-9:
+        return np.arange(frames, dtype=np.float64)
+    tau = np.concatenate([[0.0], np.cumsum(rate[1:])])
+    return tau * (frames - 1) / tau[-1]
+
+
+def warp_rotations(q: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """(T, 4) quaternions sampled at fractional frames ``source`` (slerp of neighbours)."""
+    c = rot.quat_continuous(q)
+    lo = np.clip(np.floor(source).astype(int), 0, len(q) - 1)
+    hi = np.clip(lo + 1, 0, len(q) - 1)
+    return rot.quat_slerp(c[lo], c[hi], source - lo)
+
+
+def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0,
+                   source_frames: np.ndarray | None = None) -> Motion:
     """The arms of ``motion`` blended towards their rest pose by ``envelope``: (frames,)
     for both arms or (frames, 2) per left/right arm; 1 keeps the sampled motion.
     ``smooth``: first filter the arm rotations (:func:`smooth_rotations`)."""
@@ -158,6 +186,8 @@ def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0) ->
         joints = ARM_JOINTS[side]
         for j in joints:
             rotations[:, j] = smooth_rotations(rotations[:, j], smooth)
+            if source_frames is not None:
+                rotations[:, j] = warp_rotations(rotations[:, j], source_frames)
         rest = rest_pose(rotations, joints)
         w = np.clip(env[:, k], 0.0, 1.0)
         for j, r in zip(joints, rest):

@@ -124,3 +124,16 @@ def test_smoothing_removes_frame_wiggle_and_keeps_slow_motion():
     angle = 2 * np.arctan2(out[:, 3], out[:, 0])
     assert np.abs(angle - slow)[10:-10].max() < 0.03                 # wiggle gone, the swing kept (95 %)
     assert np.abs(angle - slow - wiggle)[10:-10].max() > 0.04
+
+
+def test_beat_time_warp_stops_on_beats_and_keeps_the_ends():
+    from cadence.inference.gesture_activity import beat_time_warp
+    frames = 120
+    src = beat_time_warp(frames, FPS, np.array([1.0, 2.5]), hold=1.0, width=0.08)
+    assert src[0] == 0.0 and abs(src[-1] - (frames - 1)) < 1e-9
+    rate = np.diff(src)
+    assert np.all(rate >= 0)                                          # time never runs back
+    for b in (1.0, 2.5):
+        k = int(b * FPS)
+        assert rate[k - 1:k + 1].min() < 0.05 < rate[k + 12]          # stopped on the beat, running after
+    np.testing.assert_array_equal(beat_time_warp(frames, FPS, np.array([]), 1.0, 0.08), np.arange(frames))
