@@ -233,7 +233,7 @@ def main() -> int:
     p.add_argument("--iterations", type=int, default=None, help="beat guidance iterations")
     for name, default in vars(ActivitySettings()).items():
         if name != "enabled":
-            p.add_argument("--" + name.replace("_", "-"), type=float, default=default)
+            p.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
     args = p.parse_args()
     activity = ActivitySettings(**{k: getattr(args, k) for k in vars(ActivitySettings()) if k != "enabled"})
     beat = BeatSettings(iterations=args.iterations) if args.iterations is not None else None

@@ -129,7 +129,10 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
     warp that holds them on the beats (None without ``beat_hold``)."""
     st = settings or ActivitySettings()
     speaking = activity.frame_mask(fps, frames)
-    beats = beat_times(prosody.stresses, prosody.onsets, BeatSettings().min_beat_gap)
+    if st.beat_source == "onsets":
+        beats = beat_times(np.array([]), prosody.onsets, BeatSettings().min_beat_gap)
+    else:
+        beats = beat_times(prosody.stresses, prosody.onsets, BeatSettings().min_beat_gap)
     beats = beats[[bool(speaking[min(frames - 1, int(b * fps))]) for b in beats]] if len(beats) else beats
     env = activity_envelope(speaking, prosody.at(prosody.loudness, fps, frames), fps, st, beats)
     out = np.stack([env, env], axis=1)

@@ -60,6 +60,7 @@ class ActivitySettings:
     beat_depth: float = 0.4    # envelope dip on each beat (0: none): a stroke that stops on it
     beat_width: float = 0.08   # s, sd of a beat's dip
     beat_hold: float = 0.0     # 0..1: slow the arms' own motion down to (1 - hold) on each beat
+    beat_source: str = "guidance"   # the beats: "guidance" (stresses + onsets) or "onsets"
 
 
 def fill_short_gaps(mask: np.ndarray, max_frames: int) -> np.ndarray:
