@@ -128,6 +128,10 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
     guidance's zero weights), eased in and out over the same ramp; and the arms' time
     warp that holds them on the beats (None without ``beat_hold``)."""
     st = settings or ActivitySettings()
+    if guidance.settings.scale < 1.0:   # the beat strokes follow the beat strength (0: none)
+        from dataclasses import replace
+        st = replace(st, beat_depth=st.beat_depth * max(0.0, guidance.settings.scale),
+                     beat_hold=st.beat_hold * max(0.0, guidance.settings.scale))
     speaking = activity.frame_mask(fps, frames)
     if st.beat_source == "onsets":
         beats = beat_times(np.array([]), prosody.onsets, BeatSettings().min_beat_gap)

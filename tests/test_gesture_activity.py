@@ -137,3 +137,24 @@ def test_beat_time_warp_stops_on_beats_and_keeps_the_ends():
         k = int(b * FPS)
         assert rate[k - 1:k + 1].min() < 0.05 < rate[k + 12]          # stopped on the beat, running after
     np.testing.assert_array_equal(beat_time_warp(frames, FPS, np.array([]), 1.0, 0.08), np.arange(frames))
+
+
+def test_beat_strength_zero_turns_the_beat_strokes_off():
+    from cadence.inference.gesture import arm_envelope
+    from cadence.inference.gesture_guidance import BeatGuidance, BeatSettings
+    from cadence.inference.prosody import Prosody
+    from cadence.inference.vad import VoiceActivity
+    n = 400                                   # 4 s at 100 Hz
+    pros = Prosody(100.0, np.full(n, 0.8), np.zeros(n), np.zeros(n), np.array([1.0, 2.0]),
+                   np.array([1.5, 2.5]), np.array([True, True]), np.zeros(2))
+    voice = VoiceActivity(np.ones(125), [(0.0, 4.0)], 4.0)
+    frames = 120
+
+    def envelope(scale):
+        g = BeatGuidance(None, FPS, np.zeros((frames - 1, 2)), np.ones((frames - 1, 2)), BeatSettings(scale=scale))
+        return arm_envelope(pros, voice, frames, FPS, g)[0][:, 1]
+
+    on, off = envelope(1.0), envelope(0.0)
+    k = int(1.5 * FPS)
+    assert on[k] < 0.8 * off[k]               # a dip on the stressed syllable with beats on
+    assert np.ptp(off[20:100]) < 0.05         # none with the beat strength at 0
