@@ -34,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reference-strength", type=float, default=None, metavar="S",
                    help="0-1: how far from a real take of the matched action sampling starts (1: from "
                         "noise alone; lower keeps more of the take; default from the model)")
+    p.add_argument("--target", action="append", default=[], metavar="HAND=X,Y,Z@SECONDS",
+                   help="bring a hand to a point at a time, e.g. right_hand=0.3,-0.5,1.2@2 (metres, Blender "
+                        "axes; repeatable; docs/path_control.md)")
+    p.add_argument("--look-at", dest="look_at", action="append", default=[], metavar="X,Y,Z@START-END",
+                   help="turn the head towards a point over a time range, e.g. 2,-3,1.6@1-4 (repeatable)")
     p.add_argument("--fps", type=float, default=None, help="output frame rate (default: the model's, 30)")
     p.add_argument("--no-foot-lock", dest="foot_lock", action="store_false",
                    help="keep the model's raw feet (default: planted feet pinned, shuffled steps lifted)")
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     warning = weak_match_warning(args.prompt, results[0].matches)
     if warning:
         print(f"cadence generate: warning: {warning}", file=sys.stderr)
+    results = apply_targets_to(args, results)
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
@@ -103,8 +109,35 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_targets(args: argparse.Namespace) -> tuple[list, list]:
+    """--look-at and --target, parsed before any work (one line for a bad one)."""
+    from ..motion.targets import TargetError, parse_look_at, parse_reach
+    from .main import CliError
+    try:
+        return ([parse_look_at(t) for t in getattr(args, "look_at", [])],
+                [parse_reach(t) for t in getattr(args, "target", [])])
+    except TargetError as exc:
+        raise CliError(str(exc)) from None
+
+
+def apply_targets_to(args: argparse.Namespace, results: list) -> list:
+    """Each result's motion with the hands on their targets and the head on its points."""
+    looks, reaches = read_targets(args)
+    if not looks and not reaches:
+        return results
+    from ..motion.targets import TargetError, apply_targets
+    from .main import CliError
+    for r in results:
+        try:
+            r.motion = apply_targets(r.motion, looks, reaches)
+        except TargetError as exc:
+            raise CliError(str(exc)) from None
+    return results
+
+
 def check_common(args: argparse.Namespace) -> None:
     """The numbers and outputs both forms share, checked before any work."""
+    read_targets(args)
     from ..inference.motion_model import MAX_VARIATIONS
     from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
     from .main import CliError
@@ -175,6 +208,7 @@ def run_path(args: argparse.Namespace, model) -> int:
     if action not in LOCOMOTION:
         print(f"cadence generate: warning: the prompt reads as {action!r}, not a walk or a run: the path "
               "moves the character, but the legs may not step along it", file=sys.stderr)
+    results = apply_targets_to(args, results)
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
@@ -223,6 +257,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         if warning and seg.text not in warned:
             warned.add(seg.text)
             print(f"cadence generate: warning: {warning}", file=sys.stderr)
+    results = apply_targets_to(args, results)
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]

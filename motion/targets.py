@@ -1,0 +1,186 @@
+"""Look at a point, reach a point (issue 22), on a finished canonical motion, bpy-free.
+
+A light analytic pass, the first half of what the issue asks (the sampler-level
+guidance that would let the rest of the body take part is not built yet):
+
+- **Look at**: over a time range (eased in and out), the head turns towards the point:
+  the swing from the head's forward axis to the point is shared by the neck (40 %) and
+  the head (60 %), limited to 80 degrees (a point behind the character is looked at over
+  the shoulder as far as a neck goes).
+- **Reach**: a hand's wrist is brought onto the point at a time by two-bone IK of the
+  shoulder and elbow (the elbow stays in its own bending plane), blended in over half a
+  second before and out half a second after; the legs and the rest of the body are
+  untouched, so planted feet stay planted. A point further than the arm can reach from
+  where the shoulder is at that time is refused with the distances.
+
+Points are metres in the motion's world (Blender's axes: Z up; a generated clip starts
+at the origin facing -Y unless it walks a path).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CadenceError
+from . import rotations as rot
+from .foot_contact import two_bone_swings
+from .kinematics import Motion
+from .rig_retarget import motion_world
+from .skeleton import CANONICAL
+
+HEAD_FORWARD = np.array([0.0, -1.0, 0.0])  # joint rest frames are world-aligned; the body faces -Y
+MAX_LOOK_DEG = 80.0
+NECK_SHARE = 0.4
+EASE = 0.3          # seconds of easing in and out of a look
+REACH_BLEND = 0.5   # seconds over which a reach comes in and goes out
+HANDS = {"right_hand": ("right_shoulder", "right_elbow", "right_wrist"),
+         "left_hand": ("left_shoulder", "left_elbow", "left_wrist")}
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+class TargetError(CadenceError, ValueError):
+    """A target that cannot be used, with what is wrong and what to do."""
+
+
+@dataclass
+class LookAt:
+    point: np.ndarray   # (3,) metres
+    start: float        # seconds
+    end: float
+
+
+@dataclass
+class Reach:
+    hand: str           # "right_hand" or "left_hand"
+    point: np.ndarray   # (3,) metres
+    time: float         # seconds
+
+
+def _point(text: str, what: str) -> np.ndarray:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(re.fullmatch(_NUMBER, p.strip()) for p in parts):
+        raise TargetError(f"{what}: expected X,Y,Z in metres, got {text!r}")
+    v = np.array([float(p) for p in parts])
+    if not np.all(np.isfinite(v)) or np.abs(v).max() > 10_000:
+        raise TargetError(f"{what}: the point must be finite metres within 10 km, got {text!r}")
+    return v
+
+
+def _seconds(text: str, what: str) -> float:
+    if not re.fullmatch(_NUMBER, text.strip()):
+        raise TargetError(f"{what}: expected seconds, got {text!r}")
+    v = float(text)
+    if not np.isfinite(v) or not 0 <= v <= 3600:
+        raise TargetError(f"{what}: seconds must be from 0 to 3600, got {text!r}")
+    return v
+
+
+def parse_look_at(text: str) -> LookAt:
+    """``X,Y,Z@START-END`` (metres, seconds)."""
+    where, sep, when = text.partition("@")
+    if not sep:
+        raise TargetError(f"--look-at {text!r}: expected X,Y,Z@START-END, e.g. 2,-3,1.6@1-4")
+    m = re.fullmatch(rf"\s*({_NUMBER})\s*-\s*({_NUMBER})\s*", when)
+    if not m:
+        raise TargetError(f"--look-at {text!r}: the time range must be START-END in seconds, e.g. 1-4")
+    start, end = _seconds(m.group(1), "--look-at start"), _seconds(m.group(2), "--look-at end")
+    if end <= start:
+        raise TargetError(f"--look-at {text!r}: the end ({end:g} s) must come after the start ({start:g} s)")
+    return LookAt(_point(where, f"--look-at {text!r}"), start, end)
+
+
+def parse_reach(text: str) -> Reach:
+    """``HAND=X,Y,Z@SECONDS`` with HAND right_hand or left_hand."""
+    hand, sep, rest = text.partition("=")
+    where, sep2, when = rest.partition("@")
+    if not sep or not sep2:
+        raise TargetError(f"--target {text!r}: expected HAND=X,Y,Z@SECONDS, e.g. right_hand=0.4,-0.5,1.2@2")
+    hand = hand.strip()
+    if hand not in HANDS:
+        raise TargetError(f"--target {text!r}: the hand must be right_hand or left_hand")
+    return Reach(hand, _point(where, f"--target {text!r}"), _seconds(when, f"--target {text!r}"))
+
+
+def _ease(t: np.ndarray, a: float, b: float, ramp: float) -> np.ndarray:
+    """0 outside [a, b], 1 inside, raised-cosine ramps of ``ramp`` seconds at both ends."""
+    up = np.clip((t - a) / max(ramp, 1e-9), 0.0, 1.0)
+    down = np.clip((b - t) / max(ramp, 1e-9), 0.0, 1.0)
+    w = np.minimum(up, down)
+    return 0.5 - 0.5 * np.cos(np.pi * w)
+
+
+def _check_time(t: float, motion: Motion, what: str) -> None:
+    if t > motion.duration:
+        raise TargetError(f"{what} at {t:g} s is after the clip's end ({motion.duration:.2f} s)")
+
+
+def look_at(motion: Motion, target: LookAt) -> Motion:
+    """``motion`` with the head turned towards ``target.point`` over its time range."""
+    _check_time(target.start, motion, "--look-at")
+    j = {n: i for i, n in enumerate(CANONICAL.names)}
+    neck, head = j["neck"], j["head"]
+    world, pos = motion_world(motion)
+    t = np.arange(motion.num_frames) / motion.fps
+    w = _ease(t, target.start, min(target.end, motion.duration), EASE)
+    frames = np.flatnonzero(w > 0)
+    if not len(frames):
+        return motion
+    fwd = rot.quat_rotate(world[frames, head], np.broadcast_to(HEAD_FORWARD, (len(frames), 3)))
+    want = target.point[None] - pos[frames, head]
+    swing = rot.quat_between(fwd, want)
+    aa = rot.quat_to_axis_angle(swing)
+    angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+    limit = np.radians(MAX_LOOK_DEG)
+    aa = aa * np.minimum(1.0, limit / np.maximum(angle, 1e-9)) * w[frames, None]
+    q_neck = rot.axis_angle_to_quat(aa * NECK_SHARE)
+    q_all = rot.axis_angle_to_quat(aa)
+    parent = CANONICAL.parents[neck]
+    new_neck = rot.quat_mul(q_neck, world[frames, neck])
+    new_head = rot.quat_mul(q_all, world[frames, head])
+    rotations = motion.rotations.copy()
+    rotations[frames, neck] = rot.quat_mul(rot.quat_conjugate(world[frames, parent]), new_neck)
+    rotations[frames, head] = rot.quat_mul(rot.quat_conjugate(new_neck), new_head)
+    return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def reach(motion: Motion, target: Reach) -> Motion:
+    """``motion`` with the hand's wrist on ``target.point`` at ``target.time``."""
+    _check_time(target.time, motion, "--target")
+    j = {n: i for i, n in enumerate(CANONICAL.names)}
+    shoulder, elbow, wrist = (j[n] for n in HANDS[target.hand])
+    world, pos = motion_world(motion)
+    key = min(motion.num_frames - 1, int(round(target.time * motion.fps)))
+    upper = np.linalg.norm(pos[key, elbow] - pos[key, shoulder])
+    lower = np.linalg.norm(pos[key, wrist] - pos[key, elbow])
+    dist = np.linalg.norm(target.point - pos[key, shoulder])
+    if dist > 0.98 * (upper + lower):
+        raise TargetError(f"--target {target.hand} at {target.time:g} s: the point is {dist:.2f} m from the "
+                          f"shoulder, the arm reaches {upper + lower:.2f} m: move it closer (or walk the "
+                          "character there first)")
+    t = np.arange(motion.num_frames) / motion.fps
+    w = _ease(t, target.time - REACH_BLEND, target.time + REACH_BLEND, REACH_BLEND)
+    frames = np.flatnonzero(w > 0)
+    goal = pos[frames, wrist] + w[frames, None] * (target.point[None] - pos[frames, wrist])
+    forward = rot.quat_rotate(world[frames, shoulder], np.broadcast_to([0.0, 0.0, -1.0], (len(frames), 3)))
+    swing1, swing2 = two_bone_swings(pos[frames, shoulder], pos[frames, elbow], pos[frames, wrist], goal, forward)
+    upper_w = rot.quat_mul(swing1, world[frames, shoulder])
+    lower_w = rot.quat_mul(swing2, world[frames, elbow])
+    parent = CANONICAL.parents[shoulder]
+    rotations = motion.rotations.copy()
+    rotations[frames, shoulder] = rot.quat_mul(rot.quat_conjugate(world[frames, parent]), upper_w)
+    rotations[frames, elbow] = rot.quat_mul(rot.quat_conjugate(upper_w), lower_w)
+    rotations[frames, wrist] = rot.quat_mul(rot.quat_conjugate(lower_w), world[frames, wrist])  # hand keeps its world turn
+    return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def apply_targets(motion: Motion, looks: list[LookAt], reaches: list[Reach]) -> Motion:
+    for r in reaches:
+        motion = reach(motion, r)
+    for lk in looks:
+        motion = look_at(motion, lk)
+    return motion
+
+
+__all__ = ["LookAt", "Reach", "TargetError", "parse_look_at", "parse_reach", "look_at", "reach", "apply_targets"]

@@ -1,0 +1,102 @@
+"""Look at a point, reach a point (issue 22, motion/targets.py)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cadence.motion import rotations as rot
+from cadence.motion.kinematics import rest_motion
+from cadence.motion.rig_retarget import motion_world
+from cadence.motion.skeleton import CANONICAL
+from cadence.motion.targets import (HEAD_FORWARD, MAX_LOOK_DEG, LookAt, Reach, TargetError, look_at,
+                                    parse_look_at, parse_reach, reach)
+
+J = {n: i for i, n in enumerate(CANONICAL.names)}
+
+
+def standing(seconds: float = 4.0):
+    return rest_motion(int(seconds * 30))
+
+
+def head_angle(motion, point):
+    world, pos = motion_world(motion)
+    fwd = rot.quat_rotate(world[:, J["head"]], np.broadcast_to(HEAD_FORWARD, (len(world), 3)))
+    d = point[None] - pos[:, J["head"]]
+    cos = np.sum(rot.normalize(fwd) * rot.normalize(d), axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def test_parsing_and_refusals():
+    lk = parse_look_at("2,-3,1.6@1-4")
+    assert np.allclose(lk.point, [2, -3, 1.6]) and (lk.start, lk.end) == (1.0, 4.0)
+    r = parse_reach("left_hand=0.3,-0.5,1.2@2.5")
+    assert r.hand == "left_hand" and r.time == 2.5
+    for bad, msg in [("2,-3@1-4", "X,Y,Z"), ("2,-3,1@4-1", "after the start"), ("1,2,nan@1-2", "X,Y,Z"),
+                     ("1,2,3", "START-END")]:
+        with pytest.raises(TargetError, match=msg):
+            parse_look_at(bad)
+    for bad, msg in [("foot=1,2,3@1", "right_hand or left_hand"), ("right_hand=1,2,3", "HAND=X,Y,Z@SECONDS"),
+                     ("right_hand=1,2,3@-1", "seconds"), ("right_hand=1e9,0,0@1", "10 km")]:
+        with pytest.raises(TargetError, match=msg):
+            parse_reach(bad)
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_a_target_or_one_clear_error(text):
+    for parse in (parse_look_at, parse_reach):
+        try:
+            parse(text)
+        except TargetError as exc:
+            assert str(exc) and "\n" not in str(exc)
+
+
+def test_head_turns_to_the_point_and_eases_back():
+    m = standing()
+    point = np.array([1.5, -1.5, 1.5])  # 45 degrees to the character's left-front
+    out = look_at(m, LookAt(point, 1.0, 3.0))
+    ang = head_angle(out, point)
+    assert ang[40:80].max() < 1.0  # inside the range, after the ease
+    assert ang[0] == pytest.approx(head_angle(m, point)[0], abs=1e-6)  # before: untouched
+    np.testing.assert_allclose(out.rotations[:, :J["neck"]], m.rotations[:, :J["neck"]])  # body below untouched
+    behind = np.array([0.0, 3.0, 1.5])
+    limited = head_angle(look_at(m, LookAt(behind, 1.0, 3.0)), behind)
+    assert limited[60] == pytest.approx(180.0 - MAX_LOOK_DEG, abs=2.0)  # over the shoulder, no further
+
+
+def test_hand_reaches_the_point_and_nothing_else_moves():
+    m = standing()
+    _, pos = motion_world(m)
+    point = pos[60, J["right_shoulder"]] + np.array([-0.1, -0.35, -0.2])
+    out = reach(m, Reach("right_hand", point, 2.0))
+    world2, pos2 = motion_world(out)
+    assert np.linalg.norm(pos2[60, J["right_wrist"]] - point) < 1e-3
+    arm = [J[n] for n in ("right_shoulder", "right_elbow", "right_wrist")]
+    others = [k for k in range(len(CANONICAL.names)) if k not in arm and not k > J["right_wrist"]]
+    np.testing.assert_allclose(out.rotations[:, others], m.rotations[:, others])
+    np.testing.assert_allclose(pos2[:, J["left_ankle"]], pos[:, J["left_ankle"]])  # feet stay put
+    world, _ = motion_world(m)
+    assert np.allclose(np.abs(np.sum(world2[:, J["right_wrist"]] * world[:, J["right_wrist"]], -1)), 1.0, atol=1e-6)
+    assert np.allclose(out.rotations[:30], m.rotations[:30]) and np.allclose(out.rotations[-30:], m.rotations[-30:])
+
+
+def test_unreachable_and_late_targets_are_refused_in_words():
+    m = standing(3.0)
+    with pytest.raises(TargetError, match=r"m from the shoulder, the arm reaches"):
+        reach(m, Reach("left_hand", np.array([3.0, 0.0, 1.0]), 1.0))
+    with pytest.raises(TargetError, match="after the clip's end"):
+        reach(m, Reach("left_hand", np.array([0.3, -0.3, 1.2]), 5.0))
+    with pytest.raises(TargetError, match="after the clip's end"):
+        look_at(m, LookAt(np.zeros(3), 4.0, 5.0))
+
+
+def test_cli_targets(tmp_path, capsys):
+    from cadence.cli.main import main
+    out = tmp_path / "a.bvh"
+    assert main(["generate", "--prompt", "a person waves", "--seconds", "3", "--look-at", "2,-1,1.6@1-2.5",
+                 "--out", str(out)]) == 0 and out.exists()
+    bad = tmp_path / "b.bvh"
+    assert main(["generate", "--prompt", "a person waves", "--seconds", "3", "--target", "right_hand=5,5,1@1",
+                 "--out", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "the arm reaches" in err and not bad.exists()
