@@ -145,7 +145,7 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
     warp = beat_time_warp(frames, fps, beats, st.beat_hold, st.beat_width) if st.beat_hold > 0 else None
     width = max(3, int(round(st.ramp * fps)))
     kernel = np.hanning(width + 2)[1:-1]
-    kernel /= kernel.max()
+    kernel /= kernel.sum()      # a ramp centred on each edge of a driven span, no step
     for k in range(2):
         driven = np.zeros(frames)
         driven[1:] = guidance.weight[:, k] == 0

@@ -158,3 +158,20 @@ def test_beat_strength_zero_turns_the_beat_strokes_off():
     k = int(1.5 * FPS)
     assert on[k] < 0.8 * off[k]               # a dip on the stressed syllable with beats on
     assert np.ptp(off[20:100]) < 0.05         # none with the beat strength at 0
+
+
+def test_envelope_eases_in_and_out_of_a_semantic_gesture_without_a_step():
+    from cadence.inference.gesture import arm_envelope
+    from cadence.inference.gesture_guidance import BeatGuidance, BeatSettings
+    from cadence.inference.prosody import Prosody
+    from cadence.inference.vad import VoiceActivity
+    n, frames = 400, 120
+    pros = Prosody(100.0, np.full(n, 0.2), np.zeros(n), np.zeros(n), np.array([]), np.array([]),
+                   np.array([], bool), np.zeros(0))
+    voice = VoiceActivity(np.zeros(125), [], 4.0)               # silence: the rest everywhere...
+    weight = np.ones((frames - 1, 2))
+    weight[30:60, 1] = 0.0                                      # ...but a gesture on the right arm
+    g = BeatGuidance(None, FPS, np.zeros((frames - 1, 2)), weight, BeatSettings())
+    env = arm_envelope(pros, voice, frames, FPS, g)[0]
+    assert env[40:55, 1].min() > 0.95 and env[40:55, 0].max() < 0.2
+    assert np.abs(np.diff(env[:, 1])).max() < 0.15              # eased, not a step
