@@ -34,7 +34,9 @@ import warnings
 Spans = list[tuple[str, int, int]]      # (label, first frame, last frame)
 # Word recognition (the gestures' words): at most 3000 HMMs active per frame (the
 # default is 30000). On a minute of espeak-ng English: 1.5-1.9x faster, word error rate
-# 0.52 against 0.53 (docs/gesture.md); 2000 was faster still but 0.54.
+# 0.52 against 0.53 (docs/gesture.md); 2000 was faster still but 0.54. The forced
+# alignment of a transcript (gestures and face) uses this decoder too: its grammar
+# search stays under the limit (the same words, phones and times on that minute).
 WORD_CONFIG = {"maxhmmpf": 3000}
 
 
