@@ -112,11 +112,13 @@ def check_distinct(outputs: Iterable[tuple[str, "str | os.PathLike[str] | None"]
         seen.append((what, p))
 
 
-def _fsync_folder(folder: Path) -> None:
-    if os.name != "posix":
+def _fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data to disk, as far as the system allows (a folder
+    is fsynced so that a rename in it survives a crash; POSIX only)."""
+    if path.is_dir() and os.name != "posix":
         return
     try:
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -153,17 +155,11 @@ def _finish(tmp: Path, target: Path, shown) -> None:
         mode = normal_mode(target)
         with contextlib.suppress(OSError, NotImplementedError):
             os.chmod(tmp, mode)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        _fsync_path(tmp)
         os.replace(tmp, target)
     except OSError as exc:
         raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
-    _fsync_folder(target.parent)
+    _fsync_path(target.parent)
 
 
 @contextlib.contextmanager
@@ -208,7 +204,7 @@ def open_output(path: str | os.PathLike[str], mode: str = "w", *, inputs: Iterab
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(target.parent)
+    _fsync_path(target.parent)
 
 
 def write_text(path: str | os.PathLike[str], text: str, **kwargs) -> Path:

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import CadenceError
-from ..limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES
+from ..errors import CadenceError, LimitError
+from ..limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES, check_input_file
 from ..output_file import write_text
 from ..motion.skeleton import BODY_PARTS, PART_ALIASES
 
@@ -462,14 +462,10 @@ def load_timeline(path: str | Path) -> Timeline:
     """Read a timeline file: JSON when it looks like JSON, STMC text otherwise."""
     path = Path(path)
     try:
-        if path.is_dir():
-            raise TimelineError(f"timeline {path} is a folder, not a file")
-        if path.exists() and not path.is_file():
-            raise TimelineError(f"timeline {path} is not a regular file (a device or pipe?)")
-        size = path.stat().st_size
-        if size > MAX_TIMELINE_BYTES:
-            raise TimelineError(f"timeline {path} is {size / 2**20:.1f} MiB; the limit is "
-                                f"{MAX_TIMELINE_BYTES / 2**20:.0f} MiB")
+        try:
+            check_input_file(path, "timeline", MAX_TIMELINE_BYTES)
+        except LimitError as exc:
+            raise TimelineError(str(exc)) from None
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TimelineError(f"cannot read timeline {path}: {exc.strerror or exc}") from None

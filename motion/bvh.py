@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CadenceError
+from ..errors import CadenceError, LimitError
 from ..limits import (MAX_BVH_CHANNELS, MAX_BVH_DEPTH, MAX_BVH_JOINTS, MAX_BVH_SAMPLES, MAX_BVH_VALUE,
-                      MAX_FRAMES, MAX_INPUT_BYTES, MAX_SOURCE_FPS, MIN_SOURCE_FPS)
+                      MAX_FRAMES, MAX_INPUT_BYTES, MAX_SOURCE_FPS, MIN_SOURCE_FPS, check_input_file)
 from ..output_file import write_text
 from . import rotations as rot
 from .skeleton import Skeleton
@@ -281,14 +281,10 @@ def parse_bvh(text: str, source: str = "<bvh>") -> Bvh:
 def read_bvh(path: str | Path) -> Bvh:
     path = Path(path)
     try:
-        if path.is_dir():
-            raise BvhError(f"{path} is a folder, not a BVH file")
-        if path.exists() and not path.is_file():
-            raise BvhError(f"{path} is not a regular file (a device or pipe?)")
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise BvhError(f"{path} is {size / 2**20:.0f} MiB; the limit for a BVH is "
-                           f"{MAX_INPUT_BYTES / 2**20:.0f} MiB")
+        try:
+            check_input_file(path, "BVH", MAX_INPUT_BYTES)
+        except LimitError as exc:
+            raise BvhError(str(exc)) from None
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise BvhError(f"{path}: cannot read: {exc.strerror or exc}") from None
