@@ -276,14 +276,23 @@ def _chunk_weights(chunks: list[tuple[int, int]], padded: int) -> list[np.ndarra
     return ws
 
 
+# A window grouped with longer ones is stretched to their length; a short action's window
+# stretched much more would no longer say when the action happens (a 2 s raise sampled
+# over 4.8 s raised its hands before its segment began: docs/timeline.md).
+MAX_STRETCH = 1.25
+
+
 def _group_lengths(lengths: list[int], rows_per: list[int], call_cost: int) -> list[list[int]]:
-    """Group windows (sorted by needed length) into calls minimising frame-rows + calls."""
+    """Group windows (sorted by needed length) into calls minimising frame-rows + calls;
+    no window is stretched by more than MAX_STRETCH."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     n = len(order)
     best = [0.0] + [np.inf] * n
     cut = [0] * (n + 1)
     for j in range(1, n + 1):
         for i in range(j):
+            if lengths[order[j - 1]] > MAX_STRETCH * lengths[order[i]]:
+                continue
             members = order[i:j]
             cost = best[i] + call_cost + lengths[order[j - 1]] * sum(rows_per[m] for m in members)
             if cost < best[j]:
