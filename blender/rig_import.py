@@ -85,11 +85,10 @@ def standing_reference(path: Path):
     skeleton is not recognised (the bone mapping then decides); RigFileError when nothing
     in the file stands."""
     from ..motion.bvh import read_bvh
-    from ..motion.standing_pose import bvh_joint_map, standing_reference as find
+    from ..motion.standing_pose import standing_reference as find
 
     try:
         bvh = read_bvh(path)  # Blender's importer read it: our parser refusing it is unlikely
-        bvh_joint_map(bvh.skeleton.names)
     except ValueError:
         return None
     try:

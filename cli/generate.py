@@ -212,8 +212,7 @@ def run_path(args: argparse.Namespace, model) -> int:
     paths = write_results(args, results)
     if not args.quiet:
         r = results[0]
-        follow = PathFollow(path, model.normalizer, model.fps)
-        off = follow.distances(r.motion.root_positions[:, :2])
+        off = path.distance_to(r.motion.root_positions[:, :2])
         print(f"prompt matched: {', '.join(f'{n} ({p:.2f})' for n, p in r.matches[0])}")
         print(f"path: {path.length:.1f} m in {r.motion.num_frames / r.motion.fps:.1f} s; the hips within "
               f"{100 * off.mean():.0f} cm of it on average ({100 * off.max():.0f} cm at most)")

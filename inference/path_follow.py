@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..motion.ground_path import GroundPath, PathError
-from ..motion.representation import Start, decode
+from ..motion.representation import Start, integrate_root, root_velocities
+from ..motion.smoothing import moving_average
 
 VELOCITY = slice(0, 3)  # heading rate, velocity to the left, velocity backwards
 # Forward speed (m/s) of the locomotion takes in training, by style (Bandai Namco sets 1
@@ -45,44 +46,7 @@ ARRIVAL_TAIL = 0.3  # seconds kept after the arrival
 ARRIVED = 0.03  # metres from the end that count as arrived
 LOCOMOTION = frozenset(NOMINAL_SPEED) - {"guide"}  # actions whose legs step along a path
 ARRIVAL_HOLD = 0.7  # seconds an untimed clip lasts after the expected arrival
-MAX_HURRY = 1.0  # hurrying a walk the model makes slower makes its feet slide (docs/path_control.md)
 GAIT_CYCLE = 1.0    # seconds: the course of a walk is its average over about one gait cycle
-
-
-def _integrate(root: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Heading (frames,) and floor position (frames, 2) of root channels (frames, 3),
-    from the origin facing -Y: what motion/representation.decode does."""
-    theta = np.concatenate([[0.0], np.cumsum(root[:-1, 0]) / fps])
-    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
-    step = np.stack([c * root[:-1, 1] - s * root[:-1, 2], s * root[:-1, 1] + c * root[:-1, 2]], axis=1) / fps
-    return theta, np.concatenate([np.zeros((1, 2)), np.cumsum(step, axis=0)])
-
-
-def _channels(theta: np.ndarray, xy: np.ndarray, fps: float) -> np.ndarray:
-    """Root channels (frames, 3) whose integration (``_integrate``) retraces ``theta``
-    and ``xy`` (up to their start): the encoder's own finite differences."""
-    out = np.empty((len(theta), 3))
-    d = np.diff(xy, axis=0) * fps
-    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
-    out[:-1, 0] = np.diff(theta) * fps
-    out[:-1, 1] = c * d[:, 0] + s * d[:, 1]
-    out[:-1, 2] = -s * d[:, 0] + c * d[:, 1]
-    out[-1] = out[-2]
-    return out
-
-
-def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average along axis 0. The ends are padded by point reflection, so a
-    steady course stays straight up to the last frame instead of lagging behind it."""
-    n = len(x)
-    if window <= 1 or n < 2:
-        return np.array(x, dtype=np.float64, copy=True)
-    x2 = x.reshape(n, -1).astype(np.float64)
-    pad = min(window // 2, n - 1)
-    padded = np.concatenate([2 * x2[:1] - x2[pad:0:-1], x2, 2 * x2[-1:] - x2[-2:-pad - 2:-1]])
-    c = np.concatenate([np.zeros((1, x2.shape[1])), np.cumsum(padded, axis=0)])
-    k = 2 * pad + 1
-    return ((c[k:] - c[:-k]) / k).reshape(x.shape)
 
 
 def path_speed(action: str | None, styles: dict[str, float] | None = None) -> float:
@@ -130,11 +94,8 @@ class PathFollow:
         if self.path.times is not None:
             return self.path.arc_length_at(np.arange(n) / self.fps)
         s = np.concatenate([[0.0], np.cumsum(np.maximum(forward[:-1], 0.0)) / self.fps])
-        # Arrive in time: a model slower than the path needs is hurried (by up to 2x) so
-        # that the end is reached ARRIVAL_HOLD before the clip's end.
-        arrive = max(1, n - 1 - int(round(ARRIVAL_HOLD * self.fps)))
-        if 0 < s[arrive] < self.path.length:  # never slowed: an early walker arrives early
-            s = s * min(MAX_HURRY, self.path.length / s[arrive])
+        # Never hurried: a walk hurried past the pace its legs make slides its feet
+        # (docs/path_control.md); the clip is long enough instead (clip_seconds).
         return np.minimum(s, self.path.length)
 
     def follow(self, root: np.ndarray) -> np.ndarray:
@@ -147,9 +108,9 @@ class PathFollow:
         n = len(root)
         if n < 2:
             return np.zeros((n, 3))
-        theta, xy = _integrate(root, self.fps)
+        theta, xy = integrate_root(root, self.fps)
         window = max(1, int(round(GAIT_CYCLE * self.fps)) | 1)
-        theta_s, xy_s = _moving_average(theta, window), _moving_average(xy, window)
+        theta_s, xy_s = moving_average(theta, window), moving_average(xy, window)
         sway_theta = theta - theta_s
         c, sn = np.cos(theta_s), np.sin(theta_s)
         d = xy - xy_s
@@ -159,20 +120,20 @@ class PathFollow:
         # re-imposed at every step the walk would slow down a little more each time.)
         step = np.diff(xy, axis=0) * self.fps
         forward = np.concatenate([sn[:-1] * step[:, 0] - c[:-1] * step[:, 1], [0.0]])
-        forward = _moving_average(forward, window)
+        forward = moving_average(forward, window)
         s = self.arc_lengths(forward)
         self._arc = s
         path_theta = self.path.heading_at(s)
         base = self.path.point_at(s)
         # The sway belongs to walking: it fades out where the path has the character stand.
         moving = np.clip(np.gradient(s) * self.fps / 0.5, 0.0, 1.0) if n > 1 else np.zeros(n)
-        moving = _moving_average(moving, window)
+        moving = moving_average(moving, window)
         sway_theta, sway_xy = sway_theta * moving, sway_xy * moving[:, None]
         cp, sp = np.cos(path_theta), np.sin(path_theta)
         want_xy = base + np.stack([cp * sway_xy[:, 0] - sp * sway_xy[:, 1],
                                    sp * sway_xy[:, 0] + cp * sway_xy[:, 1]], axis=1)
         self._start = (float(path_theta[0] + sway_theta[0]), want_xy[0].copy())
-        return _channels(path_theta + sway_theta, want_xy, self.fps)
+        return root_velocities(path_theta + sway_theta, want_xy, self.fps)
 
     def window(self, frames: int) -> slice:
         return slice(self.first, min(frames, self.last if self.last is not None else frames))
@@ -200,7 +161,7 @@ class PathFollow:
         heading, xy = self._start
         if self.first == 0:
             return Start(heading, (float(xy[0]), float(xy[1])))
-        theta, pos = _integrate(np.asarray(feats, np.float64)[:self.first + 1, VELOCITY], self.fps)
+        theta, pos = integrate_root(np.asarray(feats, np.float64)[:self.first + 1, VELOCITY], self.fps)
         turn = heading - float(theta[-1])
         c, s = np.cos(turn), np.sin(turn)
         at = pos[-1]
@@ -222,10 +183,6 @@ class PathFollow:
             return frames
         at = self.arrival(result.features)
         return frames if at is None else min(frames, at + int(round(ARRIVAL_TAIL * self.fps)) + 1)
-
-    def distances(self, root_xy: np.ndarray) -> np.ndarray:
-        """Distance (m) of the character's floor position to the path, per window frame."""
-        return self.path.distance_to(root_xy[self.window(len(root_xy))])
 
 
 __all__ = ["PathFollow", "clip_seconds", "path_speed", "NOMINAL_SPEED", "STYLE_SPEED", "LOCOMOTION"]

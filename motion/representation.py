@@ -62,6 +62,30 @@ def _wrap(a: np.ndarray) -> np.ndarray:
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
+def root_velocities(theta: np.ndarray, xy: np.ndarray, fps: float) -> np.ndarray:
+    """The root channels (T, 3) of a course: heading rate and planar velocity in the
+    heading frame, from headings ``theta`` (T,) and floor positions ``xy`` (T, 2) (the
+    last frame repeats the one before). ``integrate_root`` retraces the course."""
+    out = np.empty((len(theta), 3))
+    d = np.diff(xy, axis=0) * fps
+    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
+    out[:-1, 0] = _wrap(np.diff(theta)) * fps
+    out[:-1, 1] = c * d[:, 0] + s * d[:, 1]
+    out[:-1, 2] = -s * d[:, 0] + c * d[:, 1]
+    out[-1] = out[-2]
+    return out
+
+
+def integrate_root(root: np.ndarray, fps: float, start: "Start | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """Headings (T,) and floor positions (T, 2) of root channels (T, 3) from ``start``
+    (default: the origin facing -Y): what decoding does with the root."""
+    start = start or Start()
+    theta = start.heading + np.concatenate([[0.0], np.cumsum(root[:-1, 0]) / fps])
+    c, s = np.cos(theta[:-1]), np.sin(theta[:-1])
+    step = np.stack([c * root[:-1, 1] - s * root[:-1, 2], s * root[:-1, 1] + c * root[:-1, 2]], axis=1) / fps
+    return theta, np.asarray(start.position) + np.concatenate([np.zeros((1, 2)), np.cumsum(step, axis=0)])
+
+
 def foot_contacts(positions: np.ndarray, fps: float) -> np.ndarray:
     """(T, 4) 0/1 contacts of the foot joints from canonical positions (T, J, 3)."""
     feet = positions[:, _FOOT_INDICES]
@@ -102,10 +126,7 @@ def encode(motion: Motion) -> tuple[np.ndarray, Start]:
     xy = pos[:, 0, :2]
 
     feats = np.zeros((t, FEATURE_DIM))
-    dtheta = _wrap(np.diff(theta)) * fps
-    step = np.einsum("tij,tj->ti", unyaw[:-1, :2, :2], np.diff(xy, axis=0)) * fps
-    feats[:-1, 0], feats[-1, 0] = dtheta, dtheta[-1]
-    feats[:-1, 1:3], feats[-1, 1:3] = step, step[-1]
+    feats[:, :3] = root_velocities(theta, xy, fps)
     feats[:, 3] = pos[:, 0, 2]
 
     local = rot.quat_to_matrix(body)
@@ -129,12 +150,9 @@ def decode(features: np.ndarray, fps: float = 30.0, start: Start | None = None,
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
         raise ValueError(f"features must be (frames, {FEATURE_DIM}), got {features.shape}")
-    start = start or Start()
     t = len(features)
-    theta = start.heading + np.concatenate([[0.0], np.cumsum(features[:-1, 0]) / fps])
+    theta, xy = integrate_root(features[:, :3], fps, start)
     yaw = _yaw_matrices(theta)
-    steps = np.einsum("tij,tj->ti", yaw[:-1, :2, :2], features[:-1, 1:3]) / fps
-    xy = np.asarray(start.position) + np.concatenate([np.zeros((1, 2)), np.cumsum(steps, 0)])
     local = rot.sixd_to_matrix(features[:, ROTATIONS].reshape(t, NUM_JOINTS, 6))
     local[:, 0] = yaw @ local[:, 0]
     rotations = rot.quat_identity((t, skeleton.num_joints))

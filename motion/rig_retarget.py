@@ -37,6 +37,7 @@ from .kinematics import Motion
 from .pose_space import root_location_to_pose_space, to_pose_space
 from .retarget import _mapped_descendant, estimate_alignment
 from .rig_mapping import REQUIRED_JOINTS, BoneMap, RestRig, body_axes
+from .smoothing import moving_average
 from .skeleton import CANONICAL
 
 ROOT_MOTION_MODES = ("hips", "root", "in_place")
@@ -301,16 +302,6 @@ def _continuous(q: np.ndarray) -> np.ndarray:
     return out
 
 
-def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
-    if window <= 1 or len(x) < 2:
-        return x.copy()
-    pad = min(window // 2, len(x) - 1)
-    # Point reflection at both ends keeps a steady walk's straight line straight.
-    padded = np.concatenate([2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2:-pad - 2:-1]])
-    kernel = np.ones(2 * pad + 1) / (2 * pad + 1)
-    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(x.shape[1])], 1)
-
-
 def carrier_positions(target: RigTarget, positions: np.ndarray, deltas: np.ndarray,
                       scale: float) -> np.ndarray:
     """Head of the translation carrier over time (canonical axes, target units) such that
@@ -392,7 +383,7 @@ def solve_world(target: RigTarget, motion: Motion,
     horizontal = np.array([1.0, 1.0, 0.0])
     if options.root_motion == "in_place":
         window = max(1, int(round(motion.fps)))
-        disp = disp - _moving_average(disp, window) * horizontal
+        disp = disp - moving_average(disp, window) * horizontal
     elif options.root_motion == "root":
         if target.root_bone < 0:
             target.notes.append("no root bone above the hips: root motion stays on the hips")

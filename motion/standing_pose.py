@@ -54,10 +54,14 @@ def bvh_joint_map(names: list[str] | tuple[str, ...]) -> dict[str, int]:
     return {j: index[n] for j, n in by_name.items()}
 
 
-def standing_reference(bvh: Bvh) -> StandingReference:
-    """The pose of ``bvh`` to retarget against. Raises ValueError when the skeleton is not
-    recognised or neither the zero pose nor any frame stands."""
-    names = bvh_joint_map(bvh.skeleton.names)
+def standing_reference(bvh: Bvh) -> StandingReference | None:
+    """The pose of ``bvh`` to retarget against; None when its skeleton is not recognised
+    (the bone mapping then decides). Raises ValueError when neither the zero pose nor any
+    frame stands."""
+    try:
+        names = bvh_joint_map(bvh.skeleton.names)
+    except ValueError:
+        return None
     raw = source_pose(bvh)
     axes = detect_axes(raw.positions, names)  # from the motion: it may stand where the zero pose does not
     zero = source_pose(bvh, axes, np.tile(rot.quat_identity(), (1, bvh.skeleton.num_joints, 1)))

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.inference.path_follow import PathFollow, _integrate, clip_seconds
+from cadence.inference.path_follow import PathFollow, clip_seconds
 from cadence.motion.ground_path import GroundPath, PathError, heading_of
-from cadence.motion.representation import Normalizer
+from cadence.motion.representation import Normalizer, integrate_root
 
 FPS = 30.0
 L_PATH = np.array([[0.0, 0.0], [0.0, -4.0], [4.0, -4.0]])
@@ -92,7 +92,7 @@ def test_root_channels_walk_the_path_keeping_the_gait_sway(curve):
     root = gait_root(frames, curve=curve)
     out = follow.follow(root)
     start = follow.start(np.pad(out, ((0, 0), (0, 203))))
-    theta, xy = _integrate(out, FPS)
+    theta, xy = integrate_root(out, FPS)
     c, s = np.cos(start.heading), np.sin(start.heading)
     world = xy @ np.array([[c, s], [-s, c]]) + np.array(start.position)
     d = path.distance_to(world)
