@@ -38,7 +38,7 @@ class CadencePreferences(bpy.types.AddonPreferences):
                     "on import; Cadence never ships or downloads them")
 
     def draw(self, context: bpy.types.Context) -> None:
-        from .inference.model_info import motion_model_info
+        from .inference.runtime.model_info import motion_model_info
         layout = self.layout
         layout.use_property_split = True
         col = layout.column()
@@ -115,10 +115,10 @@ class CADENCE_OT_system_check(bpy.types.Operator):
 
 def system_report(prefs) -> list[tuple[str, str]]:
     """(report level, line) pairs: onnxruntime, providers, chosen device, model files."""
-    from .inference.model_info import motion_model_info, weights_folder
+    from .inference.runtime.model_info import motion_model_info, weights_folder
     lines: list[tuple[str, str]] = []
     try:
-        from .inference.onnx_session import import_onnxruntime
+        from .inference.runtime.onnx_session import import_onnxruntime
         ort = import_onnxruntime()  # telemetry off before the library loads
     except ImportError as exc:
         return [('ERROR', f"onnxruntime is not installed ({exc}); reinstall Cadence")]

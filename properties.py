@@ -30,7 +30,7 @@ AUDIO_SOURCE_ITEMS = (
     ('FILE', "File", "An audio file on disk"),
     ('STRIP', "Sound Strip", "A sound strip in the scene's Video Sequencer"),
 )
-# Lip-sync methods of Generate Face (inference/face.py METHODS; docs/face.md has the figures).
+# Lip-sync methods of Generate Face (inference/face/generate.py METHODS; docs/face.md has the figures).
 FACE_METHOD_ITEMS = (
     ('BLEND', "Blend", "The learned model and English phoneme recognition together (best measured)"),
     ('LEARNED', "Learned", "The model trained on captured speech: any language, fastest"),

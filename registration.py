@@ -39,6 +39,6 @@ def unregister() -> None:
     del bpy.types.Scene.cadence
     _unregister_classes()
     # Speech-recognition worker processes, if any ran (never imported just for this)
-    pool = sys.modules.get(f"{__package__}.inference.sphinx_pool")
+    pool = sys.modules.get(f"{__package__}.inference.speech.sphinx_pool")
     if pool is not None:
         pool.shutdown()

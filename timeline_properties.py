@@ -4,7 +4,7 @@
 (prompt, frame range, body parts, optional own style sliders, optional path curve); sliders are
 :class:`CadenceSlider` (name, value) collections whose names come from the model's
 metadata (synced by ``blender/generation.py``, never hard-coded here). The conversion to
-the bpy-free ``inference.timeline.Timeline`` lives in ``blender/generation.py``.
+the bpy-free ``inference.motion.timeline.Timeline`` lives in ``blender/generation.py``.
 """
 import bpy
 

@@ -19,7 +19,7 @@ printed as tables for docs/face.md. Not a test.
    force-aligned.
 3. **Speed**: 60 s of the English speech, each path alone (median of 3), and the phone
    recogniser under other decoder settings with their closure hit rate (the phone
-   loop runs in the worker processes of ``inference/sphinx_pool.py``).
+   loop runs in the worker processes of ``inference/speech/sphinx_pool.py``).
 4. ``--part long``: a 20-minute 48 kHz stereo file through the phoneme path (time, peak
    memory, progress).
 """
@@ -44,9 +44,9 @@ from cadence.bench.timing import timed  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
 from cadence.face import facegood, visemes as V  # noqa: E402
 from cadence.face.arkit import ARKIT_NAMES, INDEX  # noqa: E402
-from cadence.inference import audio as A, transcribe as T  # noqa: E402
-from cadence.inference.face import BLEND_LEARNED, combine_mouth, generate_face  # noqa: E402
-from cadence.inference.face_model import FaceSpeechModel  # noqa: E402
+from cadence.inference.speech import audio as A, transcribe as T  # noqa: E402
+from cadence.inference.face.generate import BLEND_LEARNED, combine_mouth, generate_face  # noqa: E402
+from cadence.inference.face.model import FaceSpeechModel  # noqa: E402
 
 FPS = 30.0
 CLOSED = 0.1          # lip aperture below this counts as closed
@@ -303,7 +303,7 @@ def long_part(model: FaceSpeechModel) -> None:
         child = (
             "import sys, time; sys.path.insert(0, %r); from _package import load_package; "
             "from pathlib import Path; load_package(Path(%r)); "
-            "from cadence.inference.face import generate_face; calls = []; t = time.perf_counter(); "
+            "from cadence.inference.face.generate import generate_face; calls = []; t = time.perf_counter(); "
             "a = generate_face(%r, method='phoneme', progress=calls.append); "
             "print(f'{time.perf_counter() - t:.1f} {a.num_frames} {len(calls)} {calls == sorted(calls)}')"
         ) % (str(ROOT / "cli"), str(ROOT), str(path))

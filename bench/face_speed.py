@@ -34,9 +34,9 @@ import soundfile as sf  # noqa: E402
 
 from cadence.bench.timing import timed  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference import audio as A  # noqa: E402
-from cadence.inference.face import generate_face  # noqa: E402
-from cadence.inference.face_model import FaceSpeechModel  # noqa: E402
+from cadence.inference.speech import audio as A  # noqa: E402
+from cadence.inference.face.generate import generate_face  # noqa: E402
+from cadence.inference.face.model import FaceSpeechModel  # noqa: E402
 
 
 def speech(seconds: float) -> np.ndarray:

@@ -25,7 +25,7 @@ English speech recordings, so the English speech is synthesised, with known text
    of the same seed.
 3. **Foot skating and jitter** (``bench/metrics.py``) of the generated clips and the
    real takes.
-4. **Style from the voice**: the estimate (``inference/speech_style.py``) on one
+4. **Style from the voice**: the estimate (``inference/speech/style.py``) on one
    paragraph spoken slow, plain and fast.
 """
 from __future__ import annotations
@@ -47,11 +47,11 @@ import numpy as np  # noqa: E402
 from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed  # noqa: E402
 from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.audio import load_audio  # noqa: E402
-from cadence.inference.gesture import generate_gestures  # noqa: E402
-from cadence.inference.gesture_guidance import BeatSettings  # noqa: E402
-from cadence.inference.motion_model import MotionModel  # noqa: E402
-from cadence.inference.transcribe import transcribe  # noqa: E402
+from cadence.inference.speech.audio import load_audio  # noqa: E402
+from cadence.inference.gesture.generate import generate_gestures  # noqa: E402
+from cadence.inference.gesture.guidance import BeatSettings  # noqa: E402
+from cadence.inference.motion.model import MotionModel  # noqa: E402
+from cadence.inference.speech.transcribe import transcribe  # noqa: E402
 from cadence.motion.representation import decode  # noqa: E402
 from cadence.motion.skeleton import JOINT_NAMES  # noqa: E402
 
@@ -96,7 +96,7 @@ def synthesise(text: str, voice: tuple[str, int, int], path: Path) -> Path:
 
 
 def onsets_of(result) -> np.ndarray:
-    """Audio beats: the onsets picked by inference/prosody.py inside speech."""
+    """Audio beats: the onsets picked by inference/speech/prosody.py inside speech."""
     mask = result.activity.frame_mask(100.0, len(result.prosody.loudness))
     on = result.prosody.onsets
     return on[[bool(mask[min(len(mask) - 1, int(t * 100))]) for t in on]] if len(on) else on
@@ -212,9 +212,9 @@ def semantic_table(model, args, work: Path) -> dict:
 def style_table(work: Path) -> dict:
     """The voice -> style estimate on the same paragraph spoken slow, plain and fast by
     espeak-ng (its command line sets the rate, not the pitch range)."""
-    from cadence.inference.prosody import analyse
-    from cadence.inference.speech_style import estimate_style
-    from cadence.inference.vad import detect_speech
+    from cadence.inference.speech.prosody import analyse
+    from cadence.inference.speech.style import estimate_style
+    from cadence.inference.speech.vad import detect_speech
     out = {}
     for name, wpm in (("slow", 110), ("plain", 160), ("fast", 230)):
         wav = work / f"style_{wpm}.wav"

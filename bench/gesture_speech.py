@@ -43,11 +43,11 @@ import numpy as np  # noqa: E402
 from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed  # noqa: E402
 from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
-from cadence.inference.gesture import generate_gestures  # noqa: E402
-from cadence.inference.gesture_activity import ActivitySettings  # noqa: E402
-from cadence.inference.gesture_guidance import BeatSettings  # noqa: E402
-from cadence.inference.motion_model import MotionModel  # noqa: E402
+from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
+from cadence.inference.gesture.generate import generate_gestures  # noqa: E402
+from cadence.inference.gesture.activity import ActivitySettings  # noqa: E402
+from cadence.inference.gesture.guidance import BeatSettings  # noqa: E402
+from cadence.inference.motion.model import MotionModel  # noqa: E402
 from cadence.motion.skeleton import JOINT_NAMES  # noqa: E402
 
 WRISTS = [JOINT_NAMES.index("left_wrist"), JOINT_NAMES.index("right_wrist")]

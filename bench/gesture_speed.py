@@ -32,14 +32,14 @@ load_package(ROOT)
 
 from cadence.bench.timing import timed  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.audio import load_audio  # noqa: E402
-from cadence.inference.gesture import GESTURE_STEPS, generate_gestures, phrase_index  # noqa: E402
-from cadence.inference.gesture_plan import plan_gestures  # noqa: E402
-from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.prosody import analyse  # noqa: E402
-from cadence.inference.text_encoder import TextEncoder  # noqa: E402
-from cadence.inference.transcribe import transcribe  # noqa: E402
-from cadence.inference.vad import detect_speech  # noqa: E402
+from cadence.inference.speech.audio import load_audio  # noqa: E402
+from cadence.inference.gesture.generate import GESTURE_STEPS, generate_gestures, phrase_index  # noqa: E402
+from cadence.inference.gesture.plan import plan_gestures  # noqa: E402
+from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.speech.prosody import analyse  # noqa: E402
+from cadence.inference.text.encoder import TextEncoder  # noqa: E402
+from cadence.inference.speech.transcribe import transcribe  # noqa: E402
+from cadence.inference.speech.vad import detect_speech  # noqa: E402
 
 IDLE_PROMPT_SECONDS = 0.337   # 10 s prompt on the idle machine (model card)
 TEXT = (
@@ -56,7 +56,7 @@ TEXT = (
 
 def recognition_time(audio, text: str | None) -> float:
     """Seconds for pocketsphinx on the whole file (nan when it fails, said on stdout)."""
-    from cadence.inference.transcribe import TranscribeError
+    from cadence.inference.speech.transcribe import TranscribeError
     try:
         return timed(lambda: transcribe(audio, text), 1)[0]
     except TranscribeError as exc:

@@ -32,8 +32,8 @@ import numpy as np  # noqa: E402
 from cadence.bench.metrics import diversity, foot_skating_ratio, frechet_distance, jitter  # noqa: E402
 from cadence.dataset import pipeline  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.text.encoder import TextEncoder  # noqa: E402
 from cadence.motion.foot_lock import decode_generated  # noqa: E402
 from cadence.motion.mirror import mirror_features, mirror_label  # noqa: E402
 from cadence.motion.skeleton import CANONICAL  # noqa: E402

@@ -31,10 +31,10 @@ load_package(ROOT)
 
 import numpy as np  # noqa: E402
 
-from cadence.inference.cfg import CFG  # noqa: E402
-from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.motion.cfg import CFG  # noqa: E402
+from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
 from cadence.bench.timing import timed  # noqa: E402
-from cadence.inference.text_encoder import TextEncoder  # noqa: E402
+from cadence.inference.text.encoder import TextEncoder  # noqa: E402
 from cadence.motion.foot_lock import decode_generated  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def baseline_step_seconds(threads: int, frames: int, repeats: int) -> float | No
         import torch
     except ImportError:
         return None
-    from cadence.inference.onnx_session import create_session
+    from cadence.inference.runtime.onnx_session import create_session
 
     class Baseline(torch.nn.Module):
         def __init__(self):

@@ -34,10 +34,10 @@ load_package(ROOT)
 import numpy as np  # noqa: E402
 
 from cadence.bench.metrics import foot_skating_ratio  # noqa: E402
-from cadence.inference.compose import compose  # noqa: E402
-from cadence.inference.motion_model import MotionModel  # noqa: E402
-from cadence.inference.path_follow import PathFollow, clip_seconds  # noqa: E402
-from cadence.inference.timeline import Segment, Timeline, Track  # noqa: E402
+from cadence.inference.motion.compose import compose  # noqa: E402
+from cadence.inference.motion.model import MotionModel  # noqa: E402
+from cadence.inference.motion.path_follow import PathFollow, clip_seconds  # noqa: E402
+from cadence.inference.motion.timeline import Segment, Timeline, Track  # noqa: E402
 from cadence.motion.ground_path import GroundPath  # noqa: E402
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
 

@@ -6,7 +6,7 @@
 For a fixed set of timelines (below; sequential, by body part, with a gap, long), each
 with several seeds, these ways of making one motion are compared in the same run:
 
-- ``composed``: inference/compose.py, composition at every denoising step (STMC + SINC),
+- ``composed``: inference/motion/compose.py, composition at every denoising step (STMC + SINC),
   each window reading the combined sample in proportion to how much of the body its
   segment drives, its own sample elsewhere (the default, ``context="private"``);
 - ``re-encoded``: the same, the output being the decoder's reading of the last combined
@@ -65,10 +65,10 @@ import numpy as np  # noqa: E402
 from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
 from cadence.dataset import pipeline  # noqa: E402
 from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.compose import ComposeSettings, compose  # noqa: E402
-from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.text_encoder import TextEncoder  # noqa: E402
-from cadence.inference.timeline import Segment, Timeline, Track, parse_stmc  # noqa: E402
+from cadence.inference.motion.compose import ComposeSettings, compose  # noqa: E402
+from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.text.encoder import TextEncoder  # noqa: E402
+from cadence.inference.motion.timeline import Segment, Timeline, Track, parse_stmc  # noqa: E402
 from cadence.motion.representation import decode  # noqa: E402
 from cadence.motion.skeleton import NUM_BODY_JOINTS  # noqa: E402
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402

@@ -1,7 +1,7 @@
 """Generate Face in Blender: inputs out of the scene (main thread), the result back in.
 
 :func:`prepare_face` reads the operator's and panel's settings into a bpy-free
-:class:`~cadence.inference.face_job.FaceSpec` plus a :class:`FaceRun` (object names,
+:class:`~cadence.inference.face.job.FaceSpec` plus a :class:`FaceRun` (object names,
 frame, options), raising :class:`~cadence.blender.generation.InputError` with the reason;
 the spec is run synchronously or in the worker thread; :func:`apply_face` bakes the
 animation: ARKit shape keys on every mesh of the character that has some (the chosen
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import bpy
 
 from ..face.animation import FaceAnimation
-from ..inference.face_job import FaceSpec
+from ..inference.face.job import FaceSpec
 from .face_meshes import FaceMesh, arkit_key_map, bake_face_meshes, face_meshes, group_by_key
 from .face_rig import FaceRigResult, bake_face_rig, face_armature, face_bones
 from .generation import InputError

@@ -5,7 +5,7 @@
    everything that can be checked before sampling: target armature and bone map,
    timeline (empty, overlaps, end before start, empty text), weights. A problem raises
    :class:`InputError` and nothing has changed.
-2. ``inference.jobs.run_generation`` (synchronously, or in a worker thread through
+2. ``inference.runtime.jobs.run_generation`` (synchronously, or in a worker thread through
    ``GenerationJob``) turns that into canonical motions; no bpy there.
 3. :func:`apply_result` retargets one variation onto the target as a *preview*: a
    temporary action (``Cadence Preview``) that replaces the previous preview, remembering
@@ -30,7 +30,7 @@ import bpy
 from typing import TYPE_CHECKING
 
 from ..errors import CadenceError
-from ..inference.model_info import ModelInfo, motion_model_info
+from ..inference.runtime.model_info import ModelInfo, motion_model_info
 from ..motion.rig_retarget import RetargetOptions
 from ..timeline_properties import ALL_PARTS, PART_ITEMS
 from .rig_retarget import (MAP_PROPERTY, RigError, armature_problem, automatic_bone_map,
@@ -39,8 +39,8 @@ from .rig_retarget import (MAP_PROPERTY, RigError, armature_problem, automatic_b
 from .scene import scene_fps
 
 if TYPE_CHECKING:  # imported where used: registering stays light
-    from ..inference.jobs import GenerationJob, GenerationSpec, JobResult
-    from ..inference.timeline import Timeline
+    from ..inference.runtime.jobs import GenerationJob, GenerationSpec, JobResult
+    from ..inference.motion.timeline import Timeline
 
 PREVIEW_ACTION_NAME = "Cadence Preview"
 PREVIEW_TAG = "cadence_preview"             # custom property on the preview action: the run's layout
@@ -306,7 +306,7 @@ def track_label(track, index: int) -> str:
 def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> TimelineBuild:
     """The bpy-free timeline of the panel's tracks (muted ones left out), in seconds from
     the origin frame. Raises InputError naming the track, prompt and frames at fault."""
-    from ..inference.timeline import Segment, Timeline, TimelineError, Track
+    from ..inference.motion.timeline import Segment, Timeline, TimelineError, Track
     fps = scene_fps(scene)
     live = [(ti, tr) for ti, tr in enumerate(settings.tracks) if not tr.mute]
     entries = [(ti, tr, si, seg) for ti, tr in live for si, seg in enumerate(tr.segments)
@@ -406,7 +406,7 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
 
     ``only_active``: regenerate only the active prompt, keeping the rest of the variation
     on preview (the last run must be in memory, with the same timeline length)."""
-    from ..inference.jobs import GenerationSpec
+    from ..inference.runtime.jobs import GenerationSpec
     from ..preferences import get_preferences
     if active_run() is not None:
         raise InputError("a generation is already running: wait for it or cancel it (Esc)")
@@ -421,7 +421,7 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     prefs = get_preferences(context)
     device = str(getattr(prefs, "device", 'AUTO'))
     if device == 'CUDA':  # say so now rather than after the model loads in the worker
-        from ..inference.jobs import DeviceError, providers_for
+        from ..inference.runtime.jobs import DeviceError, providers_for
         try:
             providers_for(device)
         except DeviceError as exc:
@@ -513,7 +513,7 @@ _ACTIVE: list[tuple[GenerationJob, RunContext]] = []
 
 
 def start_job(spec: GenerationSpec, run: RunContext, job: GenerationJob | None = None) -> GenerationJob:
-    from ..inference.jobs import GenerationJob
+    from ..inference.runtime.jobs import GenerationJob
     job = (job or GenerationJob(spec)).start()
     _ACTIVE[:] = [(job, run)]
     return job
@@ -539,10 +539,10 @@ def cancel_active() -> bool:
 
 def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -> bpy.types.Action:
     """Keep the run in memory for variations, preview variation 0, fill the summary."""
-    from ..inference.jobs import prompt_readings
+    from ..inference.runtime.jobs import prompt_readings
     action = apply_result(context, run, result, 0)
     if run.path_index is not None and run.path_index < len(result.matches) and result.matches[run.path_index]:
-        from ..inference.path_follow import LOCOMOTION
+        from ..inference.motion.path_follow import LOCOMOTION
         action_read = result.matches[run.path_index][0][0]
         if action_read not in LOCOMOTION:
             text = run.layout[run.path_index]["text"]
@@ -564,7 +564,7 @@ def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -
 
 def generate_now(context: bpy.types.Context, only_active: bool = False) -> bpy.types.Action:
     """Generate synchronously (scripts, tests, the operator's execute) and preview it."""
-    from ..inference.jobs import run_generation
+    from ..inference.runtime.jobs import run_generation
     spec, run = prepare_generation(context, only_active)
     return finish_run(context, run, run_generation(spec))
 

@@ -1,7 +1,7 @@
 """Generate Gestures from the Speech section (main thread only; no maths here).
 
 :func:`prepare_gestures` reads the panel (audio file or sound strip, target armature,
-the style sliders, the face mesh) into a bpy-free ``inference.gesture_job.GestureSpec``
+the style sliders, the face mesh) into a bpy-free ``inference.gesture.job.GestureSpec``
 and a ``RunContext``; ``run_gestures`` makes the motion (and the face) in a worker
 thread or synchronously; :func:`finish_gestures` previews the motion on the target
 exactly like Generate (so Bake, Clear Preview and the retarget options apply) and
@@ -10,7 +10,7 @@ meshes and the selected meshes, as Generate Face does (``blender/face_meshes.py`
 
 Styles: the same sliders as text generation (the Style panel). When every slider is
 at zero and ``auto_style`` is on, the setting is estimated from the voice
-(``inference/speech_style.py``).
+(``inference/speech/style.py``).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import bpy
 
-from ..inference.model_info import model_files
+from ..inference.runtime.model_info import model_files
 from ..motion.rig_retarget import RetargetOptions
 from . import generation as gen
 from .scene import scene_fps
@@ -44,7 +44,7 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
                      with_face: bool = True, face_emotions: dict[str, float] | None = None):
     """(GestureSpec, RunContext, face mesh name or "") from the panel; raises
     gen.InputError (nothing changed)."""
-    from ..inference.gesture_job import GestureSpec
+    from ..inference.gesture.job import GestureSpec
     from ..preferences import get_preferences
     if gen.active_run() is not None:
         raise gen.InputError("a generation is already running: wait for it or cancel it (Esc)")

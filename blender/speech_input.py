@@ -27,7 +27,7 @@ from pathlib import Path
 import bpy
 
 from ..errors import CadenceError
-from ..inference.model_info import model_files
+from ..inference.runtime.model_info import model_files
 
 # The eight emotions of the BEAT dataset: the speech sliders until a model's metadata
 # (``emotions`` in its JSON) says otherwise.

@@ -60,13 +60,13 @@ def _stage(report: DemoReport, name: str, log: Callable[[str], None]):
 def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> DemoReport:
     """Run the demo; raises CliError with a one-line message on bad input."""
     from ..face.expression import parse_emotions
-    from ..inference.audio import AudioError
-    from ..inference.compose import compose
-    from ..inference.face import generate_face
-    from ..inference.face_model import FaceSpeechModel
-    from ..inference.motion_model import GenerationError, MotionModel, parse_styles
-    from ..inference.timeline import TimelineError, load_timeline
-    from ..inference.weights import WeightsError
+    from ..inference.speech.audio import AudioError
+    from ..inference.motion.compose import compose
+    from ..inference.face.generate import generate_face
+    from ..inference.face.model import FaceSpeechModel
+    from ..inference.motion.model import GenerationError, MotionModel, parse_styles
+    from ..inference.motion.timeline import TimelineError, load_timeline
+    from ..inference.runtime.weights import WeightsError
     from ..motion.export import write_canonical_bvh
     from ..limits import MAX_SEED
     from ..output_file import check_output

@@ -52,9 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.motion_model import (MAX_VARIATIONS, GenerationError, GenerationRequest, MotionModel,
-                                          parse_styles)
-    from ..inference.weights import WeightsError
+    from ..inference.motion.model import (MAX_VARIATIONS, GenerationError, GenerationRequest, MotionModel, parse_styles)
+    from ..inference.runtime.weights import WeightsError
     from .main import CliError
     try:
         model = MotionModel.load(args.weights)
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if results[0].truncated:
         print("cadence generate: warning: the prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
-    from ..inference.prompt_matcher import weak_match_warning
+    from ..inference.text.prompt_matcher import weak_match_warning
     warning = weak_match_warning(args.prompt, results[0].matches)
     if warning:
         print(f"cadence generate: warning: {warning}", file=sys.stderr)
@@ -138,7 +137,7 @@ def apply_targets_to(args: argparse.Namespace, results: list) -> list:
 def check_common(args: argparse.Namespace) -> None:
     """The numbers and outputs both forms share, checked before any work."""
     read_targets(args)
-    from ..inference.motion_model import MAX_VARIATIONS
+    from ..inference.motion.model import MAX_VARIATIONS
     from ..limits import MAX_FPS, MAX_SEED, MIN_FPS, in_range
     from .main import CliError
     if not 1 <= args.variations <= MAX_VARIATIONS:
@@ -170,12 +169,12 @@ def write_results(args: argparse.Namespace, results) -> list[Path]:
 
 def run_path(args: argparse.Namespace, model) -> int:
     """``--prompt P --path FILE``: the prompt performed while walking the path."""
-    from ..inference.compose import compose
-    from ..inference.motion_model import GenerationError, parse_styles
-    from ..inference.path_follow import LOCOMOTION, PathFollow, clip_seconds
-    from ..inference.timeline import Segment, Timeline, TimelineError, Track
-    from ..inference.weights import WeightsError
-    from ..inference.timeline import MAX_SECONDS
+    from ..inference.motion.compose import compose
+    from ..inference.motion.model import GenerationError, parse_styles
+    from ..inference.motion.path_follow import LOCOMOTION, PathFollow, clip_seconds
+    from ..inference.motion.timeline import Segment, Timeline, TimelineError, Track
+    from ..inference.runtime.weights import WeightsError
+    from ..inference.motion.timeline import MAX_SECONDS
     from ..motion.ground_path import GroundPath, PathError
     from .main import CliError
     check_common(args)
@@ -223,10 +222,10 @@ def run_path(args: argparse.Namespace, model) -> int:
 
 def run_timeline(args: argparse.Namespace, model) -> int:
     """``--timeline FILE``: compose the timeline's prompts into one motion."""
-    from ..inference.compose import compose
-    from ..inference.motion_model import MAX_VARIATIONS, GenerationError, parse_styles
-    from ..inference.timeline import TimelineError, load_timeline
-    from ..inference.weights import WeightsError
+    from ..inference.motion.compose import compose
+    from ..inference.motion.model import MAX_VARIATIONS, GenerationError, parse_styles
+    from ..inference.motion.timeline import TimelineError, load_timeline
+    from ..inference.runtime.weights import WeightsError
     from .main import CliError
     check_common(args)
     try:
@@ -238,7 +237,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         for i in range(args.variations):
             follow = None
             if walking:  # the segment's path, timed from its start (steady without times)
-                from ..inference.jobs import segment_path
+                from ..inference.runtime.jobs import segment_path
                 follow = segment_path(model, timeline.validate(), walking[0], timeline.segments()[walking[0]].path)
             results.append(compose(model, timeline, seed=args.seed + i, steps=args.steps,
                                    text_guidance=args.text_guidance, style_guidance=args.style_guidance,
@@ -249,7 +248,7 @@ def run_timeline(args: argparse.Namespace, model) -> int:
     if any(results[0].truncated):
         print("cadence generate: warning: a prompt is longer than the text encoder reads; "
               "only its beginning was used", file=sys.stderr)
-    from ..inference.prompt_matcher import weak_match_warning
+    from ..inference.text.prompt_matcher import weak_match_warning
     warned = set()
     for seg, matches in zip(timeline.segments(), results[0].matches):
         warning = weak_match_warning(seg.text, matches)

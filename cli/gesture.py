@@ -65,8 +65,8 @@ def _check_out(path: Path | None, what: str, example: str, inputs=()) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.motion_model import GenerationError, MotionModel, parse_styles
-    from ..inference.weights import WeightsError
+    from ..inference.motion.model import GenerationError, MotionModel, parse_styles
+    from ..inference.runtime.weights import WeightsError
     from .main import CliError
 
     if args.list_emotions:
@@ -105,13 +105,13 @@ def run(args: argparse.Namespace) -> int:
         except GenerationError as exc:
             raise CliError(str(exc)) from None
 
-    from ..inference.audio import AudioError
-    from ..inference.gesture import GestureError, generate_gestures
-    from ..inference.gesture_guidance import BeatSettings
-    from ..inference.timeline import TimelineError, load_timeline
+    from ..inference.speech.audio import AudioError
+    from ..inference.gesture.generate import GestureError, generate_gestures
+    from ..inference.gesture.guidance import BeatSettings
+    from ..inference.motion.timeline import TimelineError, load_timeline
     from ..motion.export import write_canonical_bvh
     try:
-        from ..inference.transcribe import TranscribeError
+        from ..inference.speech.transcribe import TranscribeError
     except ImportError:  # recognition not installed: nothing can raise it
         class TranscribeError(Exception):
             pass

@@ -53,7 +53,7 @@ class PairedTake:
 
 
 def _pair(name: str, corpus: str, motion: Motion, wav: Path, style: str, notes: list[str]) -> PairedTake:
-    from ..inference.audio import SAMPLE_RATE, AudioError, load_audio
+    from ..inference.speech.audio import SAMPLE_RATE, AudioError, load_audio
     try:
         audio = load_audio(wav)
     except AudioError as exc:
@@ -143,7 +143,7 @@ def read_takes(root: str | Path, skip_bad: bool = True) -> Iterator[PairedTake]:
 def training_pair(take: PairedTake) -> tuple[np.ndarray, np.ndarray]:
     """(features (T, 206) in the learning representation, log-mel (4 T, 80)): what an
     audio-conditioned denoiser trains on, frame-aligned as the face model's input."""
-    from ..inference.audio import log_mel
+    from ..inference.speech.audio import log_mel
     from ..motion.representation import encode
     features, _ = encode(take.motion)
     mel = log_mel(take.audio, take.motion.fps)

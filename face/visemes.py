@@ -4,7 +4,7 @@
     weights = phoneme_curves([("SIL", 0.0, 0.2), ("B", 0.2, 0.28), ("UW", 0.28, 0.5)], 30.0, 15)
 
 Input: a phone timeline (ARPAbet labels without stress, ``"SIL"`` for silence, times in
-seconds: what :mod:`cadence.inference.transcribe` gives). Output: (frames, 52) weights in
+seconds: what :mod:`cadence.inference.speech.transcribe` gives). Output: (frames, 52) weights in
 Apple's order; only mouth and jaw shapes and ``tongueOut`` move.
 
 **Targets.** Each phone has a mouth pose (``POSES``): jaw opening, lip rounding (funnel,

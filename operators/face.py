@@ -7,7 +7,7 @@ bones; reports which meshes were driven and which shapes were found.
 The Speech panel invokes it with the face mesh active and fills ``filepath``,
 ``start_frame`` and ``emotion_<name>`` (blender/speech_input.py); with no ``filepath``
 it reads the panel's audio itself, and the lip-sync method and transcript come from
-the panel. Invoked, it runs in a worker thread (``inference/face_job.py``) with
+the panel. Invoked, it runs in a worker thread (``inference/face/job.py``) with
 progress in the status bar, Esc cancels and leaves the scene unchanged; from a script
 it runs synchronously.
 """
@@ -104,7 +104,7 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
     def execute(self, context):
         from ..blender.generation import InputError
         from ..face.csv_io import FaceCsvError, read_face_csv
-        from ..inference.face_job import run_face
+        from ..inference.face.job import run_face
         try:
             path, start_frame = self._source(context)
             spec, run = self._prepare(context, path, start_frame)
@@ -156,7 +156,7 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
         except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        from ..inference.face_job import FaceJob
+        from ..inference.face.job import FaceJob
         self._job = gen.start_job(spec, None, FaceJob(spec))
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)

@@ -1,7 +1,7 @@
 """Generate, cancel, step through variations, bake, clear the preview, add a rig.
 
 Thin operators over ``blender/generation.py``. Generate from a button runs modally:
-sampling happens in a worker thread on plain numpy data (``inference/jobs.py``); a
+sampling happens in a worker thread on plain numpy data (``inference/runtime/jobs.py``); a
 timer polls it, shows progress in the status bar (text) and the panel (a bar), and only
 the main thread applies the result. Esc (or the panel's Cancel) stops it and leaves the scene as
 it was. Called from a script (``bpy.ops.cadence.generate()``), it runs synchronously.

@@ -3,7 +3,7 @@ target armature (previewed like Generate, then Bake), and the face on the face m
 when one is set (both from one click, in sync).
 
 From the panel's button it runs modally: the work happens in a worker thread
-(``inference/gesture_job.py`` in ``inference/jobs.GenerationJob``), Esc cancels and
+(``inference/gesture/job.py`` in ``inference/jobs.GenerationJob``), Esc cancels and
 leaves the scene unchanged; from a script it runs synchronously. The thin layer over
 ``blender/gesture.py``.
 """
@@ -74,7 +74,7 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Synchronous: for scripts and tests (the same functions as the modal path)."""
-        from ..inference.gesture_job import run_gestures
+        from ..inference.gesture.job import run_gestures
         try:
             spec, self._run, self._face = self._prepare(context)
             result = run_gestures(spec)
@@ -89,8 +89,8 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if context.window is None or bpy.app.background:
             return self.execute(context)
-        from ..inference.gesture_job import run_gestures
-        from ..inference.jobs import GenerationJob
+        from ..inference.gesture.job import run_gestures
+        from ..inference.runtime.jobs import GenerationJob
         try:
             spec, self._run, self._face = self._prepare(context)
         except gen.InputError as exc:

@@ -171,7 +171,7 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F
     """The modal operator's path: prepare on the main thread, sample in a worker thread,
     cancel (Esc / Cancel button) after the first step."""
     from cadence.blender import generation as gen
-    from cadence.inference.jobs import GenerationJob, run_generation
+    from cadence.inference.runtime.jobs import GenerationJob, run_generation
     from cadence.panels import logic
     bpy = blender
     setup_rig(bpy)
@@ -287,7 +287,7 @@ def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp
 def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # noqa: F811
     """The rig is deleted while the worker samples: the result is refused, nothing changes."""
     from cadence.blender import generation as gen
-    from cadence.inference.jobs import run_generation
+    from cadence.inference.runtime.jobs import run_generation
     bpy = blender
     obj = setup_rig(bpy)
     add_prompt(bpy, "walk", 1, 31)
@@ -302,9 +302,9 @@ def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # n
 
 def test_run_generation_progress_and_cancel(weights):  # noqa: F811
     """bpy-free: progress reports every step of every variation; False cancels."""
-    from cadence.inference.jobs import GenerationSpec, run_generation, single_prompt
-    from cadence.inference.sampler import GenerationCancelled
-    from cadence.inference.timeline import Segment, Timeline, Track
+    from cadence.inference.runtime.jobs import GenerationSpec, run_generation, single_prompt
+    from cadence.inference.motion.sampler import GenerationCancelled
+    from cadence.inference.motion.timeline import Segment, Timeline, Track
     one = Timeline([Track([Segment("walk", 0.0, 1.0)])])
     two = Timeline([Track([Segment("walk", 0.0, 1.0, ("legs",))]), Track([Segment("wave", 0.2, 0.8, ("right_arm",))])])
     assert single_prompt(one) and not single_prompt(two)

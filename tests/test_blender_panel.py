@@ -153,7 +153,7 @@ def test_sliders_come_from_the_model(blender, weights):  # noqa: F811
 
 
 def test_style_names_are_read_without_onnxruntime(weights):  # noqa: F811
-    from cadence.inference.model_info import motion_model_info
+    from cadence.inference.runtime.model_info import motion_model_info
     info = motion_model_info(weights)
     assert info.available and len(info.styles) >= 8 and "happy" in info.styles
     missing = motion_model_info("/nonexistent/weights")
@@ -178,7 +178,7 @@ def test_preferences_and_system_check(blender, tmp_path, monkeypatch):  # noqa: 
                                  f"{', '.join(onnxruntime.get_available_providers())}")
     assert any("no motion model" in line for _, line in report)
     assert bpy.ops.cadence.system_check() == {'FINISHED'}
-    from cadence.inference.jobs import DeviceError, providers_for
+    from cadence.inference.runtime.jobs import DeviceError, providers_for
     assert providers_for("CPU") == ["CPUExecutionProvider"] and providers_for("AUTO") is None
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         with pytest.raises(DeviceError, match="CUDA is not available"):

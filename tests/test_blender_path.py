@@ -160,8 +160,8 @@ def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noq
 def test_timed_over_the_segment(weights):  # noqa: F811
     """Without times, a path is walked at a steady pace from the segment's first frame to
     its last (the frame before its end)."""
-    from cadence.inference.jobs import segment_path, timed_over
-    from cadence.inference.timeline import Segment, Timeline, Track
+    from cadence.inference.runtime.jobs import segment_path, timed_over
+    from cadence.inference.motion.timeline import Segment, Timeline, Track
     from cadence.motion.ground_path import GroundPath, PathError
     from cadence.motion.representation import FEATURE_DIM, Normalizer
 

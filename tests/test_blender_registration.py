@@ -20,7 +20,7 @@ def test_register_unregister_twice(blender):  # noqa: F811
 
 
 def test_unregister_stops_the_speech_workers(blender):  # noqa: F811
-    from cadence.inference import sphinx_pool, transcribe
+    from cadence.inference.speech import sphinx_pool, transcribe
     pool = sphinx_pool.pool("phones", transcribe.PHONE_LOOP_CONFIG, 2)
     assert pool is not None
     procs = [w.proc for w in pool.workers]

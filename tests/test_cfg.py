@@ -1,9 +1,9 @@
-"""Classifier-free guidance rows (inference/cfg.py) and the samplers that use them."""
+"""Classifier-free guidance rows (inference/motion/cfg.py) and the samplers that use them."""
 import numpy as np
 import pytest
 
-from cadence.inference.cfg import BOTH, CFG, NONE, TEXT
-from cadence.inference.motion_model import GenerationRequest, MotionModel
+from cadence.inference.motion.cfg import BOTH, CFG, NONE, TEXT
+from cadence.inference.motion.model import GenerationRequest, MotionModel
 
 
 def three_rows(preds, g_text, g_style):

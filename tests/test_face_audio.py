@@ -1,10 +1,10 @@
-"""Audio loading, checks, resampling and features (inference/audio.py)."""
+"""Audio loading, checks, resampling and features (inference/speech/audio.py)."""
 import numpy as np
 import pytest
 import soundfile as sf
 
-from cadence.inference import audio as A
-from cadence.inference.audio import AudioError, load_audio
+from cadence.inference.speech import audio as A
+from cadence.inference.speech.audio import AudioError, load_audio
 
 
 def tone(seconds=1.0, rate=16000, freq=440.0, amp=0.3, channels=1):

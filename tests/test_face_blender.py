@@ -198,7 +198,7 @@ def test_rig_with_shape_keys_keeps_the_jaw_bone_still(blender, tmp_path):  # noq
 
 def test_face_job_thread_progress_and_cancel():
     from conftest import FIXTURES
-    from cadence.inference.face_job import FaceJob, FaceSpec
+    from cadence.inference.face.job import FaceJob, FaceSpec
     spec = FaceSpec(FIXTURES / "english_bear.flac", method="phoneme")
     job = FaceJob(spec).start()
     assert job.wait(60) and job.error is None and not job.cancelled
@@ -238,8 +238,8 @@ def test_face_job_on_a_long_file_uses_the_phone_workers(tmp_path):
     through the phone-loop worker processes and gives what one process gives."""
     import soundfile as sf
     from conftest import FIXTURES
-    from cadence.inference import sphinx_pool, transcribe
-    from cadence.inference.face_job import FaceJob, FaceSpec
+    from cadence.inference.speech import sphinx_pool, transcribe
+    from cadence.inference.face.job import FaceJob, FaceSpec
     samples, rate = sf.read(str(FIXTURES / "english_bear.flac"), dtype="float32")
     gap = np.zeros(int(rate), np.float32)
     path = tmp_path / "long.wav"

@@ -7,9 +7,9 @@ pytest.importorskip("pocketsphinx")
 
 from cadence.face import visemes as V  # noqa: E402
 from cadence.face.arkit import INDEX  # noqa: E402
-from cadence.inference.audio import load_audio  # noqa: E402
-from cadence.inference.face import generate_face  # noqa: E402
-from cadence.inference.transcribe import TranscribeError  # noqa: E402
+from cadence.inference.speech.audio import load_audio  # noqa: E402
+from cadence.inference.face.generate import generate_face  # noqa: E402
+from cadence.inference.speech.transcribe import TranscribeError  # noqa: E402
 
 from conftest import FIXTURES  # noqa: E402
 
@@ -26,7 +26,7 @@ def plain(source, **kw):
 
 
 def test_phoneme_path_closes_the_lips_on_the_aligned_bilabials(speech):
-    from cadence.inference.transcribe import transcribe
+    from cadence.inference.speech.transcribe import transcribe
     anim = plain(speech, method="phoneme", transcript=TEXT)
     assert anim.info["aligned"] and anim.info["method"] == "phoneme"
     aperture = V.lip_aperture(anim.weights)

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from cadence import limits
 from cadence.cli.main import main
 from cadence.errors import CadenceError
-from cadence.inference.timeline import Timeline, TimelineError, parse_json, parse_stmc
+from cadence.inference.motion.timeline import Timeline, TimelineError, parse_json, parse_stmc
 from cadence.motion.bvh import Bvh, BvhError, parse_bvh
 
 from conftest import FIXTURES
@@ -242,7 +242,7 @@ def test_timeline_text_raises_only_timeline_errors(lines):
 @given(text=st.one_of(timeline_json(), st.lists(st.lists(stmc_field, max_size=5), max_size=5).map(
     lambda ls: "\n".join(" # ".join(f) for f in ls))), suffix=st.sampled_from([".json", ".txt"]))
 def test_generate_timeline_fails_in_one_line_or_reaches_sampling(capsys, monkeypatch, text, suffix):
-    import cadence.inference.compose as compose_module
+    import cadence.inference.motion.compose as compose_module
     monkeypatch.setattr(compose_module, "compose", _stop)
     with folder() as d:
         tl = d / f"t{suffix}"
@@ -276,7 +276,7 @@ def in_doc_range(value: str, low: float, high: float, integer: bool = False) -> 
        seconds=st.sampled_from(["4", "20", "20.5", "0", "nan", "inf", "-1"]),
        strength=st.sampled_from([None, "1", "0.5", "0", "1.5", "nan"]))
 def test_generate_numbers(capsys, monkeypatch, fps, seed, steps, variations, guidance, seconds, strength):
-    import cadence.inference.motion_model as mm
+    import cadence.inference.motion.model as mm
     monkeypatch.setattr(mm, "sample", _stop)
     with folder() as d:
         argv = ["generate", "--prompt", "a person walks", "--out", str(d / "o.bvh"), "--seed", seed,
@@ -306,7 +306,7 @@ def test_generate_numbers(capsys, monkeypatch, fps, seed, steps, variations, gui
 @given(fps=st.sampled_from([None] + NASTY_NUMBERS), seed=st.sampled_from(NASTY_NUMBERS),
        out=st.sampled_from(["f.csv", "speech.flac", "sub/f.csv", "."]))
 def test_face_numbers_and_outputs(capsys, monkeypatch, fps, seed, out):
-    import cadence.inference.face as face_module
+    import cadence.inference.face.generate as face_module
     monkeypatch.setattr(face_module, "generate_face", _stop)
     with folder() as d:
         audio = d / "speech.flac"
@@ -367,7 +367,7 @@ def wav_bytes(rate: int, channels: int, bits: int, frames_claimed: int, frames_r
        channels=st.integers(1, 3), bits=st.sampled_from([8, 16, 32]),
        claimed=st.sampled_from([0, 1, 100, 16000, 10**6, 2**30]), real=st.sampled_from([0, 10, 2000, 16000]))
 def test_wav_headers_are_refused_in_one_line(rate, channels, bits, claimed, real):
-    from cadence.inference.audio import AudioError, load_audio
+    from cadence.inference.speech.audio import AudioError, load_audio
     with folder() as d:
         path = d / "x.wav"
         path.write_bytes(wav_bytes(rate, channels, bits, claimed, real))

@@ -1,8 +1,7 @@
 """The activity envelope: arms move with the voice, rest in pauses, larger when louder."""
 import numpy as np
 
-from cadence.inference.gesture_activity import (ARM_JOINTS, ActivitySettings, activity_envelope,
-                                                apply_activity, fill_short_gaps, rest_pose)
+from cadence.inference.gesture.activity import (ARM_JOINTS, ActivitySettings, activity_envelope, apply_activity, fill_short_gaps, rest_pose)
 from cadence.motion import rotations as rot
 from cadence.motion.kinematics import Motion
 from cadence.motion.skeleton import JOINT_NAMES
@@ -115,7 +114,7 @@ def test_beat_dips_stop_on_the_beat():
 
 
 def test_smoothing_removes_frame_wiggle_and_keeps_slow_motion():
-    from cadence.inference.gesture_activity import smooth_rotations
+    from cadence.inference.gesture.activity import smooth_rotations
     t = np.arange(90) / FPS
     slow = 0.5 * np.sin(2 * np.pi * 1.0 * t)
     wiggle = 0.05 * (-1.0) ** np.arange(90)
@@ -127,7 +126,7 @@ def test_smoothing_removes_frame_wiggle_and_keeps_slow_motion():
 
 
 def test_beat_time_warp_stops_on_beats_and_keeps_the_ends():
-    from cadence.inference.gesture_activity import beat_time_warp
+    from cadence.inference.gesture.activity import beat_time_warp
     frames = 120
     src = beat_time_warp(frames, FPS, np.array([1.0, 2.5]), hold=1.0, width=0.08)
     assert src[0] == 0.0 and abs(src[-1] - (frames - 1)) < 1e-9
@@ -140,10 +139,10 @@ def test_beat_time_warp_stops_on_beats_and_keeps_the_ends():
 
 
 def test_beat_strength_zero_turns_the_beat_strokes_off():
-    from cadence.inference.gesture import arm_envelope
-    from cadence.inference.gesture_guidance import BeatGuidance, BeatSettings
-    from cadence.inference.prosody import Prosody
-    from cadence.inference.vad import VoiceActivity
+    from cadence.inference.gesture.generate import arm_envelope
+    from cadence.inference.gesture.guidance import BeatGuidance, BeatSettings
+    from cadence.inference.speech.prosody import Prosody
+    from cadence.inference.speech.vad import VoiceActivity
     n = 400                                   # 4 s at 100 Hz
     pros = Prosody(100.0, np.full(n, 0.8), np.zeros(n), np.zeros(n), np.array([1.0, 2.0]),
                    np.array([1.5, 2.5]), np.array([True, True]), np.zeros(2))
@@ -161,10 +160,10 @@ def test_beat_strength_zero_turns_the_beat_strokes_off():
 
 
 def test_envelope_eases_in_and_out_of_a_semantic_gesture_without_a_step():
-    from cadence.inference.gesture import arm_envelope
-    from cadence.inference.gesture_guidance import BeatGuidance, BeatSettings
-    from cadence.inference.prosody import Prosody
-    from cadence.inference.vad import VoiceActivity
+    from cadence.inference.gesture.generate import arm_envelope
+    from cadence.inference.gesture.guidance import BeatGuidance, BeatSettings
+    from cadence.inference.speech.prosody import Prosody
+    from cadence.inference.speech.vad import VoiceActivity
     n, frames = 400, 120
     pros = Prosody(100.0, np.full(n, 0.2), np.zeros(n), np.zeros(n), np.array([]), np.array([]),
                    np.array([], bool), np.zeros(0))

@@ -6,10 +6,10 @@ import pytest
 import soundfile as sf
 
 from cadence.cli.main import main
-from cadence.inference.audio import AudioError, load_audio
-from cadence.inference.gesture import GestureError, add_head_shakes, generate_gestures
-from cadence.inference.gesture_lexicon import gesture_by_name
-from cadence.inference.gesture_plan import PlacedGesture
+from cadence.inference.speech.audio import AudioError, load_audio
+from cadence.inference.gesture.generate import GestureError, add_head_shakes, generate_gestures
+from cadence.inference.gesture.lexicon import gesture_by_name
+from cadence.inference.gesture.plan import PlacedGesture
 from cadence.motion.bvh import read_bvh
 from cadence.motion.kinematics import rest_motion
 from cadence.motion.skeleton import JOINT_NAMES
@@ -131,7 +131,7 @@ def test_too_long_audio_is_refused(tmp_path):
 
 
 def test_failed_recognition_falls_back_to_beats(clip, monkeypatch):
-    transcribe = pytest.importorskip("cadence.inference.transcribe")
+    transcribe = pytest.importorskip("cadence.inference.speech.transcribe")
 
     def fail(*args, **kwargs):
         raise transcribe.TranscribeError("pocketsphinx failed on the audio")
@@ -144,7 +144,7 @@ def test_failed_recognition_falls_back_to_beats(clip, monkeypatch):
 
 
 def test_own_timeline_moves_the_legs_where_it_says(clip, tmp_path, capsys):
-    from cadence.inference.timeline import TimelineError, parse_stmc
+    from cadence.inference.motion.timeline import TimelineError, parse_stmc
     walk = parse_stmc("a person walks forward # 0 # 2.5 # legs torso")
     r = generate_gestures(clip, recognise=False, timeline=walk, seed=0, steps=4)
     assert [t.name for t in r.plan.timeline.tracks][-1] == "track 1"

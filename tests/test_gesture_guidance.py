@@ -2,15 +2,13 @@
 import numpy as np
 import pytest
 
-from cadence.inference.compose import compose
-from cadence.inference.gesture import GESTURE_STEPS
-from cadence.inference.gesture_guidance import (BeatGuidance, BeatSettings, arm_speed, beat_times,
-                                                body_positions, speed_gradient, speed_loss,
-                                                target_speed)
-from cadence.inference.gesture_plan import BEAT_PROMPT
-from cadence.inference.motion_model import MotionModel
-from cadence.inference.sampler import SamplerStep, sample
-from cadence.inference.timeline import Segment, Timeline, Track
+from cadence.inference.motion.compose import compose
+from cadence.inference.gesture.generate import GESTURE_STEPS
+from cadence.inference.gesture.guidance import (BeatGuidance, BeatSettings, arm_speed, beat_times, body_positions, speed_gradient, speed_loss, target_speed)
+from cadence.inference.gesture.plan import BEAT_PROMPT
+from cadence.inference.motion.model import MotionModel
+from cadence.inference.motion.sampler import SamplerStep, sample
+from cadence.inference.motion.timeline import Segment, Timeline, Track
 from cadence.motion.representation import FEATURE_DIM, POSITIONS, Normalizer, encode
 
 

@@ -4,15 +4,15 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from cadence.inference.compose import model_parts, plan_timeline
-from cadence.inference.gesture_lexicon import LEXICON, PhraseIndex, match_words
-from cadence.inference.gesture_plan import BEAT_PROMPT, plan_gestures, speaking_spans
-from cadence.inference.text_encoder import TextEncoder
-from cadence.inference.timeline import Segment
+from cadence.inference.motion.compose import model_parts, plan_timeline
+from cadence.inference.gesture.lexicon import LEXICON, PhraseIndex, match_words
+from cadence.inference.gesture.plan import BEAT_PROMPT, plan_gestures, speaking_spans
+from cadence.inference.text.encoder import TextEncoder
+from cadence.inference.motion.timeline import Segment
 
 
 @dataclass(frozen=True)
-class W:  # the shape of inference.transcribe.Word
+class W:  # the shape of inference.speech.transcribe.Word
     text: str
     start: float
     end: float

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadence.inference.audio import SAMPLE_RATE, load_audio, prepare
-from cadence.inference.prosody import Prosody, analyse, pick_peaks, yin_pitch
-from cadence.inference.speech_style import estimate_style
-from cadence.inference.vad import HOP_SECONDS, detect_speech, segments_from_probabilities
+from cadence.inference.speech.audio import SAMPLE_RATE, load_audio, prepare
+from cadence.inference.speech.prosody import Prosody, analyse, pick_peaks, yin_pitch
+from cadence.inference.speech.style import estimate_style
+from cadence.inference.speech.vad import HOP_SECONDS, detect_speech, segments_from_probabilities
 
 SR = SAMPLE_RATE
 

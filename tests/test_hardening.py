@@ -34,10 +34,10 @@ SPEECH = FIXTURES / "facegood_1114_2_05_slice.flac"
 ERROR_CLASSES = [
     ("cadence.motion.bvh", "BvhError"), ("cadence.motion.smplx_format", "SmplxFormatError"),
     ("cadence.motion.smplx_model", "SmplxModelError"), ("cadence.face.csv_io", "FaceCsvError"),
-    ("cadence.face.smplx_expression", "ArkitMappingError"), ("cadence.inference.audio", "AudioError"),
-    ("cadence.inference.jobs", "DeviceError"), ("cadence.inference.motion_model", "GenerationError"),
-    ("cadence.inference.weights", "WeightsError"), ("cadence.inference.timeline", "TimelineError"),
-    ("cadence.inference.gesture", "GestureError"), ("cadence.cli.main", "CliError"),
+    ("cadence.face.smplx_expression", "ArkitMappingError"), ("cadence.inference.speech.audio", "AudioError"),
+    ("cadence.inference.runtime.jobs", "DeviceError"), ("cadence.inference.motion.model", "GenerationError"),
+    ("cadence.inference.runtime.weights", "WeightsError"), ("cadence.inference.motion.timeline", "TimelineError"),
+    ("cadence.inference.gesture.generate", "GestureError"), ("cadence.cli.main", "CliError"),
     ("cadence.dataset.speech_gesture", "PairedDataError"),
 ]
 
@@ -61,8 +61,8 @@ def test_every_error_class_is_a_cadence_error(module, name):
 
 
 def test_old_bases_are_kept():
-    from cadence.inference.audio import AudioError
-    from cadence.inference.weights import WeightsError
+    from cadence.inference.speech.audio import AudioError
+    from cadence.inference.runtime.weights import WeightsError
     assert issubclass(BvhError, ValueError) and issubclass(AudioError, ValueError)
     assert issubclass(WeightsError, RuntimeError) and issubclass(LimitError, ValueError)
 
@@ -378,7 +378,7 @@ def test_convert_with_an_absurd_frame_time_is_one_line(tmp_path, capsys):
     ('{"duration": true, "segments": [{"text": "walk", "start": 0, "end": 1}]}', "duration"),
 ])
 def test_timeline_json_is_checked(text, message):
-    from cadence.inference.timeline import TimelineError, parse_json
+    from cadence.inference.motion.timeline import TimelineError, parse_json
     with pytest.raises(TimelineError, match=message):
         parse_json(text)
 
@@ -392,7 +392,7 @@ def test_too_many_segments_are_refused_before_any_work(tmp_path, capsys):
 
 
 def test_a_huge_timeline_file_is_refused_unread(tmp_path):
-    from cadence.inference.timeline import TimelineError, load_timeline
+    from cadence.inference.motion.timeline import TimelineError, load_timeline
     big = tmp_path / "big.txt"
     with open(big, "wb") as f:
         f.truncate(limits.MAX_TIMELINE_BYTES + 1)
@@ -440,7 +440,7 @@ def test_npz_with_no_frames_is_refused(tmp_path):
 # --- audio ------------------------------------------------------------------------------
 
 def test_audio_length_is_checked_from_the_header(tmp_path, monkeypatch):
-    from cadence.inference import audio as audio_mod
+    from cadence.inference.speech import audio as audio_mod
     rate = 8000
     sf.write(tmp_path / "two.wav", 0.1 * np.sin(np.arange(2 * rate) * 0.3), rate)
     decoded = []
@@ -452,7 +452,7 @@ def test_audio_length_is_checked_from_the_header(tmp_path, monkeypatch):
 
 
 def test_an_absurd_sample_rate_is_refused(tmp_path):
-    from cadence.inference.audio import AudioError, load_audio
+    from cadence.inference.speech.audio import AudioError, load_audio
     sf.write(tmp_path / "fast.wav", np.zeros(1000, np.float32), 1_000_000)
     with pytest.raises(AudioError, match="above the limit"):
         load_audio(tmp_path / "fast.wav")
@@ -494,7 +494,7 @@ def test_onnxruntime_telemetry_is_off_in_a_fresh_process(tmp_path):
 
 def test_speech_workers_get_only_what_they_need(tmp_path, monkeypatch):
     pytest.importorskip("pocketsphinx")
-    from cadence.inference import sphinx_pool, transcribe
+    from cadence.inference.speech import sphinx_pool, transcribe
     assert "-I" in sphinx_pool.worker_command()
     path = sphinx_pool.worker_search_path()
     import pocketsphinx
@@ -581,7 +581,7 @@ def test_hostile_inputs_are_refused_under_a_memory_cap(tmp_path):
         f"sys.path.insert(0, {str(ROOT / 'cli')!r}); from _package import load_package\n"
         f"from pathlib import Path; load_package(Path({str(ROOT)!r}))\n"
         "from cadence.cli.main import main\n"
-        "from cadence.inference.timeline import TimelineError, load_timeline\n"
+        "from cadence.inference.motion.timeline import TimelineError, load_timeline\n"
         "out = []\n"
         f"for argv in {cases!r}:\n"
         "    err = io.StringIO()\n"
@@ -690,7 +690,7 @@ def test_bake_onto_a_garbage_rig_is_one_line_and_quiet(tmp_path):
 
 
 def test_too_many_source_samples_are_refused_from_the_header(tmp_path, monkeypatch):
-    from cadence.inference import audio as audio_mod
+    from cadence.inference.speech import audio as audio_mod
     monkeypatch.setattr(audio_mod, "MAX_AUDIO_SAMPLES", 4000)
     sf.write(tmp_path / "one.wav", 0.1 * np.sin(np.arange(8000) * 0.3), 8000)
     with pytest.raises(audio_mod.AudioError, match="resample it to 48 kHz"):

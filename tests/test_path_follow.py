@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.inference.path_follow import PathFollow, clip_seconds
+from cadence.inference.motion.path_follow import PathFollow, clip_seconds
 from cadence.motion.ground_path import GroundPath, PathError, heading_of
 from cadence.motion.representation import Normalizer, integrate_root
 
@@ -140,7 +140,7 @@ def test_timeline_json_segment_walks_its_path(tmp_path, capsys):
     """A wave, then a walk along an L: the walk's window follows the path from its first
     point, arriving at the segment's end; the JSON round-trips; two paths are refused."""
     from cadence.cli.main import main
-    from cadence.inference.timeline import TimelineError, load_timeline, parse_json
+    from cadence.inference.motion.timeline import TimelineError, load_timeline, parse_json
     L = (L_PATH + [1.0, 2.0]).tolist()
     doc = {"segments": [{"text": "a person waves", "start": 0, "end": 2},
                         {"text": "a person walks", "start": 2, "end": 9.5, "parts": ["legs", "torso"],

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cadence.inference.prompt_matcher import FORMAT, PromptMatcher
+from cadence.inference.text.prompt_matcher import FORMAT, PromptMatcher
 
 
 def small_matcher() -> PromptMatcher:
@@ -44,7 +44,7 @@ def test_extreme_logits_stay_finite():
 
 @pytest.fixture(scope="module")
 def model():
-    from cadence.inference.motion_model import MotionModel
+    from cadence.inference.motion.model import MotionModel
     return MotionModel.load()
 
 
@@ -97,7 +97,7 @@ def test_fit_matcher_separates_labels_and_reads_side_cues():
 
 
 def test_weak_match_warning_names_the_closest_actions():
-    from cadence.inference.prompt_matcher import WEAK_MATCH, weak_match_warning
+    from cadence.inference.text.prompt_matcher import WEAK_MATCH, weak_match_warning
     assert weak_match_warning("wave", [("wave-right-hand", WEAK_MATCH + 0.01)]) is None
     assert weak_match_warning("x", []) is None
     line = weak_match_warning(" juggle ", [("call", 0.2), ("guide", 0.1), ("bow", 0.05), ("run", 0.01)])
@@ -106,7 +106,7 @@ def test_weak_match_warning_names_the_closest_actions():
 
 
 def test_shipped_matcher_warns_on_actions_the_data_lacks(model):
-    from cadence.inference.prompt_matcher import weak_match_warning
+    from cadence.inference.text.prompt_matcher import weak_match_warning
     from cadence.training.prompts import HELD_OUT_PROMPTS
     lacking = ["a person does a cartwheel", "a man sits down on a chair", "someone climbs a ladder",
                "a person lies down on the floor", "a woman plays the guitar", "a person does push-ups"]

@@ -1,13 +1,13 @@
-"""The reference bank: real takes as starting points for sampling (inference/references.py)."""
+"""The reference bank: real takes as starting points for sampling (inference/motion/references.py)."""
 import shutil
 
 import numpy as np
 import pytest
 
-from cadence.inference.motion_model import GenerationError, GenerationRequest, MotionModel, clear_cache
-from cadence.inference.references import REFERENCES_FILE, ReferenceBank, noised
-from cadence.inference.sampler import sample
-from cadence.inference.weights import DEFAULT_WEIGHTS_DIR, WeightsError
+from cadence.inference.motion.model import GenerationError, GenerationRequest, MotionModel, clear_cache
+from cadence.inference.motion.references import REFERENCES_FILE, ReferenceBank, noised
+from cadence.inference.motion.sampler import sample
+from cadence.inference.runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError
 
 
 def small_bank() -> ReferenceBank:

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from cadence.inference import diffusion
-from cadence.inference.sampler import GenerationCancelled, sample
+from cadence.inference.motion import diffusion
+from cadence.inference.motion.sampler import GenerationCancelled, sample
 
 
 def test_schedule_is_monotonic_and_spans_noise_levels():

@@ -1,7 +1,7 @@
 """Side cues: the words that sentence embeddings blur."""
 import numpy as np
 
-from cadence.inference.text_cues import side_cues, with_cues
+from cadence.inference.text.cues import side_cues, with_cues
 from cadence.training.prompts import PROMPTS
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadence.inference import text_encoder as te
-from cadence.inference.text_encoder import TextEncoder
-from cadence.inference.weights import (
-    DEFAULT_WEIGHTS_DIR, WeightsError, read_manifest, sha256_file, update_manifest, verify)
+from cadence.inference.text import encoder as te
+from cadence.inference.text.encoder import TextEncoder
+from cadence.inference.runtime.weights import (DEFAULT_WEIGHTS_DIR, WeightsError, read_manifest, sha256_file, update_manifest, verify)
 from cadence.training import prompts as P
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -199,8 +198,8 @@ def test_import_does_not_load_onnxruntime():
         from pathlib import Path
         from _package import load_package
         load_package(Path({str(ROOT)!r}))
-        import cadence.inference.text_encoder
-        import cadence.inference.weights
+        import cadence.inference.text.encoder
+        import cadence.inference.runtime.weights
         heavy = [m for m in ("onnxruntime", "tokenizers", "torch") if m in sys.modules]
         print(",".join(heavy))
     """)

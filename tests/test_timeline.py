@@ -7,10 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadence.inference.compose import (CHANNEL_PARTS, MODEL_PARTS, compose,
-                                       plan_timeline, timeline_noise)
-from cadence.inference.timeline import (Segment, Timeline, TimelineError, Track, load_timeline,
-                                        parse_json, parse_stmc)
+from cadence.inference.motion.compose import (CHANNEL_PARTS, MODEL_PARTS, compose, plan_timeline, timeline_noise)
+from cadence.inference.motion.timeline import (Segment, Timeline, TimelineError, Track, load_timeline, parse_json, parse_stmc)
 from cadence.motion.representation import CONTACTS, POSITIONS, ROOT, ROTATIONS
 from cadence.motion.skeleton import CANONICAL
 
@@ -230,7 +228,7 @@ REAL_MAX_JOINT_ACCEL = 96.0
 
 @pytest.fixture(scope="module")
 def model():
-    from cadence.inference.motion_model import MotionModel
+    from cadence.inference.motion.model import MotionModel
     return MotionModel.load()
 
 
@@ -310,7 +308,7 @@ def test_long_timeline_with_a_gap(model):
 
 
 def test_regenerating_a_segment_keeps_the_rest(model, walk_and_wave):
-    from cadence.inference.compose import keep_mask, regenerate
+    from cadence.inference.motion.compose import keep_mask, regenerate
     tl, r = walk_and_wave
     again = regenerate(model, tl, r.features, [1], seed=7)
     keep = keep_mask(tl, [1], 30.0) == 1.0
@@ -319,7 +317,7 @@ def test_regenerating_a_segment_keeps_the_rest(model, walk_and_wave):
 
 
 def test_progress_and_cancel(model):
-    from cadence.inference.sampler import GenerationCancelled
+    from cadence.inference.motion.sampler import GenerationCancelled
     tl = parse_stmc("walk # 0 # 2\n")
     seen = []
     compose(model, tl, steps=4, progress=lambda done, total: seen.append((done, total)))
@@ -393,6 +391,6 @@ def test_timeline_segments_can_start_from_real_takes(model):
     np.testing.assert_array_equal(results[1].features, again.features)
     noise_only = compose(model, tl, seed=1, reference_strength=1.0)
     assert np.abs(results[1].features - noise_only.features).max() > 0.05
-    from cadence.inference.motion_model import GenerationError
+    from cadence.inference.motion.model import GenerationError
     with pytest.raises(GenerationError, match="reference strength"):
         compose(model, tl, seed=1, reference_strength=1.5)

@@ -25,8 +25,8 @@ def autoencoder(tmp_path_factory):
 
 
 def test_train_resume_export_generate(tmp_path, monkeypatch, autoencoder):
-    from cadence.inference.motion_model import GenerationRequest, MotionModel
-    from cadence.inference.weights import DEFAULT_WEIGHTS_DIR
+    from cadence.inference.motion.model import GenerationRequest, MotionModel
+    from cadence.inference.runtime.weights import DEFAULT_WEIGHTS_DIR
     from cadence.training import export_motion, train_motion
 
     ae = autoencoder

@@ -1,11 +1,11 @@
-"""English recognition and forced alignment (inference/transcribe.py, pocketsphinx)."""
+"""English recognition and forced alignment (inference/speech/transcribe.py, pocketsphinx)."""
 import numpy as np
 import pytest
 
 pytest.importorskip("pocketsphinx")
 
-from cadence.inference import transcribe as T  # noqa: E402
-from cadence.inference.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
+from cadence.inference.speech import transcribe as T  # noqa: E402
+from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
 
 from conftest import FIXTURES  # noqa: E402
 
@@ -132,7 +132,7 @@ def long_speech(speech, copies: int) -> Audio:
 @pytest.fixture
 def in_process(monkeypatch):
     """Phones decoded in this process only (and the shared pool restored afterwards)."""
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
     yield
     sphinx_pool.shutdown()
@@ -140,7 +140,7 @@ def in_process(monkeypatch):
 
 
 def test_phone_workers_give_the_phones_of_one_process(speech, monkeypatch):
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     audio = long_speech(speech, 6)                                    # 27 s
     assert len(T.segment_bounds(audio.samples, T.SEGMENT_SECONDS)) - 1 >= 3
     monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
@@ -159,7 +159,7 @@ def test_phone_workers_give_the_phones_of_one_process(speech, monkeypatch):
 
 
 def test_a_failing_phone_worker_falls_back_to_this_process(speech, monkeypatch, tmp_path, in_process):
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     audio = long_speech(speech, 4)
     expected = T.transcribe(audio, words=False).phones                # in-process
     sphinx_pool.shutdown()
@@ -177,7 +177,7 @@ def test_a_failing_phone_worker_falls_back_to_this_process(speech, monkeypatch, 
 
 
 def test_cancelling_during_parallel_phones_stops_and_keeps_the_workers(speech, monkeypatch, in_process):
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     audio = long_speech(speech, 8)
     monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
 
@@ -198,14 +198,14 @@ def test_word_workers_give_the_words_of_one_process(speech, monkeypatch, in_proc
     serial = T.transcribe(audio)                                      # in-process (fixture)
     monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
     parallel = T.transcribe(audio)
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     assert "words" in sphinx_pool._POOLS
     assert parallel.words == serial.words and parallel.phones == serial.phones
     assert len(serial.words) >= 6
 
 
 def test_no_workers_when_the_host_executable_is_not_python(monkeypatch, in_process):
-    from cadence.inference import sphinx_pool
+    from cadence.inference.speech import sphinx_pool
     sphinx_pool.shutdown()
     monkeypatch.setattr(sphinx_pool.sys, "executable", "/opt/blender/blender")
     assert sphinx_pool.pool("phones", T.PHONE_LOOP_CONFIG, 2) is None

@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from cadence.inference.weights import DEFAULT_WEIGHTS_DIR  # noqa: E402
+from cadence.inference.runtime.weights import DEFAULT_WEIGHTS_DIR  # noqa: E402
 from cadence.training import warm_start  # noqa: E402
 
 

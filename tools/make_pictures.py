@@ -30,10 +30,10 @@ from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_rang
 from cadence.blender.shape_keys import bake_face  # noqa: E402
 from cadence.blender.stand_ins import add_body, add_face, material  # noqa: E402
 from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo  # noqa: E402
-from cadence.inference.compose import compose  # noqa: E402
-from cadence.inference.face import generate_face  # noqa: E402
-from cadence.inference.motion_model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.timeline import load_timeline  # noqa: E402
+from cadence.inference.motion.compose import compose  # noqa: E402
+from cadence.inference.face.generate import generate_face  # noqa: E402
+from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
+from cadence.inference.motion.timeline import load_timeline  # noqa: E402
 from cadence.preview.characters import mixamo_character  # noqa: E402
 from cadence.preview.face_mesh import face_height  # noqa: E402
 from cadence.preview.sheet import evenly_spaced, write_png  # noqa: E402

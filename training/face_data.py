@@ -1,6 +1,6 @@
 """FACEGOOD Audio2Face takes as (log-mel, ARKit mouth targets) pairs for the face model.
 
-Features come from ``inference/audio.py`` (the runtime's own code), targets from the
+Features come from ``inference/speech/audio.py`` (the runtime's own code), targets from the
 FACEGOOD sheet mapping in ``face/facegood.py``: the same numbers the shipped model sees.
 One take is held out for test (:data:`TEST_TAKE`); the last 15% of every other take is
 the validation split that picks the checkpoint.
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dataset.paths import cache_dir, unpacked
 from ..face import arkit, facegood
-from ..inference import audio as A
+from ..inference.speech import audio as A
 
 ARCHIVE, FOLDER = "facegood-audio2face.tar.xz", "facegood-audio2face"
 TEST_TAKE = "1114_2_05"

@@ -1,6 +1,6 @@
 """The speech -> mouth model: a temporal convolution network over log-mel frames.
 
-Input ``mel`` (batch, 4T, 80): four log-mel frames per animation frame (inference/audio.py).
+Input ``mel`` (batch, 4T, 80): four log-mel frames per animation frame (inference/speech/audio.py).
 Two stride-2 convolutions bring it to the animation rate, then residual dilated
 convolutions (non-causal: the mouth moves before the sound, so the model looks about a
 second ahead and back) and a sigmoid head give ``weights`` (batch, T, shapes) in 0..1.

@@ -4,7 +4,7 @@ A multinomial logistic regression (one linear layer, L2 on the weights) on the s
 embeddings of every paraphrase in ``training/prompts.PROMPTS``, full batch, deterministic.
 The paraphrases never seen in training (``HELD_OUT_PROMPTS``) measure it. It takes
 seconds, so ``train.py motion`` fits it before the denoiser and ``train.py export``
-ships it inside ``motion_diffusion_stats.json`` (inference/prompt_matcher.py reads it).
+ships it inside ``motion_diffusion_stats.json`` (inference/text/prompt_matcher.py reads it).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..inference.prompt_matcher import PromptMatcher
-from ..inference.text_cues import with_cues
+from ..inference.text.prompt_matcher import PromptMatcher
+from ..inference.text.cues import with_cues
 from .prompts import HELD_OUT_PROMPTS, PROMPTS
 
 WEIGHT_DECAY = 1e-4

@@ -1,4 +1,4 @@
-"""Build the reference bank (inference/references.py) from the training split.
+"""Build the reference bank (inference/motion/references.py) from the training split.
 
     .venv/bin/python training/train.py references [--per-pair 3] [--weights weights/]
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..dataset.pipeline import MotionDataset
-from ..inference.motion_model import MotionModel, clear_cache
-from ..inference.references import HELD_TOKENS, REFERENCES_FILE, ReferenceBank
-from ..inference.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.motion.model import MotionModel, clear_cache
+from ..inference.motion.references import HELD_TOKENS, REFERENCES_FILE, ReferenceBank
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from ..motion.mirror import mirror_features, mirror_label
 from .motion_data import CROP_LENGTHS, CYCLIC_ACTIONS, extend_take
 

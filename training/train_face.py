@@ -9,7 +9,7 @@ from the six training takes (minus their last 15%, the validation split that pic
 checkpoint); the features get noise, level, tilt and masking augmentation in the log-mel
 domain so the very clean studio speech of the dataset generalises to ordinary
 microphones. Metrics on the held-out take are computed from the exported ONNX through
-the runtime (inference/face_model.py) and written to ``.cache/face/metrics.json``.
+the runtime (inference/face/model.py) and written to ``.cache/face/metrics.json``.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..dataset.paths import cache_dir
-from ..inference import audio as A
-from ..inference.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.speech import audio as A
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from . import face_data as D
 from .face_net import FaceNet, FaceNetConfig
 
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
          "licence": LICENCE, "kind": "face-speech-onnx"}])
 
     # metrics through the shipped runtime (ONNX, chunked), on the held-out take
-    from ..inference.face_model import FaceSpeechModel
+    from ..inference.face.model import FaceSpeechModel
     runtime = FaceSpeechModel(onnx_path)
     t1 = time.perf_counter()
     pred = runtime.mouth_curves(test.mel)

@@ -26,7 +26,7 @@ never been run on real data here; its readers are tested on small fixtures
   time for classifier-free guidance.
 
 What is not built: the ONNX export and a runtime path using the model instead of the
-zero-shot planner (both would follow export_motion.py and inference/motion_model.py).
+zero-shot planner (both would follow export_motion.py and inference/motion/model.py).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ from torch.nn import functional as F
 
 from ..dataset.paths import cache_dir
 from ..dataset.speech_gesture import read_takes, training_pair
-from ..inference.diffusion import TRAIN_STEPS, cosine_alphas_cumprod
+from ..inference.motion.diffusion import TRAIN_STEPS, cosine_alphas_cumprod
 from ..motion.representation import Normalizer
 from .autoencoder import FRAMES_PER_TOKEN
 from .denoiser import DenoiserConfig, MotionDenoiser

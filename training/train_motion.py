@@ -31,7 +31,7 @@ import torch
 from torch.nn import functional as F
 
 from ..dataset.paths import cache_dir
-from ..inference.diffusion import TRAIN_STEPS, cosine_alphas_cumprod
+from ..inference.motion.diffusion import TRAIN_STEPS, cosine_alphas_cumprod
 from ..motion.mirror import mirror_features
 from ..motion.representation import Normalizer
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
@@ -87,7 +87,7 @@ def ensure_matcher(out: Path, vocab: Vocabulary, log: bool = True) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("labels") == vocab.contents:
             return data
-    from ..inference.text_encoder import TextEncoder
+    from ..inference.text.encoder import TextEncoder
     from .prompt_matcher import train_matcher
     matcher, report = train_matcher(vocab.contents, TextEncoder.load().encode)
     data = matcher.to_dict() | {"report": report}

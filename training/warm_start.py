@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..inference.weights import DEFAULT_WEIGHTS_DIR
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR
 from .autoencoder import AutoencoderConfig, MotionAutoencoder
 from .denoiser import DenoiserConfig, MotionDenoiser
 from .export_motion import PARITY_LIMIT, _EncoderMean, export_autoencoder, export_denoiser

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..motion.ground_path import GroundPath, PathError
-from ..motion.representation import Start, integrate_root, root_velocities
-from ..motion.smoothing import moving_average
+from ...motion.ground_path import GroundPath, PathError
+from ...motion.representation import Start, integrate_root, root_velocities
+from ...motion.smoothing import moving_average
 
 VELOCITY = slice(0, 3)  # heading rate, velocity to the left, velocity backwards
 # Forward speed (m/s) of the locomotion takes in training, by style (Bandai Namco sets 1

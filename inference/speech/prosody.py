@@ -1,12 +1,12 @@
 """Prosody of speech in numpy: loudness, pitch, onset envelope, onsets, stressed syllables.
 
-Everything runs on 16 kHz mono samples (``inference.audio.Audio``) at an analysis rate
+Everything runs on 16 kHz mono samples (``inference.speech.audio.Audio``) at an analysis rate
 of 100 frames a second (10 ms hops), chunked so long files need bounded memory:
 
-- **loudness**: :func:`~cadence.inference.audio.energy_envelope` at 100 Hz (0 silence ..
+- **loudness**: :func:`~cadence.inference.speech.audio.energy_envelope` at 100 Hz (0 silence ..
   1 loud speech, level-normalised, so the recording level does not matter);
 - **onset envelope**: spectral flux of the 80-band log-mel spectrogram that the face
-  model also reads (:func:`~cadence.inference.audio.log_mel`): the positive change of
+  model also reads (:func:`~cadence.inference.speech.audio.log_mel`): the positive change of
   each band from one frame to the next, summed over bands (librosa's ``onset_strength``
   with lag 1), scaled to 0..1 by its 99th percentile;
 - **onsets**: peaks of the envelope picked as librosa's ``peak_pick`` (largest within

@@ -1,7 +1,7 @@
 """The learned speech -> mouth model (``weights/face_speech.onnx``) with onnxruntime.
 
 The ONNX graph (made by ``training/train_face.py``) takes ``mel`` (batch, 4T, 80) log-mel
-frames from :func:`cadence.inference.audio.log_mel` and returns ``weights`` (batch, T, S)
+frames from :func:`cadence.inference.speech.audio.log_mel` and returns ``weights`` (batch, T, S)
 in 0..1 for the S ARKit mouth shapes named in its metadata (``outputs``). Long audio runs
 in chunks with a context margin wider than the model's receptive field, so the result is
 the same as one pass while memory stays bounded.
@@ -19,10 +19,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..face.arkit import INDEX, NUM_SHAPES
-from .audio import FEATURES_PER_FRAME, N_MELS
-from .onnx_session import create_session
-from .weights import DEFAULT_WEIGHTS_DIR, verify
+from ...face.arkit import INDEX, NUM_SHAPES
+from ..speech.audio import FEATURES_PER_FRAME, N_MELS
+from ..runtime.onnx_session import create_session
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
 MODEL_FILE = "face_speech.onnx"
 CHUNK_FRAMES = 1800   # 60 s at 30 fps per session run

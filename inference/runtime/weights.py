@@ -17,10 +17,10 @@ import os
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import CadenceError
+from ...errors import CadenceError
 
 MANIFEST_NAME = "manifest.json"
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 
 # (resolved path, size, mtime_ns) -> sha256, so a file is hashed once per process.
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}

@@ -1,6 +1,6 @@
 """Speech -> face: audio file in, :class:`~cadence.face.animation.FaceAnimation` out.
 
-    from cadence.inference.face import generate_face
+    from cadence.inference.face.generate import generate_face
     anim = generate_face("line.wav", emotions={"happy": 0.8}, seed=1)
     anim.weights   # (T, 52) ARKit in Apple's order; anim.head (T, 3), anim.eyes (T, 4)
 
@@ -8,7 +8,7 @@ Three ways to the jaw and lips (``method``):
 
 - ``"learned"``: the model trained on FACEGOOD (``weights/face_speech.onnx``,
   onnxruntime), from the log-mel spectrum; any language, no phoneme knowledge.
-- ``"phoneme"``: English phone recognition (pocketsphinx, ``inference/transcribe.py``;
+- ``"phoneme"``: English phone recognition (pocketsphinx, ``inference/speech/transcribe.py``;
   forced alignment when the ``transcript`` is given), then visemes with coarticulation
   (``face/visemes.py``): exact p/b/m closures, f/v and rounding.
 - ``"blend"``: the mean of the two mouth tracks (:data:`BLEND_LEARNED` of the learned
@@ -26,12 +26,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..face import expression as X
-from ..face.animation import FaceAnimation
-from ..face import visemes as V
-from ..face.arkit import INDEX, MOUTH_SHAPES
-from .audio import Audio, energy_envelope, load_audio, log_mel, num_frames
-from .face_model import FaceSpeechModel
+from ...face import expression as X
+from ...face.animation import FaceAnimation
+from ...face import visemes as V
+from ...face.arkit import INDEX, MOUTH_SHAPES
+from ..speech.audio import Audio, energy_envelope, load_audio, log_mel, num_frames
+from .model import FaceSpeechModel
 
 METHODS: tuple[str, ...] = ("learned", "phoneme", "blend")
 DEFAULT_METHOD = "blend"
@@ -51,7 +51,7 @@ def generate_face(source: str | os.PathLike | Audio,
                   progress: Callable[[float], None] | None = None) -> FaceAnimation:
     """Animate a face from speech.
 
-    ``source``: an audio path (see :func:`~cadence.inference.audio.load_audio` for the
+    ``source``: an audio path (see :func:`~cadence.inference.speech.audio.load_audio` for the
     formats and the errors it raises) or loaded :class:`Audio`. ``emotions``: slider
     weights (``{"happy": 0.8}`` or ``"happy=0.8,sad=0.2"``; names in
     :data:`cadence.face.expression.EMOTIONS`). ``method``: one of :data:`METHODS` (see
@@ -80,7 +80,7 @@ def generate_face(source: str | os.PathLike | Audio,
     else:
         rate = MODEL_FPS
     if method != "learned":
-        from .transcribe import transcribe
+        from ..speech.transcribe import transcribe
         found = transcribe(audio, transcript, words=False, progress=stage("phoneme"))
         phones = found.phones
         frames = len(learned) if learned is not None else num_frames(len(audio.samples), rate)

@@ -11,8 +11,8 @@ segmenting rules of ``get_speech_timestamps`` in numpy:
   below ``threshold - 0.15`` for at least ``min_silence`` seconds; shorter bursts than
   ``min_speech`` are dropped and every segment is padded by ``pad`` seconds each side.
 
-    from cadence.inference.vad import detect_speech
-    activity = detect_speech(audio)          # audio: inference.audio.Audio at 16 kHz
+    from cadence.inference.speech.vad import detect_speech
+    activity = detect_speech(audio)          # audio: inference.speech.audio.Audio at 16 kHz
     activity.segments                        # [(start_s, end_s), ...]
     activity.frame_mask(30.0, frames)        # (frames,) bool, speaking per animation frame
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SAMPLE_RATE
-from .onnx_session import create_session
-from .weights import DEFAULT_WEIGHTS_DIR, verify
+from ..runtime.onnx_session import create_session
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
 MODEL_FILE = "silero_vad.onnx"
 WINDOW = 512            # samples per model call at 16 kHz
@@ -124,7 +124,7 @@ class VoiceActivity:
 def detect_speech(audio, threshold: float = 0.5, min_speech: float = 0.25,
                   min_silence: float = 0.1, pad: float = 0.03,
                   weights_dir: str | os.PathLike | None = None) -> VoiceActivity:
-    """Voice activity of an :class:`~cadence.inference.audio.Audio` (16 kHz mono)."""
+    """Voice activity of an :class:`~cadence.inference.speech.audio.Audio` (16 kHz mono)."""
     if audio.sample_rate != SAMPLE_RATE:
         raise ValueError(f"voice activity needs {SAMPLE_RATE} Hz audio (load_audio resamples)")
     probs = speech_probabilities(audio.samples, weights_dir)

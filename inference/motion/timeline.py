@@ -5,7 +5,7 @@ in time. A segment says *what* (a prompt, optional style sliders), *when* (start
 in seconds) and *where* (a set of body parts, names from ``motion/skeleton.py``:
 ``legs``, ``torso``, ``left_arm``, ``right_arm``, ``head``, ``left_hand``,
 ``right_hand`` and the aliases ``full_body``, ``arms``, ``hands``). Gaps are allowed:
-``inference/compose.py`` fills them with natural motion.
+``inference/motion/compose.py`` fills them with natural motion.
 
 Two file forms:
 
@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..errors import CadenceError, LimitError
-from ..limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES, check_input_file
-from ..output_file import write_text
-from ..motion.skeleton import BODY_PARTS, PART_ALIASES
+from ...errors import CadenceError, LimitError
+from ...limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES, check_input_file
+from ...output_file import write_text
+from ...motion.skeleton import BODY_PARTS, PART_ALIASES
 
 FORMAT = "cadence-timeline-v1"
 MAX_SECONDS = 600.0
@@ -376,7 +376,7 @@ def _segment_from_dict(d, where: str) -> Segment:
     except TimelineError as exc:
         raise TimelineError(f"{where}: {exc}") from None
     if "path" in d:
-        from ..motion.ground_path import GroundPath, PathError
+        from ...motion.ground_path import GroundPath, PathError
         try:
             seg.path = GroundPath.from_dict(d["path"], f"{where}: path")
         except PathError as exc:

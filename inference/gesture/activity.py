@@ -38,9 +38,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..motion import rotations as rot
-from ..motion.kinematics import Motion
-from ..motion.skeleton import JOINT_NAMES
+from ...motion import rotations as rot
+from ...motion.kinematics import Motion
+from ...motion.skeleton import JOINT_NAMES
 
 ARM_JOINTS = {
     "left": tuple(JOINT_NAMES.index(n) for n in ("left_collar", "left_shoulder", "left_elbow", "left_wrist")),

@@ -1,7 +1,7 @@
 """Speech -> gestures (and the face) as a job for the Blender worker thread (no bpy).
 
 The panel's Generate Gestures button copies its inputs into a :class:`GestureSpec`
-(plain data) and runs :func:`run_gestures` in a :class:`~inference.jobs.GenerationJob`
+(plain data) and runs :func:`run_gestures` in a :class:`~inference.runtime.jobs.GenerationJob`
 (the same thread, progress and cancel machinery as Generate); the main thread previews
 ``result.motions[0]`` on the target armature like any generation, and bakes
 ``result.face`` on the face mesh when the face was asked for too (both from one audio
@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .jobs import JobResult, ProgressFn, providers_for
-from .sampler import GenerationCancelled
+from ..runtime.jobs import JobResult, ProgressFn, providers_for
+from ..motion.sampler import GenerationCancelled
 
 
 @dataclass
@@ -47,12 +47,12 @@ class GestureJobResult(JobResult):
 
 def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> GestureJobResult:
     """Gestures (and the face) for ``spec``; ``progress(done, total)`` as in
-    :func:`~inference.jobs.run_generation` (False cancels)."""
-    from .audio import load_audio
-    from .gesture import generate_gestures
-    from .gesture_guidance import BeatSettings
-    from .motion_model import MotionModel
-    from .timeline import MAX_SECONDS
+    :func:`~inference.runtime.jobs.run_generation` (False cancels)."""
+    from ..speech.audio import load_audio
+    from .generate import generate_gestures
+    from .guidance import BeatSettings
+    from ..motion.model import MotionModel
+    from ..motion.timeline import MAX_SECONDS
 
     t0 = time.perf_counter()
     total = 100
@@ -71,7 +71,7 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
                                progress=lambda f: fraction((1.0 - face_share) * f))
     face = None
     if spec.face:
-        from .face import generate_face
+        from ..face.generate import generate_face
         face = generate_face(audio, spec.face_emotions, seed=spec.seed, fps=spec.fps,
                              weights_dir=spec.weights_dir)
         if fraction(1.0) is False:

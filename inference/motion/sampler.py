@@ -6,7 +6,7 @@ callback can stop it between steps.
 
 An optional ``guidance(x0, step) -> x0`` hook edits the predicted clean sample between
 the denoiser and the DDIM step (classifier-style guidance on x0, e.g. the speech beat
-guidance of ``inference/gesture_guidance.py``); ``step`` says where in the schedule the
+guidance of ``inference/gesture/guidance.py``); ``step`` says where in the schedule the
 sampler is, so a hook can weigh its push by the noise level. Without it nothing changes.
 """
 from __future__ import annotations

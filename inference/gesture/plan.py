@@ -1,18 +1,18 @@
 """From what was said and when to a gesture timeline (bpy-free, no model needed).
 
 LivelySpeaker's first stage plans semantic gestures from the script; ours places them
-on the prompt timeline (``inference/timeline.py``) so the same composition that runs
+on the prompt timeline (``inference/motion/timeline.py``) so the same composition that runs
 text timelines performs them:
 
 - track ``beat``: one full-body segment (:data:`BEAT_PROMPT`) over the whole
   recording. The rhythm comes from the beat guidance at sampling time
-  (``inference/gesture_guidance.py``), which also calms the arms in pauses (idle but
+  (``inference/gesture/guidance.py``), which also calms the arms in pauses (idle but
   alive) and holds the root in place. One segment and no gaps means no background
   tiles: per DDIM step the network runs 3 rows per 192-frame window and nothing else
   (a version with arm segments over speech only and the unconditional prior elsewhere
   cost 56 rows instead of 36 for a minute of speech);
 - tracks ``semantic arms`` and ``semantic head``: lexicon gestures matched to the words
-  (``inference/gesture_lexicon.py``), each starting its ``lead`` before its word, so the
+  (``inference/gesture/lexicon.py``), each starting its ``lead`` before its word, so the
   stroke lands on the word. They drive fewer parts than the beat segment and so win
   where they overlap (the timeline's most-specific rule).
 
@@ -26,8 +26,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .gesture_lexicon import Gesture, Match, PhraseIndex, match_words
-from .timeline import Segment, Timeline, TimelineError, Track
+from .lexicon import Gesture, Match, PhraseIndex, match_words
+from ..motion.timeline import Segment, Timeline, TimelineError, Track
 
 BEAT_PROMPT = "a person nods and answers with a small hand gesture"
 BEAT_PARTS = ("full_body",)
@@ -133,7 +133,7 @@ def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], durati
                   extra: Timeline | None = None) -> GesturePlan:
     """The gesture timeline for speech lasting ``duration`` seconds.
 
-    ``words``: objects with ``text``, ``start`` and ``end`` (``inference.transcribe.Word``),
+    ``words``: objects with ``text``, ``start`` and ``end`` (``inference.speech.transcribe.Word``),
     in time order; ``speech``: voice-activity intervals; ``index``: the lexicon's phrase
     index (None or ``amount`` 0: no semantic gestures); ``extra``: the animator's own
     timeline, added on its own tracks (raises TimelineError when it outlasts the speech).

@@ -2,7 +2,7 @@
 
 Why a process: pocketsphinx holds the GIL while it decodes (a Python thread makes no
 progress meanwhile), so transcription can only use the second core from another
-process (``inference/sphinx_pool.py``). This file is run as a script by the
+process (``inference/speech/sphinx_pool.py``). This file is run as a script by the
 interpreter that hosts Cadence (Blender's bundled Python, or the venv's): it imports
 nothing from Cadence (no package, no bpy), only pocketsphinx. ``transcribe.py`` calls
 the same functions in-process, so both decode a segment the same way and give the same

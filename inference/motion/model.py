@@ -10,7 +10,7 @@ the best match.
 Guidance follows classifier-free guidance with separate text (action) and style scales:
 x0 = x0(-,-) + g_text * (x0(text,-) - x0(-,-)) + g_style * (x0(text,style) - x0(text,-)),
 the predictions computed in one batched call; only those with a non-zero weight run
-(inference/cfg.py), and the nearly clean last steps may run unguided.
+(inference/motion/cfg.py), and the nearly clean last steps may run unguided.
 """
 from __future__ import annotations
 
@@ -23,19 +23,19 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..errors import CadenceError
-from ..motion.kinematics import Motion
-from ..motion.foot_lock import decode_generated
-from ..motion.representation import REPRESENTATION_VERSION, Normalizer
+from ...errors import CadenceError
+from ...motion.kinematics import Motion
+from ...motion.foot_lock import decode_generated
+from ...motion.representation import REPRESENTATION_VERSION, Normalizer
 from .cfg import CFG, KEEP
-from .onnx_session import create_session
+from ..runtime.onnx_session import create_session
 from .diffusion import cosine_alphas_cumprod, ddim_timesteps
-from .prompt_matcher import PromptMatcher
+from ..text.prompt_matcher import PromptMatcher
 from .references import REFERENCES_FILE, ReferenceBank, noised
 from .sampler import sample
-from .text_cues import with_cues
-from .text_encoder import TextEncoder
-from .weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
+from ..text.cues import with_cues
+from ..text.encoder import TextEncoder
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 
 MODEL_NAME = "motion_diffusion"
 MAX_GUIDANCE = 10.0   # beyond this guidance only breaks the motion (docs: style accuracy falls from 4)

@@ -1,7 +1,7 @@
 """Speech -> face as a job for the Blender worker thread (no bpy).
 
 The Generate Face operator copies its inputs into a :class:`FaceSpec` (plain data) and
-runs :func:`run_face` in a :class:`FaceJob` (``inference.jobs.GenerationJob``: the
+runs :func:`run_face` in a :class:`FaceJob` (``inference.runtime.jobs.GenerationJob``: the
 thread, progress and Esc-cancel machinery Generate uses); the main thread bakes the
 returned :class:`~cadence.face.animation.FaceAnimation`.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..face.animation import FaceAnimation
-from .jobs import GenerationJob, ProgressFn
-from .sampler import GenerationCancelled
+from ...face.animation import FaceAnimation
+from ..runtime.jobs import GenerationJob, ProgressFn
+from ..motion.sampler import GenerationCancelled
 
 STEPS = 1000                 # progress resolution reported to the job
 
@@ -27,15 +27,15 @@ class FaceSpec:
     head: bool = True
     fps: float | None = None
     weights_dir: str | Path | None = None
-    method: str | None = None            # None: inference.face.DEFAULT_METHOD
+    method: str | None = None            # None: inference.face.generate.DEFAULT_METHOD
     transcript: str | None = None
     variations: int = 1                  # GenerationJob reads it
 
 
 def run_face(spec: FaceSpec, progress: ProgressFn | None = None) -> FaceAnimation:
     """``generate_face`` for ``spec``; ``progress(done, total)`` returning False cancels
-    (raises :class:`~inference.sampler.GenerationCancelled` at the next checkpoint)."""
-    from .face import DEFAULT_METHOD, generate_face
+    (raises :class:`~inference.motion.sampler.GenerationCancelled` at the next checkpoint)."""
+    from .generate import DEFAULT_METHOD, generate_face
 
     def fraction(f: float) -> None:
         if progress is not None and progress(int(round(f * STEPS)), STEPS) is False:

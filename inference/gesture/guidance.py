@@ -7,7 +7,7 @@ numpy: the loss is a function of a few x0 channels and its gradient is analytic.
 
 **The target.** Beat gestures move fast and stop on the stressed syllable (McNeill:
 the stroke lands on the stress; BEAT measures speech onsets against the velocity minima
-that end strokes). From the audio (``inference/prosody.py`` and the voice activity) we
+that end strokes). From the audio (``inference/speech/prosody.py`` and the voice activity) we
 build a per-frame target speed for each arm:
 
 - beats: the stressed syllables, plus onsets at least ``min_beat_gap`` from them;
@@ -48,11 +48,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..motion.representation import NUM_JOINTS, POSITIONS, ROTATIONS, Normalizer
-from ..motion import rotations as rot
-from ..motion.kinematics import forward_kinematics
-from ..motion.skeleton import BODY_JOINT_NAMES, CANONICAL
-from .sampler import SamplerStep
+from ...motion.representation import NUM_JOINTS, POSITIONS, ROTATIONS, Normalizer
+from ...motion import rotations as rot
+from ...motion.kinematics import forward_kinematics
+from ...motion.skeleton import BODY_JOINT_NAMES, CANONICAL
+from ..motion.sampler import SamplerStep
 
 WRISTS = (BODY_JOINT_NAMES.index("left_wrist"), BODY_JOINT_NAMES.index("right_wrist"))
 ELBOWS = (BODY_JOINT_NAMES.index("left_elbow"), BODY_JOINT_NAMES.index("right_elbow"))

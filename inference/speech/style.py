@@ -5,7 +5,7 @@ the default slider setting for gestures comes from three prosodic measures with 
 known link to vocal arousal (Scherer 2003; Juslin & Laukka 2003: aroused speech is
 faster, with a wider pitch range and more loudness variation):
 
-- speech rate: syllable nuclei per second of speech (``inference/prosody.py``),
+- speech rate: syllable nuclei per second of speech (``inference/speech/prosody.py``),
   reference 4.0/s, spread 1.2;
 - pitch range: standard deviation of voiced pitch in semitones around the median,
   reference 2.5 st, spread 1.2;

@@ -1,7 +1,7 @@
 """Offline English speech recognition and forced alignment with pocketsphinx.
 
-    from cadence.inference.audio import load_audio
-    from cadence.inference.transcribe import transcribe
+    from cadence.inference.speech.audio import load_audio
+    from cadence.inference.speech.transcribe import transcribe
     t = transcribe(load_audio("line.wav"))                      # words + phones
     t = transcribe(audio, "the text that was spoken")           # forced alignment
     t = transcribe(audio, words=False)                          # phones only (faster)
@@ -12,7 +12,7 @@ PyPI package ``pocketsphinx`` (5.x) ships the US English acoustic model, the CMU
 dictionary, a word language model and a phone language model, so nothing is fetched at
 run time; it is imported when the first decoder is made.
 
-Three modes, all on 16 kHz mono :class:`~cadence.inference.audio.Audio`:
+Three modes, all on 16 kHz mono :class:`~cadence.inference.speech.audio.Audio`:
 
 - ``words=False``: phone-loop recognition (the phone language model, context-independent
   phones, narrow beams). Language independent in the sense that any speech gets the
@@ -25,7 +25,7 @@ Three modes, all on 16 kHz mono :class:`~cadence.inference.audio.Audio`:
 Long files are cut at the quietest point near every 8 s (6 s when aligning) and decoded
 segment by segment (one decoder utterance each), so memory is bounded by a segment, and
 ``progress`` gets the fraction done after each segment. Recognition and the phone loop
-share their segments between two worker processes (``inference/sphinx_pool.py``:
+share their segments between two worker processes (``inference/speech/sphinx_pool.py``:
 pocketsphinx holds the GIL, so threads would not help). Alignment is a finite-state
 grammar search over the transcript's words (see :class:`_TextAligner`): each segment
 takes the words its share of the speaking time suggests, plus a margin; words it does
@@ -43,8 +43,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import CadenceError
-from ..face.expression import smooth
+from ...errors import CadenceError
+from ...face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
 from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
 
@@ -52,7 +52,7 @@ FRAME_RATE = 100                 # pocketsphinx frames per second
 # Segment lengths (shortest, aim, longest) in seconds. Alignment is cut often, so that
 # a word the grammar search misplaces costs little and the text carried over stays short.
 # Segments short enough to share a minute between two worker processes evenly
-# (inference/sphinx_pool.py); on a minute of espeak-ng speech the word error rate was
+# (inference/speech/sphinx_pool.py); on a minute of espeak-ng speech the word error rate was
 # 0.57 with these and 0.61 with 10-30 s segments (the language model did not need more).
 SEGMENT_SECONDS = (4.0, 8.0, 12.0)
 ALIGN_SEGMENT_SECONDS = (3.0, 6.0, 10.0)
@@ -142,14 +142,14 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
                progress: Callable[[float], None] | None = None) -> Transcript:
     """Words and phones of English speech, with times in seconds from the audio's start.
 
-    ``audio`` must be at 16 kHz (what :func:`~cadence.inference.audio.load_audio` gives).
+    ``audio`` must be at 16 kHz (what :func:`~cadence.inference.speech.audio.load_audio` gives).
     ``transcript``: the spoken text, to force-align instead of recognising. ``words``:
     False runs the phone loop only (no words; ignored when a transcript is given).
     ``progress`` gets 0..1 after each segment. Phones cover the audio without gaps
     (silence is ``"SIL"``); words are in time order.
     """
     if not isinstance(audio, Audio):
-        raise TypeError("transcribe() takes an Audio (see inference.audio.load_audio)")
+        raise TypeError("transcribe() takes an Audio (see inference.speech.audio.load_audio)")
     if audio.sample_rate != SAMPLE_RATE:
         raise TranscribeError(f"transcription needs {SAMPLE_RATE} Hz audio, got "
                               f"{audio.sample_rate} Hz (load it with load_audio)")

@@ -58,10 +58,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..motion.kinematics import Motion
-from ..motion.foot_lock import decode_generated
-from ..motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS
-from ..motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
+from ...motion.kinematics import Motion
+from ...motion.foot_lock import decode_generated
+from ...motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS
+from ...motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
 from .cfg import CFG, KEEP, NONE
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .references import noised
@@ -539,7 +539,7 @@ class Composer:
 
 
 def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | None):
-    from .motion_model import GenerationError
+    from .model import GenerationError
     segs = timeline.segments()
     texts = [s.text.strip() for s in segs]
     uniq = list(dict.fromkeys(texts))
@@ -575,15 +575,15 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     the final predictions blended with the same weights: the SINC-lerp-like baseline).
     ``inpaint``: (features (frames, F) denormalised, keep (frames,) in 0..1): frames
     with keep 1 are held to the given motion (regenerate part of a timeline).
-    ``guidance(x0, step)`` (optional, see ``inference/sampler.py``) edits the combined
+    ``guidance(x0, step)`` (optional, see ``inference/motion/sampler.py``) edits the combined
     normalised x0 (padded frames, F) at every step, before inpainting and the DDIM step.
     ``foot_lock``: pin planted feet and lift shuffled steps (``motion/foot_lock.py``).
     ``reference_strength``: below 1, every segment starts from a real take of its action
     (``reference_start``); None: the model's default.
-    ``path``: an ``inference.path_follow.PathFollow``: its frames walk the path (root
+    ``path``: an ``inference.motion.path_follow.PathFollow``: its frames walk the path (root
     channels imposed at every step and on the result; the clip placed on the path).
     """
-    from .motion_model import GenerationError
+    from .model import GenerationError
     t0 = time.perf_counter()
     st = settings or ComposeSettings()
     timeline.validate()
@@ -662,7 +662,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
 
 def _keep_previous(previous: Motion, new: Motion, keep: np.ndarray) -> Motion:
     """``new`` with ``previous`` where ``keep`` is 1, blended where it is between."""
-    from ..motion.rotations import quat_slerp
+    from ...motion.rotations import quat_slerp
     w = np.clip(np.asarray(keep, np.float64), 0.0, 1.0)
     rotations = quat_slerp(new.rotations, previous.rotations, np.broadcast_to(w[:, None], new.rotations.shape[:2]))
     root = (1.0 - w[:, None]) * new.root_positions + w[:, None] * previous.root_positions
@@ -673,7 +673,7 @@ def reference_start(model, composer: Composer, contents: np.ndarray, styles: np.
                     timesteps: np.ndarray, strength: float, seed: int) -> tuple[np.ndarray, int]:
     """(starting latent sample, first step) of a timeline: pure noise at strength 1;
     below, each segment's span is laid over one real take of its action and style
-    (inference/references.py; the seed picks takes and crops), the "none" tiles over the
+    (inference/motion/references.py; the seed picks takes and crops), the "none" tiles over the
     mean latent, the windows combined per body part as predictions are, re-encoded, and
     noised to the level of the first step run. Windows that keep their own sample start
     from their part of their segment's take."""

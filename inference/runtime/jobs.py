@@ -2,7 +2,7 @@
 
 This is the one function behind the panel's Generate button (synchronously in scripts
 and tests, in a thread from the modal operator): :func:`run_generation` takes plain
-data (a :class:`GenerationSpec`: a bpy-free :class:`~inference.timeline.Timeline`, slider
+data (a :class:`GenerationSpec`: a bpy-free :class:`~inference.motion.timeline.Timeline`, slider
 values, seed, guidance, the weights folder and execution device) and returns plain data
 (:class:`JobResult`: one canonical :class:`~motion.kinematics.Motion` per variation).
 Nothing here imports bpy; onnxruntime is imported when the model's session opens.
@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import CadenceError
-from ..motion.kinematics import Motion
-from .prompt_matcher import weak_match_warning
-from .sampler import GenerationCancelled
-from .timeline import Timeline
+from ...errors import CadenceError
+from ...motion.kinematics import Motion
+from ..text.prompt_matcher import weak_match_warning
+from ..motion.sampler import GenerationCancelled
+from ..motion.timeline import Timeline
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..motion.ground_path import GroundPath
+    from ...motion.ground_path import GroundPath
 
 DEVICES = ("AUTO", "CPU", "CUDA")
 ProgressFn = Callable[[int, int], "bool | None"]
@@ -125,7 +125,7 @@ def single_prompt(timeline: Timeline) -> bool:
 def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
     """``path`` walked at a steady pace in ``seconds``: its times proportional to the arc
     length (a path that has times keeps them)."""
-    from ..motion.ground_path import PathError
+    from ...motion.ground_path import PathError
     if path.times is not None:
         return path
     if not seconds > 0:
@@ -134,12 +134,12 @@ def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
 
 
 def segment_path(model, timeline: Timeline, index: int, path: "GroundPath"):
-    """The sampler's constraint (``inference.path_follow.PathFollow``) for ``path``
+    """The sampler's constraint (``inference.motion.path_follow.PathFollow``) for ``path``
     walked during segment ``index`` of ``timeline``, at the model's frame rate: the first
     point on the segment's first frame and, for a path without times, the last point on
     the segment's last frame (the one before its end, which belongs to what follows)."""
-    from ..motion.ground_path import PathError
-    from .path_follow import PathFollow
+    from ...motion.ground_path import PathError
+    from ..motion.path_follow import PathFollow
     segments = timeline.segments()
     if not 0 <= index < len(segments):
         raise PathError(f"the path belongs to segment {index + 1}, but the timeline has {len(segments)}")
@@ -154,14 +154,14 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
     """Generate ``spec.variations`` motions for the timeline.
 
     ``progress(done, total)`` is called after every sampling step (steps x variations
-    in all); returning False raises :class:`~inference.sampler.GenerationCancelled`.
+    in all); returning False raises :class:`~inference.motion.sampler.GenerationCancelled`.
     With ``spec.path`` the timeline is always composed (never the single-prompt route),
     the path imposed on its segment's frames at every step (:func:`segment_path`).
     Raises WeightsError, GenerationError, TimelineError or DeviceError with a message fit
     for the user.
     """
-    from .compose import compose, regenerate
-    from .motion_model import GenerationError, GenerationRequest, MotionModel
+    from ..motion.compose import compose, regenerate
+    from ..motion.model import GenerationError, GenerationRequest, MotionModel
 
     t0 = time.perf_counter()
     timeline = spec.timeline.validate()

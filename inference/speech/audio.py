@@ -21,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import CadenceError
-from ..limits import MAX_AUDIO_SAMPLES, MAX_AUDIO_SECONDS, MAX_SOURCE_RATE
+from ...errors import CadenceError
+from ...limits import MAX_AUDIO_SAMPLES, MAX_AUDIO_SECONDS, MAX_SOURCE_RATE
 
 SAMPLE_RATE = 16000
 MIN_SOURCE_RATE = 4000

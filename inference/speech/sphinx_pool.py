@@ -2,7 +2,7 @@
 
 pocketsphinx decodes with the GIL held, so in one process it uses one core: the phone
 loop takes about 1.75 s per minute of speech, word recognition about 12 s. Split in
-segments between two worker processes (``inference/sphinx_worker.py``) they take about
+segments between two worker processes (``inference/speech/sphinx_worker.py``) they take about
 half. The workers start on first use (about 0.15 s for the phone loop: an interpreter
 and the decoder) and stay up for later calls, since an animator regenerates often;
 there is one pool per mode ("phones", "words"); they end with the host process (or

@@ -1,26 +1,26 @@
 """Speech -> body gestures, zero-shot on the text-to-motion prior.
 
-    from cadence.inference.gesture import generate_gestures
+    from cadence.inference.gesture.generate import generate_gestures
     result = generate_gestures("talk.wav", styles={"angry": 0.6}, seed=1)
     result.motion          # canonical Motion at 30 fps, as long as the audio
     result.plan.semantic   # the semantic gestures placed at their words
 
 No paired speech and motion capture is available to us (BEAT2, ZEGGS, Trinity and
 Talking With Hands are out of reach), so nothing here was trained on speech. As in
-LivelySpeaker, two stages run on the motion prior (``inference/motion_model.py``):
+LivelySpeaker, two stages run on the motion prior (``inference/motion/model.py``):
 
-1. **Understand the speech**: voice activity (``inference/vad.py``, silero-vad),
-   prosody (``inference/prosody.py``), English words with their times
-   (``inference/transcribe.py``, pocketsphinx; a typed transcript is aligned instead).
-2. **Plan** (``inference/gesture_plan.py``): semantic gestures from the words
-   (``inference/gesture_lexicon.py``) and beat segments over speech, as a timeline.
-3. **Sample** the timeline with ``inference/compose.py`` and the beat guidance of
-   ``inference/gesture_guidance.py`` (arm speed towards the stressed syllables, root
+1. **Understand the speech**: voice activity (``inference/speech/vad.py``, silero-vad),
+   prosody (``inference/speech/prosody.py``), English words with their times
+   (``inference/speech/transcribe.py``, pocketsphinx; a typed transcript is aligned instead).
+2. **Plan** (``inference/gesture/plan.py``): semantic gestures from the words
+   (``inference/gesture/lexicon.py``) and beat segments over speech, as a timeline.
+3. **Sample** the timeline with ``inference/motion/compose.py`` and the beat guidance of
+   ``inference/gesture/guidance.py`` (arm speed towards the stressed syllables, root
    held in place), with the style sliders (default estimated from the voice:
-   ``inference/speech_style.py``).
+   ``inference/speech/style.py``).
 4. **Head shakes**, which the data lacks, are laid on the head procedurally.
 
-Errors: :class:`~cadence.inference.audio.AudioError` for unusable audio,
+Errors: :class:`~cadence.inference.speech.audio.AudioError` for unusable audio,
 :class:`GestureError` for requests out of range, ``TranscribeError`` when recognition
 fails, ``WeightsError`` for missing model files.
 """
@@ -34,20 +34,20 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import CadenceError
-from ..motion import rotations as rot
-from ..motion.kinematics import Motion
-from ..motion.skeleton import JOINT_NAMES
-from .audio import Audio, load_audio
-from .compose import model_parts
-from .gesture_activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
-from .gesture_guidance import BeatGuidance, BeatSettings, beat_times, target_speed
-from .gesture_lexicon import PhraseIndex
-from .gesture_plan import GesturePlan, PlacedGesture, plan_gestures
-from .prosody import Prosody, analyse
-from .speech_style import StyleEstimate, estimate_style
-from .timeline import MAX_SECONDS, Segment, Timeline
-from .vad import VoiceActivity, detect_speech
+from ...errors import CadenceError
+from ...motion import rotations as rot
+from ...motion.kinematics import Motion
+from ...motion.skeleton import JOINT_NAMES
+from ..speech.audio import Audio, load_audio
+from ..motion.compose import model_parts
+from .activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
+from .guidance import BeatGuidance, BeatSettings, beat_times, target_speed
+from .lexicon import PhraseIndex
+from .plan import GesturePlan, PlacedGesture, plan_gestures
+from ..speech.prosody import Prosody, analyse
+from ..speech.style import StyleEstimate, estimate_style
+from ..motion.timeline import MAX_SECONDS, Segment, Timeline
+from ..speech.vad import VoiceActivity, detect_speech
 
 # DDIM steps for gestures: fewer than the model's 10 (docs/gesture.md: with fewer steps
 # the beat guidance weighs more against the prior; 4 aligned as well as 6 (BeatAlign
@@ -69,7 +69,7 @@ class GestureResult:
     plan: GesturePlan
     styles: dict[str, float]
     style_estimate: StyleEstimate | None  # None when the sliders were given
-    words: list                            # inference.transcribe.Word
+    words: list                            # inference.speech.transcribe.Word
     activity: VoiceActivity
     prosody: Prosody
     timings: dict[str, float]             # seconds per stage
@@ -180,7 +180,7 @@ def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list
     if transcript is None and not recognise:
         return []
     try:
-        from .transcribe import TranscribeError, transcribe
+        from ..speech.transcribe import TranscribeError, transcribe
     except ImportError as exc:  # pocketsphinx missing (e.g. a bare Blender Python)
         warnings.append(f"speech recognition is not available ({exc}): beat gestures only")
         return []
@@ -216,10 +216,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     the gestures; the character stays in place only where it does not move the legs.
     ``progress(fraction)`` returning False cancels (GenerationCancelled).
     """
-    from .compose import compose
-    from .motion_model import MotionModel
-    from .sampler import GenerationCancelled
-    from .text_encoder import TextEncoder
+    from ..motion.compose import compose
+    from ..motion.model import MotionModel
+    from ..motion.sampler import GenerationCancelled
+    from ..text.encoder import TextEncoder
 
     timings: dict[str, float] = {}
     warnings: list[str] = []
@@ -265,7 +265,7 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
         estimate = estimate_style(prosody, voice.segments)
         styles = estimate.styles
     styles = dict(styles)
-    from .motion_model import GenerationError
+    from ..motion.model import GenerationError
     try:
         model.style_vector(styles)
     except GenerationError as exc:

@@ -9,7 +9,7 @@ onnxruntime and tokenizers are imported when an encoder is built, never when thi
 is imported, so Blender's register() and the CLI's --help stay fast. Encoders made by
 :meth:`TextEncoder.load` are cached per process: repeated loads reuse one session.
 
-    from cadence.inference.text_encoder import TextEncoder
+    from cadence.inference.text.encoder import TextEncoder
     encoder = TextEncoder.load()                     # weights/ of this checkout
     vectors = encoder.encode(["a person jogs forward"])           # (1, 384) float32
     vectors, truncated = encoder.encode_with_info(prompts)        # warn where truncated
@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .onnx_session import create_session
-from .weights import DEFAULT_WEIGHTS_DIR, verify
+from ..runtime.onnx_session import create_session
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
 MODEL_FILE = "text_encoder.onnx"
 TOKENIZER_FILE = "text_encoder_tokenizer.json"
@@ -82,7 +82,7 @@ class TextEncoder:
         """The encoder from ``weights_dir`` (default: this checkout's ``weights/``).
 
         Both files are verified against ``manifest.json`` in that folder (raising
-        :class:`~cadence.inference.weights.WeightsError` when missing or corrupt) the
+        :class:`~cadence.inference.runtime.weights.WeightsError` when missing or corrupt) the
         first time; later calls with the same arguments return the cached encoder.
         """
         weights_dir = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR

@@ -1,0 +1,1 @@
+"""Co-speech gesture: the gesture timeline, beat guidance and the activity envelope."""

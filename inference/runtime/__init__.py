@@ -1,0 +1,1 @@
+"""Shared machinery: ONNX sessions, verified weights, model metadata, worker-thread jobs."""

@@ -1,0 +1,1 @@
+"""Listening to speech: audio loading, voice activity, prosody, phones and words."""

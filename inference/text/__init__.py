@@ -1,0 +1,1 @@
+"""Reading a prompt: the sentence encoder, side cues and the prompt matcher."""
