@@ -24,8 +24,8 @@ import numpy as np
 
 from ..errors import CadenceError, OutputError
 from ..motion.export import write_canonical_bvh
-from ..motion.rig_export import (REQUIRED_FOR_CANONICAL, RigSamples, rig_to_canonical,
-                                 write_rig_bvh)
+from ..motion.rest_rig import RigSamples
+from ..motion.rig_export import REQUIRED_FOR_CANONICAL, rig_to_canonical, write_rig_bvh
 from ..output_file import check_output, normal_mode
 from .rig_retarget import RigError, playing_bone_map, read_rest_rig
 from .scene import scene_fps

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import CadenceError
 from ..motion.kinematics import Motion
-from ..motion.rig_mapping import BoneMap, RestRig, match_rig
+from ..motion.rest_rig import RestRig
+from ..motion.rig_mapping import BoneMap, match_rig
 from ..motion.rig_retarget import RetargetOptions, RigPose, prepare_target, retarget_to_rig
 from .action import bake_pose
 

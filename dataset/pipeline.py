@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..motion.bvh import read_bvh
-from ..motion.convert import bvh_alignment, bvh_to_canonical, detect_axes, source_pose, SourcePose
+from ..motion.body_frame import detect_axes
+from ..motion.convert import bvh_alignment, bvh_to_canonical, source_pose, SourcePose
 from ..motion.bone_names import match_names
 from ..motion.kinematics import Motion
 from ..motion.representation import REPRESENTATION_VERSION, encode

@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from . import rotations as rot
+from .body_frame import UPRIGHT_LIMIT_DEG, detect_axes, floor_offset, uprightness
 from .bone_names import match_names
 from .bvh import Bvh, read_bvh
 from .kinematics import Motion, forward_kinematics
 from .retarget import Alignment, estimate_alignment, leg_length, transfer
-from .skeleton import CANONICAL, FOOT_JOINTS
-
-_UPRIGHT_LIMIT_DEG = 30.0
+from .skeleton import CANONICAL
+from .smplx_format import load_smplx_motion
 
 
 @dataclass
@@ -30,53 +30,6 @@ class SourcePose:
 
     world: np.ndarray      # (T, J, 3, 3)
     positions: np.ndarray  # (T, J, 3)
-
-
-def _snap_axis(v: np.ndarray) -> np.ndarray:
-    out = np.zeros(3)
-    k = int(np.argmax(np.abs(v)))
-    out[k] = np.sign(v[k])
-    return out
-
-
-def detect_axes(positions: np.ndarray, names: dict[str, int]) -> np.ndarray:
-    """Rotation taking the source's axes to canonical ones (Z up, left = +X, facing -Y).
-
-    Found from the body over all frames (head above feet, left hip on the left), then
-    snapped to the nearest coordinate axes so the file's own ground plane and facing
-    are kept exactly.
-    """
-    feet = positions[:, [names["left_hip"], names["right_hip"]]].mean(1)
-    if "left_ankle" in names and "right_ankle" in names:
-        feet = positions[:, [names["left_ankle"], names["right_ankle"]]].mean(1)
-    top_name = next((n for n in ("head", "neck", "spine3", "spine2", "spine1") if n in names), None)
-    top = positions[:, names[top_name]] if top_name else positions[:, names["pelvis"]]
-    up = _snap_axis((top - feet).mean(0))
-    left_vec = (positions[:, names["left_hip"]] - positions[:, names["right_hip"]]).mean(0)
-    if "left_shoulder" in names and "right_shoulder" in names:
-        left_vec = left_vec + (positions[:, names["left_shoulder"]]
-                               - positions[:, names["right_shoulder"]]).mean(0)
-    left_vec = left_vec - np.dot(left_vec, up) * up
-    left = _snap_axis(left_vec)
-    back = np.cross(up, left)  # right-handed: left x back = up
-    # Rows are the source directions that become X, Y, Z: R @ left = X, R @ back = Y, R @ up = Z.
-    return np.stack([left, back, up])
-
-
-def _uprightness(positions: np.ndarray, names: dict[str, int]) -> np.ndarray:
-    """Per frame: worst angle (deg) of legs from straight down and spine from straight up."""
-    down = np.array([0.0, 0.0, -1.0])
-    angles = []
-    for side in ("left", "right"):
-        hip, ankle = f"{side}_hip", f"{side}_ankle"
-        if hip in names and ankle in names:
-            v = rot.normalize(positions[:, names[ankle]] - positions[:, names[hip]])
-            angles.append(np.degrees(np.arccos(np.clip(v @ down, -1, 1))))
-    top_name = next((n for n in ("neck", "spine3", "head") if n in names), None)
-    if top_name:
-        v = rot.normalize(positions[:, names[top_name]] - positions[:, names["pelvis"]])
-        angles.append(np.degrees(np.arccos(np.clip(-(v @ down), -1, 1))))
-    return np.max(angles, axis=0)
 
 
 def source_pose(bvh: Bvh, axes: np.ndarray | None = None,
@@ -103,25 +56,12 @@ def bvh_alignment(bvh: Bvh, mapping: dict[int, int], axes: np.ndarray,
     if src_leg <= 0:
         raise ValueError("the source skeleton's legs have no length")
     scale /= src_leg
-    if _uprightness(rest.positions, names)[0] <= _UPRIGHT_LIMIT_DEG:
+    if uprightness(rest.positions, names)[0] <= UPRIGHT_LIMIT_DEG:
         world, positions = rest.world[0], rest.positions[0]
     else:
-        best = int(np.argmin(_uprightness(pose.positions, names)))
+        best = int(np.argmin(uprightness(pose.positions, names)))
         world, positions = pose.world[best], pose.positions[best]
     return estimate_alignment(mapping, world, positions, scale, axes=axes)
-
-
-def floor_offset(positions: np.ndarray, percentile: float = 5.0) -> float:
-    """How far the feet float above the floor: canonical (T, J, 3) positions.
-
-    The low percentile of the per-frame lowest foot joint, compared with the lowest foot
-    joint of the rest pose (where the canonical character stands on z = 0). Robust to
-    jumps and to a few frames of foot penetration.
-    """
-    feet = [CANONICAL.index(n) for n in FOOT_JOINTS]
-    lowest = positions[:, feet, 2].min(axis=1)
-    rest_lowest = CANONICAL.rest_positions()[feet, 2].min()
-    return float(np.percentile(lowest, percentile) - rest_lowest)
 
 
 def bvh_to_canonical(bvh: Bvh, fps: float | None = 30.0, alignment: Alignment | None = None,
@@ -160,7 +100,6 @@ def load_canonical_motion(path: str | Path, fps: float = 30.0, **smplx_options) 
     :func:`motion.smplx_format.load_smplx_motion`; see docs/smplx.md.
     """
     if Path(path).suffix.lower() in SMPLX_SUFFIXES:
-        from .smplx_format import load_smplx_motion
         motion = load_smplx_motion(path, **smplx_options).motion
         return motion.resample(fps) if fps else motion
     return bvh_to_canonical(read_bvh(path), fps=fps)

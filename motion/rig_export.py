@@ -40,7 +40,7 @@ from .bvh import format_bvh, parse_bvh
 from .convert import bvh_to_canonical
 from .export import to_y_up_cm, vectors_to_y_up_cm
 from .kinematics import Motion
-from .rig_mapping import RestRig
+from .rest_rig import RestRig, RigSamples
 from .skeleton import Skeleton
 
 # A joint's translation from its parent that moves by more than this fraction of the
@@ -49,41 +49,6 @@ _MOVING_TOLERANCE = 1e-5
 _SCALE_TOLERANCE = 1e-4
 _BAD_NAME_CHARS = re.compile(r"[\s{}]+")
 REQUIRED_FOR_CANONICAL = ("pelvis", "left_hip", "left_knee", "right_hip", "right_knee")
-
-
-@dataclass
-class RigSamples:
-    """A rig sampled over frames.
-
-    rig: rest data in armature space; pose: (T, N, 4, 4) posed bone matrices in armature
-    space, bones in ``rig.names`` order; world: (T, 4, 4) or (4, 4) the armature
-    object's world matrix; fps: frames per second of the samples.
-    """
-
-    rig: RestRig
-    pose: np.ndarray
-    world: np.ndarray
-    fps: float
-
-    def __post_init__(self) -> None:
-        n = self.rig.num_bones
-        self.pose = np.asarray(self.pose, dtype=float)
-        if self.pose.ndim != 4 or self.pose.shape[1:] != (n, 4, 4) or len(self.pose) == 0:
-            raise ValueError(f"pose must be (frames, {n}, 4, 4), got {self.pose.shape}")
-        self.world = np.asarray(self.world, dtype=float)
-        if self.world.shape == (4, 4):
-            self.world = np.broadcast_to(self.world, (len(self.pose), 4, 4))
-        if self.world.shape != (len(self.pose), 4, 4):
-            raise ValueError(f"world must be (4, 4) or ({len(self.pose)}, 4, 4), "
-                             f"got {self.world.shape}")
-        if not np.all(np.isfinite(self.pose)) or not np.all(np.isfinite(self.world)):
-            raise ValueError("the sampled pose contains NaN or infinite values")
-        if not self.fps > 0:
-            raise ValueError("fps must be positive")
-
-    @property
-    def num_frames(self) -> int:
-        return len(self.pose)
 
 
 @dataclass

@@ -30,92 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from .bone_names import BANDAI_NAMCO, CMU, CMU_ASF, MIXAMO
+from .body_frame import detect_axes
+from .rest_rig import RestRig
 from .skeleton import BODY_JOINT_NAMES, CANONICAL, JOINT_NAMES
 
 PRESET_FORMAT = "cadence-bone-map"
 PRESET_VERSION = 1
 ROOT_ROLE = "root"  # BoneMap.root: the ground-level bone that carries root motion
-
-
-# --- rest data --------------------------------------------------------------------------
-
-@dataclass
-class RestRig:
-    """Rest data of an armature, in armature space.
-
-    names: bone names; parents: parent index or -1 (any order); heads, tails: (N, 3)
-    rest head and tail positions; matrices: (N, 3, 3) rest rotations (Blender's
-    ``bone.matrix_local``); connected: whether a bone's head is locked to its parent's
-    tail (Blender ignores the location of connected bones).
-    """
-
-    names: tuple[str, ...]
-    parents: tuple[int, ...]
-    heads: np.ndarray
-    tails: np.ndarray
-    matrices: np.ndarray
-    connected: tuple[bool, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.names = tuple(self.names)
-        self.parents = tuple(int(p) for p in self.parents)
-        n = len(self.names)
-        self.heads = np.asarray(self.heads, dtype=float).reshape(n, 3)
-        self.tails = np.asarray(self.tails, dtype=float).reshape(n, 3)
-        self.matrices = np.asarray(self.matrices, dtype=float).reshape(n, 3, 3)
-        self.connected = tuple(bool(c) for c in self.connected) or (False,) * n
-        if len(self.parents) != n or len(self.connected) != n:
-            raise ValueError("names, parents and connected must have the same length")
-        if len(set(self.names)) != n:
-            raise ValueError("bone names must be unique")
-        self.index = {name: i for i, name in enumerate(self.names)}
-        self.children: list[list[int]] = [[] for _ in range(n)]
-        for i, p in enumerate(self.parents):
-            if p >= 0:
-                self.children[p].append(i)
-        self.order: list[int] = []  # parents before children
-        stack = [i for i, p in enumerate(self.parents) if p < 0][::-1]
-        while stack:
-            i = stack.pop()
-            self.order.append(i)
-            stack.extend(self.children[i][::-1])
-        if len(self.order) != n:
-            raise ValueError("bone parents form a cycle")
-
-    @property
-    def num_bones(self) -> int:
-        return len(self.names)
-
-    def ancestors(self, b: int) -> list[int]:
-        """Parent, grandparent, ... up to the root."""
-        out = []
-        p = self.parents[b]
-        while p >= 0:
-            out.append(p)
-            p = self.parents[p]
-        return out
-
-    def is_ancestor(self, a: int, b: int) -> bool:
-        """Whether ``a`` is ``b`` or one of its ancestors."""
-        return a == b or a in self.ancestors(b)
-
-    def common_ancestor(self, bones: list[int]) -> int:
-        """The deepest bone that is ``b`` or an ancestor of ``b`` for every b; -1 if none."""
-        if not bones:
-            return -1
-        common = [bones[0]] + self.ancestors(bones[0])
-        for b in bones[1:]:
-            line = set([b] + self.ancestors(b))
-            common = [a for a in common if a in line]
-        return common[0] if common else -1
-
-    def subtree(self, b: int) -> list[int]:
-        out, stack = [], [b]
-        while stack:
-            i = stack.pop()
-            out.append(i)
-            stack.extend(self.children[i])
-        return out
 
 
 # --- names ------------------------------------------------------------------------------
@@ -671,9 +592,8 @@ def match_rig(rig: RestRig, rigify_controls: bool = False) -> BoneMap:
 
 def body_axes(rig: RestRig, bones: dict[str, int]) -> np.ndarray:
     """Rows: the rig's left, back and up directions in armature space, each snapped to
-    the nearest coordinate axis (so R @ v takes armature vectors to canonical axes)."""
-    from .convert import detect_axes  # the same detection the BVH import uses
-
+    the nearest coordinate axis (so R @ v takes armature vectors to canonical axes); the
+    same detection the BVH import uses."""
     names = dict(bones)
     return detect_axes(rig.heads[None], names)
 
@@ -863,6 +783,6 @@ def preset_for(convention: str) -> BoneMap:
     return BoneMap(bones, prefix + root if root else None, convention)
 
 
-__all__ = ["RestRig", "BoneMap", "split_side", "match_by_names", "match_rig", "match_geometry",
+__all__ = ["BoneMap", "split_side", "match_by_names", "match_rig", "match_geometry",
            "looks_like_rigify_controls",
            "body_axes", "preset_for", "TABLES", "EXAMPLE_NAMES"]

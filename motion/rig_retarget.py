@@ -36,7 +36,8 @@ from . import rotations as rot
 from .kinematics import Motion
 from .pose_space import root_location_to_pose_space, to_pose_space
 from .retarget import _mapped_descendant, estimate_alignment
-from .rig_mapping import REQUIRED_JOINTS, BoneMap, RestRig, body_axes
+from .rest_rig import RestRig
+from .rig_mapping import REQUIRED_JOINTS, BoneMap, body_axes
 from .smoothing import moving_average
 from .skeleton import CANONICAL
 

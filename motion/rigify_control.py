@@ -29,7 +29,7 @@ import numpy as np
 
 from . import rotations as rot
 from .pose_space import to_pose_space
-from .rig_mapping import RestRig
+from .rest_rig import RestRig
 from .rig_retarget import RigPose, RigTarget, WorldPose
 
 DEFORM_PREFIX = "DEF-"

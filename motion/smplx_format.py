@@ -37,9 +37,9 @@ from ..limits import (MAX_FRAMES, MAX_NPZ_ARRAY_BYTES, MAX_NPZ_ARRAYS, MAX_NPZ_T
                       MAX_SOURCE_FPS, MIN_SOURCE_FPS, in_range)
 from ..output_file import open_output
 from . import rotations as rot
-from .convert import floor_offset
+from .body_frame import floor_offset
 from .kinematics import Motion, world_to_local
-from .rig_export import RigSamples
+from .rest_rig import RigSamples
 from .skeleton import CANONICAL, JOINT_NAMES, NUM_JOINTS
 from .smplx_model import MODEL_TO_CADENCE, SmplxModel, load_smplx_model, model_missing_message
 

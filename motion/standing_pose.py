@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import rotations as rot
+from .body_frame import UPRIGHT_LIMIT_DEG, detect_axes, uprightness
 from .bone_names import match_names
 from .bvh import Bvh
-from .convert import _UPRIGHT_LIMIT_DEG, _uprightness, detect_axes, source_pose
+from .convert import source_pose
 from .rig_mapping import REQUIRED_JOINTS, match_by_names
 
 
@@ -65,12 +66,12 @@ def standing_reference(bvh: Bvh) -> StandingReference | None:
     raw = source_pose(bvh)
     axes = detect_axes(raw.positions, names)  # from the motion: it may stand where the zero pose does not
     zero = source_pose(bvh, axes, np.tile(rot.quat_identity(), (1, bvh.skeleton.num_joints, 1)))
-    zero_deg = float(_uprightness(zero.positions, names)[0])
-    if zero_deg <= _UPRIGHT_LIMIT_DEG:
+    zero_deg = float(uprightness(zero.positions, names)[0])
+    if zero_deg <= UPRIGHT_LIMIT_DEG:
         return StandingReference(None, zero_deg, zero_deg)
-    per_frame = _uprightness(raw.positions @ axes.T, names)
+    per_frame = uprightness(raw.positions @ axes.T, names)
     best = int(np.argmin(per_frame))
-    if per_frame[best] > _UPRIGHT_LIMIT_DEG:
+    if per_frame[best] > UPRIGHT_LIMIT_DEG:
         raise ValueError(
             f"neither the zero pose ({zero_deg:.0f} deg from standing) nor any of the "
             f"{bvh.num_frames} frames (best {per_frame[best]:.0f} deg) stands upright, so there "

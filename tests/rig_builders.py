@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cadence.motion import rotations as rot
-from cadence.motion.rig_mapping import RestRig
+from cadence.motion.rest_rig import RestRig
 from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
 
 P = CANONICAL.rest_positions()

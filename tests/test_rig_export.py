@@ -12,9 +12,9 @@ from cadence.motion.bvh import format_bvh, parse_bvh, read_bvh
 from cadence.motion.convert import bvh_to_canonical, load_canonical_motion
 from cadence.motion.export import vectors_to_y_up_cm
 from cadence.motion.kinematics import forward_kinematics
-from cadence.motion.rig_export import (RigSamples, bvh_names, pose_matrices, rig_to_canonical,
-                                       write_rig_bvh)
-from cadence.motion.rig_mapping import RestRig, match_rig
+from cadence.motion.rest_rig import RestRig, RigSamples
+from cadence.motion.rig_export import bvh_names, pose_matrices, rig_to_canonical, write_rig_bvh
+from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_retarget import (RetargetOptions, pose_heads, prepare_target,
                                          retarget_to_rig)
 from cadence.motion.skeleton import CANONICAL

@@ -4,7 +4,7 @@ heads and rotations where the DEF bones they follow are."""
 import numpy as np
 
 from cadence.motion import rotations as rot
-from cadence.motion.rig_mapping import RestRig
+from cadence.motion.rest_rig import RestRig
 from cadence.motion.rig_retarget import RigTarget, WorldPose
 from cadence.motion.rigify_control import ControlScheme, control_pose, deform_view
 

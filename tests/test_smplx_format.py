@@ -317,8 +317,7 @@ def test_cli_convert_errors(tmp_path, capsys):
 
 
 def test_joint_motion_from_samples_undoes_any_bone_rest_and_object_turn():
-    from cadence.motion.rig_export import RigSamples
-    from cadence.motion.rig_mapping import RestRig
+    from cadence.motion.rest_rig import RestRig, RigSamples
     from cadence.motion.smplx_format import joint_motion_from_samples
     rng = np.random.default_rng(4)
     motion = Motion(rot.normalize(rng.normal(size=(3, 55, 4))), rng.normal(size=(3, 3)), 25.0)
