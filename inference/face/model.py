@@ -21,14 +21,14 @@ import numpy as np
 
 from ...face.arkit import INDEX, NUM_SHAPES
 from ..speech.audio import FEATURES_PER_FRAME, N_MELS
+from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
 MODEL_FILE = "face_speech.onnx"
 CHUNK_FRAMES = 1800   # 60 s at 30 fps per session run
 
-_CACHE: dict[tuple, "FaceSpeechModel"] = {}
-_CACHE_LOCK = threading.Lock()
+_MODELS: ModelCache[tuple, "FaceSpeechModel"] = ModelCache()
 
 
 class FaceSpeechModel:
@@ -64,14 +64,13 @@ class FaceSpeechModel:
         weights_dir = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
         key = (str(weights_dir.resolve()), intra_op_num_threads,
                tuple(providers) if providers else None)
-        with _CACHE_LOCK:
-            model = _CACHE.get(key)
-            if model is None:
-                path = weights_dir / MODEL_FILE
-                verify(path)
-                model = cls(path, intra_op_num_threads=intra_op_num_threads, providers=providers)
-                _CACHE[key] = model
-            return model
+
+        def load() -> "FaceSpeechModel":
+            path = weights_dir / MODEL_FILE
+            verify(path)
+            return cls(path, intra_op_num_threads=intra_op_num_threads, providers=providers)
+
+        return _MODELS.get(key, load)
 
     @property
     def output_indices(self) -> list[int]:

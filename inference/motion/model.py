@@ -28,6 +28,7 @@ from ...motion.kinematics import Motion
 from ...motion.foot_lock import decode_generated
 from ...motion.representation import REPRESENTATION_VERSION, Normalizer
 from .cfg import CFG, KEEP
+from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from .diffusion import cosine_alphas_cumprod, ddim_timesteps
 from ..text.prompt_matcher import PromptMatcher
@@ -41,8 +42,7 @@ MODEL_NAME = "motion_diffusion"
 MAX_GUIDANCE = 10.0   # beyond this guidance only breaks the motion (docs: style accuracy falls from 4)
 MAX_STEPS = 100
 MAX_VARIATIONS = 32   # sampled in one batch: memory grows with it
-_CACHE: dict[tuple, "MotionModel"] = {}
-_CACHE_LOCK = threading.Lock()
+_MODELS: ModelCache[tuple, "MotionModel"] = ModelCache()
 
 
 class GenerationError(CadenceError, ValueError):
@@ -133,42 +133,42 @@ class MotionModel:
         """The model in ``weights_dir`` (default: weights/), verified and cached."""
         wd = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
         key = (str(wd.resolve()), threads, tuple(providers or ()))
-        with _CACHE_LOCK:
-            if key in _CACHE:
-                return _CACHE[key]
-            files = [wd / f"{MODEL_NAME}.json", wd / f"{MODEL_NAME}_stats.json"]
-            for f in files + [wd / name for name in NETWORKS.values()]:
-                verify(f)
-            meta = json.loads(files[0].read_text(encoding="utf-8"))
-            if meta.get("representation") != REPRESENTATION_VERSION:
-                raise WeightsError(f"{files[0].name} uses representation {meta.get('representation')!r}, "
-                                   f"this Cadence reads {REPRESENTATION_VERSION!r}")
-            if meta.get("diffusion", {}).get("space") != "latent":
-                raise WeightsError(f"{files[0].name} is an older motion model (no latent space): "
-                                   "install the weights that came with this Cadence")
-            st = json.loads(files[1].read_text(encoding="utf-8"))
-            norm = Normalizer(np.array(st["mean"], np.float64), np.array(st["std"], np.float64),
-                              str(st["version"]))
+        return _MODELS.get(key, lambda: cls._read(wd, threads, providers))
+
+    @classmethod
+    def _read(cls, wd: Path, threads: int | None, providers: list[str] | None) -> "MotionModel":
+        """Verify and read the model's files in ``wd`` (the cache calls this once per key)."""
+        files = [wd / f"{MODEL_NAME}.json", wd / f"{MODEL_NAME}_stats.json"]
+        for f in files + [wd / name for name in NETWORKS.values()]:
+            verify(f)
+        meta = json.loads(files[0].read_text(encoding="utf-8"))
+        if meta.get("representation") != REPRESENTATION_VERSION:
+            raise WeightsError(f"{files[0].name} uses representation {meta.get('representation')!r}, "
+                               f"this Cadence reads {REPRESENTATION_VERSION!r}")
+        if meta.get("diffusion", {}).get("space") != "latent":
+            raise WeightsError(f"{files[0].name} is an older motion model (no latent space): "
+                               "install the weights that came with this Cadence")
+        st = json.loads(files[1].read_text(encoding="utf-8"))
+        norm = Normalizer(np.array(st["mean"], np.float64), np.array(st["std"], np.float64),
+                          str(st["version"]))
+        try:
+            matcher = PromptMatcher.from_dict(st["prompt_matcher"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"{files[1].name} has no usable prompt matcher ({exc}): "
+                               "re-export the weights (training/train.py export)") from None
+        references = None
+        if (wd / REFERENCES_FILE).exists():
+            verify(wd / REFERENCES_FILE)
             try:
-                matcher = PromptMatcher.from_dict(st["prompt_matcher"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise WeightsError(f"{files[1].name} has no usable prompt matcher ({exc}): "
+                references = ReferenceBank.load(wd / REFERENCES_FILE)
+            except (OSError, KeyError, ValueError) as exc:
+                raise WeightsError(f"{REFERENCES_FILE} cannot be read ({exc}): "
                                    "re-export the weights (training/train.py export)") from None
-            references = None
-            if (wd / REFERENCES_FILE).exists():
-                verify(wd / REFERENCES_FILE)
-                try:
-                    references = ReferenceBank.load(wd / REFERENCES_FILE)
-                except (OSError, KeyError, ValueError) as exc:
-                    raise WeightsError(f"{REFERENCES_FILE} cannot be read ({exc}): "
-                                       "re-export the weights (training/train.py export)") from None
-                if references.latents.shape[1] != int(meta["latent"]):
-                    raise WeightsError(f"{REFERENCES_FILE} holds {references.latents.shape[1]}-d latents, the "
-                                       f"model {meta['latent']}-d ones: re-export the weights")
-            model = cls(wd, meta, norm, matcher, np.array(st["latent_mean"]), np.array(st["latent_std"]),
-                        threads, providers, references)
-            _CACHE[key] = model
-            return model
+            if references.latents.shape[1] != int(meta["latent"]):
+                raise WeightsError(f"{REFERENCES_FILE} holds {references.latents.shape[1]}-d latents, the "
+                                   f"model {meta['latent']}-d ones: re-export the weights")
+        return cls(wd, meta, norm, matcher, np.array(st["latent_mean"]), np.array(st["latent_std"]),
+                   threads, providers, references)
 
     def _network(self, name: str):
         with self._lock:
@@ -347,5 +347,5 @@ def load_model(weights_dir: str | Path | None = None) -> MotionModel:
 
 
 def clear_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget the loaded models (training/references.py does after rewriting the files)."""
+    _MODELS.clear()

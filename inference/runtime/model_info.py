@@ -12,10 +12,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model_cache import ModelCache
 from .weights import DEFAULT_WEIGHTS_DIR
 
 MOTION_MODEL = "motion_diffusion"
-_CACHE: dict[tuple[str, int], "ModelInfo"] = {}
+_INFOS: ModelCache[tuple[str, int], "ModelInfo"] = ModelCache()
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,14 @@ def motion_model_info(weights_dir: str | os.PathLike | None = None) -> ModelInfo
     except OSError:
         return ModelInfo(wd, problem=f"no motion model in {wd} ({meta_path.name} is missing): "
                                      "set the weights folder in the preferences")
-    key = (str(meta_path), stamp)
-    if key in _CACHE:
-        return _CACHE[key]
+    # Cached per modification time; an answer with a problem is not cached: the files may
+    # be copied in a moment later.
+    return _INFOS.get((str(meta_path), stamp), lambda: _read_info(wd, meta_path),
+                      keep=lambda info: info.available)
+
+
+def _read_info(wd: Path, meta_path: Path) -> ModelInfo:
+    """The info read from ``meta_path``, or one whose ``problem`` says what is missing."""
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         info = ModelInfo(wd, tuple(str(s) for s in meta["styles"]), dict(meta.get("defaults", {})),
@@ -68,10 +74,9 @@ def motion_model_info(weights_dir: str | os.PathLike | None = None) -> ModelInfo
     missing = [n for n in (f"{MOTION_MODEL}.onnx", f"{MOTION_MODEL}_stats.json", "motion_decoder.onnx",
                            "motion_encoder.onnx", "text_encoder.onnx", "text_encoder_tokenizer.json",
                            "manifest.json") if not (wd / n).is_file()]
-    if missing:  # not cached: the files may be copied in a moment later
+    if missing:
         return ModelInfo(wd, info.styles, info.defaults, info.fps, info.version, info.licence,
                          problem=f"the weights folder {wd} lacks {', '.join(missing)}")
-    _CACHE[key] = info
     return info
 
 

@@ -19,13 +19,13 @@ segmenting rules of ``get_speech_timestamps`` in numpy:
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .audio import SAMPLE_RATE
+from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
@@ -34,20 +34,19 @@ WINDOW = 512            # samples per model call at 16 kHz
 CONTEXT = 64            # samples of the previous window the model also reads
 HOP_SECONDS = WINDOW / SAMPLE_RATE
 
-_SESSIONS: dict[str, object] = {}
-_LOCK = threading.Lock()
+_SESSIONS: ModelCache[str, object] = ModelCache()
 
 
 def _session(weights_dir: str | os.PathLike | None = None):
     path = Path(weights_dir or DEFAULT_WEIGHTS_DIR) / MODEL_FILE
     key = str(path.resolve())
-    with _LOCK:
-        if key not in _SESSIONS:
-            verify(path)
-            # A tiny recurrent model called once per 32 ms: one thread is fastest.
-            _SESSIONS[key] = create_session(path, intra_op_num_threads=1,
-                                            providers=["CPUExecutionProvider"])
-        return _SESSIONS[key]
+
+    def load():
+        verify(path)
+        # A tiny recurrent model called once per 32 ms: one thread is fastest.
+        return create_session(path, intra_op_num_threads=1, providers=["CPUExecutionProvider"])
+
+    return _SESSIONS.get(key, load)
 
 
 def speech_probabilities(samples: np.ndarray, weights_dir: str | os.PathLike | None = None

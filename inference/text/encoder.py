@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 
@@ -34,8 +35,7 @@ EMBEDDING_DIM = 384
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 32
 
-_CACHE: dict[tuple, "TextEncoder"] = {}
-_CACHE_LOCK = threading.Lock()
+_ENCODERS: ModelCache[tuple, "TextEncoder"] = ModelCache()
 
 
 class TextEncoder:
@@ -88,17 +88,16 @@ class TextEncoder:
         weights_dir = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
         key = (str(weights_dir.resolve()), intra_op_num_threads,
                tuple(providers) if providers else None)
-        with _CACHE_LOCK:
-            encoder = _CACHE.get(key)
-            if encoder is None:
-                model_path = weights_dir / MODEL_FILE
-                tokenizer_path = weights_dir / TOKENIZER_FILE
-                verify(model_path)
-                verify(tokenizer_path)
-                encoder = cls(model_path, tokenizer_path,
-                              intra_op_num_threads=intra_op_num_threads, providers=providers)
-                _CACHE[key] = encoder
-            return encoder
+
+        def load() -> "TextEncoder":
+            model_path = weights_dir / MODEL_FILE
+            tokenizer_path = weights_dir / TOKENIZER_FILE
+            verify(model_path)
+            verify(tokenizer_path)
+            return cls(model_path, tokenizer_path,
+                       intra_op_num_threads=intra_op_num_threads, providers=providers)
+
+        return _ENCODERS.get(key, load)
 
     @property
     def providers(self) -> list[str]:
@@ -153,8 +152,7 @@ class TextEncoder:
 
 def clear_cache() -> None:
     """Forget the cached encoders (their sessions are freed when unreferenced)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    _ENCODERS.clear()
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
