@@ -3,12 +3,10 @@
 Every bone named like a skeleton joint gets quaternion keys on every frame; the root
 bone also gets location keys. The conversion from joint-local rotations to pose-bone
 rotations (``B^T · L · B``) lives in ``motion/pose_space.py``, so it works for any bone
-rest orientation. Keys are written in bulk (``keyframe_points.add`` + ``foreach_set``):
-inserting them one by one is two orders of magnitude slower on long clips.
+rest orientation. The F-Curves are made and keyed in bulk by ``blender/action_slots.py``
+(every Blender version's action layout).
 """
 from __future__ import annotations
-
-from typing import Callable
 
 import bpy
 import numpy as np
@@ -16,9 +14,8 @@ import numpy as np
 from ..motion import rotations as rot
 from ..motion.kinematics import Motion
 from ..motion.pose_space import root_location_to_pose_space, to_pose_space
+from .action_slots import fcurve_factory, write_keys
 from .scene import set_frame_range, set_scene_fps
-
-FCurveFactory = Callable[[str, int, str], bpy.types.FCurve]
 
 
 def bake_motion(obj: bpy.types.Object, motion: Motion, action_name: str = "Cadence",
@@ -69,7 +66,7 @@ def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarra
     frames_count = len(rotations)
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
-    new_fcurve = _assign_action(obj, action)
+    new_fcurve, _ = fcurve_factory(action, obj, assign=True)
     frames = start_frame + np.arange(frames_count, dtype=float)
 
     for k, name in enumerate(bone_names):
@@ -78,14 +75,14 @@ def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarra
         pose_bone.scale = (1.0, 1.0, 1.0)  # the motion defines the whole pose it drives
         path = pose_bone.path_from_id("rotation_quaternion")
         for i in range(4):
-            _write_keys(new_fcurve(path, i, name), frames, rotations[:, k, i])
+            write_keys(new_fcurve(path, i, name), frames, rotations[:, k, i])
         if name not in locations:
             pose_bone.location = (0.0, 0.0, 0.0)
     for name, location in locations.items():
         pose_bone = obj.pose.bones[name]
         path = pose_bone.path_from_id("location")
         for i in range(3):
-            _write_keys(new_fcurve(path, i, name), frames, np.asarray(location)[:, i])
+            write_keys(new_fcurve(path, i, name), frames, np.asarray(location)[:, i])
     for name in rest_bones:
         pose_bone = obj.pose.bones[name]
         pose_bone.location = (0.0, 0.0, 0.0)
@@ -99,38 +96,10 @@ def bake_pose(obj: bpy.types.Object, bone_names: list[str], rotations: np.ndarra
         pose_bone[prop] = type(pose_bone[prop])(value) if prop in pose_bone else value
         path = pose_bone.path_from_id(f'["{prop}"]')
         ends = np.unique(frames[[0, -1]])
-        _write_keys(new_fcurve(path, 0, name), ends, np.full(len(ends), float(pose_bone[prop])))
+        write_keys(new_fcurve(path, 0, name), ends, np.full(len(ends), float(pose_bone[prop])))
 
     if update_scene:
         scene = bpy.context.scene
         set_scene_fps(scene, fps)
         set_frame_range(scene, start_frame, start_frame + frames_count - 1)
     return action
-
-
-def _assign_action(obj: bpy.types.Object, action: bpy.types.Action) -> FCurveFactory:
-    """Assign ``action`` to ``obj``; return a function creating its F-Curves.
-
-    Blender 4.4+ stores F-Curves per slot in a layered action's channelbag (5.0 removed
-    ``Action.fcurves``); Blender 4.2/4.3 only have the legacy ``action.fcurves``.
-    """
-    anim = obj.animation_data or obj.animation_data_create()
-    if not hasattr(action, "slots"):
-        anim.action = action
-        return lambda path, index, group: action.fcurves.new(path, index=index,
-                                                             action_group=group)
-    from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-    slot = action.slots.new(id_type='OBJECT', name=obj.name)
-    anim.action = action
-    anim.action_slot = slot
-    channelbag = action_ensure_channelbag_for_slot(action, slot)
-    return lambda path, index, group: channelbag.fcurves.new(path, index=index,
-                                                             group_name=group)
-
-
-def _write_keys(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
-    co = np.empty((len(frames), 2), dtype=np.float32)
-    co[:, 0], co[:, 1] = frames, values
-    fcurve.keyframe_points.add(len(frames))
-    fcurve.keyframe_points.foreach_set("co", co.ravel())
-    fcurve.update()  # sorts keys and computes handles

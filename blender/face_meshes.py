@@ -19,8 +19,8 @@ tables). Objects sharing one mesh (linked duplicates) share one shape-key databl
 is driven once. Only objects in the scene count.
 
 :func:`bake_face_meshes` writes the same curves with the same timing on each one: one
-new Action per shape-key datablock (``blender/shape_keys.py``'s :func:`bake_face`, with
-its action-slot handling), each keying only the keys its mesh has.
+new Action per shape-key datablock (``blender/shape_keys.py``'s :func:`bake_face`; actions and
+slots by ``blender/action_slots.py``), each keying only the keys its mesh has.
 """
 from __future__ import annotations
 

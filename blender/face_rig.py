@@ -23,7 +23,7 @@ from ..face import head_pose as H
 from ..face.animation import FaceAnimation
 from ..face.arkit import INDEX
 from ..motion.rig_mapping import match_by_names, split_side
-from .action import _write_keys
+from .action_slots import fcurve_factory, set_strip_slot, write_keys
 from .scene import scene_fps
 
 TRACK_NAME = "Cadence Face"
@@ -92,26 +92,16 @@ def bake_face_rig(obj: bpy.types.Object, anim: FaceAnimation, *, head: bool = Tr
 
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
-    new_fcurve, slot = _fcurve_factory(obj, action)
+    new_fcurve, slot = fcurve_factory(action, obj, assign=False)  # played from the NLA
     frames = start_frame + np.arange(anim.num_frames, dtype=float)
     for role, q in quats.items():
         pose_bone = obj.pose.bones[bones[role]]
         pose_bone.rotation_mode = 'QUATERNION'
         path = pose_bone.path_from_id("rotation_quaternion")
         for i in range(4):
-            _write_keys(new_fcurve(path, i, pose_bone.name), frames, q[:, i])
+            write_keys(new_fcurve(path, i, pose_bone.name), frames, q[:, i])
     _push_to_nla(obj, action, slot, start_frame)
     return FaceRigResult(obj.name, {role: bones[role] for role in quats}, action)
-
-
-def _fcurve_factory(obj: bpy.types.Object, action: bpy.types.Action):
-    """F-Curve maker for ``action`` on ``obj`` without making it the active Action."""
-    if not hasattr(action, "slots"):          # Blender 4.2/4.3: legacy F-Curves
-        return (lambda path, index, group: action.fcurves.new(path, index=index, action_group=group)), None
-    from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-    slot = action.slots.new(id_type='OBJECT', name=obj.name)
-    channelbag = action_ensure_channelbag_for_slot(action, slot)
-    return (lambda path, index, group: channelbag.fcurves.new(path, index=index, group_name=group)), slot
 
 
 def _push_to_nla(obj: bpy.types.Object, action: bpy.types.Action, slot, start_frame: int) -> None:
@@ -121,8 +111,7 @@ def _push_to_nla(obj: bpy.types.Object, action: bpy.types.Action, slot, start_fr
     for strip in list(track.strips):              # a new bake replaces the previous one
         track.strips.remove(strip)
     strip = track.strips.new(action.name, int(start_frame), action)
-    if slot is not None and hasattr(strip, "action_slot"):
-        strip.action_slot = slot
+    set_strip_slot(strip, slot)
     strip.blend_type = 'COMBINE'
     if data.action is not None:
         data.action_blend_type = 'COMBINE'

@@ -33,6 +33,7 @@ from ..errors import CadenceError
 from ..inference.runtime.model_info import ModelInfo, motion_model_info
 from ..motion.rig_retarget import RetargetOptions
 from ..timeline_properties import ALL_PARTS, PART_ITEMS
+from .action_slots import active_slot, active_slot_identifier, assign_action, set_strip_slot
 from .rig_retarget import (MAP_PROPERTY, RigError, armature_problem, automatic_bone_map,
                            check_bone_map, driven_bones, read_rest_rig, retarget_onto,
                            stored_bone_map)
@@ -572,9 +573,7 @@ def generate_now(context: bpy.types.Context, only_active: bool = False) -> bpy.t
 # --- preview -------------------------------------------------------------------------------
 
 def _pose_snapshot(obj: bpy.types.Object) -> dict:
-    anim = obj.animation_data
-    slot = getattr(anim, "action_slot", None) if anim is not None else None
-    return {"slot": getattr(slot, "identifier", "") if slot is not None else "",
+    return {"slot": active_slot_identifier(obj),
             "bones": {pb.name: [pb.rotation_mode, list(pb.location), list(pb.rotation_quaternion),
                                 list(pb.rotation_euler), list(pb.rotation_axis_angle), list(pb.scale)]
                       for pb in obj.pose.bones}}
@@ -588,18 +587,6 @@ def _restore_pose(obj: bpy.types.Object, snapshot: dict) -> None:
         pb.rotation_mode = mode
         pb.location, pb.rotation_quaternion, pb.rotation_euler = loc, quat, euler
         pb.rotation_axis_angle, pb.scale = axis_angle, scale
-
-
-def _assign(obj: bpy.types.Object, action: bpy.types.Action | None, slot_identifier: str = "") -> None:
-    anim = obj.animation_data or obj.animation_data_create()
-    anim.action = action
-    if action is None or not hasattr(action, "slots") or not len(action.slots):
-        return
-    slot = next((s for s in action.slots if s.identifier == slot_identifier), None)
-    if slot is None and anim.action_slot is None:
-        slot = next((s for s in action.slots if s.target_id_type == 'OBJECT'), None)
-    if slot is not None:
-        anim.action_slot = slot
 
 
 def has_preview(settings) -> bool:
@@ -675,7 +662,7 @@ def clear_preview(settings) -> bool:
     if obj is not None:
         text = obj.get(RESTORE_PROPERTY)
         snapshot = json.loads(text) if text else {}
-        _assign(obj, settings.preview_previous_action, snapshot.get("slot", ""))
+        assign_action(obj, settings.preview_previous_action, snapshot.get("slot", ""))
         if snapshot:
             _restore_pose(obj, snapshot)
         if RESTORE_PROPERTY in obj:
@@ -756,8 +743,7 @@ def bake_preview(context: bpy.types.Context, name: str | None = None,
             del baked[key]
     if MAP_PROPERTY in preview:
         obj.data[MAP_PROPERTY] = preview[MAP_PROPERTY]
-    slot = getattr(obj.animation_data, "action_slot", None)
-    _assign(obj, baked, getattr(slot, "identifier", "") if slot is not None else "")
+    assign_action(obj, baked, active_slot_identifier(obj))
     if previous is not None and not previous.use_fake_user and previous.users <= 1:
         previous.use_fake_user = True  # only the preview remembered it: keep the user's action
     if RESTORE_PROPERTY in obj:
@@ -774,14 +760,13 @@ def _lay_out_nla(obj: bpy.types.Object, action: bpy.types.Action, info: dict) ->
     strip per prompt (same action, the prompt's frames); the action is then played from
     the NLA (not as the active action)."""
     anim = obj.animation_data
-    slot = getattr(anim, "action_slot", None)
+    slot = active_slot(obj)
     origin = int(info.get("origin", bpy.context.scene.frame_start))
     end = int(info.get("end", origin + max(1, int(action.frame_range[1] - action.frame_range[0]))))
 
     def strip(track, label: str, start: int, stop: int) -> None:
         s = track.strips.new(label[:63] or action.name, start, action)
-        if slot is not None and hasattr(s, "action_slot"):
-            s.action_slot = slot
+        set_strip_slot(s, slot)
         s.action_frame_start, s.action_frame_end = start, max(stop, start + 1)
         s.frame_end = max(stop, start + 1)
         s.blend_type = 'REPLACE'

@@ -3,19 +3,19 @@
 Which key gets which ARKit curve is decided bpy-free by
 :func:`cadence.face.arkit.match_shape_keys` (any case or separators, alias tables for
 ReadyPlayerMe, VRM, Faceit, MetaHuman-like, Character Creator, FACEGOOD); this module only
-writes the curves: one new Action on the mesh's shape-key datablock, keys written in bulk
-(``keyframe_points.add`` + ``foreach_set``) like ``blender/action.py`` does for bones.
+writes the curves: one new Action on the mesh's shape-key datablock, linear keys written
+in bulk by ``blender/action_slots.py`` as for bones.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import bpy
 import numpy as np
 
 from ..face.animation import FaceAnimation
 from ..face.arkit import NUM_SHAPES, ShapeKeyMap, match_shape_keys
+from .action_slots import fcurve_factory, write_keys
 from .scene import scene_fps, set_frame_range, set_scene_fps
 
 
@@ -65,47 +65,14 @@ def bake_face(obj: bpy.types.Object, anim: FaceAnimation, *, key_map: ShapeKeyMa
     key = obj.data.shape_keys
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
-    new_fcurve = _assign_key_action(key, action)
+    new_fcurve, _ = fcurve_factory(action, key, assign=True)
     frames = start_frame + np.arange(anim.num_frames, dtype=float)
     for name, values in curves.items():
         block = key.key_blocks[name]
         block.slider_min = min(block.slider_min, 0.0)
         block.slider_max = max(block.slider_max, 1.0)
-        _write_keys(new_fcurve(block.path_from_id("value"), name), frames, values)
+        write_keys(new_fcurve(block.path_from_id("value")), frames, values, 'LINEAR')
     if update_scene:
         set_scene_fps(scene, rate)
         set_frame_range(scene, start_frame, start_frame + anim.num_frames - 1)
     return FaceBakeResult(action, key_map, anim.num_frames)
-
-
-def _assign_key_action(key: bpy.types.Key,
-                       action: bpy.types.Action) -> Callable[[str, str], bpy.types.FCurve]:
-    """Assign ``action`` to the shape-key datablock; return an F-Curve factory.
-
-    Blender 4.4+ keeps F-Curves per slot in a layered action's channelbag (5.0 removed
-    ``Action.fcurves``); 4.2/4.3 have the legacy ``action.fcurves``.
-    """
-    anim = key.animation_data or key.animation_data_create()
-    if not hasattr(action, "slots"):
-        anim.action = action
-        return lambda path, group: action.fcurves.new(path, index=0, action_group=group)
-    from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
-    slot = action.slots.new(id_type='KEY', name=key.name)
-    anim.action = action
-    anim.action_slot = slot
-    channelbag = action_ensure_channelbag_for_slot(action, slot)
-    return lambda path, group: channelbag.fcurves.new(path, index=0)
-
-
-def _write_keys(fcurve: bpy.types.FCurve, frames: np.ndarray, values: np.ndarray) -> None:
-    co = np.empty((len(frames), 2), dtype=np.float32)
-    co[:, 0], co[:, 1] = frames, values
-    fcurve.keyframe_points.add(len(frames))
-    fcurve.keyframe_points.foreach_set("co", co.ravel())
-    fcurve.keyframe_points.foreach_set("interpolation",
-                                       np.full(len(frames), _LINEAR, dtype=np.int32))
-    fcurve.update()
-
-
-# enum value of 'LINEAR' in BezTriple interpolation (CONSTANT=0, LINEAR=1, BEZIER=2)
-_LINEAR = 1

@@ -19,8 +19,8 @@ from ..face.animation import FaceAnimation
 from ..face.smplx_expression import ArkitExpressionFit, fit_arkit_to_expressions
 from ..motion.skeleton import JOINT_NAMES
 from ..motion.smplx_model import MODEL_TO_CADENCE, SmplxModel, model_skeleton
+from .action_slots import fcurve_factory, write_keys
 from .armature import build_armature
-from .shape_keys import _assign_key_action, _write_keys
 
 _MIN_WEIGHT = 1e-6
 EXPRESSION_KEY = "Expression{:03d}"
@@ -88,14 +88,14 @@ def bake_expression_keys(mesh: bpy.types.Object, names: list[str], values: np.nd
     key = mesh.data.shape_keys
     action = bpy.data.actions.new(action_name)
     action.use_fake_user = True
-    new_fcurve = _assign_key_action(key, action)
+    new_fcurve, _ = fcurve_factory(action, key, assign=True)
     frames = start_frame + np.arange(len(values), dtype=float)
     for k, name in enumerate(names):
         block = key.key_blocks[name]
         column = values[:, k]
         block.slider_min = max(-10.0, min(block.slider_min, float(np.floor(column.min()))))
         block.slider_max = min(10.0, max(block.slider_max, float(np.ceil(column.max()))))
-        _write_keys(new_fcurve(block.path_from_id("value"), name), frames, column)
+        write_keys(new_fcurve(block.path_from_id("value")), frames, column, 'LINEAR')
     return action
 
 
