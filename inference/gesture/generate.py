@@ -39,7 +39,7 @@ from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
 from ..speech.audio import Audio, load_audio
-from ..motion.compose import model_parts
+from ..motion.window_plan import model_parts
 from .activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
 from .guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .lexicon import PhraseIndex
