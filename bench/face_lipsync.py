@@ -32,21 +32,19 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+from _bootstrap import ROOT
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.timing import timed  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.face import facegood, visemes as V  # noqa: E402
-from cadence.face.arkit import ARKIT_NAMES, INDEX  # noqa: E402
-from cadence.inference.speech import audio as A, transcribe as T  # noqa: E402
-from cadence.inference.face.generate import BLEND_LEARNED, combine_mouth, generate_face  # noqa: E402
-from cadence.inference.face.model import FaceSpeechModel  # noqa: E402
+from cadence.bench.timing import timed
+from cadence.dataset.paths import cache_dir
+from cadence.face import facegood
+from cadence.face import visemes as V
+from cadence.face.arkit import ARKIT_NAMES, INDEX
+from cadence.inference.face.generate import BLEND_LEARNED, combine_mouth, generate_face
+from cadence.inference.face.model import FaceSpeechModel
+from cadence.inference.speech import audio as A
+from cadence.inference.speech import transcribe as T
 
 FPS = 30.0
 CLOSED = 0.1          # lip aperture below this counts as closed
@@ -135,8 +133,8 @@ def synthesise(sentences: list[str], voice: str, wpm: int = 150, gap: float = 0.
         for (start, ipa), (end, _) in zip(marks, marks[1:]):
             labels = ipa_to_arpabet(ipa) or ["SIL"]
             edges = np.linspace(start, end, len(labels) + 1)
-            phones += [(l, (offset + edges[k]) / rate, (offset + edges[k + 1]) / rate)
-                       for k, l in enumerate(labels)]
+            phones += [(label, (offset + edges[k]) / rate, (offset + edges[k + 1]) / rate)
+                       for k, label in enumerate(labels)]
         pause = np.zeros(int(gap * rate), np.float32)
         samples += [x, pause]
         offset += len(x) + len(pause)
@@ -160,9 +158,9 @@ def closure_scores(weights: np.ndarray, phones) -> tuple[float, float]:
     """(hit rate at bilabials, false-closure rate at vowel middles)."""
     aperture = V.lip_aperture(weights)
     hits = [aperture[frames_of(s, e, 0.02)].min() < CLOSED
-            for l, s, e in phones if l in V.BILABIALS and len(aperture[frames_of(s, e, 0.02)])]
+            for label, s, e in phones if label in V.BILABIALS and len(aperture[frames_of(s, e, 0.02)])]
     false = [aperture[min(len(aperture) - 1, int(0.5 * (s + e) * FPS))] < CLOSED
-             for l, s, e in phones if l in VOWELS and e - s >= 0.06]
+             for label, s, e in phones if label in VOWELS and e - s >= 0.06]
     return float(np.mean(hits)), float(np.mean(false))
 
 
@@ -229,7 +227,7 @@ def english_part(model: FaceSpeechModel) -> None:
         rows["phoneme, text aligned"] = aligned
         rows[f"blend {BLEND_LEARNED:g}, text aligned"] = combine_mouth(learned, aligned, aligned_phones, FPS)
         rows["reference visemes"] = reference
-        bilabials = sum(l in V.BILABIALS for l, _, _ in ref)
+        bilabials = sum(label in V.BILABIALS for label, _, _ in ref)
         for name, w in rows.items():
             hit, false = closure_scores(w, ref)
             print(f"| {voice} ({bilabials} p/b/m, {audio.duration:.0f} s) | {name} | {hit:.2f} | "
@@ -244,12 +242,12 @@ def speed_part(model: FaceSpeechModel) -> None:
         return
     n = int(60 * A.SAMPLE_RATE)
     samples = np.resize(audio.samples, n)
-    ref60 = [(l, s, e) for l, s, e in ref if e <= audio.duration]
+    ref60 = [(label, s, e) for label, s, e in ref if e <= audio.duration]
     audio60 = A.Audio(samples, A.SAMPLE_RATE, A.SAMPLE_RATE, 1)
     print("\n## Speed: 60 s of English speech -> face (median of 3, this 2-core machine, shared)")
     for method in ("learned", "phoneme", "blend"):
         generate_face(audio60, method=method, model=model)          # warm-up (decoders, session)
-        t = statistics.median(timed(lambda: generate_face(audio60, method=method, model=model), 3))
+        t = statistics.median(timed(lambda method=method: generate_face(audio60, method=method, model=model), 3))
         print(f"- {method}: {t:.2f} s")
     print("\nPhone recogniser settings (60 s; closure hit rate on the first "
           f"{audio.duration:.0f} s):")
@@ -301,12 +299,11 @@ def long_part(model: FaceSpeechModel) -> None:
                 f.write(np.stack([piece, piece], axis=1))
                 written += len(piece)
         child = (
-            "import sys, time; sys.path.insert(0, %r); from _package import load_package; "
-            "from pathlib import Path; load_package(Path(%r)); "
+            f"import sys, time; sys.path.insert(0, {str(ROOT / 'bench')!r}); import _bootstrap; "
             "from cadence.inference.face.generate import generate_face; calls = []; t = time.perf_counter(); "
-            "a = generate_face(%r, method='phoneme', progress=calls.append); "
+            f"a = generate_face({str(path)!r}, method='phoneme', progress=calls.append); "
             "print(f'{time.perf_counter() - t:.1f} {a.num_frames} {len(calls)} {calls == sorted(calls)}')"
-        ) % (str(ROOT / "cli"), str(ROOT), str(path))
+        )
         out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     seconds, frames, calls, monotone = out.stdout.split()

@@ -19,19 +19,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.timing import timed  # noqa: E402
-from cadence.face.animation import FaceAnimation  # noqa: E402
-from cadence.face.arkit import ARKIT_NAMES  # noqa: E402
+from cadence.bench.timing import timed
+from cadence.face.animation import FaceAnimation
+from cadence.face.arkit import ARKIT_NAMES
 
 EYES = ["eyeBlinkLeft", "eyeBlinkRight"] + [f"eyeLook{d}{s}" for s in ("Left", "Right")
                                             for d in ("Down", "In", "Out", "Up")]

@@ -18,25 +18,20 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
+import soundfile as sf
 
-load_package(ROOT)
+from _bootstrap import ROOT
 
-import numpy as np  # noqa: E402
-import soundfile as sf  # noqa: E402
-
-from cadence.bench.timing import timed  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.speech import audio as A  # noqa: E402
-from cadence.inference.face.generate import generate_face  # noqa: E402
-from cadence.inference.face.model import FaceSpeechModel  # noqa: E402
+from cadence.bench.timing import timed
+from cadence.dataset.paths import cache_dir
+from cadence.inference.face.generate import generate_face
+from cadence.inference.face.model import FaceSpeechModel
+from cadence.inference.speech import audio as A
 
 
 def speech(seconds: float) -> np.ndarray:

@@ -33,27 +33,22 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed  # noqa: E402
-from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.speech.audio import load_audio  # noqa: E402
-from cadence.inference.gesture.generate import generate_gestures  # noqa: E402
-from cadence.inference.gesture.guidance import BeatSettings  # noqa: E402
-from cadence.inference.motion.model import MotionModel  # noqa: E402
-from cadence.inference.speech.transcribe import transcribe  # noqa: E402
-from cadence.motion.representation import decode  # noqa: E402
-from cadence.motion.skeleton import JOINT_NAMES  # noqa: E402
+from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed
+from cadence.bench.metrics import foot_skating_ratio, jitter
+from cadence.dataset.paths import cache_dir
+from cadence.inference.gesture.generate import generate_gestures
+from cadence.inference.gesture.guidance import BeatSettings
+from cadence.inference.motion.model import MotionModel
+from cadence.inference.speech.audio import load_audio
+from cadence.inference.speech.transcribe import transcribe
+from cadence.motion.representation import decode
+from cadence.motion.skeleton import JOINT_NAMES
 
 PARAGRAPHS = [
     "Good morning everyone, and thank you for joining us today. I want to talk about how we "
@@ -196,7 +191,9 @@ def semantic_table(model, args, work: Path) -> dict:
             if mode == "aligned" and ok and kind in ("wave", "raise", "call"):
                 base = generate_gestures(audio, words=words, semantic_amount=0.0, seed=0, model=model)
                 f0, f1 = int(ok[0].start * model.fps), int(ok[0].end * model.fps)
-                lift = lambda m: float(np.max(m.positions()[f0:f1, wrist, 2] - m.positions()[f0:f1, neck, 2]))  # noqa: E731
+                def lift(m, f0=f0, f1=f1):
+                    return float(np.max(m.positions()[f0:f1, wrist, 2] - m.positions()[f0:f1, neck, 2]))
+
                 lifts.append((lift(r.motion), lift(base.motion)))
             heard = " ".join(w.text for w in words)
             print(f"  [{mode}] {keyword!r} -> {kind}: {'hit' if ok else 'miss'} "

@@ -29,26 +29,21 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed  # noqa: E402
-from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
-from cadence.inference.gesture.generate import generate_gestures  # noqa: E402
-from cadence.inference.gesture.activity import ActivitySettings  # noqa: E402
-from cadence.inference.gesture.guidance import BeatSettings  # noqa: E402
-from cadence.inference.motion.model import MotionModel  # noqa: E402
-from cadence.motion.skeleton import JOINT_NAMES  # noqa: E402
+from cadence.bench.beat_align import beat_align, motion_beats, upper_body_speed
+from cadence.bench.metrics import foot_skating_ratio, jitter
+from cadence.dataset.paths import cache_dir
+from cadence.inference.gesture.activity import ActivitySettings
+from cadence.inference.gesture.generate import generate_gestures
+from cadence.inference.gesture.guidance import BeatSettings
+from cadence.inference.motion.model import MotionModel
+from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio
+from cadence.motion.skeleton import JOINT_NAMES
 
 WRISTS = [JOINT_NAMES.index("left_wrist"), JOINT_NAMES.index("right_wrist")]
 PELVIS = JOINT_NAMES.index("pelvis")
@@ -93,7 +88,8 @@ def espeak_clips(work: Path) -> list[tuple[str, Audio]]:
             path = work / f"speech_p{pi}_v{vi}.wav"
             if not path.exists():
                 parts = []
-                for si, sentence in enumerate(s.strip() for s in text.replace("?", "?|").replace(". ", ".|").split("|")):
+                sentences = (s.strip() for s in text.replace("?", "?|").replace(". ", ".|").split("|"))
+                for si, sentence in enumerate(sentences):
                     if not sentence:
                         continue
                     part = work / f"_part{si}.wav"

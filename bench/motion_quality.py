@@ -21,24 +21,20 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.metrics import diversity, foot_skating_ratio, frechet_distance, jitter  # noqa: E402
-from cadence.dataset import pipeline  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.text.encoder import TextEncoder  # noqa: E402
-from cadence.motion.foot_lock import decode_generated  # noqa: E402
-from cadence.motion.mirror import mirror_features, mirror_label  # noqa: E402
-from cadence.motion.skeleton import CANONICAL  # noqa: E402
-from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
-from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS  # noqa: E402
+from cadence.bench.metrics import diversity, foot_skating_ratio, frechet_distance, jitter
+from cadence.dataset import pipeline
+from cadence.dataset.paths import cache_dir
+from cadence.inference.motion.model import GenerationRequest, MotionModel
+from cadence.inference.text.encoder import TextEncoder
+from cadence.motion.foot_lock import decode_generated
+from cadence.motion.mirror import mirror_features, mirror_label
+from cadence.motion.skeleton import CANONICAL
+from cadence.training.evaluator import DEFAULT_OUT, load_evaluator
+from cadence.training.prompts import HELD_OUT_PROMPTS, PROMPTS
 
 MIN_SECONDS = 2.0
 JOINTS = {n: i for i, n in enumerate(CANONICAL.names)}
@@ -131,8 +127,12 @@ def every_action(model: MotionModel, encoder: TextEncoder, ev, ds, seeds: int, b
         real_body = np.array([body_figures(ds.clip(i), ds.fps) for i in train if ds.contents[i] == action])
         real = test_emb[ds.contents[test] == action]
         real_nearest = (np.linalg.norm(real[:, None] - own[None], axis=-1).min(1) if len(real) else np.zeros(0))
-        pair = lambda e: float(np.mean([np.linalg.norm(a - b) for i, a in enumerate(e) for b in e[i + 1:]])) \
-            if len(e) > 1 else float("nan")
+
+        def pair(e):
+            if len(e) < 2:
+                return float("nan")
+            return float(np.mean([np.linalg.norm(a - b) for i, a in enumerate(e) for b in e[i + 1:]]))
+
         out[action] = {"train_takes": len(lengths), "seconds": seconds, "content_acc": float(np.mean(recognised)),
                        "as_recorded_side": float(np.mean(pc == action)),
                        "read_as": sorted(set(pc[~recognised].tolist())),
@@ -244,8 +244,10 @@ def main() -> int:
         "real_through_autoencoder": {**recon_rec, "fid": frechet_distance(recon_emb, real_emb),
                                      **motion_stats(recon, ds.fps)},
         "settings": {"steps": args.steps or model.defaults["steps"],
-                     "text_guidance": model.defaults["text_guidance"] if args.text_guidance is None else args.text_guidance,
-                     "style_guidance": model.defaults["style_guidance"] if args.style_guidance is None else args.style_guidance,
+                     "text_guidance": (model.defaults["text_guidance"] if args.text_guidance is None
+                                       else args.text_guidance),
+                     "style_guidance": (model.defaults["style_guidance"] if args.style_guidance is None
+                                        else args.style_guidance),
                      "unguided_below": int(model.defaults.get("unguided_below", 0)),
                      "reference_strength": model.reference_strength(), "seed": args.seed},
     }

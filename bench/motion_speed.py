@@ -23,20 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.inference.motion.cfg import CFG  # noqa: E402
-from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.bench.timing import timed  # noqa: E402
-from cadence.inference.text.encoder import TextEncoder  # noqa: E402
-from cadence.motion.foot_lock import decode_generated  # noqa: E402
-
+from cadence.bench.timing import timed
+from cadence.inference.motion.cfg import CFG
+from cadence.inference.motion.model import GenerationRequest, MotionModel
+from cadence.inference.text.encoder import TextEncoder
+from cadence.motion.foot_lock import decode_generated
 
 BASELINE_FRAMES = 196
 

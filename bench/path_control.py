@@ -25,21 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.metrics import foot_skating_ratio  # noqa: E402
-from cadence.inference.motion.compose import compose  # noqa: E402
-from cadence.inference.motion.model import MotionModel  # noqa: E402
-from cadence.inference.motion.path_follow import PathFollow, clip_seconds  # noqa: E402
-from cadence.inference.motion.timeline import Segment, Timeline, Track  # noqa: E402
-from cadence.motion.ground_path import GroundPath  # noqa: E402
-from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
+from cadence.bench.metrics import foot_skating_ratio
+from cadence.inference.motion.compose import compose
+from cadence.inference.motion.model import MotionModel
+from cadence.inference.motion.path_follow import PathFollow, clip_seconds
+from cadence.inference.motion.timeline import Segment, Timeline, Track
+from cadence.motion.ground_path import GroundPath
+from cadence.training.evaluator import DEFAULT_OUT, load_evaluator
 
 FAMILY = {"walk": {"walk", "walk-turn-left", "walk-turn-right", "walk-left", "walk-right"},
           "run": {"run", "dash"}}
@@ -139,8 +135,9 @@ def main() -> int:
             took.append(dt)
             per10.append(dt * 10.0 / seconds)
             sty = f" ({next(iter(styles))})" if styles else ""
-            print(f"| {name} | {kind}{sty} | {path.length:.1f} m | {r.motion.num_frames / model.fps:.1f} s | {100 * d.mean():.1f} / "
-                  f"{100 * d.max():.1f} cm | {100 * end:.0f} cm | {arrival} | {skate:.3f} ({skate / real_skate:.1f}x) | "
+            print(f"| {name} | {kind}{sty} | {path.length:.1f} m | {r.motion.num_frames / model.fps:.1f} s | "
+                  f"{100 * d.mean():.1f} / {100 * d.max():.1f} cm | {100 * end:.0f} cm | {arrival} | "
+                  f"{skate:.3f} ({skate / real_skate:.1f}x) | "
                   f"{content[0]}{'/' + style[0] if styles else ''} {'ok' if ok else 'no'} | {dt:.2f} |", flush=True)
     print(f"\nall {len(means)} clips: hips to path mean {100 * np.mean(means):.1f} cm (worst clip mean "
           f"{100 * np.max(means):.1f}), max {100 * np.max(maxes):.1f} cm (median clip max "

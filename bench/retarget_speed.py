@@ -14,16 +14,12 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-sys.path.insert(0, str(ROOT / "tests"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+from _bootstrap import ROOT
 
-import numpy as np  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # rig_builders: the test rigs
 
 
 def main() -> int:
@@ -33,8 +29,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import bpy
-
     import rig_builders as rb
+
     from cadence.blender.action import bake_pose
     from cadence.blender.rig_retarget import read_rest_rig
     from cadence.motion.convert import load_canonical_motion

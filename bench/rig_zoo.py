@@ -24,14 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-sys.path.insert(0, str(ROOT / "tests"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+from _bootstrap import ROOT
 
-import numpy as np  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # rig_builders: the test rigs
 
 FEET = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 
@@ -48,6 +45,7 @@ def evaluate(bpy, obj, joints: dict[str, str], frames: int, scale: float) -> dic
 
 def figures(heads: dict[str, np.ndarray], source: np.ndarray, fps: float, on_joint: set[str]) -> dict:
     import rig_builders as rb
+
     from cadence.bench.metrics import foot_skating_ratio
     err = max(np.linalg.norm(heads[j] - source[:, rb.J[j]], axis=1).max() for j in on_joint)
     up = heads["head"] - heads["pelvis"]
@@ -67,8 +65,8 @@ def main() -> int:
     args = parser.parse_args()
 
     import bpy
-
     import rig_builders as rb
+
     from cadence.bench.metrics import foot_skating_ratio
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto

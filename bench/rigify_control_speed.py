@@ -15,15 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
-
-import numpy as np  # noqa: E402
+from _bootstrap import ROOT
 
 
 def main() -> int:
@@ -34,6 +29,7 @@ def main() -> int:
 
     import bpy  # first: it puts Blender's modules (addon_utils) on the path
 
+    # isort: split
     import addon_utils
 
     from cadence.blender.rig_retarget import read_rest_rig, retarget_onto

@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.timing import timed  # noqa: E402
-from cadence.motion.skeleton import PARENTS  # noqa: E402
-from cadence.motion.smplx_format import load_smplx_motion, save_smplx_motion  # noqa: E402
+from cadence.bench.timing import timed
+from cadence.motion.skeleton import PARENTS
+from cadence.motion.smplx_format import load_smplx_motion, save_smplx_motion
 
 VERTICES, FACES, COMPONENTS = 10475, 20908, 400
 
@@ -49,7 +44,7 @@ def amass_take(path: Path, frames: int) -> Path:
 def synthetic_full_size_model(folder: Path) -> Path:
     rng = np.random.default_rng(1)
     weights = np.zeros((VERTICES, 55))
-    for k in range(4):
+    for _ in range(4):
         weights[np.arange(VERTICES), rng.integers(0, 55, VERTICES)] += rng.uniform(0.1, 1, VERTICES)
     weights /= weights.sum(1, keepdims=True)
     regressor = rng.uniform(size=(55, VERTICES)) * (rng.uniform(size=(55, VERTICES)) > 0.99)

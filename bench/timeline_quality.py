@@ -54,24 +54,20 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import numpy as np
 
-load_package(ROOT)
+import _bootstrap
 
-import numpy as np  # noqa: E402
-
-from cadence.bench.metrics import foot_skating_ratio, jitter  # noqa: E402
-from cadence.dataset import pipeline  # noqa: E402
-from cadence.dataset.paths import cache_dir  # noqa: E402
-from cadence.inference.motion.compose import ComposeSettings, compose  # noqa: E402
-from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.text.encoder import TextEncoder  # noqa: E402
-from cadence.inference.motion.timeline import Segment, Timeline, Track, parse_stmc  # noqa: E402
-from cadence.motion.representation import decode  # noqa: E402
-from cadence.motion.skeleton import NUM_BODY_JOINTS  # noqa: E402
-from cadence.training.evaluator import DEFAULT_OUT, load_evaluator  # noqa: E402
+from cadence.bench.metrics import foot_skating_ratio, jitter
+from cadence.dataset import pipeline
+from cadence.dataset.paths import cache_dir
+from cadence.inference.motion.compose import ComposeSettings, compose
+from cadence.inference.motion.model import GenerationRequest, MotionModel
+from cadence.inference.motion.timeline import Segment, Timeline, Track, parse_stmc
+from cadence.inference.text.encoder import TextEncoder
+from cadence.motion.representation import decode
+from cadence.motion.skeleton import NUM_BODY_JOINTS
+from cadence.training.evaluator import DEFAULT_OUT, load_evaluator
 
 # The issue's example; "look around" has no action in the data (no label).
 EXAMPLE = """\
@@ -220,7 +216,7 @@ def recognition(ev, feats: np.ndarray, fps: float, tl: Timeline, labels: dict[st
              for s, _, _ in items]
     logits, _ = ev.logits(clips)
     top1, topk = [], []
-    for (s, label, k), lg in zip(items, logits):
+    for (_s, label, k), lg in zip(items, logits):
         rank = list(np.array(ev.contents)[np.argsort(-lg)])
         top1.append(rank[0] == label)
         topk.append(label in rank[:k])
@@ -281,7 +277,7 @@ def long_timeline_check(model, encoder, seeds: list[int]) -> dict:
             x = r.features[:, 136:202]  # joint positions in the heading frame
             x = (x - x.mean(0)) / (x.std(0) + 1e-6)
 
-            def corr(lag):
+            def corr(lag, x=x):
                 return float(np.mean(np.sum(x[:-lag] * x[lag:], axis=1) / x.shape[1]))
             near = [corr(lag) for lag in range(window // 2, 3 * window // 2, 4) if abs(lag - window) > 8]
             rep.append(corr(window) - float(np.mean(near)))

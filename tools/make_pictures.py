@@ -13,30 +13,26 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+import bpy
+from mathutils import Vector
 
-load_package(ROOT)
+from _bootstrap import ROOT
 
-import bpy  # noqa: E402
-from mathutils import Vector  # noqa: E402
-
-from cadence.blender import preview_render as R  # noqa: E402
-from cadence.blender.action import bake_motion  # noqa: E402
-from cadence.blender.armature import build_armature  # noqa: E402
-from cadence.blender.rig_retarget import retarget_onto  # noqa: E402
-from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_range  # noqa: E402
-from cadence.blender.shape_keys import bake_face  # noqa: E402
-from cadence.blender.stand_ins import add_body, add_face, material  # noqa: E402
-from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo  # noqa: E402
-from cadence.inference.motion.compose import compose  # noqa: E402
-from cadence.inference.face.generate import generate_face  # noqa: E402
-from cadence.inference.motion.model import GenerationRequest, MotionModel  # noqa: E402
-from cadence.inference.motion.timeline import load_timeline  # noqa: E402
-from cadence.preview.characters import mixamo_character  # noqa: E402
-from cadence.preview.face_mesh import face_height  # noqa: E402
-from cadence.preview.sheet import evenly_spaced, write_png  # noqa: E402
+from cadence.blender import preview_render as R
+from cadence.blender.action import bake_motion
+from cadence.blender.armature import build_armature
+from cadence.blender.rig_retarget import retarget_onto
+from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_range
+from cadence.blender.shape_keys import bake_face
+from cadence.blender.stand_ins import add_body, add_face, material
+from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo
+from cadence.inference.face.generate import generate_face
+from cadence.inference.motion.compose import compose
+from cadence.inference.motion.model import GenerationRequest, MotionModel
+from cadence.inference.motion.timeline import load_timeline
+from cadence.preview.characters import mixamo_character
+from cadence.preview.face_mesh import face_height
+from cadence.preview.sheet import evenly_spaced, write_png
 
 IMAGES = ROOT / "docs" / "images"
 TILE = (220, 280)
@@ -163,7 +159,7 @@ def face(path: Path) -> None:
         R.aim(camera, (0.0, 0.0, 1.6), 1.5 * face_height(), direction=(0.3, -1.0, 0.08))
         frames = evenly_spaced(15, 75, 7)
 
-        def view(f, name=name, label=label, scene=scene):
+        def view(f, name=name, label=label, scene=scene, frames=frames):
             label.data.body = f"{name}  {_seconds(scene, f):.2f} s" if f == frames[0] else f"{_seconds(scene, f):.2f} s"
         rows.append(R.render_frames(scene, frames, view))
     write_png(path, R.contact_sheet(rows))

