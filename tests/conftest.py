@@ -1,4 +1,6 @@
-"""Test setup: import the repository as the package ``cadence``."""
+"""Test setup: import the repository as the package ``cadence`` (cli/_package.py), and
+offer the ``blender`` fixture of tests/bpy_support.py to every test module."""
+import importlib
 import sys
 from pathlib import Path
 
@@ -6,9 +8,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "cli"))
-from _package import load_package  # noqa: E402
+importlib.import_module("_package").load_package(ROOT)
 
-load_package(ROOT)
+# A plugin, so test modules take the ``blender`` fixture as an argument without importing
+# it (an import would only shadow the argument name). Loaded after the package: it
+# imports cadence.
+pytest_plugins = ["bpy_support"]
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
