@@ -97,7 +97,7 @@ def test_diphthong_glides_and_silence_rests():
 
 
 def test_unknown_labels_objects_and_closure_on_another_track():
-    from cadence.inference.speech.transcribe import Phone
+    from cadence.inference.speech.transcript import Phone
     phones = [Phone("SIL", 0, 0.3), Phone("AA1", 0.3, 0.5), Phone("XX", 0.5, 0.6),
               Phone("M", 0.6, 0.68), Phone("AA", 0.68, 0.9), Phone("SIL", 0.9, 1.2)]
     w = V.phoneme_curves(phones, FPS, 36)

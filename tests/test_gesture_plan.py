@@ -12,7 +12,7 @@ from cadence.inference.motion.timeline import Segment
 
 
 @dataclass(frozen=True)
-class W:  # the shape of inference.speech.transcribe.Word
+class W:  # the shape of inference.speech.transcript.Word
     text: str
     start: float
     end: float

@@ -69,7 +69,7 @@ class GestureResult:
     plan: GesturePlan
     styles: dict[str, float]
     style_estimate: StyleEstimate | None  # None when the sliders were given
-    words: list                            # inference.speech.transcribe.Word
+    words: list                            # inference.speech.transcript.Word
     activity: VoiceActivity
     prosody: Prosody
     timings: dict[str, float]             # seconds per stage

@@ -133,7 +133,7 @@ def plan_gestures(words: Sequence, speech: Sequence[tuple[float, float]], durati
                   extra: Timeline | None = None) -> GesturePlan:
     """The gesture timeline for speech lasting ``duration`` seconds.
 
-    ``words``: objects with ``text``, ``start`` and ``end`` (``inference.speech.transcribe.Word``),
+    ``words``: objects with ``text``, ``start`` and ``end`` (``inference.speech.transcript.Word``),
     in time order; ``speech``: voice-activity intervals; ``index``: the lexicon's phrase
     index (None or ``amount`` 0: no semantic gestures); ``extra``: the animator's own
     timeline, added on its own tracks (raises TimelineError when it outlasts the speech).

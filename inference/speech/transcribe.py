@@ -31,14 +31,13 @@ grammar search over the transcript's words (see :class:`_TextAligner`): each seg
 takes the words its share of the speaking time suggests, plus a margin; words it does
 not hear carry over to the next. Phone times come from pocketsphinx's state-level
 second pass; where that pass fails (it does on some synthetic speech), the dictionary
-phones are laid over each word's time instead.
+phones are laid over each word's time instead. The result types and the label clean-up
+live in ``inference/speech/transcript.py``.
 """
 from __future__ import annotations
 
 import os
-import re
 import threading
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -46,6 +45,8 @@ import numpy as np
 from ...errors import CadenceError
 from ...face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
+from .transcript import (SILENCE, Phone, Transcript, Word, is_filler, normalise_text, phone_label,
+                         tidy_phones, word_text)
 from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
@@ -59,7 +60,6 @@ ALIGN_SEGMENT_SECONDS = (3.0, 6.0, 10.0)
 SPHINX_WORKERS = 2 if (os.cpu_count() or 1) >= 2 else 0   # processes; below 2: in-process
 SKIP_PROBABILITY = 0.01          # of leaving out a transcript word in alignment
 STOP_PROBABILITY = 0.01          # of a segment ending before its last candidate word
-SILENCE = "SIL"
 QUIET = 0.1                      # energy_envelope level of a pause (0 = -40 dB, 1 = speech level)
 QUIET_MARGIN = 6                 # frames of quiet a phone may keep at each end
 KEEP_QUIET = frozenset({"B", "P", "M"})   # lips shut: quiet by nature (a stop's closure)
@@ -73,32 +73,6 @@ PHONE_LOOP_CONFIG = {"lw": 2.0, "beam": 1e-10, "pbeam": 1e-10, "topn": 2, "ds": 
 
 class TranscribeError(CadenceError, RuntimeError):
     """Recognition or alignment is impossible: the message says why, for the user."""
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    start: float                 # seconds
-    end: float
-
-
-@dataclass(frozen=True)
-class Phone:
-    label: str                   # ARPAbet without stress ("AA", "P"), "SIL" for silence
-    start: float                 # seconds
-    end: float
-
-
-@dataclass
-class Transcript:
-    words: list[Word]
-    phones: list[Phone]
-    aligned: bool                # True when a given text was force-aligned
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return " ".join(w.text for w in self.words)
 
 
 # -- decoders ------------------------------------------------------------------------------
@@ -179,13 +153,8 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
                     progress((i + 1) / len(pcm))
     all_words = [Word(w.text, min(max(w.start, 0.0), audio.duration), min(w.end, audio.duration))
                  for ws, _ in parts for w in ws]
-    phones = _tidy_phones([p for _, ps in parts for p in ps], audio.duration)
+    phones = tidy_phones([p for _, ps in parts for p in ps], audio.duration)
     return Transcript(all_words, phones, target is not None, warnings)
-
-
-def normalise_text(text: str) -> list[str]:
-    """Lowercase words with inner apostrophes kept (``"Don't stop!"`` -> don't, stop)."""
-    return re.findall(r"[a-z0-9]+(?:'[a-z0-9]+)*", text.lower().replace("\u2019", "'"))
 
 
 # -- segmentation ---------------------------------------------------------------------------
@@ -241,13 +210,13 @@ def _decode(kind: str, pcm: bytes) -> None:
 
 # -- the three modes --------------------------------------------------------------------------
 def _phones(found: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
-    return [Phone(_phone_label(label), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
+    return [Phone(phone_label(label), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
             for label, a, b in found]
 
 
 def _words(found: Sequence[tuple[str, int, int]], offset: float) -> list[Word]:
-    return [Word(_word_text(text), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
-            for text, a, b in found if not _is_filler(text)]
+    return [Word(word_text(text), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
+            for text, a, b in found if not is_filler(text)]
 
 
 class _SegmentPCM(Sequence):
@@ -456,46 +425,7 @@ def _spread(text: Sequence[str], start: float, end: float) -> tuple[list[Word], 
 def _word_phones(word: Word) -> list[Phone]:
     """The dictionary phones of ``word`` laid over its time, vowels twice as long as
     consonants (roughly their mean durations in read English)."""
-    labels = [_phone_label(l) for l in pronunciation(word.text)] or [SILENCE]
+    labels = [phone_label(l) for l in pronunciation(word.text)] or [SILENCE]
     weights = np.array([2.0 if l[0] in "AEIOU" else 1.0 for l in labels])
     edges = word.start + (word.end - word.start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
     return [Phone(l, float(edges[k]), float(edges[k + 1])) for k, l in enumerate(labels)]
-
-
-def _is_filler(word: str) -> bool:
-    return word.startswith("<") or word.startswith("[") or word.startswith("+")
-
-
-def _word_text(word: str) -> str:
-    return re.sub(r"\(\d+\)$", "", word)
-
-
-def _phone_label(label: str) -> str:
-    """ARPAbet without stress; silence and noise fillers become ``SIL``."""
-    label = label.strip().upper()
-    if not label or label.startswith("+") or label in ("SIL", "<SIL>", "<S>", "</S>"):
-        return SILENCE
-    return label.rstrip("012")
-
-
-def _tidy_phones(phones: list[Phone], duration: float) -> list[Phone]:
-    """Sorted, gapless, merged runs of silence, covering [0, duration]."""
-    out: list[Phone] = []
-    t = 0.0
-    for p in sorted(phones, key=lambda p: p.start):
-        start, end = max(p.start, t), min(p.end, duration)
-        if end <= start + 1e-9:
-            continue
-        if start > t + 1e-9:
-            out.append(Phone(SILENCE, t, start))
-        out.append(Phone(p.label, start, end))
-        t = end
-    if t < duration - 1e-9:
-        out.append(Phone(SILENCE, t, duration))
-    merged: list[Phone] = []
-    for p in out:
-        if merged and merged[-1].label == SILENCE == p.label:
-            merged[-1] = Phone(SILENCE, merged[-1].start, p.end)
-        else:
-            merged.append(p)
-    return merged
