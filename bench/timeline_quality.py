@@ -61,7 +61,8 @@ import _bootstrap
 from cadence.bench.metrics import foot_skating_ratio, jitter
 from cadence.dataset import pipeline
 from cadence.dataset.paths import cache_dir
-from cadence.inference.motion.compose import ComposeSettings, compose
+from cadence.inference.motion.compose import compose
+from cadence.inference.motion.window_plan import ComposeSettings
 from cadence.inference.motion.model import GenerationRequest, MotionModel
 from cadence.inference.motion.timeline import Segment, Timeline, Track, parse_stmc
 from cadence.inference.text.encoder import TextEncoder
