@@ -110,11 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from ..inference.gesture.guidance import BeatSettings
     from ..inference.motion.timeline import TimelineError, load_timeline
     from ..motion.export import write_canonical_bvh
-    try:
-        from ..inference.speech.transcribe import TranscribeError
-    except ImportError:  # recognition not installed: nothing can raise it
-        class TranscribeError(Exception):
-            pass
+    from ..inference.speech.transcribe import TranscribeError  # pocketsphinx is imported only when used
 
     show = not args.quiet and sys.stderr.isatty()
 

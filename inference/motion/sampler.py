@@ -16,11 +16,13 @@ from typing import Callable
 
 import numpy as np
 
+from ...errors import CadenceError
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 
 
-class GenerationCancelled(Exception):
-    """Raised when the progress callback asks to stop."""
+class GenerationCancelled(CadenceError):
+    """Raised when the progress callback asks to stop. Not a failure: the jobs catch it
+    and say "Cancelled"; anything else that lets it through shows its one-line message."""
 
 
 @dataclass(frozen=True)
