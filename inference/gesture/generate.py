@@ -40,6 +40,7 @@ from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
 from ..speech.audio import Audio, load_audio
 from ..motion.window_plan import model_parts
+from ..runtime.model_cache import ModelCache
 from .activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
 from .guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .lexicon import PhraseIndex
@@ -55,7 +56,7 @@ from ..speech.vad import VoiceActivity, detect_speech
 GESTURE_STEPS = 4
 SHAKE_DEGREES = 14.0
 SHAKE_HZ = 2.5
-_INDEXES: dict[int, PhraseIndex] = {}
+_INDEXES: ModelCache[int, PhraseIndex] = ModelCache()
 
 
 class GestureError(CadenceError, ValueError):
@@ -80,10 +81,7 @@ class GestureResult:
 
 def phrase_index(encoder) -> PhraseIndex:
     """The lexicon's phrase index for an encoder, built once per process."""
-    key = id(encoder)
-    if key not in _INDEXES:
-        _INDEXES[key] = PhraseIndex(encoder)
-    return _INDEXES[key]
+    return _INDEXES.get(id(encoder), lambda: PhraseIndex(encoder))
 
 
 def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
