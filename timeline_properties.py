@@ -3,10 +3,17 @@
 ``scene.cadence.tracks`` holds :class:`CadenceTrack` s of :class:`CadenceSegment` s
 (prompt, frame range, body parts, optional own style sliders, optional path curve); sliders are
 :class:`CadenceSlider` (name, value) collections whose names come from the model's
-metadata (synced by ``blender/generation.py``, never hard-coded here). The conversion to
-the bpy-free ``inference.motion.timeline.Timeline`` lives in ``blender/generation.py``.
+metadata (synced by ``blender/sliders.py``, never hard-coded here). The conversion to
+the bpy-free ``inference.motion.timeline.Timeline`` lives in ``blender/timeline_build.py``.
+
+Update callbacks here do property-level work only (a prompt's own sliders follow the
+model's style names); the generation workflow imports these classes, never the reverse.
 """
 import bpy
+
+from .blender.sliders import sync_sliders
+from .inference.runtime.model_info import motion_model_info
+from .preferences import weights_dir
 
 # Body parts of a segment, in the timeline's vocabulary (motion/skeleton.py BODY_PARTS;
 # hands follow their arm in the body model). All set = the full body.
@@ -21,9 +28,13 @@ ALL_PARTS = frozenset(item[0] for item in PART_ITEMS)
 
 
 def _sync_segment_styles(segment: "CadenceSegment", context: bpy.types.Context) -> None:
-    if segment.use_style:
-        from .blender.generation import sync_segment_sliders
-        sync_segment_sliders(segment, context)
+    """Own Style ticked: one slider per style the installed model knows (names from its
+    metadata), keeping the values the prompt had."""
+    if not segment.use_style:
+        return
+    info = motion_model_info(weights_dir(context))
+    if info.available:
+        sync_sliders(segment.styles, info.styles)
 
 
 def _is_curve(segment: "CadenceSegment", obj: bpy.types.Object) -> bool:

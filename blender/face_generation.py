@@ -2,7 +2,7 @@
 
 :func:`prepare_face` reads the operator's and panel's settings into a bpy-free
 :class:`~cadence.inference.face.job.FaceSpec` plus a :class:`FaceRun` (object names,
-frame, options), raising :class:`~cadence.blender.generation.InputError` with the reason;
+frame, options), raising :class:`~cadence.blender.panel_settings.InputError` with the reason;
 the spec is run synchronously or in the worker thread; :func:`apply_face` bakes the
 animation: ARKit shape keys on every mesh of the character that has some (the chosen
 mesh, the armature's other meshes, the selected meshes: ``blender/face_meshes.py``), one
@@ -22,7 +22,7 @@ from ..face.animation import FaceAnimation
 from ..inference.face.job import FaceSpec
 from .face_meshes import FaceMesh, arkit_key_map, bake_face_meshes, face_meshes, group_by_key
 from .face_rig import FaceRigResult, bake_face_rig, face_armature, face_bones
-from .generation import InputError
+from .panel_settings import InputError, effective_target
 from .scene import scene_fps, set_frame_range
 from .shape_keys import FaceBakeResult
 
@@ -58,7 +58,6 @@ def face_targets(obj: bpy.types.Object | None, context: bpy.types.Context,
                  ) -> tuple[list[FaceMesh], bpy.types.Object | None]:
     """(meshes whose ARKit keys are driven, armature with face bones or None) for the
     chosen ``obj`` (a mesh or an armature) and the selection (default: the context's)."""
-    from .generation import effective_target
     if selected is None:
         selected = selected_objects(context)
     chosen = obj if obj is not None and obj.type in ('MESH', 'ARMATURE') else None

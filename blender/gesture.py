@@ -18,10 +18,20 @@ from pathlib import Path
 
 import bpy
 
+from ..face.arkit import match_shape_keys
+from ..inference.gesture.job import GestureSpec
 from ..inference.runtime.model_info import model_files
-from ..motion.rig_retarget import RetargetOptions
-from . import generation as gen
+from ..motion.canonical_to_rig import RetargetOptions
+from ..preferences import get_preferences, weights_dir
+from .face_generation import selected_objects
+from .face_meshes import bake_face_meshes, face_meshes
+from .panel_settings import InputError, effective_target, model_info, settings_of
+from .preview_action import finish_run
+from .rig_status import check_target
+from .runs import RunContext, active_run
 from .scene import scene_fps
+from .shape_keys import shape_key_names
+from .sliders import slider_values
 from .speech_input import SpeechInputError, speech_audio
 
 FACE_MODEL_GLOB = "face*.onnx"
@@ -30,12 +40,10 @@ FACE_MODEL_GLOB = "face*.onnx"
 def face_target(context: bpy.types.Context) -> bpy.types.Object | None:
     """The panel's face mesh when some of its shape keys are ARKit shapes and the face
     model is installed (then the face is made with the gestures), else None."""
-    from ..face.arkit import match_shape_keys
-    from .shape_keys import shape_key_names
-    obj = gen.settings_of(context).face_mesh
+    obj = settings_of(context).face_mesh
     if obj is None or obj.type != 'MESH' or not match_shape_keys(shape_key_names(obj)).keys:
         return None
-    return obj if model_files(gen.weights_dir(context) or None, FACE_MODEL_GLOB) else None
+    return obj if model_files(weights_dir(context) or None, FACE_MODEL_GLOB) else None
 
 
 def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_frame: int | None = None,
@@ -43,39 +51,37 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
                      beat_strength: float = 1.0, seed: int = 0, auto_style: bool = True,
                      with_face: bool = True, face_emotions: dict[str, float] | None = None):
     """(GestureSpec, RunContext, face mesh name or "") from the panel; raises
-    gen.InputError (nothing changed)."""
-    from ..inference.gesture.job import GestureSpec
-    from ..preferences import get_preferences
-    if gen.active_run() is not None:
-        raise gen.InputError("a generation is already running: wait for it or cancel it (Esc)")
-    settings = gen.settings_of(context)
-    obj = gen.effective_target(context)
-    gen.check_target(obj, settings.allow_driven)
-    info = gen.model_info(context)
+    InputError (nothing changed)."""
+    if active_run() is not None:
+        raise InputError("a generation is already running: wait for it or cancel it (Esc)")
+    settings = settings_of(context)
+    obj = effective_target(context)
+    check_target(obj, settings.allow_driven)
+    info = model_info(context)
     if not info.available:
-        raise gen.InputError(info.problem)
+        raise InputError(info.problem)
     if filepath:
         path = Path(bpy.path.abspath(filepath))
         if not path.is_file():
-            raise gen.InputError(f"audio file not found: {path}")
+            raise InputError(f"audio file not found: {path}")
         origin = int(context.scene.frame_start if start_frame is None else start_frame)
     else:
         try:
             audio = speech_audio(context)
         except SpeechInputError as exc:
-            raise gen.InputError(str(exc)) from exc
+            raise InputError(str(exc)) from exc
         path, origin = audio.path, audio.frame_start
-    styles = gen.slider_values(settings.styles, info.styles)
+    styles = slider_values(settings.styles, info.styles)
     prefs = get_preferences(context)
     face = face_target(context) if with_face else None
     spec = GestureSpec(
         path, transcript.strip() or settings.speech_transcript.strip() or None, recognise,
         styles if styles or not auto_style else None,
         float(semantic_amount), float(beat_strength), int(seed), int(settings.steps) or None,
-        gen.weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
+        weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
         str(getattr(prefs, "device", 'AUTO')), scene_fps(context.scene), face is not None,
         dict(face_emotions or {}))
-    run = gen.RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
+    run = RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
                          RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                          bool(settings.allow_driven), bool(settings.play_preview))
     return spec, run, face.name if face is not None else ""
@@ -87,17 +93,15 @@ def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""
     on every ARKit mesh of the face mesh's character and the selection.
 
     Returns (preview action, face bake results: one per shape-key datablock, empty
-    without a face); raises gen.InputError."""
-    from .face_generation import selected_objects
-    from .face_meshes import bake_face_meshes, face_meshes
+    without a face); raises InputError."""
     fps = run.fps
     run.layout = [{"track": tr.name, "text": seg.text, "start": run.origin + int(round(seg.start * fps)),
                    "end": run.origin + int(round(seg.end * fps)), "index": [ti, si]}
                   for ti, tr in enumerate(result.timeline.tracks) for si, seg in enumerate(tr.segments)]
     face_obj = bpy.data.objects.get(face_name) if result.face is not None else None
     if result.face is not None and face_obj is None:
-        raise gen.InputError(f"the face mesh {face_name!r} is gone: generate again")
-    action = gen.finish_run(context, run, result)
+        raise InputError(f"the face mesh {face_name!r} is gone: generate again")
+    action = finish_run(context, run, result)
     baked = []
     if face_obj is not None:   # its ARKit keys were checked when the run was prepared
         meshes = face_meshes(face_obj, selected_objects(context), context.scene)

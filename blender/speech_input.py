@@ -28,6 +28,8 @@ import bpy
 
 from ..errors import CadenceError
 from ..inference.runtime.model_info import model_files
+from ..preferences import weights_dir
+from .panel_settings import effective_target
 
 # The eight emotions of the BEAT dataset: the speech sliders until a model's metadata
 # (``emotions`` in its JSON) says otherwise.
@@ -141,7 +143,6 @@ def action_problem(context: bpy.types.Context, action: SpeechAction) -> str | No
     if action.needs_face_mesh and settings.face_mesh is None:
         return "choose the Face mesh (with ARKit-style shape keys) in the Cadence panel"
     if action.needs_armature:
-        from .generation import effective_target
         if effective_target(context) is None:
             return "choose the Target armature in the Cadence panel"
     return None
@@ -150,7 +151,6 @@ def action_problem(context: bpy.types.Context, action: SpeechAction) -> str | No
 def available_speech_actions(context: bpy.types.Context) -> list[tuple[SpeechAction, str | None]]:
     """The speech buttons to show (operator registered and model present), each with the
     reason it is disabled (None: enabled)."""
-    from ..preferences import weights_dir
     wd = weights_dir(context)
     return [(a, action_problem(context, a)) for a in SPEECH_ACTIONS
             if operator_registered(a.idname) and speech_models_present(a, wd)]
@@ -180,7 +180,6 @@ def action_object(context: bpy.types.Context, action: SpeechAction):
     if action.needs_face_mesh:
         return settings.face_mesh
     if action.needs_armature:
-        from .generation import effective_target
         return effective_target(context)
     return None
 

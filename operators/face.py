@@ -11,9 +11,20 @@ the panel. Invoked, it runs in a worker thread (``inference/face/job.py``) with
 progress in the status bar, Esc cancels and leaves the scene unchanged; from a script
 it runs synchronously.
 """
+from pathlib import Path
+
 import bpy
 
+from ..blender.face_generation import apply_face, prepare_face
+from ..blender.face_meshes import face_report
+from ..blender.face_rig import face_armature
+from ..blender.panel_settings import InputError, settings_of
+from ..blender.runs import active_run, start_job
+from ..blender.speech_input import SpeechInputError, speech_audio, speech_audio_problem
+from ..face.csv_io import FaceCsvError, read_face_csv
 from ..face.expression import EMOTIONS
+from ..inference.face.job import FaceJob, run_face
+from ..preferences import weights_dir
 from ..properties import FACE_METHOD_ITEMS
 from .generate import GenerateOperator
 
@@ -27,7 +38,6 @@ def _face_mesh_ready(obj) -> bool:
         return any(o.type == 'MESH' and o.data.shape_keys is not None for o in obj.children_recursive)
     if obj.type != 'MESH':
         return False
-    from ..blender.face_rig import face_armature
     return obj.data.shape_keys is not None or face_armature(obj) is not None
 
 
@@ -75,10 +85,6 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
     # -- inputs ----------------------------------------------------------------------------
     def _source(self, context):
         """(path, start frame) of the audio or CSV; raises InputError."""
-        from pathlib import Path
-
-        from ..blender.generation import InputError
-        from ..blender.speech_input import SpeechInputError, speech_audio
         if self.filepath:
             return Path(bpy.path.abspath(self.filepath)), self.start_frame
         try:
@@ -88,9 +94,6 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
         return audio.path, audio.frame_start
 
     def _prepare(self, context, path, start_frame):
-        from ..blender.face_generation import prepare_face
-        from ..blender.generation import settings_of
-        from ..preferences import weights_dir
         settings = settings_of(context)
         method = self.method if self.method != 'PANEL' else getattr(settings, "face_method", 'BLEND')
         transcript = self.transcript or getattr(settings, "speech_transcript", "")
@@ -102,9 +105,6 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
 
     # -- synchronous ------------------------------------------------------------------------
     def execute(self, context):
-        from ..blender.generation import InputError
-        from ..face.csv_io import FaceCsvError, read_face_csv
-        from ..inference.face.job import run_face
         try:
             path, start_frame = self._source(context)
             spec, run = self._prepare(context, path, start_frame)
@@ -118,8 +118,6 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
         return self._apply(context, run, anim)
 
     def _apply(self, context, run, anim):
-        from ..blender.face_generation import apply_face
-        from ..blender.generation import InputError
         try:
             done = apply_face(context, run, anim)
         except (InputError, ValueError) as exc:
@@ -127,7 +125,6 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
             return {'CANCELLED'}
         for warning in list(anim.warnings) + done.notes:
             self.report({'WARNING'}, warning)
-        from ..blender.face_meshes import face_report
         text, missing = face_report(done.meshes, done.bakes, done.frames, anim.info.get("method", "csv"))
         if done.rig is not None:
             text += (f"; bones of {done.rig.armature!r} ({done.rig.summary()}) on NLA track "
@@ -137,10 +134,7 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
 
     # -- worker thread ----------------------------------------------------------------------
     def invoke(self, context, event):
-        from ..blender import generation as gen
-        from ..blender.generation import InputError
         if not self.filepath:
-            from ..blender.speech_input import speech_audio_problem
             if speech_audio_problem(context):             # nothing picked: ask for a file
                 context.window_manager.fileselect_add(self)
                 return {'RUNNING_MODAL'}
@@ -151,13 +145,12 @@ class CADENCE_OT_generate_face(GenerateOperator, bpy.types.Operator):
             if path.suffix.lower() == ".csv":
                 return self.execute(context)
             spec, self._run = self._prepare(context, path, start_frame)
-            if gen.active_run() is not None:
+            if active_run() is not None:
                 raise InputError("a generation is running: wait for it or press Esc")
         except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        from ..inference.face.job import FaceJob
-        self._job = gen.start_job(spec, None, FaceJob(spec))
+        self._job = start_job(spec, None, FaceJob(spec))
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)

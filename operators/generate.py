@@ -1,6 +1,7 @@
 """Generate, cancel, step through variations, bake, clear the preview, add a rig.
 
-Thin operators over ``blender/generation.py``. Generate from a button runs modally:
+Thin operators over ``blender/prompt_generation.py``, ``blender/runs.py``,
+``blender/preview_action.py`` and ``blender/bake_preview.py``. Generate from a button runs modally:
 sampling happens in a worker thread on plain numpy data (``inference/runtime/jobs.py``); a
 timer polls it, shows progress in the status bar (text) and the panel (a bar), and only
 the main thread applies the result. Esc (or the panel's Cancel) stops it and leaves the scene as
@@ -8,7 +9,12 @@ it was. Called from a script (``bpy.ops.cadence.generate()``), it runs synchrono
 """
 import bpy
 
-from ..blender import generation as gen
+from ..blender.armature import build_armature
+from ..blender.bake_preview import bake_preview
+from ..blender.panel_settings import InputError, settings_of
+from ..blender.preview_action import clear_preview, current_run, finish_run, show_variation
+from ..blender.prompt_generation import generate_now, prepare_generation
+from ..blender.runs import active_run, cancel_active, end_job, start_job
 
 
 def _tag_redraw(context: bpy.types.Context) -> None:
@@ -19,13 +25,13 @@ def _tag_redraw(context: bpy.types.Context) -> None:
 
 
 def _report_result(op: bpy.types.Operator, context: bpy.types.Context) -> None:
-    run = gen.current_run(gen.settings_of(context))
+    run = current_run(settings_of(context))
     for warning in (run.context.warnings if run is not None else []):
         op.report({'WARNING'}, _message(warning))
-    r = gen.settings_of(context).result
+    r = settings_of(context).result
     more = f", {r.variations} variations" if r.variations > 1 else ""
     op.report({'INFO'}, f"Generated {r.seconds:.1f} s ({r.frames} frames) in {r.seconds_taken:.1f} s "
-                        f"on {r.device}{more}: previewing on {gen.settings_of(context).preview_object.name!r}")
+                        f"on {r.device}{more}: previewing on {settings_of(context).preview_object.name!r}")
 
 
 class GenerateOperator:
@@ -52,8 +58,8 @@ class GenerateOperator:
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Synchronous: for scripts and tests (the same functions as the modal path)."""
         try:
-            gen.generate_now(context, self.only_active)
-        except gen.InputError as exc:
+            generate_now(context, self.only_active)
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         except (ValueError, RuntimeError, OSError) as exc:  # weights, model, device: own message
@@ -66,12 +72,12 @@ class GenerateOperator:
         if context.window is None or bpy.app.background:
             return self.execute(context)
         try:
-            spec, run = gen.prepare_generation(context, self.only_active)
-        except gen.InputError as exc:
+            spec, run = prepare_generation(context, self.only_active)
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         self._run = run
-        self._job = gen.start_job(spec, run)
+        self._job = start_job(spec, run)
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)
@@ -107,8 +113,8 @@ class GenerateOperator:
     def _finish(self, context: bpy.types.Context, result) -> set[str]:
         """Main thread, the worker done: apply its result (subclasses apply theirs)."""
         try:
-            gen.finish_run(context, self._run, result)
-        except gen.InputError as exc:
+            finish_run(context, self._run, result)
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         _report_result(self, context)
@@ -126,7 +132,7 @@ class GenerateOperator:
             self._timer = None
         self._status(context, None)
         if self._job is not None:
-            gen.end_job(self._job)
+            end_job(self._job)
         _tag_redraw(context)
 
     @staticmethod
@@ -157,10 +163,10 @@ class CADENCE_OT_cancel_generation(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return gen.active_run() is not None
+        return active_run() is not None
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        gen.cancel_active()
+        cancel_active()
         return {'FINISHED'}
 
 
@@ -180,10 +186,10 @@ class CADENCE_OT_step_variation(bpy.types.Operator):
         return "Show the next variation" if properties.direction >= 0 else "Show the previous variation"
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         try:
-            gen.show_variation(context, settings.variation_index + (1 if self.direction >= 0 else -1))
-        except gen.InputError as exc:
+            show_variation(context, settings.variation_index + (1 if self.direction >= 0 else -1))
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         self.report({'INFO'}, f"Variation {settings.variation_index + 1} of {settings.result.variations} "
@@ -199,11 +205,11 @@ class CADENCE_OT_bake(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         obj = settings.preview_object
         try:
-            action = gen.bake_preview(context)
-        except gen.InputError as exc:
+            action = bake_preview(context)
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         nla = " with NLA strips per prompt" if settings.bake_nla else ""
@@ -219,10 +225,10 @@ class CADENCE_OT_clear_preview(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        if gen.active_run() is not None:
+        if active_run() is not None:
             self.report({'ERROR'}, "A generation is running: cancel it first")
             return {'CANCELLED'}
-        if not gen.clear_preview(gen.settings_of(context)):
+        if not clear_preview(settings_of(context)):
             self.report({'INFO'}, "There is no preview to clear")
             return {'CANCELLED'}
         return {'FINISHED'}
@@ -240,9 +246,8 @@ class CADENCE_OT_add_rig(bpy.types.Operator):
         return context.mode == 'OBJECT'
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..blender.armature import build_armature
         obj = build_armature(name="Cadence Rig")
-        gen.settings_of(context).target = obj
+        settings_of(context).target = obj
         self.report({'INFO'}, f"Added {obj.name!r} as the target")
         return {'FINISHED'}
 

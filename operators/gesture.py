@@ -3,19 +3,23 @@ target armature (previewed like Generate, then Bake), and the face on the face m
 when one is set (both from one click, in sync).
 
 From the panel's button it runs modally: the work happens in a worker thread
-(``inference/gesture/job.py`` in ``inference/jobs.GenerationJob``), Esc cancels and
+(``inference/gesture/job.py`` in ``inference/runtime/jobs.GenerationJob``), Esc cancels and
 leaves the scene unchanged; from a script it runs synchronously. The thin layer over
 ``blender/gesture.py``.
 """
 import bpy
 
-from ..blender import generation as gen
+from ..blender.gesture import finish_gestures, prepare_gestures
+from ..blender.panel_settings import InputError, settings_of
+from ..blender.runs import start_job
 from ..face.expression import EMOTIONS
+from ..inference.gesture.job import run_gestures
+from ..inference.runtime.jobs import GenerationJob
 from .generate import GenerateOperator, _message
 
 
 def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result, face) -> None:
-    r = gen.settings_of(context).result
+    r = settings_of(context).result
     style = ", ".join(f"{k}={v:.2f}" for k, v in result.styles.items()) or "neutral"
     style += " (from the voice)" if result.styles_estimated else ""
     for warning in result.warnings:
@@ -27,7 +31,7 @@ def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result,
                      f"; face keyed on {len(face)} meshes ({', '.join(b.action.name for b in face)})")
     op.report({'INFO'}, f"Gestures for {r.seconds:.1f} s of speech in {r.seconds_taken:.1f} s, style "
                         f"{style}, semantic gestures: {said}{face_text}; previewing on "
-                        f"{gen.settings_of(context).preview_object.name!r}")
+                        f"{settings_of(context).preview_object.name!r}")
 
 
 class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
@@ -64,7 +68,6 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
         return cls.__doc__
 
     def _prepare(self, context):
-        from ..blender.gesture import prepare_gestures
         emotions = {n: getattr(self, f"emotion_{n}") for n in EMOTIONS if getattr(self, f"emotion_{n}") > 0}
         return prepare_gestures(
             context, filepath=self.filepath, start_frame=self.start_frame if self.filepath else None,
@@ -74,11 +77,10 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Synchronous: for scripts and tests (the same functions as the modal path)."""
-        from ..inference.gesture.job import run_gestures
         try:
             spec, self._run, self._face = self._prepare(context)
             result = run_gestures(spec)
-        except gen.InputError as exc:
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         except (ValueError, RuntimeError, OSError) as exc:  # audio, weights, recognition: own message
@@ -89,14 +91,12 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if context.window is None or bpy.app.background:
             return self.execute(context)
-        from ..inference.gesture.job import run_gestures
-        from ..inference.runtime.jobs import GenerationJob
         try:
             spec, self._run, self._face = self._prepare(context)
-        except gen.InputError as exc:
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        self._job = gen.start_job(spec, self._run, GenerationJob(spec, runner=run_gestures))
+        self._job = start_job(spec, self._run, GenerationJob(spec, runner=run_gestures))
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.1, window=context.window)
         wm.modal_handler_add(self)
@@ -104,10 +104,9 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
         return {'RUNNING_MODAL'}
 
     def _finish(self, context: bpy.types.Context, result) -> set[str]:
-        from ..blender.gesture import finish_gestures
         try:
             _, face = finish_gestures(context, self._run, result, self._face)
-        except gen.InputError as exc:
+        except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         _report_gestures(self, context, result, face)

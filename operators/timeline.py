@@ -8,7 +8,9 @@ import random
 
 import bpy
 
-from ..blender import generation as gen
+from ..blender.panel_settings import effective_target, model_info, settings_of
+from ..blender.scene import scene_fps
+from ..blender.sliders import reset_sliders, sync_scene_sliders
 
 DEFAULT_PROMPT_SECONDS = 4.0
 
@@ -38,7 +40,7 @@ def new_track(settings):
 def new_segment(track, scene: bpy.types.Scene, text: str = "", length: int | None = None):
     """A prompt after the track's last one (or at the scene's start), ``length`` frames
     (default 4 s at the scene's rate), kept inside the scene's range when it fits."""
-    fps = gen.scene_fps(scene)
+    fps = scene_fps(scene)
     length = max(1, length or int(round(DEFAULT_PROMPT_SECONDS * fps)))
     start = max([scene.frame_start] + [s.frame_end for s in track.segments])
     end = start + length
@@ -77,7 +79,7 @@ class CADENCE_OT_track_add(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         new_segment(new_track(settings), context.scene)
         return {'FINISHED'}
 
@@ -94,7 +96,7 @@ class CADENCE_OT_track_remove(bpy.types.Operator):
         return len(context.scene.cadence.tracks) > 0
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         if _active_track(settings) is None:
             return {'CANCELLED'}
         settings.tracks.remove(settings.active_track_index)
@@ -118,7 +120,7 @@ class CADENCE_OT_track_move(bpy.types.Operator):
         return len(context.scene.cadence.tracks) > 1
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         i = settings.active_track_index
         j = i - 1 if self.direction == 'UP' else i + 1
         if not 0 <= j < len(settings.tracks):
@@ -139,7 +141,7 @@ class CADENCE_OT_segment_add(bpy.types.Operator):
                                    description="What the character does")
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         track = _active_track(settings) or new_track(settings)
         new_segment(track, context.scene, self.text)
         return {'FINISHED'}
@@ -153,7 +155,7 @@ class CADENCE_OT_segment_remove(_ActiveSegmentOperator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         track = _active_track(settings)
         if _active_segment(settings) is None:
             return {'CANCELLED'}
@@ -170,7 +172,7 @@ class CADENCE_OT_segment_duplicate(_ActiveSegmentOperator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         src = _active_segment(settings)
         if src is None:
             return {'CANCELLED'}
@@ -201,7 +203,7 @@ class CADENCE_OT_segment_move(bpy.types.Operator):
         return track is not None and len(track.segments) > 1
 
     def execute(self, context):
-        track = _active_track(gen.settings_of(context))
+        track = _active_track(settings_of(context))
         i = track.active_segment_index
         j = i - 1 if self.direction == 'UP' else i + 1
         if not 0 <= j < len(track.segments):
@@ -220,7 +222,7 @@ class CADENCE_OT_segment_from_frame_range(_ActiveSegmentOperator):
 
     def execute(self, context):
         scene = context.scene
-        seg = _active_segment(gen.settings_of(context))
+        seg = _active_segment(settings_of(context))
         if seg is None:
             return {'CANCELLED'}
         if scene.use_preview_range:
@@ -238,7 +240,7 @@ class CADENCE_OT_randomize_seed(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        settings = gen.settings_of(context)
+        settings = settings_of(context)
         old = settings.seed
         while settings.seed == old:
             settings.seed = random.randrange(100000)
@@ -253,7 +255,7 @@ class CADENCE_OT_reset_styles(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        gen.reset_sliders(context)
+        reset_sliders(context)
         return {'FINISHED'}
 
 
@@ -265,8 +267,8 @@ class CADENCE_OT_sync_styles(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        info = gen.model_info(context)
-        gen.sync_scene_sliders(context)
+        info = model_info(context)
+        sync_scene_sliders(context)
         if not info.available:
             self.report({'WARNING'}, info.problem)
         return {'FINISHED'}
@@ -283,20 +285,20 @@ class CADENCE_OT_edit_bone_map_entry(bpy.types.Operator):
     bone: bpy.props.StringProperty(name="Bone", description="Bone of the armature; empty unmaps the joint")
 
     def invoke(self, context, event):
-        obj = gen.effective_target(context)
+        obj = effective_target(context)
         if obj is None:
             self.report({'ERROR'}, "No target armature")
             return {'CANCELLED'}
         return context.window_manager.invoke_props_dialog(self)
 
     def draw(self, context):
-        obj = gen.effective_target(context)
+        obj = effective_target(context)
         self.layout.label(text=self.joint.replace("_", " ").title())
         if obj is not None:
             self.layout.prop_search(self, "bone", obj.data, "bones", text="Bone")
 
     def execute(self, context):
-        obj = gen.effective_target(context)
+        obj = effective_target(context)
         if obj is None:
             self.report({'ERROR'}, "No target armature")
             return {'CANCELLED'}

@@ -11,8 +11,16 @@ from dataclasses import dataclass
 
 import bpy
 
-from ..blender import generation as gen
+from ..blender.bake_preview import bake_problem
+from ..blender.panel_settings import InputError, effective_target, model_info, settings_of
+from ..blender.path_curve import CurvePathError, curve_ground_path, pace, prompt_seconds
+from ..blender.preview_action import variation_problem
+from ..blender.prompt_generation import regenerate_problem
 from ..blender.rig_retarget import armature_problem
+from ..blender.rig_status import rig_status
+from ..blender.runs import active_run
+from ..blender.scene import scene_fps
+from ..blender.timeline_build import build_timeline
 
 
 @dataclass
@@ -31,24 +39,24 @@ def _sentence(text: str) -> str:
 
 def generate_problem(context: bpy.types.Context) -> str | None:
     """Why Generate cannot start (cheap enough for every redraw)."""
-    if gen.active_run() is not None:
+    if active_run() is not None:
         return "a generation is running"
-    settings = gen.settings_of(context)
-    obj = gen.effective_target(context)
+    settings = settings_of(context)
+    obj = effective_target(context)
     if obj is None:
         return "no target armature: pick one (Target) or add the Cadence rig"
     problem = armature_problem(obj)
     if problem:
         return problem
-    status = gen.rig_status(obj)
+    status = rig_status(obj)
     if not status.ok:
         return status.text
-    info = gen.model_info(context)
+    info = model_info(context)
     if not info.available:
         return info.problem
     try:
-        gen.build_timeline(settings, context.scene)
-    except gen.InputError as exc:
+        build_timeline(settings, context.scene)
+    except InputError as exc:
         return str(exc)
     return None
 
@@ -60,16 +68,16 @@ def generate_state(context: bpy.types.Context) -> ButtonState:
 def regenerate_state(context: bpy.types.Context) -> ButtonState:
     """Regenerate the active prompt alone (keeping the rest of the preview)."""
     problem = generate_problem(context)
-    return ButtonState.of(problem or gen.regenerate_problem(context))
+    return ButtonState.of(problem or regenerate_problem(context))
 
 
 def bake_state(context: bpy.types.Context) -> ButtonState:
-    return ButtonState.of(gen.bake_problem(gen.settings_of(context)))
+    return ButtonState.of(bake_problem(settings_of(context)))
 
 
 def clear_state(context: bpy.types.Context) -> ButtonState:
-    settings = gen.settings_of(context)
-    if gen.active_run() is not None:
+    settings = settings_of(context)
+    if active_run() is not None:
         return ButtonState(False, "A generation is running")
     if settings.preview_action is None and settings.preview_object is None:
         return ButtonState(False, "No preview")
@@ -78,17 +86,17 @@ def clear_state(context: bpy.types.Context) -> ButtonState:
 
 def variation_state(context: bpy.types.Context) -> tuple[ButtonState, str]:
     """(can step, label "Variation i / n")."""
-    settings = gen.settings_of(context)
+    settings = settings_of(context)
     n = max(1, settings.result.variations)
     label = f"Variation {min(settings.variation_index, n - 1) + 1} / {n}"
-    if gen.active_run() is not None:
+    if active_run() is not None:
         return ButtonState(False, "A generation is running"), label
-    return ButtonState.of(gen.variation_problem(settings)), label
+    return ButtonState.of(variation_problem(settings)), label
 
 
 def progress_state() -> tuple[float, str] | None:
     """(fraction, text) of the running generation, or None."""
-    current = gen.active_run()
+    current = active_run()
     if current is None:
         return None
     job = current[0]
@@ -99,7 +107,7 @@ def progress_state() -> tuple[float, str] | None:
 
 def summary_lines(context: bpy.types.Context) -> list[str]:
     """A compact summary of the last result (empty before the first)."""
-    r = gen.settings_of(context).result
+    r = settings_of(context).result
     if r.frames <= 0:
         return []
     lines = [f"{r.seconds:.1f} s, {r.frames} frames", f"Took {r.seconds_taken:.1f} s on {r.device or 'CPU'}"]
@@ -113,21 +121,21 @@ def summary_lines(context: bpy.types.Context) -> list[str]:
 
 def target_lines(context: bpy.types.Context) -> list[tuple[str, str]]:
     """(text, icon) lines under the Target field: which armature and its mapping."""
-    settings = gen.settings_of(context)
-    obj = gen.effective_target(context)
+    settings = settings_of(context)
+    obj = effective_target(context)
     out: list[tuple[str, str]] = []
     if obj is None:
         out.append(("No armature: pick the Target or add the Cadence rig", 'INFO'))
         return out
     if settings.target is None:
         out.append((f"Using the active armature {obj.name!r}", 'OBJECT_DATA'))
-    status = gen.rig_status(obj)
+    status = rig_status(obj)
     out.append((status.text, status.icon))
     return out
 
 
 def segment_frames_label(segment, scene: bpy.types.Scene) -> str:
-    fps = gen.scene_fps(scene)
+    fps = scene_fps(scene)
     seconds = (segment.frame_end - segment.frame_start) / fps
     return f"{segment.frame_start}-{segment.frame_end} ({seconds:.1f} s)"
 
@@ -136,14 +144,13 @@ def segment_path_line(segment, scene: bpy.types.Scene) -> tuple[str, str] | None
     """(text, icon) under a prompt's Path: how far and how fast the character walks it
     (None without a path, or when the path cannot be read: the timeline's problem line
     says why)."""
-    from ..blender.path_curve import CurvePathError, curve_ground_path, pace, prompt_seconds
     if segment.path is None or segment.path.type != 'CURVE':
         return None
     try:
         read = curve_ground_path(segment.path)
     except CurvePathError:
         return None
-    seconds = prompt_seconds(segment.frame_start, segment.frame_end, gen.scene_fps(scene))
+    seconds = prompt_seconds(segment.frame_start, segment.frame_end, scene_fps(scene))
     speed, words, ok = pace(read.world_length, seconds)
     return (f"Walks {read.world_length:.1f} m in {seconds:.1f} s ({speed:.1f} m/s, {words})",
             'INFO' if ok else 'ERROR')
@@ -190,7 +197,7 @@ def face_meshes_line(context: bpy.types.Context) -> tuple[str, str] | None:
     """(text, icon): which meshes Generate Face will drive for the panel's Face mesh (the
     character's meshes with ARKit keys and the selected ones), or None without a Face."""
     from ..blender.face_meshes import face_meshes, meshes_label
-    obj = gen.settings_of(context).face_mesh
+    obj = settings_of(context).face_mesh
     if obj is None:
         return None
     meshes = face_meshes(obj, getattr(context, "selected_objects", None) or [], context.scene)

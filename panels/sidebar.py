@@ -8,8 +8,11 @@ their models are installed). ``draw`` only lays out what ``panels/logic.py`` com
 """
 import bpy
 
-from ..blender import generation as gen
 from ..blender import speech_input
+from ..blender.panel_settings import effective_target, model_info
+from ..blender.preview_action import has_preview
+from ..blender.sliders import request_slider_sync, sliders_in_sync
+from ..blender.timeline_build import segment_label, timeline_problem
 from . import logic
 
 CATEGORY = "Cadence"
@@ -45,7 +48,7 @@ class CADENCE_PT_main(_CadencePanel, bpy.types.Panel):
         col.prop(settings, "target", icon='OUTLINER_OB_ARMATURE')
         for text, icon in logic.target_lines(context):
             col.label(text=text, icon=icon)
-        obj = gen.effective_target(context)
+        obj = effective_target(context)
         if obj is None:
             col.operator("cadence.add_rig", icon='ARMATURE_DATA')
         else:
@@ -69,7 +72,7 @@ class CADENCE_PT_bone_map(_CadencePanel, bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        obj = gen.effective_target(context)
+        obj = effective_target(context)
         rows = logic.bone_map_rows(obj) if obj is not None else []
         if not rows:
             layout.label(text="Check Rig to review and edit the bone map", icon='INFO')
@@ -150,7 +153,7 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
         row.prop(seg, "frame_start")
         row.prop(seg, "frame_end")
         row.operator("cadence.segment_from_frame_range", text="", icon='PREVIEW_RANGE')
-        box.label(text=f"{logic.segment_frames_label(seg, context.scene)}, {gen.segment_label(seg)}", icon='TIME')
+        box.label(text=f"{logic.segment_frames_label(seg, context.scene)}, {segment_label(seg)}", icon='TIME')
         grid = box.grid_flow(columns=3, even_columns=True, align=True)
         grid.prop(seg, "parts")
         box.prop(seg, "path", icon='CURVE_PATH')
@@ -160,21 +163,21 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
         box.prop(seg, "use_style")
         if seg.use_style:
             _sliders(box, seg.styles, context)
-        if logic.progress_state() is None and gen.has_preview(settings):
+        if logic.progress_state() is None and has_preview(settings):
             regen = logic.regenerate_state(context)
             row = box.row()
             row.enabled = regen.enabled
             op = row.operator("cadence.generate", text="Regenerate This Prompt", icon='FILE_REFRESH')
             op.only_active = True
             _reason(box, regen)
-        problem = gen.timeline_problem(context)
+        problem = timeline_problem(context)
         if problem:
             layout.label(text=logic._sentence(problem), icon='ERROR')
 
 
 def _sliders(layout, collection, context) -> None:
     if not len(collection):
-        info = gen.model_info(context)
+        info = model_info(context)
         layout.label(text=info.problem if not info.available else "Loading the sliders...", icon='INFO')
     col = layout.column(align=True)
     for slider in collection:
@@ -188,8 +191,8 @@ class CADENCE_PT_style(_CadencePanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.cadence
-        if not gen.sliders_in_sync(context):
-            gen.request_slider_sync(context)
+        if not sliders_in_sync(context):
+            request_slider_sync(context)
         _sliders(layout, settings.styles, context)
         layout.operator("cadence.reset_styles", icon='LOOP_BACK')
         col = layout.column(align=True)

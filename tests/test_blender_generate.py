@@ -170,7 +170,9 @@ def test_generate_then_bake_is_undone_step_by_step(blender, weights):  # noqa: F
 def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F811
     """The modal operator's path: prepare on the main thread, sample in a worker thread,
     cancel (Esc / Cancel button) after the first step."""
-    from cadence.blender import generation as gen
+    from cadence.blender.prompt_generation import prepare_generation
+    from cadence.blender.runs import active_run, cancel_active, end_job, start_job
+    from cadence.blender.sliders import sync_scene_sliders
     from cadence.inference.runtime.jobs import GenerationJob, run_generation
     from cadence.panels import logic
     bpy = blender
@@ -178,7 +180,7 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F
     s = bpy.context.scene.cadence
     s.steps, s.variations = 10, 3
     add_prompt(bpy, "a person runs", 1, 121)
-    gen.sync_scene_sliders(bpy.context)
+    sync_scene_sliders(bpy.context)
     before = fingerprint(bpy)
 
     reached = threading.Event()
@@ -194,10 +196,10 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F
             return keep_going and not job_ref[0].cancel_requested
         return run_generation(spec, gate)
 
-    spec, run = gen.prepare_generation(bpy.context)
+    spec, run = prepare_generation(bpy.context)
     job = GenerationJob(spec, runner)
     job_ref.append(job)
-    gen.start_job(spec, run, job)
+    start_job(spec, run, job)
     try:
         assert reached.wait(120), "the worker never reached the first step"
         assert not logic.generate_state(bpy.context).enabled  # one generation at a time
@@ -205,32 +207,34 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F
         assert 0 < factor < 1 and "step" in text
         with pytest.raises(RuntimeError, match="already running"):
             bpy.ops.cadence.generate()
-        assert gen.cancel_active()
+        assert cancel_active()
         assert logic.progress_state()[1] == "Cancelling..."
     finally:
         job.cancel()
         release.set()
     assert job.wait(120)
-    gen.end_job(job)
+    end_job(job)
     assert job.cancelled and job.result is None and job.error is None
     assert fingerprint(bpy) == before
-    assert gen.active_run() is None and logic.generate_state(bpy.context).enabled
+    assert active_run() is None and logic.generate_state(bpy.context).enabled
 
 
 def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):  # noqa: F811
-    from cadence.blender import generation as gen
+    from cadence.blender.preview_action import finish_run
+    from cadence.blender.prompt_generation import prepare_generation
+    from cadence.blender.runs import end_job, start_job
     bpy = blender
     obj = setup_rig(bpy)
     add_prompt(bpy, "a person jumps", 1, 46)
-    spec, run = gen.prepare_generation(bpy.context)
-    job = gen.start_job(spec, run)
+    spec, run = prepare_generation(bpy.context)
+    job = start_job(spec, run)
     deadline = time.time() + 120
     while not job.done and time.time() < deadline:  # what the modal timer does
         time.sleep(0.05)
-    gen.end_job(job)
+    end_job(job)
     assert job.done and job.error is None and job.progress == 1.0
     assert "Preview" not in "".join(bpy.data.actions.keys())  # nothing applied by the thread
-    gen.finish_run(bpy.context, run, job.result)
+    finish_run(bpy.context, run, job.result)
     assert obj.animation_data.action.name == "Cadence Preview"
     assert bpy.context.scene.cadence.result.frames == 45
 
@@ -286,17 +290,19 @@ def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp
 
 def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # noqa: F811
     """The rig is deleted while the worker samples: the result is refused, nothing changes."""
-    from cadence.blender import generation as gen
+    from cadence.blender.panel_settings import InputError
+    from cadence.blender.preview_action import finish_run
+    from cadence.blender.prompt_generation import prepare_generation
     from cadence.inference.runtime.jobs import run_generation
     bpy = blender
     obj = setup_rig(bpy)
     add_prompt(bpy, "walk", 1, 31)
-    spec, run = gen.prepare_generation(bpy.context)
+    spec, run = prepare_generation(bpy.context)
     result = run_generation(spec)
     bpy.data.objects.remove(obj)
     before = fingerprint(bpy)
-    with pytest.raises(gen.InputError, match="is gone"):
-        gen.finish_run(bpy.context, run, result)
+    with pytest.raises(InputError, match="is gone"):
+        finish_run(bpy.context, run, result)
     assert fingerprint(bpy) == before
 
 
@@ -339,25 +345,26 @@ def _modal_operator(bpy, job, run):
 
 
 def test_modal_handler_polls_applies_and_cancels(blender, weights):  # noqa: F811
-    from cadence.blender import generation as gen
+    from cadence.blender.prompt_generation import prepare_generation
+    from cadence.blender.runs import active_run, start_job
     bpy = blender
     obj = setup_rig(bpy)
     add_prompt(bpy, "a person waves", 1, 46)
     before = fingerprint(bpy)
 
     # Esc: cancelled at once, nothing applied, the worker's late result is dropped.
-    spec, run = gen.prepare_generation(bpy.context)
-    job = gen.start_job(spec, run)
+    spec, run = prepare_generation(bpy.context)
+    job = start_job(spec, run)
     op = _modal_operator(bpy, job, run)
     assert op.modal(bpy.context, _FakeEvent('MOUSEMOVE')) == {'PASS_THROUGH'}
     assert op.modal(bpy.context, _FakeEvent('ESC', 'PRESS')) == {'CANCELLED'}
-    assert gen.active_run() is None and ('INFO', "Generation cancelled; the scene is unchanged") in op.reports
+    assert active_run() is None and ('INFO', "Generation cancelled; the scene is unchanged") in op.reports
     assert job.wait(120) and job.result is None
     assert fingerprint(bpy) == before
 
     # Timer ticks until the worker is done, then the preview is applied.
-    spec, run = gen.prepare_generation(bpy.context)
-    job = gen.start_job(spec, run)
+    spec, run = prepare_generation(bpy.context)
+    job = start_job(spec, run)
     op = _modal_operator(bpy, job, run)
     deadline = time.time() + 120
     outcome = {'PASS_THROUGH'}
@@ -365,7 +372,7 @@ def test_modal_handler_polls_applies_and_cancels(blender, weights):  # noqa: F81
         time.sleep(0.05)
         outcome = op.modal(bpy.context, _FakeEvent('TIMER'))
     assert outcome == {'FINISHED'}, op.reports
-    assert obj.animation_data.action.name == "Cadence Preview" and gen.active_run() is None
+    assert obj.animation_data.action.name == "Cadence Preview" and active_run() is None
     assert op.reports[-1][0] == 'INFO' and op.reports[-1][1].startswith("Generated 1.5 s (45 frames)")
 
 

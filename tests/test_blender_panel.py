@@ -31,7 +31,7 @@ def test_registering_imports_no_onnxruntime():
     # bench/register_time.py measures it in a fresh process; here: the modules that
     # registration imports do not pull it in.
     import cadence.registration  # noqa: F401
-    from cadence.blender import generation  # noqa: F401
+    from cadence.blender import bake_preview, prompt_generation, sliders  # noqa: F401
     from cadence.panels import sidebar  # noqa: F401
     import subprocess
     code = ("import sys; sys.path.insert(0, 'cli'); import bpy; from _package import load_package; "
@@ -131,17 +131,17 @@ def test_timeline_operators(blender):  # noqa: F811
 
 def test_sliders_come_from_the_model(blender, weights):  # noqa: F811
     import json
-    from cadence.blender import generation as gen
+    from cadence.blender.sliders import sliders_in_sync, sync_scene_sliders
     bpy = blender
     names = json.loads((weights / "motion_diffusion.json").read_text())["styles"]
     s = bpy.context.scene.cadence
-    assert not gen.sliders_in_sync(bpy.context)
+    assert not sliders_in_sync(bpy.context)
     stale = s.styles.add()
     stale.name, stale.value = names[1], 0.6
-    assert gen.sync_scene_sliders(bpy.context)
+    assert sync_scene_sliders(bpy.context)
     assert [x.name for x in s.styles] == names
     assert s.styles[names[1]].value == pytest.approx(0.6)  # values kept by name
-    assert gen.sliders_in_sync(bpy.context)
+    assert sliders_in_sync(bpy.context)
     seg = add_prompt(bpy, "walk", 1, 60)
     seg.use_style = True  # update callback fills the prompt's own sliders
     assert [x.name for x in seg.styles] == names
@@ -233,7 +233,7 @@ def test_speech_hook(blender, tmp_path, monkeypatch):  # noqa: F811
         shown = dict((a.idname, reason) for a, reason in sp.available_speech_actions(bpy.context))
         assert shown[action.idname] is None
         assert bpy.ops.cadence.test_speech() == {'FINISHED'}
-        from cadence.blender.generation import sync_scene_sliders
+        from cadence.blender.sliders import sync_scene_sliders
         sync_scene_sliders(bpy.context)
         s.speech_emotions["happy"].value = 0.7
         values = sp.operator_values(bpy.context, action)
@@ -305,16 +305,16 @@ def test_panels_draw_headless(blender, weights):  # noqa: F811
 
 def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):  # noqa: F811
     """draw may not write data: it registers a timer that syncs the sliders."""
-    from cadence.blender import generation as gen
+    from cadence.blender.sliders import _SYNC_PENDING, sliders_in_sync
     bpy = blender
     scheduled = []
-    gen._SYNC_PENDING.clear()  # earlier draws scheduled timers that never run headless
+    _SYNC_PENDING.clear()  # earlier draws scheduled timers that never run headless
     monkeypatch.setattr(bpy.app.timers, "register", lambda fn, first_interval=0.0: scheduled.append(fn))
     _draw_all(bpy, bpy.context)
     _draw_all(bpy, bpy.context)
     assert len(scheduled) == 1 and len(bpy.context.scene.cadence.styles) == 0
     scheduled[0]()
-    assert gen.sliders_in_sync(bpy.context) and len(bpy.context.scene.cadence.styles) > 0
+    assert sliders_in_sync(bpy.context) and len(bpy.context.scene.cadence.styles) > 0
     rec = _draw_all(bpy, bpy.context)
     labels = {c[2].get("text") for c in rec.calls("prop") if c[1][1] == "value"}
     assert "Happy" in labels and "Neutral" in labels  # style and speech emotion sliders

@@ -137,7 +137,7 @@ def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noq
     from cadence.blender.path_curve import ground_frame
     from cadence.blender.rig_retarget import retarget_onto
     from cadence.motion.kinematics import rest_motion
-    from cadence.motion.rig_retarget import RetargetOptions
+    from cadence.motion.canonical_to_rig import RetargetOptions
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix="", **TURNED))
     frame = ground_frame(obj, depsgraph=bpy.context.evaluated_depsgraph_get())
@@ -227,7 +227,9 @@ def test_worker_thread_variations_walk_the_path_too(blender, weights):  # noqa: 
     alone leaves the walk on it."""
     import time
 
-    from cadence.blender import generation as gen
+    from cadence.blender.preview_action import finish_run
+    from cadence.blender.prompt_generation import prepare_generation
+    from cadence.blender.runs import end_job, start_job
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=4)
     s = bpy.context.scene.cadence
@@ -235,15 +237,15 @@ def test_worker_thread_variations_walk_the_path_too(blender, weights):  # noqa: 
     curve = make_curve(bpy, S_CURVE)
     add_prompt(bpy, "a person walks", 1, 211, ["legs", "torso"]).path = curve
     add_prompt(bpy, "waves with the right hand", 60, 120, ["right_arm"], track=1)
-    spec, run = gen.prepare_generation(bpy.context)
+    spec, run = prepare_generation(bpy.context)
     assert spec.path is not None and spec.path[0] == 0
-    job = gen.start_job(spec, run)
+    job = start_job(spec, run)
     deadline = time.time() + 120
     while not job.done and time.time() < deadline:
         time.sleep(0.05)
-    gen.end_job(job)
+    end_job(job)
     assert job.error is None and len(job.result.motions) == 2
-    gen.finish_run(bpy.context, run, job.result)
+    finish_run(bpy.context, run, job.result)
     assert_walks(walk_figures(bpy, obj, curve, 1, 211))
     assert bpy.ops.cadence.step_variation(direction=1) == {'FINISHED'}
     assert_walks(walk_figures(bpy, obj, curve, 1, 211))
@@ -271,35 +273,36 @@ def test_walks_on_a_generated_rigify_control_rig(control_rig, blender, weights):
 
 
 def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):  # noqa: F811
-    from cadence.blender import generation as gen
+    from cadence.blender.prompt_generation import prepare_generation
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
     high = make_curve(bpy, [(0, 0, 2.0), (0, -3, 2.0), (2, -5, 2.0)], location=(0.0, 0.0, 0.0))
     seg = add_prompt(bpy, "walk", 1, 121)
     seg.path = high
-    _, run = gen.prepare_generation(bpy.context)
+    _, run = prepare_generation(bpy.context)
     assert len(run.warnings) == 1 and "2.00 m above the character's floor" in run.warnings[0]
     assert bpy.ops.cadence.generate() == {'FINISHED'}
     bpy.context.scene.frame_set(120)
     hips = np.array(obj.matrix_world @ obj.pose.bones["Hips"].head)
     assert np.linalg.norm(hips[:2] - [2.0, -5.0]) < 0.3 and hips[2] < 1.2  # on the floor, at the end
     seg.path = make_curve(bpy, [(0, 0, 0.0), (0, -3, 0.5), (2, -5, 1.0)], name="Slope")
-    _, run = gen.prepare_generation(bpy.context)
+    _, run = prepare_generation(bpy.context)
     assert len(run.warnings) == 1 and "is not flat (its height varies by 100 cm)" in run.warnings[0]
 
 
 def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights):  # noqa: F811
-    from cadence.blender import generation as gen
+    from cadence.blender.preview_action import current_run
+    from cadence.blender.prompt_generation import prepare_generation
     bpy = blender
     setup(bpy, rb.mixamo(prefix=""), steps=2)
     seg = add_prompt(bpy, "a person bows politely", 1, 31)
     seg.path = make_curve(bpy, L_CURVE, handles='VECTOR')
-    _, run = gen.prepare_generation(bpy.context)
+    _, run = prepare_generation(bpy.context)
     assert run.warnings == ["Track 1, 'a person bows politely' walks 8.5 m in 1.0 s (8.8 m/s), "
                             "faster than a sprint: lengthen the prompt or shorten the path"]
     seg.frame_end = 151
     assert bpy.ops.cadence.generate() == {'FINISHED'}  # a warning, not an error
-    warnings = gen.current_run(bpy.context.scene.cadence).context.warnings
+    warnings = current_run(bpy.context.scene.cadence).context.warnings
     assert len(warnings) == 1 and warnings[0].startswith("'a person bows politely' reads as 'bow', not a walk")
 
 

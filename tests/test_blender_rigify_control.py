@@ -15,7 +15,8 @@ from bpy_support import _registered_bpy, blender  # noqa: F401
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.rig_mapping import match_rig, preset_for
-from cadence.motion.rig_retarget import RetargetOptions, pose_heads, prepare_target, retarget_to_rig
+from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
+from cadence.motion.rig_target import prepare_target
 from cadence.motion.rigify_control import deform_view
 from cadence.motion.skeleton import BODY_JOINT_NAMES, CANONICAL, PRIMARY_CHILD
 
@@ -262,7 +263,7 @@ def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk,
 
 
 def test_panel_status_and_detect_operator(control_rig, blender):  # noqa: F811
-    from cadence.blender.generation import check_target, rig_status
+    from cadence.blender.rig_status import check_target, rig_status
 
     status = rig_status(control_rig)
     assert status.ok and status.text.startswith("Rigify control rig (FK controls): 52 bones mapped")
