@@ -44,9 +44,9 @@ def evaluate(bpy, obj, joints: dict[str, str], frames: int, scale: float) -> dic
 
 
 def figures(heads: dict[str, np.ndarray], source: np.ndarray, fps: float, on_joint: set[str]) -> dict:
-    import rig_builders as rb
-
     from cadence.bench.metrics import foot_skating_ratio
+
+    import rig_builders as rb
     err = max(np.linalg.norm(heads[j] - source[:, rb.J[j]], axis=1).max() for j in on_joint)
     up = heads["head"] - heads["pelvis"]
     tilt = np.degrees(np.arccos(np.clip(up[:, 2] / np.linalg.norm(up, axis=1), -1, 1))).max()
@@ -65,13 +65,14 @@ def main() -> int:
     args = parser.parse_args()
 
     import bpy
-    import rig_builders as rb
 
     from cadence.bench.metrics import foot_skating_ratio
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto
     from cadence.motion.convert import load_canonical_motion
     from cadence.motion.rig_mapping import CONFIDENCE, MAIN_JOINTS
+
+    import rig_builders as rb
 
     motion = load_canonical_motion(args.motion)
     source = motion.positions()

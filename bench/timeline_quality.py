@@ -62,9 +62,9 @@ from cadence.bench.metrics import foot_skating_ratio, jitter
 from cadence.dataset import pipeline
 from cadence.dataset.paths import cache_dir
 from cadence.inference.motion.compose import compose
-from cadence.inference.motion.window_plan import ComposeSettings
 from cadence.inference.motion.model import GenerationRequest, MotionModel
 from cadence.inference.motion.timeline import Segment, Timeline, Track, parse_stmc
+from cadence.inference.motion.window_plan import ComposeSettings
 from cadence.inference.text.encoder import TextEncoder
 from cadence.motion.representation import decode
 from cadence.motion.skeleton import NUM_BODY_JOINTS
