@@ -11,6 +11,10 @@ from types import SimpleNamespace
 
 import bpy
 
+from .inference.runtime.model_info import motion_model_info, weights_folder
+from .inference.runtime.onnx_session import import_onnxruntime
+from .motion.smplx_model import find_model_file, model_missing_message
+
 DEVICE_ITEMS = (
     ('AUTO', "Auto", "CUDA when onnxruntime offers it, else the CPU"),
     ('CPU', "CPU", "Always run the models on the CPU"),
@@ -38,7 +42,6 @@ class CadencePreferences(bpy.types.AddonPreferences):
                     "on import; Cadence never ships or downloads them")
 
     def draw(self, context: bpy.types.Context) -> None:
-        from .inference.runtime.model_info import motion_model_info
         layout = self.layout
         layout.use_property_split = True
         col = layout.column()
@@ -77,7 +80,6 @@ def smplx_model_dir_setting(prefs) -> str:
 
 def smplx_model_status(folder: str) -> str:
     """One line for the preferences: the model file found, or how to get one."""
-    from .motion.smplx_model import find_model_file, model_missing_message
     found = find_model_file(folder) if folder else None
     return f"SMPL-X body available: {found.name}" if found else model_missing_message(folder or None)
 
@@ -115,10 +117,8 @@ class CADENCE_OT_system_check(bpy.types.Operator):
 
 def system_report(prefs) -> list[tuple[str, str]]:
     """(report level, line) pairs: onnxruntime, providers, chosen device, model files."""
-    from .inference.runtime.model_info import motion_model_info, weights_folder
     lines: list[tuple[str, str]] = []
     try:
-        from .inference.runtime.onnx_session import import_onnxruntime
         ort = import_onnxruntime()  # telemetry off before the library loads
     except ImportError as exc:
         return [('ERROR', f"onnxruntime is not installed ({exc}); reinstall Cadence")]

@@ -7,6 +7,8 @@ from pathlib import Path
 import bpy
 
 from ..errors import CadenceError
+from ..motion.bvh import read_bvh
+from ..motion.standing_pose import standing_reference as find_standing_reference
 
 # suffix -> (add-on module, operator path)
 IMPORTERS = {
@@ -84,15 +86,12 @@ def standing_reference(path: Path):
     """The pose of a BVH rig to retarget against (motion/standing_pose.py): None when its
     skeleton is not recognised (the bone mapping then decides); RigFileError when nothing
     in the file stands."""
-    from ..motion.bvh import read_bvh
-    from ..motion.standing_pose import standing_reference as find
-
     try:
         bvh = read_bvh(path)  # Blender's importer read it: our parser refusing it is unlikely
     except ValueError:
         return None
     try:
-        return find(bvh)
+        return find_standing_reference(bvh)
     except ValueError as exc:
         raise RigFileError(f"cannot use {path.name} as a rig: {exc}") from exc
 

@@ -1,6 +1,8 @@
 """Operators: File > Import / Export > "SMPL-X Motion (.npz)", and Bake Face onto SMPL-X
 Body. Thin wrappers over ``blender/smplx_io.py`` and ``blender/smplx_body.py``;
 ``menu_import`` / ``menu_export`` are appended to Blender's File menus by registration.py."""
+from pathlib import Path
+
 import bpy
 import numpy as np
 from bpy_extras.io_utils import ImportHelper
@@ -11,6 +13,8 @@ from ..blender.scene import scene_fps
 from ..blender.smplx_body import bake_arkit_face, expression_keys
 from ..blender.smplx_io import body_available, export_smplx, import_smplx
 from ..face.arkit import ARKIT_NAMES
+from ..face.csv_io import FaceCsvError, read_face_csv
+from ..face.smplx_expression import ARKIT_MAPPING_FILE, load_arkit_offsets
 from ..preferences import smplx_model_dir
 from .export import _ActionExport
 
@@ -120,10 +124,6 @@ class CADENCE_OT_bake_smplx_face(bpy.types.Operator, ImportHelper):
         return bool(expression_keys(context.active_object))
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from pathlib import Path
-
-        from ..face.csv_io import FaceCsvError, read_face_csv
-        from ..face.smplx_expression import ARKIT_MAPPING_FILE, load_arkit_offsets
         obj = context.active_object
         scene = context.scene
         try:

@@ -7,20 +7,24 @@ and, when it is not, the reason shown under it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import bpy
 
 from ..blender.bake_preview import bake_problem
+from ..blender.face_meshes import face_meshes, meshes_label
 from ..blender.panel_settings import InputError, effective_target, model_info, settings_of
 from ..blender.path_curve import CurvePathError, curve_ground_path, pace, prompt_seconds
 from ..blender.preview_action import variation_problem
 from ..blender.prompt_generation import regenerate_problem
-from ..blender.rig_retarget import armature_problem
+from ..blender.rig_retarget import MAP_PROPERTY, armature_problem
 from ..blender.rig_status import rig_status
 from ..blender.runs import active_run
 from ..blender.scene import scene_fps
 from ..blender.timeline_build import build_timeline
+from ..motion.rig_mapping import CONFIDENCE, BoneMap
+from ..motion.skeleton import CANONICAL
 
 
 @dataclass
@@ -29,7 +33,7 @@ class ButtonState:
     reason: str = ""
 
     @classmethod
-    def of(cls, problem: str | None) -> "ButtonState":
+    def of(cls, problem: str | None) -> ButtonState:
         return cls(problem is None, _sentence(problem) if problem else "")
 
 
@@ -158,10 +162,6 @@ def segment_path_line(segment, scene: bpy.types.Scene) -> tuple[str, str] | None
 
 def stored_map(obj):
     """The bone map stored on the target (Check Rig stores one for review), or None."""
-    import json
-
-    from ..blender.rig_retarget import MAP_PROPERTY
-    from ..motion.rig_mapping import BoneMap
     if armature_problem(obj) or not obj.data.get(MAP_PROPERTY):
         return None
     try:
@@ -174,8 +174,6 @@ def bone_map_rows(obj) -> list[tuple[str, str, str]]:
     """(joint, bone, icon) rows of the map stored on the target, body joints only (empty
     when no map is stored): a check mark where names found the bone, a question mark
     where only the limb shapes did (worth a look), an error icon where nothing did."""
-    from ..motion.rig_mapping import CONFIDENCE
-    from ..motion.skeleton import CANONICAL
     bone_map = stored_map(obj)
     if bone_map is None:
         return []
@@ -196,7 +194,6 @@ def bone_map_summary(obj) -> list[str]:
 def face_meshes_line(context: bpy.types.Context) -> tuple[str, str] | None:
     """(text, icon): which meshes Generate Face will drive for the panel's Face mesh (the
     character's meshes with ARKit keys and the selected ones), or None without a Face."""
-    from ..blender.face_meshes import face_meshes, meshes_label
     obj = settings_of(context).face_mesh
     if obj is None:
         return None
