@@ -12,7 +12,7 @@ by one is two orders of magnitude slower on long clips.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import bpy
 import numpy as np
