@@ -36,7 +36,8 @@ def main() -> int:
     from cadence.motion.convert import load_canonical_motion
     from cadence.motion.kinematics import Motion
     from cadence.motion.rig_mapping import match_rig
-    from cadence.motion.rig_retarget import prepare_target, retarget_to_rig
+    from cadence.motion.canonical_to_rig import retarget_to_rig
+    from cadence.motion.rig_target import prepare_target
 
     walk = load_canonical_motion(ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh")
     reps = -(-args.frames // walk.num_frames)

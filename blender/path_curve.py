@@ -11,7 +11,7 @@ the generated motion is baked in.
   above or below the character's floor, is projected with a warning, never refused.
 - **Frame.** The retargeter puts the canonical hips at ``rest + scale (p - rest_canonical)``
   in the rig's body axes, then the armature's world matrix applies
-  (``motion/rig_retarget.py``: ``RigTarget.axes``, ``RigTarget.scale``). The world points
+  (``motion/rig_target.py``: ``RigTarget.axes``, ``RigTarget.scale``). The world points
   are taken back through that map, so the path handed to the sampler is in canonical
   metres *for this target*: after baking, the character's hips follow the curve in the
   world, whatever the armature's scale, rotation, placement or rest-pose axes.
@@ -217,7 +217,7 @@ class GroundFrame:
 def rig_target(obj: bpy.types.Object):
     """The ``RigTarget`` the retargeter prepares for ``obj`` (its stored or automatic map;
     the deform view of a generated Rigify control rig). Raises ValueError."""
-    from ..motion.rig_retarget import prepare_target
+    from ..motion.rig_target import prepare_target
     from .rig_retarget import _drives_controls, automatic_bone_map, read_rest_rig, stored_bone_map
     rig = read_rest_rig(obj)
     bone_map = stored_bone_map(obj) or automatic_bone_map(obj, rig)

@@ -1,5 +1,5 @@
 """Retarget a canonical motion onto a user's armature: read its rest data, check it,
-map its bones, bake the result (the thin bpy layer over ``motion/rig_retarget.py``).
+map its bones, bake the result (the thin bpy layer over ``motion/canonical_to_rig.py``).
 
 Everything that can fail is checked before the scene changes: a :class:`RigError`
 (fit to show the user) leaves the file as it was.
@@ -16,7 +16,8 @@ from ..errors import CadenceError
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
 from ..motion.rig_mapping import BoneMap, match_rig
-from ..motion.rig_retarget import RetargetOptions, RigPose, prepare_target, retarget_to_rig
+from ..motion.canonical_to_rig import RetargetOptions, RigPose, retarget_to_rig
+from ..motion.rig_target import prepare_target
 from .action import bake_pose
 
 MAP_PROPERTY = "cadence_bone_map"  # JSON bone map stored on the armature data

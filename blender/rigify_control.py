@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import bpy
 
+from ..motion.canonical_to_rig import RetargetOptions, solve_world
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
 from ..motion.rig_mapping import REQUIRED_JOINTS, BoneMap, looks_like_rigify_controls, match_rig
-from ..motion.rig_retarget import RetargetOptions, RigTarget, prepare_target, solve_world
+from ..motion.rig_target import RigTarget, prepare_target
 from ..motion.rigify_control import (MECHANISM_PREFIXES, ControlScheme, carrier_follows,
                                      control_pose, deform_view)
 

@@ -168,7 +168,7 @@ def _retarget(args: argparse.Namespace):
     from ..blender.rig_retarget import RigError, retarget_onto
     from ..blender.presets import load_preset
     from ..blender.scene import held_output
-    from ..motion.rig_retarget import RetargetOptions
+    from ..motion.canonical_to_rig import RetargetOptions
 
     try:
         motion = load_motion_file(args.motion, args.fps, args.up)

@@ -22,7 +22,7 @@ from ..motion.convert import bvh_alignment, bvh_to_canonical, source_pose, Sourc
 from ..motion.bone_names import match_names
 from ..motion.kinematics import Motion
 from ..motion.representation import REPRESENTATION_VERSION, encode
-from ..motion.retarget import Alignment
+from ..motion.source_to_canonical import Alignment
 from ..motion.skeleton import CANONICAL
 from . import bandai_namco
 from .paths import DatasetError, cache_dir

@@ -4,7 +4,7 @@ Handles what BVH files disagree on: joint names (see :mod:`motion.bone_names`), 
 (the motion is scaled by the ratio of leg lengths, which also turns cm into m), up axis
 and facing (found from the body itself, snapped to the nearest axes, so a Y-up file
 facing +Z and a Z-up file facing -Y both come out Z-up facing -Y), rest poses that are
-not a T-pose (see :mod:`motion.retarget`), frame rate (resampled), and a floor that is
+not a T-pose (see :mod:`motion.source_to_canonical`), frame rate (resampled), and a floor that is
 not at zero.
 """
 from __future__ import annotations
@@ -19,9 +19,9 @@ from .body_frame import UPRIGHT_LIMIT_DEG, detect_axes, floor_offset, uprightnes
 from .bone_names import match_names
 from .bvh import Bvh, read_bvh
 from .kinematics import Motion, forward_kinematics
-from .retarget import Alignment, estimate_alignment, leg_length, transfer
 from .skeleton import CANONICAL
 from .smplx_format import load_smplx_motion
+from .source_to_canonical import Alignment, estimate_alignment, leg_length, transfer
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from . import rotations as rot
+from .rig_target import RigTarget, fill_rigid
 from .skeleton import CANONICAL
 
 CONTACT_HEIGHT = 0.03  # m above the joint's rest height (source, canonical metres)
@@ -157,17 +158,15 @@ def _moving(x: np.ndarray, size: int, fn) -> np.ndarray:
     return fn(windows, axis=1)
 
 
-def clean_foot_contacts(target, positions: np.ndarray, deltas: np.ndarray,
+def clean_foot_contacts(target: RigTarget, positions: np.ndarray, deltas: np.ndarray,
                         carrier_head: np.ndarray, scale: float, fps: float) -> np.ndarray:
     """Correct ``deltas`` (in place) and return the corrected carrier head (T, 3).
 
-    target: a prepared :class:`~motion.rig_retarget.RigTarget`; positions: the source's
+    target: a prepared :class:`~motion.rig_target.RigTarget`; positions: the source's
     canonical joint positions (T, J, 3); deltas: the rig's world deltas (T, N, 4);
     carrier_head: the translation carrier's head (T, 3), canonical axes, rig units.
     Legs without hip, knee and ankle bones are left alone.
     """
-    from .rig_retarget import fill_rigid
-
     rig, heads = target.rig, target.heads
     t = len(positions)
     contacts = foot_contacts(positions, fps)

@@ -25,8 +25,8 @@ import numpy as np
 from . import rotations as rot
 from .foot_contact import (MAX_GAP_FRAMES, MIN_CONTACT_FRAMES, _runs,
                            faded_offsets, foot_contacts, two_bone_swings)
-from .kinematics import Motion
-from .rig_retarget import motion_world
+from .kinematics import Motion, motion_world
+from .representation import CONTACTS, decode
 from .skeleton import CANONICAL
 
 CONTACT_THRESHOLD = 0.5  # a decoded contact channel above this means "on the floor"
@@ -167,8 +167,6 @@ def decode_generated(features: np.ndarray, fps: float, foot_lock: bool = True, s
     """Decode a model's output features (T, 206), denormalised, into a Motion, with the
     feet locked on the contacts the model itself predicted (unless ``foot_lock`` is off).
     ``start``: where the clip starts (representation.Start; default the origin, facing -Y)."""
-    from .representation import CONTACTS, decode
-
     motion = decode(features, fps, start)
     if not foot_lock:
         return motion

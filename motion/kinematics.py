@@ -120,3 +120,22 @@ def rest_motion(num_frames: int, skeleton: Skeleton = CANONICAL, fps: float = 30
     """The rest pose held for ``num_frames`` frames."""
     return Motion(rot.quat_identity((num_frames, skeleton.num_joints)),
                   np.tile(skeleton.offsets[0], (num_frames, 1)), fps, skeleton)
+
+
+def motion_world(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """Forward kinematics in quaternions: world rotations (T, J, 4) and positions (T, J, 3).
+    (Cheaper than matrices for long clips; the retargeter needs quaternions anyway.)"""
+    skeleton = motion.skeleton
+    q = motion.rotations
+    t, j = q.shape[:2]
+    world = np.empty((t, j, 4))
+    positions = np.empty((t, j, 3))
+    for k, p in enumerate(skeleton.parents):
+        if p < 0:
+            world[:, k] = q[:, k]
+            positions[:, k] = motion.root_positions
+        else:
+            world[:, k] = rot.quat_mul(world[:, p], q[:, k])
+            positions[:, k] = positions[:, p] + rot.quat_rotate(
+                world[:, p], np.broadcast_to(skeleton.offsets[k], (t, 3)))
+    return world, positions

@@ -6,7 +6,7 @@ controls through constraints, so the controls are what must be keyed (docs/retar
 
 1. **Deform view.** The DEF bones (and the rig's top bone) with their *logical* parents
    (a DEF bone's nearest DEF ancestor, an ORG bone standing for its DEF twin) are an
-   ordinary rig: the Rigify-deform bone map and :func:`~motion.rig_retarget.solve_world`
+   ordinary rig: the Rigify-deform bone map and :func:`~motion.canonical_to_rig.solve_world`
    give every DEF bone's world rotation and head over time, exactly as for a deform-only
    Rigify export.
 2. **Controls follow DEF bones rigidly.** A control keyed for joint c moves as the DEF
@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rotations as rot
+from .canonical_to_rig import RigPose, WorldPose
 from .pose_space import to_pose_space
 from .rest_rig import RestRig
-from .rig_retarget import RigPose, RigTarget, WorldPose
+from .rig_target import RigTarget
 
 DEFORM_PREFIX = "DEF-"
 ORIGINAL_PREFIX = "ORG-"

@@ -26,8 +26,7 @@ import numpy as np
 from ..errors import CadenceError
 from . import rotations as rot
 from .foot_contact import two_bone_swings
-from .kinematics import Motion
-from .rig_retarget import motion_world
+from .kinematics import Motion, motion_world
 from .skeleton import CANONICAL
 
 HEAD_FORWARD = np.array([0.0, -1.0, 0.0])  # joint rest frames are world-aligned; the body faces -Y

@@ -8,7 +8,7 @@ from ..blender.presets import available_presets, load_preset, save_preset
 from ..blender.rig_retarget import (MAP_PROPERTY, RigError, automatic_bone_map,
                                     current_bone_map, retarget_motion_file, store_bone_map)
 from ..blender.scene import scene_fps
-from ..motion.rig_retarget import RetargetOptions
+from ..motion.canonical_to_rig import RetargetOptions
 
 ROOT_MOTION_ITEMS = (
     ('hips', "Hips", "The hips bone carries the travel"),

@@ -73,7 +73,8 @@ def canonical_error(motion, reference):
 def test_target_bvh(blender, tmp_path, walk, rig):  # noqa: F811
     from cadence.blender.export import export_bvh, sample_armature
     from cadence.motion.rig_export import pose_matrices
-    from cadence.motion.rig_retarget import RetargetOptions, prepare_target, retarget_to_rig
+    from cadence.motion.canonical_to_rig import RetargetOptions, retarget_to_rig
+    from cadence.motion.rig_target import prepare_target
     from cadence.blender.rig_retarget import read_rest_rig, stored_bone_map
 
     spec = RIGS[rig]()

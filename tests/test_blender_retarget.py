@@ -12,7 +12,7 @@ from bpy_support import blender  # noqa: F401
 
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
-from cadence.motion.rig_retarget import RetargetOptions, pose_heads
+from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads
 from cadence.motion.skeleton import PRIMARY_CHILD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"

@@ -9,14 +9,14 @@ import pytest
 
 import rig_builders as rb
 from cadence.motion.bvh import format_bvh, parse_bvh, read_bvh
+from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.convert import bvh_to_canonical, load_canonical_motion
 from cadence.motion.export import vectors_to_y_up_cm
 from cadence.motion.kinematics import forward_kinematics
 from cadence.motion.rest_rig import RestRig, RigSamples
 from cadence.motion.rig_export import bvh_names, pose_matrices, rig_to_canonical, write_rig_bvh
 from cadence.motion.rig_mapping import match_rig
-from cadence.motion.rig_retarget import (RetargetOptions, pose_heads, prepare_target,
-                                         retarget_to_rig)
+from cadence.motion.rig_target import prepare_target
 from cadence.motion.skeleton import CANONICAL
 
 BODY = list(range(22))  # canonical body joints (the fingers stay at rest in the take)

@@ -5,7 +5,8 @@ import numpy as np
 
 from cadence.motion import rotations as rot
 from cadence.motion.rest_rig import RestRig
-from cadence.motion.rig_retarget import RigTarget, WorldPose
+from cadence.motion.canonical_to_rig import WorldPose
+from cadence.motion.rig_target import RigTarget
 from cadence.motion.rigify_control import ControlScheme, control_pose, deform_view
 
 # name: (parent, head); tails point 10 cm up (+Z), rest rotations from the bone direction.

@@ -59,7 +59,7 @@ class Alignment:
                          self.scale, axes)
 
 
-def _mapped_descendant(c: int, mapped: set[int], skeleton: Skeleton) -> tuple[int, list[int]]:
+def mapped_descendant(c: int, mapped: set[int], skeleton: Skeleton) -> tuple[int, list[int]]:
     """Follow PRIMARY_CHILD from c to the first mapped joint: (that joint, joints between)."""
     names = skeleton.names
     between: list[int] = []
@@ -115,7 +115,7 @@ def estimate_alignment(mapping: dict[int, int], ref_world: np.ndarray, ref_posit
     for c in sorted(mapped):  # parents precede children in the canonical order
         parent = _mapped_ancestor(c, mapped, target)
         parent_pose = poses[parent] if parent >= 0 else np.eye(3)
-        child, _ = _mapped_descendant(c, mapped, target)
+        child, _ = mapped_descendant(c, mapped, target)
         pair = side_pair(c)
         have_bone = child >= 0 and np.linalg.norm(src_vec(c, child)) * scale > 1e-5  # > 0.01 mm
         if child >= 0 and pair is not None:
@@ -156,7 +156,7 @@ def transfer(alignment: Alignment, src_world: np.ndarray, src_positions: np.ndar
         done[c] = True
     # Joints inside a mapped chain are blended between the chain's mapped ends.
     for c in sorted(mapped):
-        child, between = _mapped_descendant(c, mapped, target)
+        child, between = mapped_descendant(c, mapped, target)
         if child < 0 or not between:
             continue
         qa = rot.matrix_to_quat(world[:, c])

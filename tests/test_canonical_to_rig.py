@@ -7,11 +7,11 @@ import pytest
 
 import rig_builders as rb
 from cadence.motion import rotations as rot
+from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import rest_motion
 from cadence.motion.rig_mapping import BoneMap, match_rig
-from cadence.motion.rig_retarget import (RetargetOptions, pose_heads, prepare_target,
-                                         retarget_to_rig)
+from cadence.motion.rig_target import prepare_target
 from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
 
 HANDS_FEET = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot")
