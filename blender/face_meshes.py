@@ -14,7 +14,7 @@ selection and collects:
 - the selected meshes (and the meshes of selected armatures);
 
 keeping those with at least one ARKit key, found with the same matching as a single
-mesh (:func:`cadence.face.arkit.match_shape_keys`: any case or separators, alias
+mesh (:func:`cadence.face.shape_key_match.match_shape_keys`: any case or separators, alias
 tables). Objects sharing one mesh (linked duplicates) share one shape-key datablock: it
 is driven once. Only objects in the scene count.
 
@@ -31,7 +31,8 @@ from typing import Iterable
 import bpy
 
 from ..face.animation import FaceAnimation
-from ..face.arkit import ARKIT_NAMES, ShapeKeyMap, match_shape_keys
+from ..face.arkit import ARKIT_NAMES
+from ..face.shape_key_match import ShapeKeyMap, match_shape_keys
 from .face_rig import face_armature
 from .scene import scene_fps
 from .shape_keys import FaceBakeResult, bake_face, shape_key_names

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import bpy
 
-from ..face.arkit import match_shape_keys
+from ..face.shape_key_match import match_shape_keys
 from ..inference.gesture.job import GestureSpec
 from ..inference.runtime.model_info import model_files
 from ..motion.canonical_to_rig import RetargetOptions

@@ -1,7 +1,7 @@
 """Bake a :class:`~cadence.face.animation.FaceAnimation` onto a mesh's shape keys.
 
 Which key gets which ARKit curve is decided bpy-free by
-:func:`cadence.face.arkit.match_shape_keys` (any case or separators, alias tables for
+:func:`cadence.face.shape_key_match.match_shape_keys` (any case or separators, alias tables for
 ReadyPlayerMe, VRM, Faceit, MetaHuman-like, Character Creator, FACEGOOD); this module only
 writes the curves: one new Action on the mesh's shape-key datablock, linear keys written
 in bulk by ``blender/action_slots.py`` as for bones.
@@ -14,7 +14,8 @@ import bpy
 import numpy as np
 
 from ..face.animation import FaceAnimation
-from ..face.arkit import NUM_SHAPES, ShapeKeyMap, match_shape_keys
+from ..face.arkit import NUM_SHAPES
+from ..face.shape_key_match import ShapeKeyMap, match_shape_keys
 from .action_slots import fcurve_factory, write_keys
 from .scene import scene_fps, set_frame_range, set_scene_fps
 

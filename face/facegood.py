@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .arkit import ARKIT_NAMES
+
 _JSON = Path(__file__).with_name("facegood_arkit.json")
 
 
@@ -70,8 +72,6 @@ def to_arkit(values: np.ndarray, *, extensions: bool = True,
     (all zero in this data). ``columns`` overrides the column names (default
     :func:`column_names`).
     """
-    from .arkit import ARKIT_NAMES
-
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape[1] != NUM_FACEGOOD:
         raise ValueError(f"expected (frames, {NUM_FACEGOOD}) FACEGOOD values, got {values.shape}")

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from cadence.face import arkit, facegood
-from cadence.face.arkit import ARKIT_NAMES, match_shape_keys, normalize
+from cadence.face.arkit import ARKIT_NAMES, normalize
+from cadence.face.shape_key_match import match_shape_keys
 
 
 def test_fifty_two_names_in_apples_order():
