@@ -70,7 +70,7 @@ def main() -> int:
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto
     from cadence.motion.convert import load_canonical_motion
-    from cadence.motion.rig_mapping import CONFIDENCE, MAIN_JOINTS
+    from cadence.motion.bone_map import CONFIDENCE, MAIN_JOINTS
 
     import rig_builders as rb
 

@@ -2,7 +2,7 @@
 the jaw) onto an armature's head, neck and jaw bones.
 
 The bones are found by name: head and neck with the retargeter's bone-name tables
-(``motion.rig_mapping.match_by_names``: Mixamo, Rigify, VRM, CC, UE, ...), the jaw as
+(``motion.rig_names.match_by_names``: Mixamo, Rigify, VRM, CC, UE, ...), the jaw as
 the unsided bone whose name contains "jaw". The maths is ``face/head_pose.py``.
 
 The keys go in their own Action on an NLA track ("Cadence Face", blend Combine), so a
@@ -22,7 +22,7 @@ import numpy as np
 from ..face import head_pose as H
 from ..face.animation import FaceAnimation
 from ..face.arkit import INDEX
-from ..motion.rig_mapping import match_by_names, split_side
+from ..motion.rig_names import match_by_names, split_side
 from .action_slots import fcurve_factory, set_strip_slot, write_keys
 from .scene import scene_fps
 

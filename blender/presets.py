@@ -15,7 +15,7 @@ from pathlib import Path
 
 import bpy
 
-from ..motion.rig_mapping import BoneMap
+from ..motion.bone_map import BoneMap
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "presets"
 ENV_DIR = "CADENCE_PRESET_DIR"

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import CadenceError
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
-from ..motion.rig_mapping import BoneMap, match_rig
+from ..motion.bone_map import BoneMap
+from ..motion.rig_mapping import match_rig
 from ..motion.canonical_to_rig import RetargetOptions, RigPose, retarget_to_rig
 from ..motion.rig_target import prepare_target
 from .action import bake_pose

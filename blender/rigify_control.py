@@ -19,7 +19,9 @@ import bpy
 from ..motion.canonical_to_rig import RetargetOptions, solve_world
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
-from ..motion.rig_mapping import REQUIRED_JOINTS, BoneMap, looks_like_rigify_controls, match_rig
+from ..motion.bone_map import REQUIRED_JOINTS, BoneMap
+from ..motion.rig_mapping import match_rig
+from ..motion.rig_names import looks_like_rigify_controls
 from ..motion.rig_target import RigTarget, prepare_target
 from ..motion.rigify_control import (MECHANISM_PREFIXES, ControlScheme, carrier_follows,
                                      control_pose, deform_view)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..motion.rig_mapping import BoneMap
+from ..motion.bone_map import BoneMap
 from ..preview.body import body_mesh, head_ball
 from ..preview.face_mesh import COLOURS, MATERIALS, build_face, face_height
 from .rig_retarget import current_bone_map

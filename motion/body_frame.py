@@ -1,7 +1,7 @@
 """Where a body stands: its axes, how upright it is, and how far its feet float.
 
 Measured from joint positions alone, so the BVH import (``motion/convert.py``), the rig
-bone matcher (``motion/rig_mapping.py``), the standing-pose finder and the SMPL-X reader
+bone matcher (``motion/rig_geometry.py``), the standing-pose finder and the SMPL-X reader
 all share one answer without importing each other.
 """
 from __future__ import annotations

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rotations as rot
+from .bone_map import REQUIRED_JOINTS, BoneMap
 from .rest_rig import RestRig
-from .rig_mapping import REQUIRED_JOINTS, BoneMap, body_axes
+from .rig_geometry import body_axes
 from .skeleton import CANONICAL
 from .source_to_canonical import estimate_alignment, mapped_descendant
 

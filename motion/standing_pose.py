@@ -9,7 +9,7 @@ most upright frame becomes the reference; when no frame stands either, the file 
 refused with what to do.
 
 Joints are recognised by the BVH namings (motion/bone_names.py) and, failing those, by
-the rig namings (motion/rig_mapping.py: Character Creator, Unreal, VRM, ...).
+the rig namings (motion/rig_names.py: Character Creator, Unreal, VRM, ...).
 """
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ import numpy as np
 
 from . import rotations as rot
 from .body_frame import UPRIGHT_LIMIT_DEG, detect_axes, uprightness
+from .bone_map import REQUIRED_JOINTS
 from .bone_names import match_names
 from .bvh import Bvh
 from .convert import source_pose
-from .rig_mapping import REQUIRED_JOINTS, match_by_names
+from .rig_names import match_by_names
 
 
 @dataclass

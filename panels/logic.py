@@ -23,7 +23,7 @@ from ..blender.rig_status import rig_status
 from ..blender.runs import active_run
 from ..blender.scene import scene_fps
 from ..blender.timeline_build import build_timeline
-from ..motion.rig_mapping import CONFIDENCE, BoneMap
+from ..motion.bone_map import CONFIDENCE, BoneMap
 from ..motion.skeleton import CANONICAL
 
 

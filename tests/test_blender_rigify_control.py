@@ -14,7 +14,8 @@ from bpy_support import _registered_bpy, blender  # noqa: F401
 
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
-from cadence.motion.rig_mapping import match_rig, preset_for
+from cadence.motion.bone_map import preset_for
+from cadence.motion.rig_mapping import match_rig
 from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.rig_target import prepare_target
 from cadence.motion.rigify_control import deform_view

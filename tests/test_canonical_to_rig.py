@@ -10,7 +10,8 @@ from cadence.motion import rotations as rot
 from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import rest_motion
-from cadence.motion.rig_mapping import BoneMap, match_rig
+from cadence.motion.bone_map import BoneMap
+from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_target import prepare_target
 from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
 

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 import rig_builders as rb
 from cadence.motion.rest_rig import RestRig
-from cadence.motion.rig_mapping import (EXAMPLE_NAMES, TABLES, BoneMap, match_geometry, match_rig, preset_for,
-                                        split_side)
+from cadence.motion.bone_map import BoneMap, preset_for
+from cadence.motion.rig_geometry import match_geometry
+from cadence.motion.rig_mapping import match_rig
+from cadence.motion.rig_names import EXAMPLE_NAMES, TABLES, split_side
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -221,7 +223,7 @@ def test_shipped_presets_match_the_tables():
 
 
 def test_rigify_control_names_only_when_recognised():
-    from cadence.motion.rig_mapping import looks_like_rigify_controls
+    from cadence.motion.rig_names import looks_like_rigify_controls
 
     deform = rb.rest_rig(rb.rigify())
     assert not looks_like_rigify_controls(deform.names)
