@@ -26,7 +26,8 @@ import _bootstrap
 
 from cadence.bench.timing import timed
 from cadence.motion.skeleton import PARENTS
-from cadence.motion.smplx_format import load_smplx_motion, save_smplx_motion
+from cadence.motion.smplx_format import load_smplx_motion
+from cadence.motion.smplx_write import save_smplx_motion
 
 VERTICES, FACES, COMPONENTS = 10475, 20908, 400
 

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..motion.kinematics import Motion
 from ..motion.skeleton import CANONICAL, JOINT_NAMES
-from ..motion.smplx_format import (SmplxMotion, joint_motion_from_samples, load_smplx_motion,
-                                   save_smplx_motion)
+from ..motion.smplx_format import SmplxMotion, load_smplx_motion
+from ..motion.smplx_write import joint_motion_from_samples, save_smplx_motion
 from ..motion.smplx_model import find_model_file, model_missing_message
 from .action import bake_motion
 from .armature import build_armature

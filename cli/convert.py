@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_npz(out: Path, motion, source, args: argparse.Namespace) -> None:
     """AMASS-style SMPL-X; an SMPL-X input's expressions, shape and gender go along."""
-    from ..motion.smplx_format import save_smplx_motion
+    from ..motion.smplx_write import save_smplx_motion
     from ..motion.smplx_model import load_smplx_model
     if source is None:
         model = load_smplx_model(args.model) if args.model else None

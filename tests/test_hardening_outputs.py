@@ -99,10 +99,10 @@ def test_a_planted_link_at_the_old_part_name_is_not_followed(tmp_path):
 
 
 def test_npz_writer_leaves_no_empty_file(tmp_path, monkeypatch):
-    from cadence.motion import smplx_format
+    from cadence.motion import smplx_write
     monkeypatch.setattr(np, "savez", lambda f, **a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
     with pytest.raises(OSError):
-        smplx_format.save_smplx_motion(tmp_path / "o.npz", rest_motion(3))
+        smplx_write.save_smplx_motion(tmp_path / "o.npz", rest_motion(3))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,9 +11,9 @@ from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import Motion
 from cadence.motion.skeleton import CANONICAL
-from cadence.motion.smplx_format import (SmplxFormatError, load_smplx_motion,
-                                         save_smplx_motion)
+from cadence.motion.smplx_format import SmplxFormatError, load_smplx_motion
 from cadence.motion.smplx_model import load_smplx_model
+from cadence.motion.smplx_write import save_smplx_motion
 
 J = {n: i for i, n in enumerate(CANONICAL.names)}
 
@@ -318,7 +318,7 @@ def test_cli_convert_errors(tmp_path, capsys):
 
 def test_joint_motion_from_samples_undoes_any_bone_rest_and_object_turn():
     from cadence.motion.rest_rig import RestRig, RigSamples
-    from cadence.motion.smplx_format import joint_motion_from_samples
+    from cadence.motion.smplx_write import joint_motion_from_samples
     rng = np.random.default_rng(4)
     motion = Motion(rot.normalize(rng.normal(size=(3, 55, 4))), rng.normal(size=(3, 3)), 25.0)
     world_m, world_p = motion.forward_kinematics()
