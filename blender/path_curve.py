@@ -28,6 +28,10 @@ import numpy as np
 
 from ..errors import CadenceError
 from ..motion.ground_path import MAX_POINTS, MIN_LENGTH, GroundPath, PathError
+from ..motion.rig_target import prepare_target
+from ..motion.skeleton import CANONICAL
+from .rig_retarget import automatic_bone_map, drives_controls, read_rest_rig, stored_bone_map
+from .rigify_control import plan_controls
 
 SAMPLE_STEP = 0.02        # metres between evaluated points (before the world matrix's scale)
 MAX_SAMPLES = 20_000      # evaluated points at most (then resampled for the sampler)
@@ -217,12 +221,9 @@ class GroundFrame:
 def rig_target(obj: bpy.types.Object):
     """The ``RigTarget`` the retargeter prepares for ``obj`` (its stored or automatic map;
     the deform view of a generated Rigify control rig). Raises ValueError."""
-    from ..motion.rig_target import prepare_target
-    from .rig_retarget import _drives_controls, automatic_bone_map, read_rest_rig, stored_bone_map
     rig = read_rest_rig(obj)
     bone_map = stored_bone_map(obj) or automatic_bone_map(obj, rig)
-    if _drives_controls(obj, bone_map.resolve(rig.names)):
-        from .rigify_control import plan_controls
+    if drives_controls(obj, bone_map.resolve(rig.names)):
         return plan_controls(obj, rig, bone_map.resolve(rig.names), find_switches=False).target
     return prepare_target(rig, bone_map)
 
@@ -230,7 +231,6 @@ def rig_target(obj: bpy.types.Object):
 def ground_frame(obj: bpy.types.Object, scale: float | None = None, depsgraph=None) -> GroundFrame:
     """Where canonical metres land in the world when a motion is baked on the armature
     ``obj`` (``scale``: RetargetOptions.scale, None = the rig's leg ratio)."""
-    from ..motion.skeleton import CANONICAL
     target = rig_target(obj)
     s = float(scale or target.scale)
     ci = {n: i for i, n in enumerate(CANONICAL.names)}

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import bpy
 import numpy as np
 
 from ..errors import CadenceError
+from ..motion.bone_map import BoneMap
+from ..motion.canonical_to_rig import RetargetOptions, RigPose, retarget_to_rig
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
-from ..motion.bone_map import BoneMap
 from ..motion.rig_mapping import match_rig
-from ..motion.canonical_to_rig import RetargetOptions, RigPose, retarget_to_rig
 from ..motion.rig_target import prepare_target
+from ..motion.rigify_control import deform_view
 from .action import bake_pose
+from .bake_file import load_motion_file
+from .rig_import import REFERENCE_PROPERTY
+from .rigify_control import control_rig_pose, is_generated_rigify, plan_controls, uses_controls
 
 MAP_PROPERTY = "cadence_bone_map"  # JSON bone map stored on the armature data
 
@@ -112,14 +117,12 @@ def stored_bone_map(obj: bpy.types.Object) -> BoneMap | None:
 def automatic_bone_map(obj: bpy.types.Object, rig: RestRig | None = None) -> BoneMap:
     """Automatic matching for ``obj`` (a generated Rigify rig gets its controls mapped).
     Raises ValueError when the rig is not recognised."""
-    from .rigify_control import is_generated_rigify
-
     return match_rig(rig or read_rest_rig(obj), rigify_controls=is_generated_rigify(obj))
 
 
-def _drives_controls(obj: bpy.types.Object, bone_map: BoneMap) -> bool:
-    from .rigify_control import is_generated_rigify, uses_controls
-
+def drives_controls(obj: bpy.types.Object, bone_map: BoneMap) -> bool:
+    """Whether ``bone_map`` keys the controls of a generated Rigify rig (then the
+    control scheme, not the bones' own rest pose, decides how the motion goes on)."""
     return is_generated_rigify(obj) and uses_controls(bone_map)
 
 
@@ -127,8 +130,7 @@ def check_bone_map(obj: bpy.types.Object, rig: RestRig, bone_map: BoneMap) -> Bo
     """``bone_map`` resolved on ``obj``; raises ValueError when it cannot drive the rig
     (a map of a generated Rigify rig's controls is checked against the control scheme)."""
     resolved = bone_map.resolve(rig.names)
-    if _drives_controls(obj, resolved):
-        from .rigify_control import plan_controls
+    if drives_controls(obj, resolved):
         plan_controls(obj, rig, resolved, find_switches=False)
     else:
         prepare_target(rig, resolved)
@@ -141,8 +143,7 @@ def playing_bone_map(obj: bpy.types.Object) -> BoneMap:
     bones, which follow the controls. Raises ValueError."""
     rig = read_rest_rig(obj)
     bone_map = stored_bone_map(obj) or automatic_bone_map(obj, rig)
-    if _drives_controls(obj, bone_map):
-        from ..motion.rigify_control import deform_view
+    if drives_controls(obj, bone_map):
         return match_rig(deform_view(rig))
     return bone_map
 
@@ -195,9 +196,7 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
     rig = read_rest_rig(obj)
     try:
         bone_map = bone_map or stored_bone_map(obj) or automatic_bone_map(obj, rig)
-        from .rigify_control import is_generated_rigify
-        if _drives_controls(obj, bone_map):  # a generated Rigify rig: key its controls
-            from .rigify_control import control_rig_pose
+        if drives_controls(obj, bone_map):  # a generated Rigify rig: key its controls
             plan, pose = control_rig_pose(obj, rig, motion, bone_map, options)
             target, used, switches = plan.target, plan.bone_map, plan.switches
         elif is_generated_rigify(obj) and not allow_driven:
@@ -226,7 +225,6 @@ def retarget_onto(obj: bpy.types.Object, motion: Motion, bone_map: BoneMap | Non
                        rest_bones=pose.rest_bones, properties=switches)
     if store_map:
         obj.data[MAP_PROPERTY] = json.dumps(used.to_dict(), ensure_ascii=False)
-    from .rig_import import REFERENCE_PROPERTY
     reference = [str(obj.data[REFERENCE_PROPERTY])] if REFERENCE_PROPERTY in obj.data else []
     return RetargetResult(obj, action, used, pose, list(target.notes) + reference)
 
@@ -236,10 +234,6 @@ def retarget_motion_file(path, fps: float, obj: bpy.types.Object, bone_map: Bone
                          allow_driven: bool = False, update_scene: bool = True) -> RetargetResult:
     """Load a motion file (any BVH, converted to the canonical skeleton) and retarget it
     onto ``obj``. Raises MotionFileError or RigError; either way nothing changed."""
-    from pathlib import Path
-
-    from .bake_file import load_motion_file
-
     problem = armature_problem(obj)  # before the (slower) file read
     if problem:
         raise RigError(problem)

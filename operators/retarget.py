@@ -5,8 +5,14 @@ import bpy
 
 from ..blender.bake_file import MotionFileError
 from ..blender.presets import available_presets, load_preset, save_preset
-from ..blender.rig_retarget import (MAP_PROPERTY, RigError, automatic_bone_map,
-                                    current_bone_map, retarget_motion_file, store_bone_map)
+from ..blender.rig_retarget import (
+    RigError,
+    armature_problem,
+    automatic_bone_map,
+    current_bone_map,
+    retarget_motion_file,
+    store_bone_map,
+)
 from ..blender.scene import scene_fps
 from ..motion.canonical_to_rig import RetargetOptions
 
@@ -76,7 +82,6 @@ class CADENCE_OT_detect_bone_map(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         obj = context.active_object
         try:
-            from ..blender.rig_retarget import armature_problem
             problem = armature_problem(obj)
             if problem:
                 raise RigError(problem)
