@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
 from ...face import expression as X
-from ...face.animation import FaceAnimation
 from ...face import visemes as V
+from ...face.animation import FaceAnimation
 from ...face.arkit import INDEX, MOUTH_SHAPES
 from ..speech.audio import Audio, energy_envelope, load_audio, log_mel, num_frames
 from .model import FaceSpeechModel

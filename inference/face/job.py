@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...face.animation import FaceAnimation
-from ..runtime.jobs import GenerationJob, ProgressFn
 from ..motion.sampler import GenerationCancelled
+from ..runtime.jobs import GenerationJob, ProgressFn
 
 STEPS = 1000                 # progress resolution reported to the job
 

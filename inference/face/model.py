@@ -14,21 +14,21 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ...face.arkit import INDEX, NUM_SHAPES
-from ..speech.audio import FEATURES_PER_FRAME, N_MELS
 from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
+from ..speech.audio import FEATURES_PER_FRAME, N_MELS
 
 MODEL_FILE = "face_speech.onnx"
 CHUNK_FRAMES = 1800   # 60 s at 30 fps per session run
 
-_MODELS: ModelCache[tuple, "FaceSpeechModel"] = ModelCache()
+_MODELS: ModelCache[tuple, FaceSpeechModel] = ModelCache()
 
 
 class FaceSpeechModel:
@@ -60,12 +60,12 @@ class FaceSpeechModel:
     @classmethod
     def load(cls, weights_dir: str | os.PathLike | None = None, *,
              intra_op_num_threads: int | None = None,
-             providers: Sequence[str] | None = None) -> "FaceSpeechModel":
+             providers: Sequence[str] | None = None) -> FaceSpeechModel:
         weights_dir = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
         key = (str(weights_dir.resolve()), intra_op_num_threads,
                tuple(providers) if providers else None)
 
-        def load() -> "FaceSpeechModel":
+        def load() -> FaceSpeechModel:
             path = weights_dir / MODEL_FILE
             verify(path)
             return cls(path, intra_op_num_threads=intra_op_num_threads, providers=providers)

@@ -33,8 +33,8 @@ ms): the beat guidance reaches its speed targets partly by frame-to-frame wiggle
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -38,17 +38,17 @@ from ...errors import CadenceError
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
-from ..speech.audio import Audio, load_audio
+from ..motion.timeline import MAX_SECONDS, Segment, Timeline
 from ..motion.window_plan import model_parts
 from ..runtime.model_cache import ModelCache
+from ..speech.audio import Audio, load_audio
+from ..speech.prosody import Prosody, analyse
+from ..speech.style import StyleEstimate, estimate_style
+from ..speech.vad import VoiceActivity, detect_speech
 from .activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
 from .guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .lexicon import PhraseIndex
 from .plan import GesturePlan, PlacedGesture, plan_gestures
-from ..speech.prosody import Prosody, analyse
-from ..speech.style import StyleEstimate, estimate_style
-from ..motion.timeline import MAX_SECONDS, Segment, Timeline
-from ..speech.vad import VoiceActivity, detect_speech
 
 # DDIM steps for gestures: fewer than the model's 10 (docs/gesture.md: with fewer steps
 # the beat guidance weighs more against the prior; 4 aligned as well as 6 (BeatAlign

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...motion.representation import NUM_JOINTS, POSITIONS, ROTATIONS, Normalizer
 from ...motion import rotations as rot
 from ...motion.kinematics import forward_kinematics
+from ...motion.representation import NUM_JOINTS, POSITIONS, ROTATIONS, Normalizer
 from ...motion.skeleton import BODY_JOINT_NAMES, CANONICAL
 from ..motion.sampler import SamplerStep
 

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..runtime.jobs import JobResult, ProgressFn, providers_for
 from ..motion.sampler import GenerationCancelled
+from ..runtime.jobs import JobResult, ProgressFn, providers_for
 
 
 @dataclass
@@ -48,11 +48,11 @@ class GestureJobResult(JobResult):
 def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> GestureJobResult:
     """Gestures (and the face) for ``spec``; ``progress(done, total)`` as in
     :func:`~inference.runtime.jobs.run_generation` (False cancels)."""
+    from ..motion.model import MotionModel
+    from ..motion.timeline import MAX_SECONDS
     from ..speech.audio import load_audio
     from .generate import generate_gestures
     from .guidance import BeatSettings
-    from ..motion.model import MotionModel
-    from ..motion.timeline import MAX_SECONDS
 
     t0 = time.perf_counter()
     total = 100

@@ -23,11 +23,11 @@ text timelines performs them:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
-from .lexicon import Gesture, Match, PhraseIndex, match_words
 from ..motion.timeline import Segment, Timeline, TimelineError, Track
+from .lexicon import Gesture, Match, PhraseIndex, match_words
 
 BEAT_PROMPT = "a person nods and answers with a small hand gesture"
 BEAT_PARTS = ("full_body",)

@@ -17,8 +17,8 @@ sampler's cheapest savings; the result is exactly the same formula where it appl
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

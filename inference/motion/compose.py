@@ -19,21 +19,22 @@ a previous take) and ``regenerate`` samples some of its segments again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from ...motion.kinematics import Motion
 from ...motion.foot_lock import decode_generated
+from ...motion.kinematics import Motion
 from ...motion.representation import FEATURE_DIM
 from ...motion.rotations import quat_slerp
+from ...motion.skeleton import MODEL_PARTS
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .model import GenerationError
 from .references import noised
 from .sampler import GenerationCancelled, Guidance, SamplerStep
 from .timeline import Timeline, TimelineError
-from .window_plan import MODEL_PARTS, ComposeSettings, Plan, model_parts, plan_timeline, segment_weight, timeline_noise
+from .window_plan import ComposeSettings, Plan, model_parts, plan_timeline, segment_weight, timeline_noise
 from .window_stitching import Composer
 
 

@@ -17,32 +17,32 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
 from ...errors import CadenceError
-from ...motion.kinematics import Motion
 from ...motion.foot_lock import decode_generated
+from ...motion.kinematics import Motion
 from ...motion.representation import REPRESENTATION_VERSION, Normalizer
-from .cfg import CFG, KEEP
 from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
-from .diffusion import cosine_alphas_cumprod, ddim_timesteps
-from ..text.prompt_matcher import PromptMatcher
-from .references import REFERENCES_FILE, ReferenceBank, noised
-from .sampler import sample
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 from ..text.cues import with_cues
 from ..text.encoder import TextEncoder
-from ..runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
+from ..text.prompt_matcher import PromptMatcher
+from .cfg import CFG, KEEP
+from .diffusion import cosine_alphas_cumprod, ddim_timesteps
+from .references import REFERENCES_FILE, ReferenceBank, noised
+from .sampler import sample
 
 MODEL_NAME = "motion_diffusion"
 MAX_GUIDANCE = 10.0   # beyond this guidance only breaks the motion (docs: style accuracy falls from 4)
 MAX_STEPS = 100
 MAX_VARIATIONS = 32   # sampled in one batch: memory grows with it
-_MODELS: ModelCache[tuple, "MotionModel"] = ModelCache()
+_MODELS: ModelCache[tuple, MotionModel] = ModelCache()
 
 
 class GenerationError(CadenceError, ValueError):
@@ -129,14 +129,14 @@ class MotionModel:
 
     @classmethod
     def load(cls, weights_dir: str | Path | None = None, threads: int | None = None,
-             providers: list[str] | None = None) -> "MotionModel":
+             providers: list[str] | None = None) -> MotionModel:
         """The model in ``weights_dir`` (default: weights/), verified and cached."""
         wd = Path(weights_dir) if weights_dir else DEFAULT_WEIGHTS_DIR
         key = (str(wd.resolve()), threads, tuple(providers or ()))
         return _MODELS.get(key, lambda: cls._read(wd, threads, providers))
 
     @classmethod
-    def _read(cls, wd: Path, threads: int | None, providers: list[str] | None) -> "MotionModel":
+    def _read(cls, wd: Path, threads: int | None, providers: list[str] | None) -> MotionModel:
         """Verify and read the model's files in ``wd`` (the cache calls this once per key)."""
         files = [wd / f"{MODEL_NAME}.json", wd / f"{MODEL_NAME}_stats.json"]
         for f in files + [wd / name for name in NETWORKS.values()]:

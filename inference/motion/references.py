@@ -38,7 +38,7 @@ class ReferenceBank:
         return int(len(self.contents))
 
     @classmethod
-    def load(cls, path: str | Path) -> "ReferenceBank":
+    def load(cls, path: str | Path) -> ReferenceBank:
         with np.load(Path(path), allow_pickle=False) as d:
             bank = cls(d["latents"], d["offsets"].astype(np.int64), d["contents"].astype(np.int64),
                        d["styles"].astype(np.int64), d["tokens"].astype(np.int64))

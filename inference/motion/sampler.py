@@ -11,8 +11,8 @@ sampler is, so a hook can weigh its push by the noise level. Without it nothing 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -40,14 +40,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from ...errors import CadenceError, LimitError
 from ...limits import MAX_JSON_DEPTH, MAX_SEGMENTS, MAX_TIMELINE_BYTES, check_input_file
-from ...output_file import write_text
 from ...motion.skeleton import BODY_PARTS, PART_ALIASES
+from ...output_file import write_text
 
 FORMAT = "cadence-timeline-v1"
 MAX_SECONDS = 600.0
@@ -188,7 +188,7 @@ class Timeline:
 
     # --- construction -------------------------------------------------------------
     @classmethod
-    def from_segments(cls, segments: Iterable[Segment], duration: float | None = None) -> "Timeline":
+    def from_segments(cls, segments: Iterable[Segment], duration: float | None = None) -> Timeline:
         """Pack segments onto tracks: each goes to the first track where it fits."""
         tracks: list[Track] = []
         for seg in sorted(segments, key=lambda s: (s.start, s.end)):
@@ -215,7 +215,7 @@ class Timeline:
         return max(last, self.duration or 0.0)
 
     # --- validation -----------------------------------------------------------------
-    def validate(self) -> "Timeline":
+    def validate(self) -> Timeline:
         """Raise TimelineError on the first problem; return self when all is well."""
         segs = self.segments()
         if not segs:

@@ -37,18 +37,14 @@ group's length with real timeline frames, not padding.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
 from ...motion.representation import CONTACTS, FEATURE_DIM, NUM_JOINTS, POSITIONS, ROOT, ROTATIONS
-from ...motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS
+from ...motion.skeleton import BODY_JOINT_NAMES, BODY_PARTS, HAND_TO_ARM, MODEL_PARTS
 from .timeline import Segment, Timeline
-
-# Parts the body model has channels for; hands drive their arm.
-MODEL_PARTS: tuple[str, ...] = ("legs", "torso", "left_arm", "right_arm", "head")
-HAND_TO_ARM = {"left_hand": "left_arm", "right_hand": "right_arm"}
 
 
 def channel_parts() -> np.ndarray:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from ...motion.representation import FEATURE_DIM
+from ...motion.skeleton import MODEL_PARTS
 from .cfg import CFG, KEEP, NONE
 from .diffusion import ddim_step
-from .window_plan import CHANNEL_PARTS, MODEL_PARTS, Plan
+from .window_plan import CHANNEL_PARTS, Plan
 
 
 class Composer:

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ...errors import CadenceError
 from ...motion.kinematics import Motion
-from ..text.prompt_matcher import weak_match_warning
 from ..motion.sampler import GenerationCancelled
 from ..motion.timeline import Timeline
+from ..text.prompt_matcher import weak_match_warning
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,11 +56,11 @@ class GenerationSpec:
     fps: float | None = None              # resample the result (None: the model's rate)
     # Regenerate only some segments (indices into timeline.segments()), keeping the rest of
     # a previous result (its features at the model's rate): inpainting, see compose.regenerate.
-    keep: tuple[list[int], "np.ndarray"] | None = None
+    keep: tuple[list[int], np.ndarray] | None = None
     # Walk a path during one segment: (index into timeline.segments(), the path in canonical
     # metres). A path without times is walked at a steady pace from the segment's start to
     # its end (docs/path_control.md, "In Blender").
-    path: "tuple[int, GroundPath] | None" = None
+    path: tuple[int, GroundPath] | None = None
 
 
 @dataclass
@@ -122,7 +123,7 @@ def single_prompt(timeline: Timeline) -> bool:
     return seg.start <= 1e-9 and abs(timeline.end - seg.end) < 1e-9 and "full_body" in seg.parts
 
 
-def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
+def timed_over(path: GroundPath, seconds: float) -> GroundPath:
     """``path`` walked at a steady pace in ``seconds``: its times proportional to the arc
     length (a path that has times keeps them)."""
     from ...motion.ground_path import PathError
@@ -133,7 +134,7 @@ def timed_over(path: "GroundPath", seconds: float) -> "GroundPath":
     return path.steady(seconds)
 
 
-def segment_path(model, timeline: Timeline, index: int, path: "GroundPath"):
+def segment_path(model, timeline: Timeline, index: int, path: GroundPath):
     """The sampler's constraint (``inference.motion.path_follow.PathFollow``) for ``path``
     walked during segment ``index`` of ``timeline``, at the model's frame rate: the first
     point on the segment's first frame and, for a path without times, the last point on
@@ -232,7 +233,7 @@ class GenerationJob:
         self._thread = threading.Thread(target=self._run, name="cadence-generate", daemon=True)
 
     # --- main thread --------------------------------------------------------------
-    def start(self) -> "GenerationJob":
+    def start(self) -> GenerationJob:
         self.started = time.perf_counter()
         self._thread.start()
         return self

@@ -16,7 +16,7 @@ from .model_cache import ModelCache
 from .weights import DEFAULT_WEIGHTS_DIR
 
 MOTION_MODEL = "motion_diffusion"
-_INFOS: ModelCache[tuple[str, int], "ModelInfo"] = ModelCache()
+_INFOS: ModelCache[tuple[str, int], ModelInfo] = ModelCache()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Cadence works offline: nothing it runs opens a network connection (tested).
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 TELEMETRY_VARIABLE = "ORT_DISABLE_TELEMETRY"
 os.environ[TELEMETRY_VARIABLE] = "1"

@@ -25,8 +25,8 @@ import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 WORKER = Path(__file__).with_name("sphinx_worker.py")
 Spans = list[tuple[str, int, int]]

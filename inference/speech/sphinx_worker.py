@@ -155,7 +155,7 @@ def main() -> int:
         mode = setup["mode"]
         decoders = Decoders(setup.get("config", {}))
         decoders.get(mode)                   # load the model now, before "ready"
-    except Exception as exc:                 # noqa: BLE001 - reported to the parent
+    except Exception as exc:
         answer({"error": f"{type(exc).__name__}: {exc}"})
         return 1
     answer("ready")

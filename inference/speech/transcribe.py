@@ -38,16 +38,15 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ...errors import CadenceError
 from ...face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
-from .transcript import (SILENCE, Phone, Transcript, Word, is_filler, normalise_text, phone_label,
-                         tidy_phones, word_text)
 from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
+from .transcript import SILENCE, Phone, Transcript, Word, is_filler, normalise_text, phone_label, tidy_phones, word_text
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
 # Segment lengths (shortest, aim, longest) in seconds. Alignment is cut often, so that
@@ -425,7 +424,7 @@ def _spread(text: Sequence[str], start: float, end: float) -> tuple[list[Word], 
 def _word_phones(word: Word) -> list[Phone]:
     """The dictionary phones of ``word`` laid over its time, vowels twice as long as
     consonants (roughly their mean durations in read English)."""
-    labels = [phone_label(l) for l in pronunciation(word.text)] or [SILENCE]
-    weights = np.array([2.0 if l[0] in "AEIOU" else 1.0 for l in labels])
+    labels = [phone_label(raw) for raw in pronunciation(word.text)] or [SILENCE]
+    weights = np.array([2.0 if label[0] in "AEIOU" else 1.0 for label in labels])
     edges = word.start + (word.end - word.start) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
-    return [Phone(l, float(edges[k]), float(edges[k + 1])) for k, l in enumerate(labels)]
+    return [Phone(label, float(edges[k]), float(edges[k + 1])) for k, label in enumerate(labels)]

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
 from ..runtime.model_cache import ModelCache
 from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
+from .audio import SAMPLE_RATE
 
 MODEL_FILE = "silero_vad.onnx"
 WINDOW = 512            # samples per model call at 16 kHz

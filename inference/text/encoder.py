@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -35,7 +35,7 @@ EMBEDDING_DIM = 384
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 32
 
-_ENCODERS: ModelCache[tuple, "TextEncoder"] = ModelCache()
+_ENCODERS: ModelCache[tuple, TextEncoder] = ModelCache()
 
 
 class TextEncoder:
@@ -78,7 +78,7 @@ class TextEncoder:
     @classmethod
     def load(cls, weights_dir: str | os.PathLike | None = None, *,
              intra_op_num_threads: int | None = None,
-             providers: Sequence[str] | None = None) -> "TextEncoder":
+             providers: Sequence[str] | None = None) -> TextEncoder:
         """The encoder from ``weights_dir`` (default: this checkout's ``weights/``).
 
         Both files are verified against ``manifest.json`` in that folder (raising
@@ -89,7 +89,7 @@ class TextEncoder:
         key = (str(weights_dir.resolve()), intra_op_num_threads,
                tuple(providers) if providers else None)
 
-        def load() -> "TextEncoder":
+        def load() -> TextEncoder:
             model_path = weights_dir / MODEL_FILE
             tokenizer_path = weights_dir / TOKENIZER_FILE
             verify(model_path)

@@ -17,8 +17,8 @@ nearest mean embedding). Numbers in docs/motion_model.md.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class PromptMatcher:
         return int(self.weight.shape[1])
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "PromptMatcher":
+    def from_dict(cls, data: Mapping) -> PromptMatcher:
         if data.get("format") != FORMAT:
             raise ValueError(f"prompt matcher format {data.get('format')!r}, expected {FORMAT!r}")
         return cls(tuple(data["labels"]), np.asarray(data["weight"], np.float32),
