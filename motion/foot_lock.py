@@ -10,10 +10,10 @@ world orientation, and the correction fades in and out over a few frames around 
 contact so nothing pops. Two guards keep it from fighting the motion: a contact is only
 believed while the foot is near the floor, and a planted foot is held on a short leash
 (``MAX_PIN_DRIFT``): when the motion pulls it further (the whole body drifting, a pivot
-the model meant) it follows at the motion's pace instead of stretching the leg. Between contacts, a foot that travels a step's length but stays
-within a couple of centimetres of the floor (the model's shuffle) is lifted along a
-smooth arc, as an animator lifts the passing pose. The pelvis and upper body are
-untouched.
+the model meant) it follows at the motion's pace instead of stretching the leg. Between
+contacts, a foot that travels a step's length is lifted along a smooth arc, and the ball
+of the foot is kept clear of the floor (the model's shuffle drags the toes), as an
+animator lifts the passing pose. The pelvis and upper body are untouched.
 
 ``motion/foot_contact.py`` does the related job for retargeting (follow the *source's*
 contacts on a rig with other proportions); both share its IK and edge fades.
@@ -33,7 +33,11 @@ CONTACT_THRESHOLD = 0.5  # a decoded contact channel above this means "on the fl
 CONTACT_HEIGHT = (0.08, 0.05)  # m above rest: ankle, ball of the foot (the representation's)
 MAX_PIN_DRIFT = 0.06  # m: a planted foot follows the motion only when pulled further
 STEP_LENGTH = 0.15  # m: a swing travelling this far gets clearance
-SWING_LIFT = (0.03, 0.06)  # m: clearance range at mid-swing, grows with the step's length
+SWING_LIFT = (0.04, 0.08)  # m: clearance range at mid-swing, grows with the step's length
+CUT_SWING_CLEARANCE = 0.03  # m: the clearance of a swing cut by the clip's start or end
+BALL_CLEARANCE = 0.03  # m: the ball of a swinging foot clears the floor by this (its minimum is mid-swing)
+TOE_OFF_FRAMES = 5  # frames from toe-off to full clearance (faster bends the knee faster than real motion does)
+LANDING_FRAMES = 2  # frames from full clearance to landing (real toes: 3 cm two frames from the floor)
 FADE_SECONDS = 0.2  # corrections fade in and out over this (a leash's worth stays below skating speed)
 _CI = {n: i for i, n in enumerate(CANONICAL.names)}
 _SIDES = ("left", "right")
@@ -95,19 +99,44 @@ def _planted_offsets(point: np.ndarray, start: int, stop: int, heel: np.ndarray,
     return out
 
 
-def _swing_lift(mask: np.ndarray, ankle: np.ndarray, floor: float) -> np.ndarray:
-    """Vertical offsets (T,) that give each step between two contacts some clearance."""
+def _swing_lift(mask: np.ndarray, ankle: np.ndarray, floor: float, ball: np.ndarray,
+                ball_floor: float) -> np.ndarray:
+    """Vertical offsets (T,) that give each step between two contacts some clearance.
+
+    The ankle follows an arc (sin^2 over the swing); the ball of the foot keeps at least
+    ``BALL_CLEARANCE``, eased in after toe-off and out before landing: a swing with the
+    ankle high but the toes pointed down still drags the ball along the floor, the
+    model's most common shuffle (in real walking the toes' lowest clearance is mid-swing,
+    so they get no arc of their own). A swing cut by the clip's start or end only keeps
+    the foot ``CUT_SWING_CLEARANCE`` off the floor: where in its step the clip cuts it is
+    unknown."""
     lift = np.zeros(len(mask))
+    n = len(mask)
     for start, stop in _runs(~mask):
-        if start == 0 or stop == len(mask):
-            continue  # not between two contacts: a step's shape is unknown
-        travel = np.linalg.norm(ankle[stop, :2] - ankle[start - 1, :2])
+        cut_start, cut_stop = start == 0, stop == n
+        if cut_start and cut_stop:
+            continue  # no contact at all: a step's shape is unknown
+        before = ankle[start - 1 if not cut_start else start, :2]
+        after = ankle[stop if not cut_stop else stop - 1, :2]
+        travel = float(np.linalg.norm(after - before)) * (2.0 if cut_start or cut_stop else 1.0)
         if travel < STEP_LENGTH:
             continue
-        peak = float(np.clip(0.1 * travel, *SWING_LIFT))
-        s = (np.arange(start, stop) - (start - 1)) / (stop - start + 1)
-        want = floor + peak * np.sin(np.pi * s) ** 2
-        lift[start:stop] = np.maximum(want - ankle[start:stop, 2], 0.0)
+        length = stop - start
+        frames = np.arange(length) + 1.0
+        # Frames to the nearest contact, eased (smoothstep): the lift starts and ends
+        # with zero speed, so toe-off and landing never jerk.
+        since_off = np.inf if cut_start else frames / TOE_OFF_FRAMES
+        to_landing = np.inf if cut_stop else (length + 1 - frames) / LANDING_FRAMES
+        ease = np.minimum(np.minimum(since_off, to_landing), 1.0)
+        ease = ease * ease * (3.0 - 2.0 * ease)
+        if cut_start or cut_stop:
+            want_ankle = want_ball = CUT_SWING_CLEARANCE * ease
+        else:
+            peak = float(np.clip(0.1 * travel, *SWING_LIFT))
+            want_ankle = peak * np.sin(np.pi * frames / (length + 1)) ** 2
+            want_ball = BALL_CLEARANCE * ease
+        need = np.maximum(want_ankle - (ankle[start:stop, 2] - floor), want_ball - (ball[start:stop, 2] - ball_floor))
+        lift[start:stop] = np.maximum(need, 0.0)
     return lift
 
 
@@ -146,7 +175,7 @@ def lock_feet(motion: Motion, contacts: dict[str, np.ndarray] | None = None) -> 
             return goal
 
         offset, weight = faded_offsets(mask, now, pinned, blend)
-        offset[:, 2] += _swing_lift(mask, now, floor)
+        offset[:, 2] += _swing_lift(mask, now, floor, ball, rest[_CI[f"{side}_foot"], 2])
         frames = np.flatnonzero((weight > 0) | (offset[:, 2] > 0))
         if not len(frames):
             continue

@@ -7,8 +7,8 @@ import pytest
 from cadence.bench.metrics import foot_skating_ratio
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
-from cadence.motion.foot_lock import (MAX_PIN_DRIFT, SWING_LIFT, contacts_from_channels,
-                                      decode_generated, lock_feet)
+from cadence.motion.foot_lock import (BALL_CLEARANCE, CUT_SWING_CLEARANCE, MAX_PIN_DRIFT, SWING_LIFT,
+                                      _swing_lift, contacts_from_channels, decode_generated, lock_feet)
 from cadence.motion.kinematics import Motion, rest_motion
 from cadence.motion.representation import CONTACTS, encode
 from cadence.motion.skeleton import CANONICAL
@@ -78,6 +78,38 @@ def test_a_shuffled_step_between_two_contacts_is_lifted():
     assert rise[15] >= SWING_LIFT[0] - 1e-3
     assert np.all(rise >= -1e-6)  # lifted, never pushed down
     assert abs(rise[2]) < 1e-6 and abs(rise[28]) < 1e-3
+
+
+def test_a_swing_with_the_toes_dragging_lifts_the_ball_of_the_foot():
+    """The model's usual shuffle: the ankle clears the floor but the toes point down and
+    slide along it. The ball of the foot is lifted to BALL_CLEARANCE; a swing whose ankle
+    and ball are both high enough is left alone."""
+    mask = np.ones(40, bool)
+    mask[10:26] = False  # a 16-frame swing between two contacts
+    ankle = np.zeros((40, 3))
+    ankle[:, 0] = np.interp(np.arange(40), [9, 26], [0.0, 0.6])
+    ankle[10:26, 2] = 0.2  # far above its arc
+    ball = ankle.copy()
+    ball[:, 2] = 0.0  # dragging along the floor
+    lift = _swing_lift(mask, ankle, 0.0, ball, 0.0)
+    assert np.all(lift[mask] == 0.0)
+    assert lift[17] == pytest.approx(BALL_CLEARANCE)
+    assert np.all(np.diff(lift[10:18]) >= 0) and lift[10] < 0.5 * BALL_CLEARANCE  # no pop at toe-off
+    ball[:, 2] = 0.2
+    assert np.all(_swing_lift(mask, ankle, 0.0, ball, 0.0) == 0.0)
+
+
+def test_a_swing_cut_by_the_clip_end_only_keeps_the_foot_off_the_floor():
+    """Where the clip cuts a swing is unknown (mid-step or about to land), so it gets no
+    arc: at most CUT_SWING_CLEARANCE, ramping up from the last contact."""
+    mask = np.ones(30, bool)
+    mask[20:] = False
+    ankle = np.zeros((30, 3))
+    ankle[:, 0] = np.interp(np.arange(30), [19, 29], [0.0, 0.5])
+    lift = _swing_lift(mask, ankle, 0.0, ankle.copy(), 0.0)
+    assert lift.max() == pytest.approx(CUT_SWING_CLEARANCE)
+    assert lift[20] < lift[22] <= lift[29]
+    assert np.all(lift[:20] == 0.0)
 
 
 def test_contacts_from_channels_ignore_feet_in_the_air_and_flicker():
