@@ -13,17 +13,19 @@ import bpy
 
 from .blender.sliders import sync_sliders
 from .inference.runtime.model_info import motion_model_info
+from .motion.skeleton import MODEL_PARTS
 from .preferences import weights_dir
 
-# Body parts of a segment, in the timeline's vocabulary (motion/skeleton.py BODY_PARTS;
-# hands follow their arm in the body model). All set = the full body.
-PART_ITEMS = (
-    ('legs', "Legs", "Legs, hips and the travel of the body", 'NONE', 1),
-    ('torso', "Torso", "Spine and chest", 'NONE', 2),
-    ('left_arm', "Left Arm", "Left shoulder, arm and hand", 'NONE', 4),
-    ('right_arm', "Right Arm", "Right shoulder, arm and hand", 'NONE', 8),
-    ('head', "Head", "Neck and head", 'NONE', 16),
-)
+# Body parts of a segment: the motion model's parts (motion/skeleton.py MODEL_PARTS; hands
+# follow their arm in the body model), with the panel's labels. All set = the full body.
+_PART_LABELS = {
+    'legs': ("Legs", "Legs, hips and the travel of the body"),
+    'torso': ("Torso", "Spine and chest"),
+    'left_arm': ("Left Arm", "Left shoulder, arm and hand"),
+    'right_arm': ("Right Arm", "Right shoulder, arm and hand"),
+    'head': ("Head", "Neck and head"),
+}
+PART_ITEMS = tuple((part, *_PART_LABELS[part], 'NONE', 1 << i) for i, part in enumerate(MODEL_PARTS))
 ALL_PARTS = frozenset(item[0] for item in PART_ITEMS)
 
 

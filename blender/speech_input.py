@@ -27,13 +27,10 @@ from pathlib import Path
 import bpy
 
 from ..errors import CadenceError
+from ..face.expression import EMOTIONS
 from ..inference.runtime.model_info import model_files
 from ..preferences import weights_dir
 from .panel_settings import effective_target
-
-# The eight emotions of the BEAT dataset: the speech sliders until a model's metadata
-# (``emotions`` in its JSON) says otherwise.
-DEFAULT_SPEECH_EMOTIONS = ("neutral", "happy", "angry", "sad", "contempt", "surprise", "fear", "disgust")
 
 
 class SpeechInputError(CadenceError, ValueError):
@@ -195,7 +192,7 @@ def speech_emotion_names(weights_dir: str | None) -> tuple[str, ...]:
                 continue
             if isinstance(names, list) and names:
                 return tuple(str(n) for n in names)
-    return DEFAULT_SPEECH_EMOTIONS
+    return EMOTIONS
 
 
 def speech_emotion_values(context: bpy.types.Context) -> dict[str, float]:

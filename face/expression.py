@@ -26,6 +26,8 @@ import numpy as np
 
 from .arkit import INDEX, LIP_SHAPES, NUM_SHAPES
 
+# The eight emotions of the BEAT dataset: the face's expression offsets below, and the
+# speech sliders until a speech model's metadata (``emotions``) names others.
 EMOTIONS: tuple[str, ...] = ("neutral", "happy", "angry", "sad", "contempt", "surprise",
                              "fear", "disgust")
 

@@ -184,6 +184,12 @@ PART_ALIASES: dict[str, tuple[str, ...]] = {
     "hands": ("left_hand", "right_hand"),
 }
 
+# The parts the motion model composes separately (its feature channels are grouped by
+# them): the timeline, the gesture planner and the panel's part buttons all use these.
+# A hand has no channels of its own there: it follows its arm.
+MODEL_PARTS: tuple[str, ...] = ("legs", "torso", "left_arm", "right_arm", "head")
+HAND_TO_ARM: dict[str, str] = {"left_hand": "left_arm", "right_hand": "right_arm"}
+
 FOOT_JOINTS: tuple[str, ...] = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 
 
