@@ -29,7 +29,6 @@ from ...motion.kinematics import Motion
 from ...motion.representation import FEATURE_DIM
 from ...motion.rotations import quat_slerp
 from ...motion.skeleton import MODEL_PARTS
-from ...motion.skeleton import MODEL_PARTS
 from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
 from .model import GenerationError
 from .references import noised

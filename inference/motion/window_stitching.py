@@ -22,7 +22,6 @@ import numpy as np
 
 from ...motion.representation import FEATURE_DIM
 from ...motion.skeleton import MODEL_PARTS
-from ...motion.skeleton import MODEL_PARTS
 from .cfg import CFG, KEEP, NONE
 from .diffusion import ddim_step
 from .window_plan import CHANNEL_PARTS, Plan
