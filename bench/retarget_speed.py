@@ -29,15 +29,16 @@ def main() -> int:
     args = parser.parse_args()
 
     import bpy
-    import rig_builders as rb
 
     from cadence.blender.action import bake_pose
     from cadence.blender.rig_retarget import read_rest_rig
+    from cadence.motion.canonical_to_rig import retarget_to_rig
     from cadence.motion.convert import load_canonical_motion
     from cadence.motion.kinematics import Motion
     from cadence.motion.rig_mapping import match_rig
-    from cadence.motion.canonical_to_rig import retarget_to_rig
     from cadence.motion.rig_target import prepare_target
+
+    import rig_builders as rb
 
     walk = load_canonical_motion(ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh")
     reps = -(-args.frames // walk.num_frames)

@@ -69,8 +69,8 @@ def main() -> int:
     from cadence.bench.metrics import foot_skating_ratio
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto
-    from cadence.motion.convert import load_canonical_motion
     from cadence.motion.bone_map import CONFIDENCE, MAIN_JOINTS
+    from cadence.motion.convert import load_canonical_motion
 
     import rig_builders as rb
 
