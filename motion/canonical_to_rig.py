@@ -25,6 +25,9 @@ The inverse direction of ``motion/source_to_canonical.py`` (docs/retargeting.md,
    hips and spine (the hips bone on most rigs, the centre bone on MMD rigs). Options:
    ``in_place`` (the travelled path is removed, sway kept) and ``root`` (a ground-level
    root bone carries the horizontal part).
+
+What is fixed per rig (axes, scale, P, the distributed bones, the carrier) is worked out
+once by :func:`motion.rig_target.prepare_target`; this module plays a motion through it.
 """
 from __future__ import annotations
 
