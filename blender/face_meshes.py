@@ -25,8 +25,8 @@ slots by ``blender/action_slots.py``), each keying only the keys its mesh has.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import bpy
 

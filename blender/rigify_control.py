@@ -16,15 +16,14 @@ from dataclasses import dataclass
 
 import bpy
 
+from ..motion.bone_map import REQUIRED_JOINTS, BoneMap
 from ..motion.canonical_to_rig import RetargetOptions, solve_world
 from ..motion.kinematics import Motion
 from ..motion.rest_rig import RestRig
-from ..motion.bone_map import REQUIRED_JOINTS, BoneMap
 from ..motion.rig_mapping import match_rig
 from ..motion.rig_names import looks_like_rigify_controls
 from ..motion.rig_target import RigTarget, prepare_target
-from ..motion.rigify_control import (MECHANISM_PREFIXES, ControlScheme, carrier_follows,
-                                     control_pose, deform_view)
+from ..motion.rigify_control import MECHANISM_PREFIXES, ControlScheme, carrier_follows, control_pose, deform_view
 
 RIG_ID = "rig_id"  # custom property Rigify puts on a generated rig's armature data
 _PROPERTY_PATH = re.compile(r'^pose\.bones\["(?P<bone>(?:[^"\\]|\\.)*)"\]\["(?P<prop>(?:[^"\\]|\\.)*)"\]$')

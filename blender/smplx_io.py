@@ -19,15 +19,20 @@ import numpy as np
 from ..motion.kinematics import Motion
 from ..motion.skeleton import CANONICAL, JOINT_NAMES
 from ..motion.smplx_format import SmplxMotion, load_smplx_motion
-from ..motion.smplx_write import joint_motion_from_samples, save_smplx_motion
 from ..motion.smplx_model import find_model_file, model_missing_message
+from ..motion.smplx_write import joint_motion_from_samples, save_smplx_motion
 from .action import bake_motion
 from .armature import build_armature
 from .bake_file import MotionFileError
-from .export import (ExportError, action_frames, checked_output_path, export_problem,
-                     read_canonical_motion, sample_armature)
-from .smplx_body import (BODY_PROPERTY, SmplxBody, bake_expressions, build_smplx_body,
-                         expression_keys)
+from .export import (
+    ExportError,
+    action_frames,
+    checked_output_path,
+    export_problem,
+    read_canonical_motion,
+    sample_armature,
+)
+from .smplx_body import BODY_PROPERTY, SmplxBody, bake_expressions, build_smplx_body, expression_keys
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """blender.armature: the canonical rig as a Blender armature."""
 import numpy as np
 
-from bpy_support import blender  # noqa: F401  (fixture)
-
 from cadence.blender.armature import bone_tails, build_armature
 from cadence.motion.skeleton import CANONICAL, CANONICAL_BODY, PRIMARY_CHILD
+
+from bpy_support import blender  # noqa: F401  (fixture)
 
 
 def test_bone_tails_never_degenerate():

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from bpy_support import blender, evaluated_pose, random_motion, rest_rotations  # noqa: F401
-
 from cadence.blender.action import bake_motion
 from cadence.blender.armature import build_armature
 from cadence.motion.skeleton import CANONICAL
+
+from bpy_support import blender, evaluated_pose, random_motion, rest_rotations  # noqa: F401
 
 
 def assert_pose_matches_fk(bpy, obj, motion, start_frame=1, frames=(0, 1, -1)):

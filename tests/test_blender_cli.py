@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpy_support import blender, evaluated_pose  # noqa: F401
-
 from cadence.blender.bake_file import bake_motion_file
 from cadence.motion.convert import load_canonical_motion
+
+from bpy_support import blender, evaluated_pose  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.bvh"))

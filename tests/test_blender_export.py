@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig_builders as rb
-from bpy_support import blender  # noqa: F401
-
 from cadence.motion.bvh import read_bvh
 from cadence.motion.convert import bvh_to_canonical, load_canonical_motion
 from cadence.motion.export import vectors_to_y_up_cm
 from cadence.motion.kinematics import forward_kinematics
+
+import rig_builders as rb
+from bpy_support import blender  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 WALK = ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh"
@@ -72,10 +72,10 @@ def canonical_error(motion, reference):
 @pytest.mark.parametrize("rig", RIGS)
 def test_target_bvh(blender, tmp_path, walk, rig):  # noqa: F811
     from cadence.blender.export import export_bvh, sample_armature
-    from cadence.motion.rig_export import pose_matrices
-    from cadence.motion.canonical_to_rig import RetargetOptions, retarget_to_rig
-    from cadence.motion.rig_target import prepare_target
     from cadence.blender.rig_retarget import read_rest_rig, stored_bone_map
+    from cadence.motion.canonical_to_rig import RetargetOptions, retarget_to_rig
+    from cadence.motion.rig_export import pose_matrices
+    from cadence.motion.rig_target import prepare_target
 
     spec = RIGS[rig]()
     obj = retargeted(blender, spec, walk)

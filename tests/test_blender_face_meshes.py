@@ -13,11 +13,11 @@ import re
 import numpy as np
 import pytest
 
+from cadence.face.arkit import ARKIT_NAMES
+
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
 from conftest import FIXTURES
-
-from cadence.face.arkit import ARKIT_NAMES
 
 SPEECH = FIXTURES / "english_bear.flac"
 EYES = ["eyeBlinkLeft", "eyeBlinkRight"] + [f"eyeLook{d}{s}" for s in ("Left", "Right")
@@ -211,8 +211,9 @@ def test_the_panel_says_which_meshes_it_drives(blender):  # noqa: F811
     # button can run (audio chosen)
     from types import SimpleNamespace
 
-    from panel_support import Recorder, check_layout_calls
     from cadence.panels import sidebar
+
+    from panel_support import Recorder, check_layout_calls
     for panel, shown in ((sidebar.CADENCE_PT_main, 1), (sidebar.CADENCE_PT_speech, 0)):
         rec = Recorder()
         panel.draw(SimpleNamespace(layout=rec), bpy.context)

@@ -308,9 +308,9 @@ def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # n
 
 def test_run_generation_progress_and_cancel(weights):  # noqa: F811
     """bpy-free: progress reports every step of every variation; False cancels."""
-    from cadence.inference.runtime.jobs import GenerationSpec, run_generation, single_prompt
     from cadence.inference.motion.sampler import GenerationCancelled
     from cadence.inference.motion.timeline import Segment, Timeline, Track
+    from cadence.inference.runtime.jobs import GenerationSpec, run_generation, single_prompt
     one = Timeline([Track([Segment("walk", 0.0, 1.0)])])
     two = Timeline([Track([Segment("walk", 0.0, 1.0, ("legs",))]), Track([Segment("wave", 0.2, 0.8, ("right_arm",))])])
     assert single_prompt(one) and not single_prompt(two)

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from bpy_support import blender, evaluated_pose, write_test_bvh  # noqa: F401
-
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.skeleton import CANONICAL
+
+from bpy_support import blender, evaluated_pose, write_test_bvh  # noqa: F401
 
 
 def data_counts(bpy) -> tuple[int, ...]:

@@ -6,11 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
+import cadence
+
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
 from panel_support import Recorder, add_prompt, check_layout_calls, weights  # noqa: F401
-
-import cadence
 
 
 def test_register_unregister_twice_with_panels(blender):  # noqa: F811
@@ -30,10 +30,11 @@ def test_register_unregister_twice_with_panels(blender):  # noqa: F811
 def test_registering_imports_no_onnxruntime():
     # bench/register_time.py measures it in a fresh process; here: the modules that
     # registration imports do not pull it in.
-    import cadence.registration  # noqa: F401
+    import subprocess
+
+    import cadence.registration
     from cadence.blender import bake_preview, prompt_generation, sliders  # noqa: F401
     from cadence.panels import sidebar  # noqa: F401
-    import subprocess
     code = ("import sys; sys.path.insert(0, 'cli'); import bpy; from _package import load_package; "
             "from pathlib import Path; p = load_package(Path('.')); p.register(); "
             "print(sorted(m for m in ('onnxruntime', 'tokenizers', 'torch') if m in sys.modules))")
@@ -131,6 +132,7 @@ def test_timeline_operators(blender):  # noqa: F811
 
 def test_sliders_come_from_the_model(blender, weights):  # noqa: F811
     import json
+
     from cadence.blender.sliders import sliders_in_sync, sync_scene_sliders
     bpy = blender
     names = json.loads((weights / "motion_diffusion.json").read_text())["styles"]

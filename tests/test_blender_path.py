@@ -4,11 +4,11 @@ curve in the world on plain and on scaled, rotated, moved armatures; bad paths r
 and change nothing; undo."""
 import numpy as np
 import pytest
+from test_blender_rigify_control import control_rig, rigify_file  # noqa: F401
 
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
 from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint, weights  # noqa: F401
-from test_blender_rigify_control import control_rig, rigify_file  # noqa: F401
 
 S_CURVE = [(0.0, 0.0, 0.0), (0.0, -3.0, 0.0), (3.0, -4.5, 0.0), (3.0, -8.0, 0.0)]
 L_CURVE = [(0.0, 0.0, 0.0), (0.0, -4.0, 0.0), (4.5, -4.0, 0.0)]
@@ -136,8 +136,8 @@ def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noq
     motion baked with the retargeter puts the hips where the frame says."""
     from cadence.blender.path_curve import ground_frame
     from cadence.blender.rig_retarget import retarget_onto
-    from cadence.motion.kinematics import rest_motion
     from cadence.motion.canonical_to_rig import RetargetOptions
+    from cadence.motion.kinematics import rest_motion
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix="", **TURNED))
     frame = ground_frame(obj, depsgraph=bpy.context.evaluated_depsgraph_get())
@@ -160,8 +160,8 @@ def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noq
 def test_timed_over_the_segment(weights):  # noqa: F811
     """Without times, a path is walked at a steady pace from the segment's first frame to
     its last (the frame before its end)."""
-    from cadence.inference.runtime.jobs import segment_path, timed_over
     from cadence.inference.motion.timeline import Segment, Timeline, Track
+    from cadence.inference.runtime.jobs import segment_path, timed_over
     from cadence.motion.ground_path import GroundPath, PathError
     from cadence.motion.representation import FEATURE_DIM, Normalizer
 

@@ -2,9 +2,9 @@
 import tomllib
 from pathlib import Path
 
-from bpy_support import blender  # noqa: F401  (fixture)
-
 import cadence
+
+from bpy_support import blender  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cadence.motion import rotations as rot
+from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads
+from cadence.motion.convert import load_canonical_motion
+from cadence.motion.skeleton import PRIMARY_CHILD
+
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
-
-from cadence.motion import rotations as rot
-from cadence.motion.convert import load_canonical_motion
-from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads
-from cadence.motion.skeleton import PRIMARY_CHILD
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"
 HANDS_FEET = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot")

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig_builders as rb
-from bpy_support import blender  # noqa: F401
-
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.export import write_canonical_bvh
+
+import rig_builders as rb
+from bpy_support import blender  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 WALK = ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh"

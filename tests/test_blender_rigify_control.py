@@ -10,16 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpy_support import _registered_bpy, blender  # noqa: F401
-
 from cadence.motion import rotations as rot
-from cadence.motion.convert import load_canonical_motion
 from cadence.motion.bone_map import preset_for
-from cadence.motion.rig_mapping import match_rig
 from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
+from cadence.motion.convert import load_canonical_motion
+from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_target import prepare_target
 from cadence.motion.rigify_control import deform_view
 from cadence.motion.skeleton import BODY_JOINT_NAMES, CANONICAL, PRIMARY_CHILD
+
+from bpy_support import _registered_bpy, blender  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -274,7 +274,7 @@ def test_panel_status_and_detect_operator(control_rig, blender):  # noqa: F811
     assert control_rig.pose.bones["upper_arm_parent.L"]["IK_FK"] == 0.0  # detecting sets nothing
 
 
-def test_deform_map_still_refused_with_hint(control_rig, walk):  # noqa: F811
+def test_deform_map_still_refused_with_hint(control_rig, walk):
     from cadence.blender.presets import load_preset
     from cadence.blender.rig_retarget import RigError, retarget_onto
 

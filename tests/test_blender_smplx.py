@@ -5,14 +5,20 @@ import pickle
 import numpy as np
 import pytest
 
-from bpy_support import blender, evaluated_pose  # noqa: F401
-from smplx_support import (AMASS_ROOT, CADENCE_TO_MODEL, VERTS_PER_JOINT, raised_arm_poses,
-                           write_npz, write_synthetic_model)
-
 from cadence.motion import rotations as rot
 from cadence.motion.skeleton import CANONICAL
 from cadence.motion.smplx_format import load_smplx_motion
 from cadence.motion.smplx_model import load_smplx_model
+
+from bpy_support import blender, evaluated_pose  # noqa: F401
+from smplx_support import (
+    AMASS_ROOT,
+    CADENCE_TO_MODEL,
+    VERTS_PER_JOINT,
+    raised_arm_poses,
+    write_npz,
+    write_synthetic_model,
+)
 
 J = {n: i for i, n in enumerate(CANONICAL.names)}
 
@@ -146,6 +152,7 @@ def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,  #
     from cadence.face.animation import FaceAnimation
     from cadence.face.arkit import INDEX
     from cadence.face.csv_io import write_face_csv
+
     from smplx_support import synthetic_model_arrays
     model_dir = tmp_path / "models"
     write_synthetic_model(model_dir)

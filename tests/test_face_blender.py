@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from bpy_support import blender  # noqa: F401
-
 from cadence.face.animation import FaceAnimation
 from cadence.face.arkit import ARKIT_NAMES, INDEX
 from cadence.face.csv_io import write_face_csv
+
+from bpy_support import blender  # noqa: F401
 
 KEYS = ["jawOpen", "EyeBlink_L", "eye_blink_right", "mouthFunnel", "mouthSmile", "Extra"]
 
@@ -123,7 +123,7 @@ def test_operator_generates_from_audio_with_emotion(blender):  # noqa: F811
 def face_rig(bpy, with_keys=False):
     """A Mixamo-named body rig with a jaw bone, its armature data Y-up under a 90-degree
     object rotation (like an FBX import), deforming a face mesh without (or with) ARKit keys."""
-    from rig_builders import J, P, Y_UP, build_object, mixamo
+    from rig_builders import Y_UP, J, P, build_object, mixamo
     spec = mixamo(data_rotation=Y_UP, object_euler=(np.pi / 2, 0.0, 0.0))
     spec.bones["mixamorig:Jaw"] = ("mixamorig:Head", P[J["jaw"]])
     arm = build_object(bpy, spec, "FaceRig")
@@ -197,8 +197,9 @@ def test_rig_with_shape_keys_keeps_the_jaw_bone_still(blender, tmp_path):  # noq
 
 
 def test_face_job_thread_progress_and_cancel():
-    from conftest import FIXTURES
     from cadence.inference.face.job import FaceJob, FaceSpec
+
+    from conftest import FIXTURES
     spec = FaceSpec(FIXTURES / "english_bear.flac", method="phoneme")
     job = FaceJob(spec).start()
     assert job.wait(60) and job.error is None and not job.cancelled
@@ -237,9 +238,11 @@ def test_face_job_on_a_long_file_uses_the_phone_workers(tmp_path):
     """From the job's worker thread (as in Blender), a file of several segments goes
     through the phone-loop worker processes and gives what one process gives."""
     import soundfile as sf
-    from conftest import FIXTURES
-    from cadence.inference.speech import sphinx_pool, transcribe
+
     from cadence.inference.face.job import FaceJob, FaceSpec
+    from cadence.inference.speech import sphinx_pool, transcribe
+
+    from conftest import FIXTURES
     samples, rate = sf.read(str(FIXTURES / "english_bear.flac"), dtype="float32")
     gap = np.zeros(int(rate), np.float32)
     path = tmp_path / "long.wav"

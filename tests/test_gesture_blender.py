@@ -6,11 +6,8 @@ import soundfile as sf
 
 import rig_builders as rb
 from bpy_support import blender  # noqa: F401
-from panel_support import fcurves, fingerprint, weights  # noqa: F401
-
-from cadence.face.arkit import ARKIT_NAMES
-
 from conftest import FIXTURES
+from panel_support import fcurves, fingerprint, weights  # noqa: F401
 
 
 @pytest.fixture
