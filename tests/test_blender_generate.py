@@ -317,7 +317,7 @@ def test_run_generation_progress_and_cancel(weights):  # noqa: F811
     for timeline in (one, two):
         seen = []
         res = run_generation(GenerationSpec(timeline, seed=3, variations=2, steps=2, weights_dir=weights, fps=24),
-                             lambda d, t: seen.append((d, t)))
+                             lambda d, t, seen=seen: seen.append((d, t)))  # called before the loop moves on
         assert seen[0] == (0, 4) and seen[-1] == (4, 4) and len(res.motions) == 2
         assert res.motions[0].fps == 24 and res.motions[0].num_frames == 24
         with pytest.raises(GenerationCancelled):
