@@ -3,7 +3,8 @@
 ``scene.cadence.tracks`` holds :class:`CadenceTrack` s of :class:`CadenceSegment` s
 (prompt, frame range, body parts, optional own style sliders, optional path curve); sliders are
 :class:`CadenceSlider` (name, value) collections whose names come from the model's
-metadata (synced by ``blender/sliders.py``, never hard-coded here). The conversion to
+metadata (kept in step by :func:`sync_sliders`, called from ``blender/sliders.py``;
+never hard-coded here). The conversion to
 the bpy-free ``inference.motion.timeline.Timeline`` lives in ``blender/timeline_build.py``.
 
 Update callbacks here do property-level work only (a prompt's own sliders follow the
@@ -11,7 +12,6 @@ model's style names); the generation workflow imports these classes, never the r
 """
 import bpy
 
-from .blender.sliders import sync_sliders
 from .inference.runtime.model_info import motion_model_info
 from .motion.skeleton import MODEL_PARTS
 from .preferences import weights_dir
@@ -27,6 +27,22 @@ _PART_LABELS = {
 }
 PART_ITEMS = tuple((part, *_PART_LABELS[part], 'NONE', 1 << i) for i, part in enumerate(MODEL_PARTS))
 ALL_PARTS = frozenset(item[0] for item in PART_ITEMS)
+
+
+def sync_sliders(collection, names) -> bool:
+    """Make ``collection`` hold one slider per name, in order, keeping the values of
+    names it already had. Returns True when it changed anything."""
+    names = list(names)
+    if [s.name for s in collection] == names:
+        return False
+    values = {s.name: s.value for s in collection}
+    collection.clear()
+    for name in names:
+        item = collection.add()
+        item.name = name
+        item.value = values.get(name, 0.0)
+    return True
+
 
 
 def _sync_segment_styles(segment: "CadenceSegment", context: bpy.types.Context) -> None:

@@ -1,9 +1,10 @@
 """The panel's sliders (emotion/style and speech emotion): one per name the installed
 models know, kept in step with them, reset, and read as {name: weight}.
 
-The names come from the models' metadata, never from a list here. :func:`sync_sliders`
-and :func:`slider_values` take a slider collection and plain names, so a PropertyGroup's
-update callback may call them (timeline_properties.py does for a prompt's own sliders).
+The names come from the models' metadata, never from a list here. :func:`slider_values`
+takes a slider collection and plain names; keeping a collection's names in step is
+``timeline_properties.sync_sliders``, next to the slider PropertyGroup, so that a
+PropertyGroup's update callback never reaches up into this workflow.
 """
 from __future__ import annotations
 
@@ -12,23 +13,9 @@ import time
 import bpy
 
 from ..preferences import weights_dir
+from ..timeline_properties import sync_sliders
 from .panel_settings import model_info, settings_of
 from .speech_input import speech_emotion_names
-
-
-def sync_sliders(collection, names) -> bool:
-    """Make ``collection`` hold one slider per name, in order, keeping the values of
-    names it already had. Returns True when it changed anything."""
-    names = list(names)
-    if [s.name for s in collection] == names:
-        return False
-    values = {s.name: s.value for s in collection}
-    collection.clear()
-    for name in names:
-        item = collection.add()
-        item.name = name
-        item.value = values.get(name, 0.0)
-    return True
 
 
 def slider_values(collection, names, keep_zero: bool = False) -> dict[str, float]:
