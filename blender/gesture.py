@@ -25,10 +25,10 @@ from ..motion.canonical_to_rig import RetargetOptions
 from ..preferences import get_preferences, weights_dir
 from .face_generation import selected_objects
 from .face_meshes import bake_face_meshes, face_meshes
-from .panel_settings import InputError, effective_target, model_info, settings_of
+from .panel_settings import InputError, settings_of
 from .preview_action import finish_run
-from .rig_status import check_target
-from .runs import RunContext, active_run
+from .prompt_generation import check_can_start
+from .runs import RunContext
 from .scene import scene_fps
 from .shape_keys import shape_key_names
 from .sliders import slider_values
@@ -52,14 +52,7 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
                      with_face: bool = True, face_emotions: dict[str, float] | None = None):
     """(GestureSpec, RunContext, face mesh name or "") from the panel; raises
     InputError (nothing changed)."""
-    if active_run() is not None:
-        raise InputError("a generation is already running: wait for it or cancel it (Esc)")
-    settings = settings_of(context)
-    obj = effective_target(context)
-    check_target(obj, settings.allow_driven)
-    info = model_info(context)
-    if not info.available:
-        raise InputError(info.problem)
+    settings, obj, info = check_can_start(context)
     if filepath:
         path = Path(bpy.path.abspath(filepath))
         if not path.is_file():

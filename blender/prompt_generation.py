@@ -29,13 +29,10 @@ from .sliders import slider_values
 from .timeline_build import TimelineBuild, build_timeline
 
 
-def prepare_generation(context: bpy.types.Context, only_active: bool = False
-                       ) -> tuple[GenerationSpec, RunContext]:
-    """Plain-data inputs of a generation from the panel (reads only; sliders whose names
-    the model does not know are ignored); raises InputError.
-
-    ``only_active``: regenerate only the active prompt, keeping the rest of the variation
-    on preview (the last run must be in memory, with the same timeline length)."""
+def check_can_start(context: bpy.types.Context):
+    """What every generator's button checks first, in this order: no other generation
+    running, a target the settings allow, the motion model installed. Returns (settings,
+    target object, model info); raises InputError with the reason (nothing changed)."""
     if active_run() is not None:
         raise InputError("a generation is already running: wait for it or cancel it (Esc)")
     settings = settings_of(context)
@@ -44,6 +41,17 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     info = model_info(context)
     if not info.available:
         raise InputError(info.problem)
+    return settings, obj, info
+
+
+def prepare_generation(context: bpy.types.Context, only_active: bool = False
+                       ) -> tuple[GenerationSpec, RunContext]:
+    """Plain-data inputs of a generation from the panel (reads only; sliders whose names
+    the model does not know are ignored); raises InputError.
+
+    ``only_active``: regenerate only the active prompt, keeping the rest of the variation
+    on preview (the last run must be in memory, with the same timeline length)."""
+    settings, obj, info = check_can_start(context)
     build = build_timeline(settings, context.scene, info.styles)
     keep = active_prompt_keep(context, build) if only_active else None
     prefs = get_preferences(context)
