@@ -22,10 +22,12 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from .errors import OutputError
+
 
 def _umask() -> int:
     """The process umask, read without changing it where the system allows."""
@@ -99,7 +101,7 @@ def check_output(path: str | os.PathLike[str], inputs: Iterable = (), what: str 
     return target
 
 
-def check_distinct(outputs: Iterable[tuple[str, "str | os.PathLike[str] | None"]]) -> None:
+def check_distinct(outputs: Iterable[tuple[str, str | os.PathLike[str] | None]]) -> None:
     """Refuse two options naming the same output file."""
     seen: list[tuple[str, Path]] = []
     for what, path in outputs:

@@ -164,9 +164,9 @@ def _write_bvh(path: Path, skeleton: str, armature, motion, notes: list[str]) ->
 
 def _retarget(args: argparse.Namespace):
     from ..blender.bake_file import MotionFileError, load_motion_file
+    from ..blender.presets import load_preset
     from ..blender.rig_import import RigFileError, import_rig
     from ..blender.rig_retarget import RigError, retarget_onto
-    from ..blender.presets import load_preset
     from ..blender.scene import held_output
     from ..motion.canonical_to_rig import RetargetOptions
 

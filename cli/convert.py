@@ -39,13 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import OutputError
+    from ..limits import MAX_FPS, MAX_SOURCE_FPS, MIN_FPS, MIN_SOURCE_FPS, in_range
     from ..motion.bvh import BvhError, read_bvh
     from ..motion.convert import SMPLX_SUFFIXES, bvh_to_canonical
     from ..motion.export import write_canonical_bvh
     from ..motion.smplx_format import load_smplx_motion
-    from .main import CliError
-    from ..limits import MAX_FPS, MAX_SOURCE_FPS, MIN_FPS, MIN_SOURCE_FPS, in_range
     from ..output_file import check_output
+    from .main import CliError
     if not in_range(args.fps, MIN_FPS, MAX_FPS):
         raise CliError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}")
     if args.source_fps is not None and not in_range(args.source_fps, MIN_SOURCE_FPS, MAX_SOURCE_FPS):
@@ -86,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_npz(out: Path, motion, source, args: argparse.Namespace) -> None:
     """AMASS-style SMPL-X; an SMPL-X input's expressions, shape and gender go along."""
-    from ..motion.smplx_write import save_smplx_motion
     from ..motion.smplx_model import load_smplx_model
+    from ..motion.smplx_write import save_smplx_motion
     if source is None:
         model = load_smplx_model(args.model) if args.model else None
         save_smplx_motion(out, motion, up=args.out_up, model=model)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -60,15 +60,15 @@ def _stage(report: DemoReport, name: str, log: Callable[[str], None]):
 def run_demo(settings: DemoSettings, log: Callable[[str], None] = print) -> DemoReport:
     """Run the demo; raises CliError with a one-line message on bad input."""
     from ..face.expression import parse_emotions
-    from ..inference.speech.audio import AudioError
-    from ..inference.motion.compose import compose
     from ..inference.face.generate import generate_face
     from ..inference.face.model import FaceSpeechModel
+    from ..inference.motion.compose import compose
     from ..inference.motion.model import GenerationError, MotionModel, parse_styles
     from ..inference.motion.timeline import TimelineError, load_timeline
     from ..inference.runtime.weights import WeightsError
-    from ..motion.export import write_canonical_bvh
+    from ..inference.speech.audio import AudioError
     from ..limits import MAX_SEED
+    from ..motion.export import write_canonical_bvh
     from ..output_file import check_output
     from .main import CliError
 

@@ -70,10 +70,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--transcript needs --method phoneme or blend (the learned model ignores text)")
 
     from ..face.csv_io import write_face_csv
-    from ..inference.speech.audio import AudioError
     from ..inference.face.generate import DEFAULT_METHOD, generate_face
-    from ..inference.speech.transcribe import TranscribeError
     from ..inference.runtime.weights import WeightsError
+    from ..inference.speech.audio import AudioError
+    from ..inference.speech.transcribe import TranscribeError
 
     show = not args.quiet and sys.stderr.isatty()
 

@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.motion.model import (MAX_VARIATIONS, GenerationError, GenerationRequest, MotionModel, parse_styles)
+    from ..inference.motion.model import GenerationError, GenerationRequest, MotionModel, parse_styles
     from ..inference.runtime.weights import WeightsError
     from .main import CliError
     try:
@@ -172,9 +172,8 @@ def run_path(args: argparse.Namespace, model) -> int:
     from ..inference.motion.compose import compose
     from ..inference.motion.model import GenerationError, parse_styles
     from ..inference.motion.path_follow import LOCOMOTION, PathFollow, clip_seconds
-    from ..inference.motion.timeline import Segment, Timeline, TimelineError, Track
+    from ..inference.motion.timeline import MAX_SECONDS, Segment, Timeline, TimelineError, Track
     from ..inference.runtime.weights import WeightsError
-    from ..inference.motion.timeline import MAX_SECONDS
     from ..motion.ground_path import GroundPath, PathError
     from .main import CliError
     check_common(args)
@@ -223,7 +222,7 @@ def run_path(args: argparse.Namespace, model) -> int:
 def run_timeline(args: argparse.Namespace, model) -> int:
     """``--timeline FILE``: compose the timeline's prompts into one motion."""
     from ..inference.motion.compose import compose
-    from ..inference.motion.model import MAX_VARIATIONS, GenerationError, parse_styles
+    from ..inference.motion.model import GenerationError, parse_styles
     from ..inference.motion.timeline import TimelineError, load_timeline
     from ..inference.runtime.weights import WeightsError
     from .main import CliError

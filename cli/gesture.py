@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
         except GenerationError as exc:
             raise CliError(str(exc)) from None
 
-    from ..inference.speech.audio import AudioError
     from ..inference.gesture.generate import GestureError, generate_gestures
     from ..inference.gesture.guidance import BeatSettings
     from ..inference.motion.timeline import TimelineError, load_timeline
-    from ..motion.export import write_canonical_bvh
+    from ..inference.speech.audio import AudioError
     from ..inference.speech.transcribe import TranscribeError  # pocketsphinx is imported only when used
+    from ..motion.export import write_canonical_bvh
 
     show = not args.quiet and sys.stderr.isatty()
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion.bvh import read_bvh
 from ..motion.body_frame import detect_axes
-from ..motion.convert import bvh_alignment, bvh_to_canonical, source_pose, SourcePose
 from ..motion.bone_names import match_names
+from ..motion.bvh import read_bvh
+from ..motion.convert import SourcePose, bvh_alignment, bvh_to_canonical, source_pose
 from ..motion.kinematics import Motion
 from ..motion.representation import REPRESENTATION_VERSION, encode
-from ..motion.source_to_canonical import Alignment
 from ..motion.skeleton import CANONICAL
+from ..motion.source_to_canonical import Alignment
 from . import bandai_namco
 from .paths import DatasetError, cache_dir
 

@@ -21,9 +21,9 @@ audio and motion last the same (within ``MAX_MISMATCH`` seconds; longer one cut)
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 

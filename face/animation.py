@@ -49,7 +49,7 @@ class FaceAnimation:
     def duration(self) -> float:
         return self.num_frames / self.fps
 
-    def resample(self, fps: float) -> "FaceAnimation":
+    def resample(self, fps: float) -> FaceAnimation:
         """The same animation at another frame rate (linear interpolation; same duration)."""
         if fps <= 0:
             raise ValueError("fps must be positive")

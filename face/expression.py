@@ -20,7 +20,7 @@ All procedural (the FACEGOOD data animates only the mouth), seeded, in numpy:
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

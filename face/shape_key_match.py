@@ -8,14 +8,13 @@ names. Kept apart from ``face/arkit.py`` because the FACEGOOD table comes from
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .arkit import ARKIT_NAMES, INDEX, NUM_SHAPES, normalize
 from .facegood import ARKIT_FROM_FACEGOOD
-
 
 # -- alias tables --------------------------------------------------------------------------
 # convention -> ARKit name -> names that convention uses for it, best first. A name made

@@ -36,7 +36,7 @@ held closed over its own acoustic closure.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

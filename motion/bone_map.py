@@ -62,7 +62,7 @@ class BoneMap:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "BoneMap":
+    def from_dict(cls, data: dict) -> BoneMap:
         if not isinstance(data, dict) or data.get("format") != PRESET_FORMAT:
             raise ValueError(f"not a Cadence bone map (expected \"format\": \"{PRESET_FORMAT}\")")
         if int(data.get("version", 0)) > PRESET_VERSION:
@@ -92,7 +92,7 @@ class BoneMap:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "BoneMap":
+    def load(cls, path: str | Path) -> BoneMap:
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +122,7 @@ class BoneMap:
             lines.append("partly found: " + "; ".join(partial))
         return lines
 
-    def with_bone(self, joint: str, bone: str | None) -> "BoneMap":
+    def with_bone(self, joint: str, bone: str | None) -> BoneMap:
         """This map with ``joint`` on ``bone`` (None unmaps it), as the user's choice:
         the bone leaves any other joint, the joint's confidence becomes 1."""
         bones = {j: b for j, b in self.bones.items() if b != bone and j != joint}
@@ -132,7 +132,7 @@ class BoneMap:
             confidence[joint] = 1.0
         return BoneMap(bones, self.root, "custom", [], confidence)
 
-    def resolve(self, rig_names: list[str] | tuple[str, ...]) -> "BoneMap":
+    def resolve(self, rig_names: list[str] | tuple[str, ...]) -> BoneMap:
         """This map with bone names matched to ``rig_names``: exact names first, then the
         same side and base (so a "mixamorig:" preset fits a "mixamorig1:" rig). Entries
         that fit no bone are dropped and listed in ``notes``."""

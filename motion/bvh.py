@@ -15,8 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenceError, LimitError
-from ..limits import (MAX_BVH_CHANNELS, MAX_BVH_DEPTH, MAX_BVH_JOINTS, MAX_BVH_SAMPLES, MAX_BVH_VALUE,
-                      MAX_FRAMES, MAX_INPUT_BYTES, MAX_SOURCE_FPS, MIN_SOURCE_FPS, check_input_file)
+from ..limits import (
+    MAX_BVH_CHANNELS,
+    MAX_BVH_DEPTH,
+    MAX_BVH_JOINTS,
+    MAX_BVH_SAMPLES,
+    MAX_BVH_VALUE,
+    MAX_FRAMES,
+    MAX_INPUT_BYTES,
+    MAX_SOURCE_FPS,
+    MIN_SOURCE_FPS,
+    check_input_file,
+)
 from ..output_file import write_text
 from . import rotations as rot
 from .skeleton import Skeleton

@@ -169,8 +169,8 @@ class WorldPose:
 
     deltas: (T, N, 4) world rotations of every bone from its rest orientation;
     carrier_head: (T, 3) head of the translation carrier relative to its parent's rest
-    (after ``root_motion``: without the part the root bone carries); root_offset: (T, 3) displacement of the root bone, or
-    None when the hips carry all of it.
+    (after ``root_motion``: without the part the root bone carries); root_offset: (T, 3)
+    displacement of the root bone, or None when the hips carry all of it.
     """
 
     deltas: np.ndarray

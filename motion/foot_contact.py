@@ -14,7 +14,7 @@ neither goes below its rest height):
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -191,7 +191,8 @@ def clean_foot_contacts(target: RigTarget, positions: np.ndarray, deltas: np.nda
             refs.append((ball, _position(target, deltas, carrier_head, ball), _CI[f"{side}_foot"]))
         dz = _contact_height_change(refs, heads, positions, rest, scale)
 
-        def want(start: int, stop: int) -> np.ndarray:
+        def want(start: int, stop: int, now: np.ndarray = now, source: np.ndarray = source,
+                 dz: np.ndarray = dz) -> np.ndarray:
             goal = now[start] + scale * (source[start:stop] - source[start])
             goal[:, 2] = now[start:stop, 2] + dz[start:stop]
             return goal

@@ -23,8 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import rotations as rot
-from .foot_contact import (MAX_GAP_FRAMES, MIN_CONTACT_FRAMES, _runs,
-                           faded_offsets, foot_contacts, two_bone_swings)
+from .foot_contact import MAX_GAP_FRAMES, MIN_CONTACT_FRAMES, _runs, faded_offsets, foot_contacts, two_bone_swings
 from .kinematics import Motion, motion_world
 from .representation import CONTACTS, decode
 from .skeleton import CANONICAL

@@ -88,7 +88,7 @@ class GroundPath:
         """Seconds from the first to the last time, or None for a path without times."""
         return None if self.times is None else float(self.times[-1])
 
-    def steady(self, seconds: float) -> "GroundPath":
+    def steady(self, seconds: float) -> GroundPath:
         """This path (without times) walked at a steady pace in ``seconds``."""
         if not seconds > 0:
             raise PathError("the path needs a duration above 0 s to walk it in")
@@ -139,7 +139,7 @@ class GroundPath:
         return out
 
     @classmethod
-    def from_dict(cls, data: object, where: str = "path") -> "GroundPath":
+    def from_dict(cls, data: object, where: str = "path") -> GroundPath:
         """``{"points": [[x, y], ...], "times": [t, ...]}`` (times optional)."""
         if not isinstance(data, dict) or "points" not in data:
             raise PathError(f'{where}: expected {{"points": [[x, y], ...], "times": [t, ...]}}')
@@ -158,7 +158,7 @@ class GroundPath:
             raise PathError(f"{where}: {exc}") from None
 
     @classmethod
-    def load(cls, path: str | Path) -> "GroundPath":
+    def load(cls, path: str | Path) -> GroundPath:
         from ..limits import check_input_file
         path = Path(path)
         try:
@@ -187,7 +187,7 @@ def _rounded(points: np.ndarray, radius: float, step: float = 0.05) -> np.ndarra
             continue
         t = min(radius * math.tan(0.5 * min(turn, math.pi - 1e-3)), 0.45 * la, 0.45 * lb)
         r = t / math.tan(0.5 * min(turn, math.pi - 1e-3))
-        start, end = p - t * u, p + t * v
+        start = p - t * u
         n = max(2, int(math.ceil(r * turn / step)) + 1)
         side = np.sign(u[0] * v[1] - u[1] * v[0])
         normal = side * np.array([-u[1], u[0]])

@@ -91,11 +91,11 @@ class Motion:
     def positions(self) -> np.ndarray:
         return self.forward_kinematics()[1]
 
-    def slice(self, start: int, stop: int) -> "Motion":
+    def slice(self, start: int, stop: int) -> Motion:
         return Motion(self.rotations[start:stop], self.root_positions[start:stop], self.fps,
                       self.skeleton)
 
-    def resample(self, fps: float) -> "Motion":
+    def resample(self, fps: float) -> Motion:
         """Resample in time: slerp for rotations, linear for the root."""
         if not np.isfinite(fps) or fps <= 0:
             raise ValueError(f"the frame rate must be a positive number (got {fps})")

@@ -76,7 +76,7 @@ def root_velocities(theta: np.ndarray, xy: np.ndarray, fps: float) -> np.ndarray
     return out
 
 
-def integrate_root(root: np.ndarray, fps: float, start: "Start | None" = None) -> tuple[np.ndarray, np.ndarray]:
+def integrate_root(root: np.ndarray, fps: float, start: Start | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Headings (T,) and floor positions (T, 2) of root channels (T, 3) from ``start``
     (default: the origin facing -Y): what decoding does with the root."""
     start = start or Start()
@@ -170,7 +170,7 @@ class Normalizer:
     version: str = REPRESENTATION_VERSION
 
     @classmethod
-    def fit(cls, clips: list[np.ndarray], min_std: float = 1e-3) -> "Normalizer":
+    def fit(cls, clips: list[np.ndarray], min_std: float = 1e-3) -> Normalizer:
         data = np.concatenate(clips, axis=0)
         std = data.std(axis=0)
         # Contacts are left as 0/1 around their mean; tiny stds are floored so that
@@ -187,7 +187,7 @@ class Normalizer:
         np.savez(path, mean=self.mean, std=self.std, version=np.array(self.version))
 
     @classmethod
-    def load(cls, path: str | Path) -> "Normalizer":
+    def load(cls, path: str | Path) -> Normalizer:
         with np.load(path, allow_pickle=False) as data:
             version = str(data["version"])
             if version != REPRESENTATION_VERSION:

@@ -54,7 +54,7 @@ class Skeleton:
             pos[j] = self.offsets[j] if p < 0 else pos[p] + self.offsets[j]
         return pos
 
-    def subset(self, joints: list[int]) -> "Skeleton":
+    def subset(self, joints: list[int]) -> Skeleton:
         """The sub-tree made of ``joints`` (closed under parents), offsets accumulated."""
         keep = sorted(joints)
         rest = self.rest_positions()

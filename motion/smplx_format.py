@@ -33,8 +33,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CadenceError
-from ..limits import (MAX_FRAMES, MAX_NPZ_ARRAY_BYTES, MAX_NPZ_ARRAYS, MAX_NPZ_TOTAL_BYTES,
-                      MAX_SOURCE_FPS, MIN_SOURCE_FPS, in_range)
+from ..limits import (
+    MAX_FRAMES,
+    MAX_NPZ_ARRAY_BYTES,
+    MAX_NPZ_ARRAYS,
+    MAX_NPZ_TOTAL_BYTES,
+    MAX_SOURCE_FPS,
+    MIN_SOURCE_FPS,
+    in_range,
+)
 from . import rotations as rot
 from .body_frame import floor_offset
 from .kinematics import Motion
@@ -92,7 +99,7 @@ class SmplxMotion:
     notes: list[str] = field(default_factory=list)
     model: SmplxModel | None = None  # the model used, when one was given
 
-    def resample(self, fps: float) -> "SmplxMotion":
+    def resample(self, fps: float) -> SmplxMotion:
         """The same take at ``fps``: rotations slerped (``Motion.resample``), expressions
         interpolated linearly on the same time grid."""
         motion = self.motion.resample(fps)

@@ -50,7 +50,7 @@ class Alignment:
     scale: float                      # source units -> canonical metres
     axes: np.ndarray | None = None   # (3, 3) source -> canonical axes used for A
 
-    def for_axes(self, axes: np.ndarray) -> "Alignment":
+    def for_axes(self, axes: np.ndarray) -> Alignment:
         if self.axes is None or np.allclose(axes, self.axes):
             return self
         # G_can = R G R^T A must equal R G (R_ref^T A_ref): so A = R R_ref^T A_ref.
@@ -107,10 +107,10 @@ def estimate_alignment(mapping: dict[int, int], ref_world: np.ndarray, ref_posit
         pair = _TORSO_FRAMES.get(target.names[c])
         if pair is None:
             return None
-        l, r = (idx[p] for p in pair)
-        if l not in mapped or r not in mapped:
-            l, r = (idx[_TORSO_FALLBACK.get(p, p)] for p in pair)
-        return (l, r) if l in mapped and r in mapped else None
+        left, right = (idx[p] for p in pair)
+        if left not in mapped or right not in mapped:
+            left, right = (idx[_TORSO_FALLBACK.get(p, p)] for p in pair)
+        return (left, right) if left in mapped and right in mapped else None
 
     for c in sorted(mapped):  # parents precede children in the canonical order
         parent = _mapped_ancestor(c, mapped, target)

@@ -170,7 +170,8 @@ def reach(motion: Motion, target: Reach) -> Motion:
     rotations = motion.rotations.copy()
     rotations[frames, shoulder] = rot.quat_mul(rot.quat_conjugate(world[frames, parent]), upper_w)
     rotations[frames, elbow] = rot.quat_mul(rot.quat_conjugate(upper_w), lower_w)
-    rotations[frames, wrist] = rot.quat_mul(rot.quat_conjugate(lower_w), world[frames, wrist])  # hand keeps its world turn
+    # The hand keeps its world turn.
+    rotations[frames, wrist] = rot.quat_mul(rot.quat_conjugate(lower_w), world[frames, wrist])
     return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 

@@ -37,7 +37,7 @@ class MeshData:
     owners: np.ndarray  # (V,) index into the caller's list of owners (bones)
 
     @staticmethod
-    def join(parts: list["MeshData"]) -> "MeshData":
+    def join(parts: list[MeshData]) -> MeshData:
         verts, faces, owners, base = [], [], [], 0
         for p in parts:
             verts.append(p.vertices)

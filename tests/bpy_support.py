@@ -2,7 +2,7 @@
 
 Importing bpy takes a second or two, so it happens once per process, together with
 registering the extension; each test then starts from an empty factory-settings file.
-Test modules import the fixtures by name: ``from bpy_support import blender``.
+Test modules get the fixtures through conftest.py (``pytest_plugins``); helpers are imported by name.
 """
 from __future__ import annotations
 

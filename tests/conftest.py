@@ -10,10 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "cli"))
 importlib.import_module("_package").load_package(ROOT)
 
-# A plugin, so test modules take the ``blender`` fixture as an argument without importing
-# it (an import would only shadow the argument name). Loaded after the package: it
-# imports cadence.
-pytest_plugins = ["bpy_support"]
+# Plugins, so test modules take the ``blender`` and ``weights`` fixtures as arguments
+# without importing them (an import would only shadow the argument name). Loaded after
+# the package: they import cadence.
+pytest_plugins = ["bpy_support", "panel_support"]
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

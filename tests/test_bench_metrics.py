@@ -8,7 +8,6 @@ from cadence.motion.kinematics import rest_motion
 from cadence.motion.representation import FEATURE_DIM
 from cadence.motion.skeleton import CANONICAL
 
-
 # --- FID and diversity -------------------------------------------------------------------
 
 def test_fid_of_identical_sets_is_zero():

@@ -4,8 +4,6 @@ import numpy as np
 from cadence.blender.armature import bone_tails, build_armature
 from cadence.motion.skeleton import CANONICAL, CANONICAL_BODY, PRIMARY_CHILD
 
-from bpy_support import blender  # noqa: F401  (fixture)
-
 
 def test_bone_tails_never_degenerate():
     for skeleton in (CANONICAL, CANONICAL_BODY):
@@ -13,7 +11,7 @@ def test_bone_tails_never_degenerate():
         assert lengths.min() > 0.005
 
 
-def test_canonical_armature(blender):  # noqa: F811
+def test_canonical_armature(blender):
     obj = build_armature()
     assert obj.type == 'ARMATURE' and obj.name in blender.context.scene.objects
     bones = obj.data.bones
@@ -33,7 +31,7 @@ def test_canonical_armature(blender):  # noqa: F811
     assert blender.context.mode == 'OBJECT'
 
 
-def test_armature_into_collection(blender):  # noqa: F811
+def test_armature_into_collection(blender):
     collection = blender.data.collections.new("Rigs")
     blender.context.scene.collection.children.link(collection)
     obj = build_armature(CANONICAL_BODY, name="Body", collection=collection)

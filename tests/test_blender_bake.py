@@ -6,7 +6,7 @@ from cadence.blender.action import bake_motion
 from cadence.blender.armature import build_armature
 from cadence.motion.skeleton import CANONICAL
 
-from bpy_support import blender, evaluated_pose, random_motion, rest_rotations  # noqa: F401
+from bpy_support import evaluated_pose, random_motion, rest_rotations
 
 
 def assert_pose_matches_fk(bpy, obj, motion, start_frame=1, frames=(0, 1, -1)):
@@ -32,7 +32,7 @@ def randomise_bone_frames(bpy, obj, seed=0):
     bpy.ops.object.mode_set(mode='OBJECT')
 
 
-def test_bake_random_motion(blender):  # noqa: F811
+def test_bake_random_motion(blender):
     obj = build_armature()
     motion = random_motion(12, fps=24)
     action = bake_motion(obj, motion, action_name="Random", start_frame=5, update_scene=True)
@@ -42,7 +42,7 @@ def test_bake_random_motion(blender):  # noqa: F811
     assert_pose_matches_fk(blender, obj, motion, start_frame=5, frames=(0, 3, 7, -1))
 
 
-def test_bake_handles_arbitrary_bone_rest_frames(blender):  # noqa: F811
+def test_bake_handles_arbitrary_bone_rest_frames(blender):
     obj = build_armature()
     randomise_bone_frames(blender, obj)
     motion = random_motion(6, seed=3)
@@ -50,7 +50,7 @@ def test_bake_handles_arbitrary_bone_rest_frames(blender):  # noqa: F811
     assert_pose_matches_fk(blender, obj, motion)
 
 
-def test_quaternions_are_sign_continuous(blender):  # noqa: F811
+def test_quaternions_are_sign_continuous(blender):
     obj = build_armature()
     motion = random_motion(2)
     motion.rotations[1] = -motion.rotations[0]  # same pose, flipped sign
@@ -62,7 +62,7 @@ def test_quaternions_are_sign_continuous(blender):  # noqa: F811
     np.testing.assert_allclose(first, second, atol=1e-6)
 
 
-def test_second_bake_keeps_first_action(blender, tmp_path):  # noqa: F811
+def test_second_bake_keeps_first_action(blender, tmp_path):
     obj = build_armature()
     first = bake_motion(obj, random_motion(3, seed=1), action_name="First")
     second_motion = random_motion(4, seed=2)
@@ -78,7 +78,7 @@ def test_second_bake_keeps_first_action(blender, tmp_path):  # noqa: F811
     assert {"First", "Second"} <= {a.name for a in blender.data.actions}
 
 
-def test_bake_rejects_unrelated_rig(blender):  # noqa: F811
+def test_bake_rejects_unrelated_rig(blender):
     obj = build_armature(CANONICAL.subset([0]), name="Lonely")
     obj.data.bones[0].name = "not_a_joint"
     actions = len(blender.data.actions)

@@ -10,7 +10,7 @@ import pytest
 from cadence.blender.bake_file import bake_motion_file
 from cadence.motion.convert import load_canonical_motion
 
-from bpy_support import blender, evaluated_pose  # noqa: F401
+from bpy_support import evaluated_pose
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.bvh"))
@@ -32,7 +32,7 @@ def assert_plays_motion(bpy, rig, bvh: Path, fps: float = 30.0) -> None:
         np.testing.assert_allclose(heads, positions[f], atol=1e-3)
 
 
-def test_cli_bake_and_reopen(blender, tmp_path):  # noqa: F811
+def test_cli_bake_and_reopen(blender, tmp_path):
     # One subprocess only: each run spends a couple of seconds importing bpy.
     bvh, out = FIXTURES[0], tmp_path / "sub" / "scene.blend"
     result = cadence("bake", "--motion", str(bvh), "--out", str(out), "--fps", "25")
@@ -44,7 +44,7 @@ def test_cli_bake_and_reopen(blender, tmp_path):  # noqa: F811
 
 
 @pytest.mark.parametrize("bvh", FIXTURES, ids=lambda p: p.stem)
-def test_bake_fixture(blender, bvh):  # noqa: F811
+def test_bake_fixture(blender, bvh):
     result = bake_motion_file(bvh, fps=30)
     assert blender.context.scene.render.fps == 30
     assert_plays_motion(blender, result.armature, bvh)

@@ -15,7 +15,6 @@ from cadence.motion.export import vectors_to_y_up_cm
 from cadence.motion.kinematics import forward_kinematics
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 WALK = ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh"
@@ -70,7 +69,7 @@ def canonical_error(motion, reference):
 
 
 @pytest.mark.parametrize("rig", RIGS)
-def test_target_bvh(blender, tmp_path, walk, rig):  # noqa: F811
+def test_target_bvh(blender, tmp_path, walk, rig):
     from cadence.blender.export import export_bvh, sample_armature
     from cadence.blender.rig_retarget import read_rest_rig, stored_bone_map
     from cadence.motion.canonical_to_rig import RetargetOptions, retarget_to_rig
@@ -106,7 +105,7 @@ def test_target_bvh(blender, tmp_path, walk, rig):  # noqa: F811
     assert err < 0.01
 
 
-def test_canonical_bvh_from_a_rig(blender, tmp_path, walk):  # noqa: F811
+def test_canonical_bvh_from_a_rig(blender, tmp_path, walk):
     from cadence.blender.export import export_bvh
 
     obj = retargeted(blender, RIGS["mixamo_A"](), walk)
@@ -119,7 +118,7 @@ def test_canonical_bvh_from_a_rig(blender, tmp_path, walk):  # noqa: F811
     assert err < 0.01
 
 
-def test_bvh_from_the_canonical_rig(blender, tmp_path, walk):  # noqa: F811
+def test_bvh_from_the_canonical_rig(blender, tmp_path, walk):
     from cadence.blender.bake_file import bake_motion_file
     from cadence.blender.export import export_bvh
 
@@ -132,7 +131,7 @@ def test_bvh_from_the_canonical_rig(blender, tmp_path, walk):  # noqa: F811
         assert err < 1e-3, skeleton
 
 
-def test_gltf_round_trip(blender, tmp_path, walk):  # noqa: F811
+def test_gltf_round_trip(blender, tmp_path, walk):
     """Re-imported, the .glb plays the bones where the scene did. glTF stores float32
     node transforms sampled on every frame; chained over ~10 bones of a 1.7 m character
     that is good to ~2e-5 m (measured), so 0.2 mm leaves a 10x margin and is still far
@@ -159,7 +158,7 @@ def test_gltf_round_trip(blender, tmp_path, walk):  # noqa: F811
     assert err < 2e-4
 
 
-def test_export_operator(blender, tmp_path, walk):  # noqa: F811
+def test_export_operator(blender, tmp_path, walk):
     spec = rb.unreal(arm_angle=45.0, roll_seed=2, data_scale=100.0, object_scale=0.01)
     obj = retargeted(blender, spec, walk.slice(0, 10))
     for b in ("upperarm_twist_01_l", "ik_foot_l", "root"):
@@ -181,7 +180,7 @@ def test_export_operator(blender, tmp_path, walk):  # noqa: F811
     ("missing_folder", "folder not found"),
     ("unknown_canonical", "cannot put 'Chain' on the canonical skeleton"),
 ])
-def test_export_operator_refuses(blender, tmp_path, case, message):  # noqa: F811
+def test_export_operator_refuses(blender, tmp_path, case, message):
     obj = rb.build_object(blender, rb.mixamo(prefix=""), name="Hero")
     obj.animation_data_create().action = blender.data.actions.new("pose")
     path = tmp_path / "out.bvh"
@@ -212,7 +211,7 @@ def test_export_operator_refuses(blender, tmp_path, case, message):  # noqa: F81
     assert not list(tmp_path.rglob("*"))
 
 
-def test_gltf_refuses(blender, tmp_path):  # noqa: F811
+def test_gltf_refuses(blender, tmp_path):
     from cadence.blender.export import ExportError, export_gltf
 
     rb.build_object(blender, rb.mixamo(prefix=""), name="Hero")
@@ -228,7 +227,7 @@ def cadence(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_cli_bake_exports(blender, tmp_path, walk):  # noqa: F811
+def test_cli_bake_exports(blender, tmp_path, walk):
     # One subprocess (each spends seconds importing bpy): a character file in, BVH on its
     # own skeleton and a .glb out, no .blend.
     spec = rb.mixamo(arm_angle=30.0, roll_seed=2)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 import rig_builders as rb
-from bpy_support import blender, waving_motion  # noqa: F401
+from bpy_support import waving_motion
 
 
 class _Layout:
@@ -29,7 +29,7 @@ def _export_entries(bpy) -> list[tuple[str, str]]:
     return menu.layout.operators
 
 
-def test_export_menu_entries_follow_registration(blender):  # noqa: F811
+def test_export_menu_entries_follow_registration(blender):
     import cadence
     from cadence.operators.export import menu_export
 
@@ -56,7 +56,7 @@ def _animated_rig(bpy):
     return obj
 
 
-def test_gltf_operator_exports_the_action(blender, tmp_path):  # noqa: F811
+def test_gltf_operator_exports_the_action(blender, tmp_path):
     _animated_rig(blender)
     path = tmp_path / "wave.glb"
     assert blender.ops.cadence.export_gltf(filepath=str(path)) == {'FINISHED'}
@@ -69,7 +69,7 @@ def test_gltf_operator_exports_the_action(blender, tmp_path):  # noqa: F811
     assert {"Hips", "LeftHand"} <= joints
 
 
-def test_gltf_operator_refuses(blender, tmp_path):  # noqa: F811
+def test_gltf_operator_refuses(blender, tmp_path):
     mesh = blender.data.objects.new("Body", blender.data.meshes.new("Body"))
     blender.context.scene.collection.objects.link(mesh)
     blender.context.view_layer.objects.active = mesh

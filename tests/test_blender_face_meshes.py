@@ -16,7 +16,6 @@ import pytest
 from cadence.face.arkit import ARKIT_NAMES
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 from conftest import FIXTURES
 
 SPEECH = FIXTURES / "english_bear.flac"
@@ -93,7 +92,7 @@ def generate(bpy, *args, **kw):
     return bpy.ops.cadence.generate_face(*args, filepath=str(SPEECH), method='LEARNED', **kw)
 
 
-def test_every_arkit_mesh_of_the_character_is_driven(blender, capfd):  # noqa: F811
+def test_every_arkit_mesh_of_the_character_is_driven(blender, capfd):
     bpy = blender
     arm, objs = character(bpy)
     capfd.readouterr()
@@ -131,7 +130,7 @@ def test_every_arkit_mesh_of_the_character_is_driven(blender, capfd):  # noqa: F
     assert arm.animation_data.nla_tracks["Cadence Face"].strips
 
 
-def test_undo_removes_every_mesh_in_one_step(blender):  # noqa: F811
+def test_undo_removes_every_mesh_in_one_step(blender):
     bpy = blender
     character(bpy)
     before = set(bpy.data.actions.keys())
@@ -148,7 +147,7 @@ def test_undo_removes_every_mesh_in_one_step(blender):  # noqa: F811
     assert all(not untouched(bpy.data.objects[name]) for name in MESHES)
 
 
-def test_selected_meshes_without_an_armature(blender, capfd):  # noqa: F811
+def test_selected_meshes_without_an_armature(blender, capfd):
     """No armature: the selected meshes with ARKit keys are driven, the others not."""
     bpy = blender
     head = mesh(bpy, "Head", ["jawOpen", "mouthClose", "eyeBlinkLeft", "eyeBlinkRight"], select=True)
@@ -168,7 +167,7 @@ def test_selected_meshes_without_an_armature(blender, capfd):  # noqa: F811
     assert np.array_equal([k.co[:] for k in a.keyframe_points], [k.co[:] for k in b.keyframe_points])
 
 
-def test_whole_character_off_drives_the_active_mesh_only(blender):  # noqa: F811
+def test_whole_character_off_drives_the_active_mesh_only(blender):
     bpy = blender
     _, objs = character(bpy)
     assert generate(bpy, all_meshes=False) == {'FINISHED'}
@@ -176,7 +175,7 @@ def test_whole_character_off_drives_the_active_mesh_only(blender):  # noqa: F811
     assert all(untouched(objs[n]) for n in MESHES if n != "Wolf3D_Head")
 
 
-def test_finding_the_meshes(blender):  # noqa: F811
+def test_finding_the_meshes(blender):
     """From the head, from the armature, from a mesh with no ARKit key; linked
     duplicates share one shape-key datablock (one Action)."""
     from cadence.blender.face_meshes import face_meshes
@@ -198,7 +197,7 @@ def test_finding_the_meshes(blender):  # noqa: F811
     assert twin.data.shape_keys.animation_data.action == objs["EyeLeft"].data.shape_keys.animation_data.action
 
 
-def test_the_panel_says_which_meshes_it_drives(blender):  # noqa: F811
+def test_the_panel_says_which_meshes_it_drives(blender):
     from cadence.panels import logic
     bpy = blender
     arm, objs = character(bpy)
@@ -229,7 +228,7 @@ def test_the_panel_says_which_meshes_it_drives(blender):  # noqa: F811
     assert logic.face_meshes_line(bpy.context)[0] == "Drives 1 mesh: Stranger"
 
 
-def test_from_the_armature_or_a_mesh_without_arkit_keys(blender, capfd):  # noqa: F811
+def test_from_the_armature_or_a_mesh_without_arkit_keys(blender, capfd):
     """The armature active (its best mesh leads), or the prop active: the character's
     ARKit meshes are driven all the same, and no false "the mouth will not open"."""
     bpy = blender

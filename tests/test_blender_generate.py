@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
-from panel_support import add_prompt, fcurves, fingerprint, weights  # noqa: F401
+from panel_support import add_prompt, fcurves, fingerprint
 
 STEPS = 2  # sampling steps in these tests (speed; the model's default is 10)
 
@@ -28,7 +27,7 @@ def keyed_bones(action) -> set[str]:
     return {f.data_path.split('"')[1] for f in fcurves(action) if f.data_path.startswith("pose.bones")}
 
 
-def test_generate_preview_variations_bake(blender, weights):  # noqa: F811
+def test_generate_preview_variations_bake(blender, weights):
     bpy = blender
     obj = setup_rig(bpy)
     idle = bpy.data.actions.new("idle")  # the user's own action
@@ -88,7 +87,7 @@ def test_generate_preview_variations_bake(blender, weights):  # noqa: F811
     assert s.preview_previous_action is None
 
 
-def test_clear_preview_restores_action_and_pose(blender, weights):  # noqa: F811
+def test_clear_preview_restores_action_and_pose(blender, weights):
     bpy = blender
     obj = setup_rig(bpy)
     obj.pose.bones["Spine"].rotation_mode = 'XYZ'
@@ -109,7 +108,7 @@ def test_clear_preview_restores_action_and_pose(blender, weights):  # noqa: F811
         bpy.ops.cadence.bake()
 
 
-def test_timeline_with_tracks_and_nla_on_the_canonical_rig(blender, weights):  # noqa: F811
+def test_timeline_with_tracks_and_nla_on_the_canonical_rig(blender, weights):
     from cadence.blender.armature import build_armature
     from cadence.motion.skeleton import CANONICAL
     bpy = blender
@@ -143,7 +142,7 @@ def test_timeline_with_tracks_and_nla_on_the_canonical_rig(blender, weights):  #
     assert all(st.action == baked for t in anim.nla_tracks for st in t.strips)
 
 
-def test_generate_then_bake_is_undone_step_by_step(blender, weights):  # noqa: F811
+def test_generate_then_bake_is_undone_step_by_step(blender, weights):
     bpy = blender
     obj = setup_rig(bpy)
     obj.animation_data_create().action = bpy.data.actions.new("idle")
@@ -167,7 +166,7 @@ def test_generate_then_bake_is_undone_step_by_step(blender, weights):  # noqa: F
     assert now[:2] == before[:2] and now[4:] == before[4:]
 
 
-def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F811
+def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):
     """The modal operator's path: prepare on the main thread, sample in a worker thread,
     cancel (Esc / Cancel button) after the first step."""
     from cadence.blender.prompt_generation import prepare_generation
@@ -219,7 +218,7 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):  # noqa: F
     assert active_run() is None and logic.generate_state(bpy.context).enabled
 
 
-def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):  # noqa: F811
+def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):
     from cadence.blender.preview_action import finish_run
     from cadence.blender.prompt_generation import prepare_generation
     from cadence.blender.runs import end_job, start_job
@@ -251,7 +250,7 @@ def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):  
     ("no_parts", "no body parts"),
     ("no_weights", "no motion model"),
 ])
-def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp_path, case, message):  # noqa: F811
+def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp_path, case, message):
     bpy = blender
     obj = setup_rig(bpy)
     s = bpy.context.scene.cadence
@@ -288,7 +287,7 @@ def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp
     assert obj.animation_data is None or obj.animation_data.action is None
 
 
-def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # noqa: F811
+def test_generate_failure_after_sampling_changes_nothing(blender, weights):
     """The rig is deleted while the worker samples: the result is refused, nothing changes."""
     from cadence.blender.panel_settings import InputError
     from cadence.blender.preview_action import finish_run
@@ -306,7 +305,7 @@ def test_generate_failure_after_sampling_changes_nothing(blender, weights):  # n
     assert fingerprint(bpy) == before
 
 
-def test_run_generation_progress_and_cancel(weights):  # noqa: F811
+def test_run_generation_progress_and_cancel(weights):
     """bpy-free: progress reports every step of every variation; False cancels."""
     from cadence.inference.motion.sampler import GenerationCancelled
     from cadence.inference.motion.timeline import Segment, Timeline, Track
@@ -344,7 +343,7 @@ def _modal_operator(bpy, job, run):
     return FakeOperator()
 
 
-def test_modal_handler_polls_applies_and_cancels(blender, weights):  # noqa: F811
+def test_modal_handler_polls_applies_and_cancels(blender, weights):
     from cadence.blender.prompt_generation import prepare_generation
     from cadence.blender.runs import active_run, start_job
     bpy = blender
@@ -376,7 +375,7 @@ def test_modal_handler_polls_applies_and_cancels(blender, weights):  # noqa: F81
     assert op.reports[-1][0] == 'INFO' and op.reports[-1][1].startswith("Generated 1.5 s (45 frames)")
 
 
-def test_regenerate_only_the_active_prompt(blender, weights):  # noqa: F811
+def test_regenerate_only_the_active_prompt(blender, weights):
     from cadence.panels import logic
     bpy = blender
     obj = setup_rig(bpy)

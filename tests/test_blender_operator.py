@@ -5,7 +5,7 @@ import pytest
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.skeleton import CANONICAL
 
-from bpy_support import blender, evaluated_pose, write_test_bvh  # noqa: F401
+from bpy_support import evaluated_pose, write_test_bvh
 
 
 def data_counts(bpy) -> tuple[int, ...]:
@@ -14,7 +14,7 @@ def data_counts(bpy) -> tuple[int, ...]:
 
 
 @pytest.mark.parametrize("content", [None, "", "HIERARCHY\nROOT hip\n{\n  OFFSET 0 0\n"])
-def test_bad_file_reports_and_changes_nothing(blender, tmp_path, content):  # noqa: F811
+def test_bad_file_reports_and_changes_nothing(blender, tmp_path, content):
     path = tmp_path / "bad.bvh"
     if content is not None:
         path.write_text(content)
@@ -26,13 +26,13 @@ def test_bad_file_reports_and_changes_nothing(blender, tmp_path, content):  # no
     assert data_counts(blender) == before
 
 
-def test_no_file_set(blender):  # noqa: F811
+def test_no_file_set(blender):
     with pytest.raises(RuntimeError, match="no motion file"):
         blender.ops.cadence.bake_motion_file()
     assert len(blender.data.objects) == 0
 
 
-def test_bakes_onto_new_rig_then_onto_target(blender, tmp_path):  # noqa: F811
+def test_bakes_onto_new_rig_then_onto_target(blender, tmp_path):
     path = write_test_bvh(tmp_path / "wave.bvh", frames=10)
     settings = blender.context.scene.cadence
     settings.motion_path = str(path)

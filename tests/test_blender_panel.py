@@ -9,11 +9,10 @@ import pytest
 import cadence
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
-from panel_support import Recorder, add_prompt, check_layout_calls, weights  # noqa: F401
+from panel_support import Recorder, add_prompt, check_layout_calls
 
 
-def test_register_unregister_twice_with_panels(blender):  # noqa: F811
+def test_register_unregister_twice_with_panels(blender):
     for _ in range(2):
         cadence.unregister()
         assert not hasattr(blender.types.Scene, "cadence")
@@ -43,7 +42,7 @@ def test_registering_imports_no_onnxruntime():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_every_property_has_a_tooltip(blender):  # noqa: F811
+def test_every_property_has_a_tooltip(blender):
     from cadence import preferences, timeline_properties
     from cadence.properties import CadenceSettings
     groups = [CadenceSettings, preferences.CadencePreferences, *timeline_properties.classes]
@@ -65,7 +64,7 @@ def test_every_property_has_a_tooltip(blender):  # noqa: F811
     assert all({'REGISTER', 'UNDO'} <= c.bl_options for c in changing)
 
 
-def test_settings_persist_through_save_and_reload(blender, tmp_path):  # noqa: F811
+def test_settings_persist_through_save_and_reload(blender, tmp_path):
     bpy = blender
     obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
     s = bpy.context.scene.cadence
@@ -96,7 +95,7 @@ def test_settings_persist_through_save_and_reload(blender, tmp_path):  # noqa: F
     assert (s.audio_path, s.root_motion) == ("//speech.wav", 'in_place')
 
 
-def test_timeline_operators(blender):  # noqa: F811
+def test_timeline_operators(blender):
     bpy = blender
     scene = bpy.context.scene
     scene.render.fps, scene.frame_start, scene.frame_end = 30, 1, 200
@@ -130,7 +129,7 @@ def test_timeline_operators(blender):  # noqa: F811
     assert bpy.ops.cadence.randomize_seed() == {'FINISHED'} and s.seed != old
 
 
-def test_sliders_come_from_the_model(blender, weights):  # noqa: F811
+def test_sliders_come_from_the_model(blender, weights):
     import json
 
     from cadence.blender.sliders import sliders_in_sync, sync_scene_sliders
@@ -154,7 +153,7 @@ def test_sliders_come_from_the_model(blender, weights):  # noqa: F811
     assert (s.text_guidance, s.steps) == (pytest.approx(meta["text_guidance"]), 0)
 
 
-def test_style_names_are_read_without_onnxruntime(weights):  # noqa: F811
+def test_style_names_are_read_without_onnxruntime(weights):
     from cadence.inference.runtime.model_info import motion_model_info
     info = motion_model_info(weights)
     assert info.available and len(info.styles) >= 8 and "happy" in info.styles
@@ -162,7 +161,7 @@ def test_style_names_are_read_without_onnxruntime(weights):  # noqa: F811
     assert not missing.available and "motion_diffusion.json" in missing.problem
 
 
-def test_preferences_and_system_check(blender, tmp_path, monkeypatch):  # noqa: F811
+def test_preferences_and_system_check(blender, tmp_path, monkeypatch):
     from cadence import preferences
     bpy = blender
     monkeypatch.delenv("CADENCE_WEIGHTS_DIR", raising=False)
@@ -189,7 +188,7 @@ def test_preferences_and_system_check(blender, tmp_path, monkeypatch):  # noqa: 
     bpy.context.preferences.addons.remove(addon)
 
 
-def test_speech_hook(blender, tmp_path, monkeypatch):  # noqa: F811
+def test_speech_hook(blender, tmp_path, monkeypatch):
     """Missing audio gives a report and changes nothing; buttons appear only when the
     generator's operator and model exist."""
     from cadence.blender import speech_input as sp
@@ -268,7 +267,7 @@ def _draw_all(bpy, context) -> Recorder:
     return rec
 
 
-def test_panels_draw_headless(blender, weights):  # noqa: F811
+def test_panels_draw_headless(blender, weights):
     from cadence.panels import logic
     bpy = blender
     ctx = bpy.context
@@ -305,7 +304,7 @@ def test_panels_draw_headless(blender, weights):  # noqa: F811
     assert logic.summary_lines(ctx) == []
 
 
-def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):  # noqa: F811
+def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):
     """draw may not write data: it registers a timer that syncs the sliders."""
     from cadence.blender.sliders import _SYNC_PENDING, sliders_in_sync
     bpy = blender
@@ -322,7 +321,7 @@ def test_panel_draw_schedules_the_slider_sync(blender, weights, monkeypatch):  #
     assert "Happy" in labels and "Neutral" in labels  # style and speech emotion sliders
 
 
-def test_check_rig_shows_the_mapping_before_baking(blender):  # noqa: F811
+def test_check_rig_shows_the_mapping_before_baking(blender):
     """Issue 24: Check Rig on a game rig with IK controls at its root: the panel lists
     every body joint with its bone and how it was found, says what to check, and a joint
     fixed by picking a bone becomes certain; undo takes the fix back."""

@@ -7,8 +7,7 @@ import pytest
 from test_blender_rigify_control import control_rig, rigify_file  # noqa: F401
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
-from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint, weights  # noqa: F401
+from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint
 
 S_CURVE = [(0.0, 0.0, 0.0), (0.0, -3.0, 0.0), (3.0, -4.5, 0.0), (3.0, -8.0, 0.0)]
 L_CURVE = [(0.0, 0.0, 0.0), (0.0, -4.0, 0.0), (4.5, -4.0, 0.0)]
@@ -91,7 +90,7 @@ def assert_walks(figures: dict) -> None:
     ('BEZIER', 0, False, False, False), ('BEZIER', 0, False, False, True), ('POLY', 0, False, False, False),
     ('NURBS', 4, True, False, False), ('NURBS', 4, False, False, False), ('NURBS', 3, False, True, False),
     ('NURBS', 5, False, False, True), ('NURBS', 4, True, False, True)])
-def test_curves_are_read_as_blender_draws_them(blender, kind, order, endpoint, bezier, cyclic):  # noqa: F811
+def test_curves_are_read_as_blender_draws_them(blender, kind, order, endpoint, bezier, cyclic):
     """The first spline, evaluated from its own data in the world matrix, lies on the
     polyline Blender itself evaluates (to_mesh), and the other way round."""
     from cadence.blender.path_curve import curve_world_points
@@ -131,7 +130,7 @@ def test_curves_are_read_as_blender_draws_them(blender, kind, order, endpoint, b
         assert np.linalg.norm(ours[-1] - blender_points[-1]) < 0.01
 
 
-def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noqa: F811
+def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):
     """Canonical metres -> world for a scaled, rotated, moved, Y-up armature: a canonical
     motion baked with the retargeter puts the hips where the frame says."""
     from cadence.blender.path_curve import ground_frame
@@ -157,7 +156,7 @@ def test_the_ground_frame_is_where_the_retargeter_puts_the_hips(blender):  # noq
     assert forward[:2] / np.linalg.norm(forward[:2]) == pytest.approx([np.sin(0.7), -np.cos(0.7)], abs=1e-6)
 
 
-def test_timed_over_the_segment(weights):  # noqa: F811
+def test_timed_over_the_segment(weights):
     """Without times, a path is walked at a steady pace from the segment's first frame to
     its last (the frame before its end)."""
     from cadence.inference.motion.timeline import Segment, Timeline, Track
@@ -181,7 +180,7 @@ def test_timed_over_the_segment(weights):  # noqa: F811
 
 # --- generating along a curve ---------------------------------------------------------------------
 
-def test_walks_an_s_curve_then_regenerates_and_bakes(blender, weights):  # noqa: F811
+def test_walks_an_s_curve_then_regenerates_and_bakes(blender, weights):
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""))
     curve = make_curve(bpy, S_CURVE, location=(1.0, 0.5, 0.0))
@@ -207,7 +206,7 @@ def test_walks_an_s_curve_then_regenerates_and_bakes(blender, weights):  # noqa:
     print(f"\nS curve, plain rig: {first}\nafter regenerate + bake: {baked}")
 
 
-def test_walks_an_l_on_a_turned_scaled_rig_after_a_gap(blender, weights):  # noqa: F811
+def test_walks_an_l_on_a_turned_scaled_rig_after_a_gap(blender, weights):
     """A Y-up centimetre rig scaled 0.012 and turned 40 degrees, away from the origin; 24
     fps; the path's prompt starts at frame 13 (the model fills the frames before it)."""
     bpy = blender
@@ -221,7 +220,7 @@ def test_walks_an_l_on_a_turned_scaled_rig_after_a_gap(blender, weights):  # noq
     print(f"\nL curve, turned rig: {figures}")
 
 
-def test_worker_thread_variations_walk_the_path_too(blender, weights):  # noqa: F811
+def test_worker_thread_variations_walk_the_path_too(blender, weights):
     """The modal operator's route (prepare, sample in a thread, apply on the main thread)
     with two variations: each walks the curve; a prompt on another track regenerated
     alone leaves the walk on it."""
@@ -254,7 +253,7 @@ def test_worker_thread_variations_walk_the_path_too(blender, weights):  # noqa: 
     assert_walks(walk_figures(bpy, obj, curve, 1, 211))
 
 
-def test_walks_on_a_generated_rigify_control_rig(control_rig, blender, weights):  # noqa: F811
+def test_walks_on_a_generated_rigify_control_rig(control_rig, blender, weights):  # noqa: F811 (a fixture)
     """The controls are keyed; the DEF bones, which follow them, walk the curve."""
     bpy = blender
     scene = bpy.context.scene
@@ -272,7 +271,7 @@ def test_walks_on_a_generated_rigify_control_rig(control_rig, blender, weights):
     print(f"\nS curve, Rigify control rig: {figures}")
 
 
-def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):  # noqa: F811
+def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):
     from cadence.blender.prompt_generation import prepare_generation
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
@@ -290,7 +289,7 @@ def test_a_curve_off_the_ground_is_projected_with_a_warning(blender, weights):  
     assert len(run.warnings) == 1 and "is not flat (its height varies by 100 cm)" in run.warnings[0]
 
 
-def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights):  # noqa: F811
+def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights):
     from cadence.blender.preview_action import current_run
     from cadence.blender.prompt_generation import prepare_generation
     bpy = blender
@@ -317,7 +316,7 @@ def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights): 
                   "prompt 1), 'run' (track 'Track 2', prompt 1)"),
     ("in_place", "Root Motion is In Place"),
 ])
-def test_bad_paths_report_and_change_nothing(blender, weights, case, message):  # noqa: F811
+def test_bad_paths_report_and_change_nothing(blender, weights, case, message):
     from cadence.panels import logic
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
@@ -352,7 +351,7 @@ def test_bad_paths_report_and_change_nothing(blender, weights, case, message):  
         assert not state.enabled and message.split(" (")[0].lower() in state.reason.lower()
 
 
-def test_generate_along_a_path_is_undone_in_one_step(blender, weights):  # noqa: F811
+def test_generate_along_a_path_is_undone_in_one_step(blender, weights):
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
     obj.animation_data_create().action = bpy.data.actions.new("idle")
@@ -369,7 +368,7 @@ def test_generate_along_a_path_is_undone_in_one_step(blender, weights):  # noqa:
     assert bpy.context.scene.cadence.tracks[0].segments[0].path.name == "Path"
 
 
-def test_the_panel_shows_the_path_and_its_pace(blender, weights, tmp_path):  # noqa: F811
+def test_the_panel_shows_the_path_and_its_pace(blender, weights, tmp_path):
     from types import SimpleNamespace
 
     from cadence.panels import logic, sidebar

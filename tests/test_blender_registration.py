@@ -4,12 +4,10 @@ from pathlib import Path
 
 import cadence
 
-from bpy_support import blender  # noqa: F401  (fixture)
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_register_unregister_twice(blender):  # noqa: F811
+def test_register_unregister_twice(blender):
     for _ in range(2):
         cadence.unregister()
         assert not hasattr(blender.types.Scene, "cadence")
@@ -19,7 +17,7 @@ def test_register_unregister_twice(blender):  # noqa: F811
         assert blender.ops.cadence.bake_motion_file.poll()
 
 
-def test_unregister_stops_the_speech_workers(blender):  # noqa: F811
+def test_unregister_stops_the_speech_workers(blender):
     from cadence.inference.speech import sphinx_pool, transcribe
     pool = sphinx_pool.pool("phones", transcribe.PHONE_LOOP_CONFIG, 2)
     assert pool is not None
@@ -30,7 +28,7 @@ def test_unregister_stops_the_speech_workers(blender):  # noqa: F811
     assert all(p.poll() is not None for p in procs)          # the processes have ended
 
 
-def test_target_poll_accepts_only_armatures(blender):  # noqa: F811
+def test_target_poll_accepts_only_armatures(blender):
     # The poll filters the UI picker; Python assignment is not checked by Blender.
     from cadence.properties import _is_armature
     settings = blender.context.scene.cadence

@@ -13,7 +13,6 @@ from cadence.motion.convert import load_canonical_motion
 from cadence.motion.skeleton import PRIMARY_CHILD
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 
 FIXTURE = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"
 HANDS_FEET = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot")
@@ -53,7 +52,7 @@ def rig_errors(bpy, spec, obj, motion, frames):
 
 
 @pytest.mark.parametrize("spec", rb.test_rigs(), ids=lambda s: s.label)
-def test_retarget_walk_onto_rig(blender, spec, walk):  # noqa: F811
+def test_retarget_walk_onto_rig(blender, spec, walk):
     from cadence.blender.rig_retarget import read_rest_rig, retarget_onto
 
     obj = rb.build_object(blender, spec)
@@ -81,7 +80,7 @@ def test_retarget_walk_onto_rig(blender, spec, walk):  # noqa: F811
     np.testing.assert_allclose(ours @ m[:3, :3].T + m[:3, 3], theirs, atol=2e-4)
 
 
-def test_rest_bones_and_unmapped_bones(blender, walk):  # noqa: F811
+def test_rest_bones_and_unmapped_bones(blender, walk):
     from cadence.blender.rig_retarget import retarget_onto
 
     obj = rb.build_object(blender, rb.unreal(arm_angle=45.0))
@@ -101,7 +100,7 @@ def _fcurves(action):
     return list(action.fcurves)
 
 
-def test_root_motion_on_root_bone(blender, walk):  # noqa: F811
+def test_root_motion_on_root_bone(blender, walk):
     from cadence.blender.rig_retarget import retarget_onto
 
     obj = rb.build_object(blender, rb.unreal())
@@ -111,7 +110,7 @@ def test_root_motion_on_root_bone(blender, walk):  # noqa: F811
     assert ('pose.bones["root"].location', 0) in paths
 
 
-def test_stored_map_is_reused_and_editable(blender, walk):  # noqa: F811
+def test_stored_map_is_reused_and_editable(blender, walk):
     from cadence.blender.rig_retarget import MAP_PROPERTY, retarget_onto
 
     obj = rb.build_object(blender, rb.mixamo())
@@ -129,7 +128,7 @@ def data_state(bpy):
                   for o in bpy.data.objects))
 
 
-def test_no_recognisable_bones(blender, walk):  # noqa: F811
+def test_no_recognisable_bones(blender, walk):
     from cadence.blender.rig_retarget import RigError, retarget_onto
 
     spec = rb.RigSpec("chain", {f"chain{k}": (f"chain{k - 1}" if k else None,
@@ -141,7 +140,7 @@ def test_no_recognisable_bones(blender, walk):  # noqa: F811
     assert data_state(blender) == before
 
 
-def test_mesh_is_refused(blender, walk):  # noqa: F811
+def test_mesh_is_refused(blender, walk):
     from cadence.blender.rig_retarget import RigError, retarget_onto
 
     mesh = blender.data.objects.new("Body", blender.data.meshes.new("Body"))
@@ -152,7 +151,7 @@ def test_mesh_is_refused(blender, walk):  # noqa: F811
     assert data_state(blender) == before
 
 
-def test_constraints_and_drivers_are_reported(blender, walk):  # noqa: F811
+def test_constraints_and_drivers_are_reported(blender, walk):
     from cadence.blender.rig_retarget import RigError, retarget_onto
 
     obj = rb.build_object(blender, rb.mixamo(prefix=""))
@@ -170,7 +169,7 @@ def test_constraints_and_drivers_are_reported(blender, walk):  # noqa: F811
     retarget_onto(obj, walk.slice(0, 2), allow_driven=True)  # when the user says so
 
 
-def test_linked_and_override_rigs_are_refused(blender, walk, tmp_path):  # noqa: F811
+def test_linked_and_override_rigs_are_refused(blender, walk, tmp_path):
     from cadence.blender.rig_retarget import RigError, retarget_onto
 
     rb.build_object(blender, rb.mixamo(prefix=""), name="Linked")
@@ -190,7 +189,7 @@ def test_linked_and_override_rigs_are_refused(blender, walk, tmp_path):  # noqa:
         retarget_onto(override, walk)
 
 
-def test_blender_human_metarig(blender, walk):  # noqa: F811
+def test_blender_human_metarig(blender, walk):
     """Blender's own human meta-rig (Rigify): real proportions and rest pose, rolls as
     Rigify sets them. Bone directions follow the motion; the feet stay on the floor."""
     import addon_utils

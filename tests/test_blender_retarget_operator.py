@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 
 WALK = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"
 
@@ -29,7 +28,7 @@ def setup(bpy, spec, motion=WALK):
     return obj
 
 
-def test_retarget_operator(blender, presets):  # noqa: F811
+def test_retarget_operator(blender, presets):
     obj = setup(blender, rb.vrm(arm_angle=30.0, roll_seed=1))
     assert blender.ops.cadence.retarget_motion(root_motion='root') == {'FINISHED'}
     assert obj.animation_data.action.name == WALK.stem
@@ -46,7 +45,7 @@ def test_retarget_operator(blender, presets):  # noqa: F811
     ("bad_motion", "motion file not found"),
     ("bad_preset", "no bone map preset named 'nope'"),
 ])
-def test_retarget_operator_refuses(blender, presets, case, message):  # noqa: F811
+def test_retarget_operator_refuses(blender, presets, case, message):
     obj = setup(blender, rb.mixamo(prefix=""))
     kwargs = {}
     if case == "mesh":
@@ -72,7 +71,7 @@ def test_retarget_operator_refuses(blender, presets, case, message):  # noqa: F8
     assert state(blender) == before
 
 
-def test_detect_load_and_save_bone_maps(blender, presets):  # noqa: F811
+def test_detect_load_and_save_bone_maps(blender, presets):
     obj = setup(blender, rb.unreal())
     assert blender.ops.cadence.detect_bone_map() == {'FINISHED'}
     assert json.loads(obj.data["cadence_bone_map"])["bones"]["left_knee"] == "calf_l"
@@ -92,7 +91,7 @@ def test_detect_load_and_save_bone_maps(blender, presets):  # noqa: F811
     assert obj.data["cadence_bone_map"] == before
 
 
-def test_edit_bone_map_entries(blender, presets):  # noqa: F811
+def test_edit_bone_map_entries(blender, presets):
     obj = setup(blender, rb.mixamo(prefix=""))
     assert blender.ops.cadence.set_bone_map_entry(joint="left_foot", bone="") == {'FINISHED'}
     stored = json.loads(obj.data["cadence_bone_map"])

@@ -11,7 +11,6 @@ from cadence.motion.convert import load_canonical_motion
 from cadence.motion.export import write_canonical_bvh
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 WALK = ROOT / "tests" / "fixtures" / "bandai_walk_normal.bvh"
@@ -57,7 +56,7 @@ def hands_feet_error(bpy, obj, spec, motion, frames=(0, 40, 80, 119)) -> float:
 
 
 @pytest.mark.parametrize("suffix", [".blend", ".glb", ".fbx"])
-def test_import_and_retarget(blender, tmp_path, walk, suffix):  # noqa: F811
+def test_import_and_retarget(blender, tmp_path, walk, suffix):
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto
 
@@ -71,7 +70,7 @@ def test_import_and_retarget(blender, tmp_path, walk, suffix):  # noqa: F811
     assert error < 0.005
 
 
-def test_bvh_as_rig(blender, tmp_path, walk):  # noqa: F811
+def test_bvh_as_rig(blender, tmp_path, walk):
     from cadence.blender.rig_import import import_rig
     from cadence.blender.rig_retarget import retarget_onto
 
@@ -91,7 +90,7 @@ def test_bvh_as_rig(blender, tmp_path, walk):  # noqa: F811
 
 @pytest.mark.parametrize("name, message", [
     ("missing.glb", "rig file not found"), ("character.obj", "supported rig files are")])
-def test_bad_rig_files(blender, tmp_path, name, message):  # noqa: F811
+def test_bad_rig_files(blender, tmp_path, name, message):
     from cadence.blender.rig_import import RigFileError, import_rig
 
     (tmp_path / "character.obj").write_text("")
@@ -99,7 +98,7 @@ def test_bad_rig_files(blender, tmp_path, name, message):  # noqa: F811
         import_rig(tmp_path / name)
 
 
-def test_blend_without_armature(blender, tmp_path):  # noqa: F811
+def test_blend_without_armature(blender, tmp_path):
     from cadence.blender.rig_import import RigFileError, import_rig
 
     blender.ops.wm.save_as_mainfile(filepath=str(tmp_path / "empty.blend"))
@@ -115,7 +114,7 @@ def cadence(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=180)
 
 
-def test_cli_bake_onto_rig(blender, tmp_path, walk):  # noqa: F811
+def test_cli_bake_onto_rig(blender, tmp_path, walk):
     spec = rb.unreal(arm_angle=40.0, roll_seed=3)
     character = export_character(blender, spec, tmp_path / "hero.glb")
     out = tmp_path / "scene.blend"
@@ -139,7 +138,7 @@ def test_cli_rig_errors(tmp_path):
     assert not (tmp_path / "x.blend").exists()
 
 
-def test_bvh_rig_with_a_lying_rest_pose(blender, walk):  # noqa: F811
+def test_bvh_rig_with_a_lying_rest_pose(blender, walk):
     """The Bandai Namco BVH's rest pose is not a standing pose (Maya-style, every joint
     along X): its most upright frame becomes the rest pose before retargeting."""
     from cadence.blender.rig_import import import_rig, upright_frame
@@ -162,7 +161,7 @@ def test_bvh_rig_with_a_lying_rest_pose(blender, walk):  # noqa: F811
             assert np.degrees(np.arccos(min(1.0, cos))) < 1.0, (a, b, f)
 
 
-def test_bvh_rig_whose_zero_pose_has_the_legs_up(blender, tmp_path, walk):  # noqa: F811
+def test_bvh_rig_whose_zero_pose_has_the_legs_up(blender, tmp_path, walk):
     """An iClone / Character Creator BVH (CC_Base_* names, not a BVH naming) whose zero
     pose folds the legs above the hips: a standing frame of the file becomes the rest
     pose, the walk bakes upright, and the report says which reference was used."""
@@ -186,7 +185,7 @@ def test_bvh_rig_whose_zero_pose_has_the_legs_up(blender, tmp_path, walk):  # no
             assert np.linalg.norm(world[j] - positions[f, rb.J[j]]) < 0.01, (j, f)
 
 
-def test_bvh_rig_with_nothing_standing_is_refused_and_changes_nothing(blender, tmp_path):  # noqa: F811
+def test_bvh_rig_with_nothing_standing_is_refused_and_changes_nothing(blender, tmp_path):
     from cadence.blender.rig_import import RigFileError, import_rig
 
     blender.ops.wm.read_factory_settings(use_empty=True)

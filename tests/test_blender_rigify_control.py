@@ -19,7 +19,7 @@ from cadence.motion.rig_target import prepare_target
 from cadence.motion.rigify_control import deform_view
 from cadence.motion.skeleton import BODY_JOINT_NAMES, CANONICAL, PRIMARY_CHILD
 
-from bpy_support import _registered_bpy, blender  # noqa: F401
+from bpy_support import _registered_bpy
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -68,8 +68,9 @@ def _canonical_metarig(bpy):
 
 @pytest.fixture(scope="module")
 def rigify_file(tmp_path_factory) -> Path:
-    """Two generated rigs, made once per module and saved in one file: ``rig`` from the human meta-rig as Blender ships it, ``canonical_rig`` from one
-    reshaped to the canonical proportions. Rigify stays enabled meanwhile (its load
+    """Two generated rigs, made once per module and saved in one file: ``rig`` from the
+    human meta-rig as Blender ships it, ``canonical_rig`` from one reshaped to the
+    canonical proportions. Rigify stays enabled meanwhile (its load
     handler reads its own properties)."""
     pytest.importorskip("bpy")
     import addon_utils
@@ -95,7 +96,7 @@ def rigify_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def control_rig(blender, rigify_file):  # noqa: F811
+def control_rig(blender, rigify_file):
     blender.ops.wm.open_mainfile(filepath=str(rigify_file))
     obj = blender.data.objects["rig"]
     blender.context.view_layer.objects.active = obj
@@ -125,7 +126,7 @@ def expected_deform(obj, motion, options=None):
     return target.bone_map, pose_heads(view, retarget_to_rig(target, motion, options)), view.names
 
 
-def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):  # noqa: F811
+def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):
     """Through the operator animators use: the automatic map keys the controls; the DEF
     bones land where the retargeter puts a deform rig's bones, every frame."""
     obj = control_rig
@@ -164,7 +165,7 @@ def test_walk_on_controls_matches_deform_bones(control_rig, blender, walk):  # n
 
 
 @pytest.mark.parametrize("mode", ["root", "in_place"])
-def test_root_motion_modes(control_rig, blender, walk, mode):  # noqa: F811
+def test_root_motion_modes(control_rig, blender, walk, mode):
     """The root bone carries the travel on the floor (``root``), or nobody does
     (``in_place``); the DEF bones still land where the deform-rig retarget puts them."""
     from cadence.blender.rig_retarget import retarget_onto
@@ -181,7 +182,7 @@ def test_root_motion_modes(control_rig, blender, walk, mode):  # noqa: F811
     assert np.linalg.norm(heads - want, axis=-1).max() < 2e-4
 
 
-def test_canonical_proportions_follow_the_motion(blender, rigify_file, walk):  # noqa: F811
+def test_canonical_proportions_follow_the_motion(blender, rigify_file, walk):
     """A control rig of the canonical proportions: its DEF bones play the canonical
     motion's joint positions (the error figure of the other rigs)."""
     from cadence.blender.rig_retarget import retarget_onto
@@ -200,7 +201,7 @@ def test_canonical_proportions_follow_the_motion(blender, rigify_file, walk):  #
     assert err.max() < 6e-4
 
 
-def test_feet_on_floor_and_directions(control_rig, blender, walk):  # noqa: F811
+def test_feet_on_floor_and_directions(control_rig, blender, walk):
     from cadence.blender.rig_retarget import retarget_onto
 
     obj = control_rig
@@ -230,7 +231,7 @@ def test_feet_on_floor_and_directions(control_rig, blender, walk):  # noqa: F811
     assert rest - 0.005 < min(lowest) < rest + 0.005
 
 
-def test_raised_hand_above_head(control_rig, blender):  # noqa: F811
+def test_raised_hand_above_head(control_rig, blender):
     from cadence.blender.rig_retarget import retarget_onto
 
     wave = load_canonical_motion(WAVE)
@@ -245,7 +246,7 @@ def test_raised_hand_above_head(control_rig, blender):  # noqa: F811
     assert z("DEF-hand.L") < z("DEF-spine.003")
 
 
-def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk, tmp_path):  # noqa: F811
+def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk, tmp_path):
     """Exporting the baked control rig on the canonical skeleton reads the DEF bones
     (which follow the controls), not the controls' own hierarchy."""
     from cadence.blender.export import export_bvh
@@ -263,7 +264,7 @@ def test_canonical_bvh_export_reads_the_deform_bones(blender, rigify_file, walk,
     assert err.max() < 0.005
 
 
-def test_panel_status_and_detect_operator(control_rig, blender):  # noqa: F811
+def test_panel_status_and_detect_operator(control_rig, blender):
     from cadence.blender.rig_status import check_target, rig_status
 
     status = rig_status(control_rig)
@@ -283,7 +284,7 @@ def test_deform_map_still_refused_with_hint(control_rig, walk):
     assert control_rig.animation_data is None or control_rig.animation_data.action is None
 
 
-def test_cli_bake_onto_control_rig(rigify_file, blender, tmp_path):  # noqa: F811
+def test_cli_bake_onto_control_rig(rigify_file, blender, tmp_path):
     out = tmp_path / "out.blend"
     result = subprocess.run([sys.executable, str(ROOT / "cadence"), "bake", "--motion", str(WALK),
                              "--rig", str(rigify_file), "--armature", "rig", "--out", str(out)],

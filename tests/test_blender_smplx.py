@@ -10,7 +10,7 @@ from cadence.motion.skeleton import CANONICAL
 from cadence.motion.smplx_format import load_smplx_motion
 from cadence.motion.smplx_model import load_smplx_model
 
-from bpy_support import blender, evaluated_pose  # noqa: F401
+from bpy_support import evaluated_pose
 from smplx_support import (
     AMASS_ROOT,
     CADENCE_TO_MODEL,
@@ -46,7 +46,7 @@ def beat2_file(tmp_path, frames=12):
                      mocap_frame_rate=np.array(30.0), gender=np.array("neutral"))
 
 
-def test_import_bakes_onto_a_new_armature(blender, tmp_path):  # noqa: F811
+def test_import_bakes_onto_a_new_armature(blender, tmp_path):
     path = beat2_file(tmp_path)
     assert blender.ops.cadence.import_smplx(filepath=str(path)) == {'FINISHED'}
     obj = blender.context.active_object
@@ -62,7 +62,7 @@ def test_import_bakes_onto_a_new_armature(blender, tmp_path):  # noqa: F811
     assert world_p[-1, 0, 1] < world_p[0, 0, 1] - 0.4
 
 
-def test_bad_files_change_nothing(blender, tmp_path):  # noqa: F811
+def test_bad_files_change_nothing(blender, tmp_path):
     pickled = tmp_path / "evil.npz"
     pickled.write_bytes(pickle.dumps({"poses": np.zeros((2, 165))}))
     missing = write_npz(tmp_path / "noposes.npz", trans=np.zeros((2, 3)))
@@ -75,7 +75,7 @@ def test_bad_files_change_nothing(blender, tmp_path):  # noqa: F811
         assert data_counts(blender) == before
 
 
-def test_body_without_model_files_explains_where_to_get_them(blender, tmp_path,  # noqa: F811
+def test_body_without_model_files_explains_where_to_get_them(blender, tmp_path,
                                                              monkeypatch):
     monkeypatch.delenv("CADENCE_SMPLX_MODEL_DIR", raising=False)
     before = data_counts(blender)
@@ -84,7 +84,7 @@ def test_body_without_model_files_explains_where_to_get_them(blender, tmp_path, 
     assert data_counts(blender) == before
 
 
-def test_body_from_model_files(blender, tmp_path, monkeypatch):  # noqa: F811
+def test_body_from_model_files(blender, tmp_path, monkeypatch):
     model_dir = tmp_path / "models"
     write_synthetic_model(model_dir)
     monkeypatch.setenv("CADENCE_SMPLX_MODEL_DIR", str(model_dir))
@@ -119,7 +119,7 @@ def test_body_from_model_files(blender, tmp_path, monkeypatch):  # noqa: F811
     np.testing.assert_allclose(evaluated_pose(blender, armature, 12)[1][0], pelvis, atol=1e-5)
 
 
-def test_export_round_trip(blender, tmp_path):  # noqa: F811
+def test_export_round_trip(blender, tmp_path):
     aa = raised_arm_poses(10, AMASS_ROOT)
     aa[:, J["left_knee"]] = np.outer(np.linspace(0, 1.2, 10), [1.0, 0.0, 0.0])
     src = write_npz(tmp_path / "amass.npz", poses=aa.reshape(10, -1),
@@ -135,19 +135,19 @@ def test_export_round_trip(blender, tmp_path):  # noqa: F811
     np.testing.assert_allclose(after.root_positions, before.root_positions, atol=1e-5)
 
 
-def test_bake_motion_file_accepts_npz(blender, tmp_path):  # noqa: F811
+def test_bake_motion_file_accepts_npz(blender, tmp_path):
     from cadence.blender.bake_file import bake_motion_file
     result = bake_motion_file(beat2_file(tmp_path, frames=11), fps=15)
     assert result.motion.num_frames == 6 and result.action.name == "speech"
 
 
-def test_menus_offer_the_operators(blender):  # noqa: F811
+def test_menus_offer_the_operators(blender):
     from cadence.operators.smplx import menu_export, menu_import
     assert menu_import in blender.types.TOPBAR_MT_file_import._dyn_ui_initialize()
     assert menu_export in blender.types.TOPBAR_MT_file_export._dyn_ui_initialize()
 
 
-def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,  # noqa: F811
+def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,
                                                            monkeypatch):
     from cadence.face.animation import FaceAnimation
     from cadence.face.arkit import INDEX
@@ -180,7 +180,7 @@ def test_face_csv_onto_body_through_the_users_arkit_shapes(blender, tmp_path,  #
     assert keys["Expression000"].value == pytest.approx(0.0, abs=1e-3)
 
 
-def test_cli_bake_reads_npz_with_explicit_up(blender, tmp_path, capsys):  # noqa: F811
+def test_cli_bake_reads_npz_with_explicit_up(blender, tmp_path, capsys):
     from cadence.cli.main import main
     from cadence.motion.bvh import read_bvh
     aa = raised_arm_poses(4, np.zeros(3))  # Y-up data in the AMASS layout (default Z up)
@@ -192,7 +192,7 @@ def test_cli_bake_reads_npz_with_explicit_up(blender, tmp_path, capsys):  # noqa
     assert read_bvh(out).num_frames == 4
 
 
-def test_preferences_say_whether_the_body_is_available(blender, tmp_path):  # noqa: F811
+def test_preferences_say_whether_the_body_is_available(blender, tmp_path):
     from cadence.blender.smplx_io import body_available
     from cadence.preferences import smplx_model_status
     assert "smpl-x.is.tue.mpg.de" in smplx_model_status("")
@@ -202,7 +202,7 @@ def test_preferences_say_whether_the_body_is_available(blender, tmp_path):  # no
     assert smplx_model_status(str(tmp_path)) == "SMPL-X body available: SMPLX_FEMALE.npz"
 
 
-def test_body_export_keeps_shape_gender_and_expressions(blender, tmp_path,  # noqa: F811
+def test_body_export_keeps_shape_gender_and_expressions(blender, tmp_path,
                                                         monkeypatch):
     model_dir = tmp_path / "models"
     write_synthetic_model(model_dir)
@@ -220,7 +220,7 @@ def test_body_export_keeps_shape_gender_and_expressions(blender, tmp_path,  # no
     assert rot.angle_between_quats(back.motion.rotations, source.motion.rotations).max() < 1e-4
 
 
-def test_export_of_another_rig_goes_through_its_bone_map(blender, tmp_path):  # noqa: F811
+def test_export_of_another_rig_goes_through_its_bone_map(blender, tmp_path):
     from cadence.blender.action import bake_motion
     from cadence.blender.armature import build_armature
     from cadence.motion.kinematics import Motion

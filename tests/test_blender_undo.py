@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 
 WALK = Path(__file__).parent / "fixtures" / "bandai_walk_normal.bvh"
 
@@ -30,7 +29,7 @@ def hero(bpy):
     return bpy.data.objects["Hero"]
 
 
-def test_undo_without_initialising_is_refused(blender):  # noqa: F811
+def test_undo_without_initialising_is_refused(blender):
     # What an add-on test hits first: the poll message names the fix.
     if blender.ops.ed.undo.poll():
         pytest.skip("undo already initialised in this process")
@@ -38,7 +37,7 @@ def test_undo_without_initialising_is_refused(blender):  # noqa: F811
         blender.ops.ed.undo()
 
 
-def test_retarget_then_undo_restores_the_previous_action(blender):  # noqa: F811
+def test_retarget_then_undo_restores_the_previous_action(blender):
     frame_end = setup(blender)
     assert blender.ops.cadence.retarget_motion('EXEC_DEFAULT', True) == {'FINISHED'}
     assert hero(blender).animation_data.action.name == WALK.stem
@@ -56,7 +55,7 @@ def test_retarget_then_undo_restores_the_previous_action(blender):  # noqa: F811
     assert "cadence_bone_map" in hero(blender).data
 
 
-def test_refused_operator_adds_no_undo_step(blender):  # noqa: F811
+def test_refused_operator_adds_no_undo_step(blender):
     setup(blender)
     assert blender.ops.cadence.detect_bone_map('EXEC_DEFAULT', True) == {'FINISHED'}
     blender.context.scene.cadence.motion_path = "/nonexistent/walk.bvh"

@@ -5,15 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig_builders as rb
 from cadence.motion import rotations as rot
+from cadence.motion.bone_map import BoneMap
 from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import rest_motion
-from cadence.motion.bone_map import BoneMap
 from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_target import prepare_target
-from cadence.motion.skeleton import CANONICAL, PRIMARY_CHILD
+from cadence.motion.skeleton import PRIMARY_CHILD
+
+import rig_builders as rb
 
 HANDS_FEET = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "left_foot", "right_foot")
 

@@ -145,7 +145,7 @@ def test_shared_alignment_follows_each_takes_axes(fixtures_dir, tmp_path):
     """The dataset converts every take with one alignment; a take that faces another
     way (so its axes come out turned) must still come out standing, not lying down."""
     from cadence.motion.body_frame import detect_axes
-    from cadence.motion.convert import bvh_alignment, source_pose, SourcePose
+    from cadence.motion.convert import SourcePose, bvh_alignment, source_pose
     ref = read_bvh(fixtures_dir / "bandai_walk_normal.bvh")
     _, names = match_names(ref.skeleton.names)
     index = {n: i for i, n in enumerate(ref.skeleton.names)}

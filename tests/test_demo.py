@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bpy_support import blender  # noqa: F401
-from panel_support import fcurves
-
 from cadence.cli.demo import CHARACTER, DEFAULT_AUDIO, DemoSettings, run_demo
 from cadence.cli.main import CliError
+
+from panel_support import fcurves
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def short_inputs(tmp_path):
     return timeline, audio
 
 
-def test_demo_makes_a_retargeted_scene_with_a_talking_face(blender, tmp_path, short_inputs):  # noqa: F811
+def test_demo_makes_a_retargeted_scene_with_a_talking_face(blender, tmp_path, short_inputs):
     bpy = blender
     timeline, audio = short_inputs
     lines = []

@@ -81,7 +81,8 @@ def test_select_wheels_takes_the_newest_and_names_what_is_missing(tmp_path):
 def test_manifest_gets_wheels_and_platforms_at_the_top_level():
     tool = build_tool()
     text = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
-    out = tomllib.loads(tool.manifest_with_wheels(text, ["linux-x64", "windows-x64"], ["./wheels/a-1-py3-none-any.whl"]))
+    wheels = ["./wheels/a-1-py3-none-any.whl"]
+    out = tomllib.loads(tool.manifest_with_wheels(text, ["linux-x64", "windows-x64"], wheels))
     assert out["platforms"] == ["linux-x64", "windows-x64"] and out["wheels"] == ["./wheels/a-1-py3-none-any.whl"]
     assert "wheels" not in out["build"] and out["build"] == repo_manifest()["build"]
     with pytest.raises(tool.BuildError, match="must not list wheels"):

@@ -6,8 +6,6 @@ from cadence.face.animation import FaceAnimation
 from cadence.face.arkit import ARKIT_NAMES, INDEX
 from cadence.face.csv_io import write_face_csv
 
-from bpy_support import blender  # noqa: F401
-
 KEYS = ["jawOpen", "EyeBlink_L", "eye_blink_right", "mouthFunnel", "mouthSmile", "Extra"]
 
 
@@ -36,7 +34,7 @@ def animation(frames=30, fps=30.0):
     return FaceAnimation(w, None, None, fps)
 
 
-def test_bake_keys_by_name(blender):  # noqa: F811
+def test_bake_keys_by_name(blender):
     from cadence.blender.shape_keys import bake_face
     obj = face_mesh(blender)
     anim = animation()
@@ -60,7 +58,7 @@ def test_bake_keys_by_name(blender):  # noqa: F811
         assert key.key_blocks["Extra"].value == 0.25  # not an ARKit key: untouched
 
 
-def test_bake_resamples_to_the_scene_rate(blender):  # noqa: F811
+def test_bake_resamples_to_the_scene_rate(blender):
     from cadence.blender.shape_keys import bake_face
     obj = face_mesh(blender)
     blender.context.scene.render.fps = 24
@@ -70,7 +68,7 @@ def test_bake_resamples_to_the_scene_rate(blender):  # noqa: F811
     assert first.use_fake_user and result.action.name in blender.data.actions
 
 
-def test_bake_errors(blender):  # noqa: F811
+def test_bake_errors(blender):
     from cadence.blender.shape_keys import bake_face
     with pytest.raises(ValueError, match="no shape keys"):
         bake_face(face_mesh(blender, keys=[], name="Plain"), animation())
@@ -78,7 +76,7 @@ def test_bake_errors(blender):  # noqa: F811
         bake_face(face_mesh(blender, keys=["Smile2", "Frown2"], name="Other"), animation())
 
 
-def test_operator_bakes_a_csv_and_reports_missing(blender, tmp_path):  # noqa: F811
+def test_operator_bakes_a_csv_and_reports_missing(blender, tmp_path):
     obj = face_mesh(blender)
     path = write_face_csv(tmp_path / "f.csv", animation())
     assert "UNDO" in blender.types.CADENCE_OT_generate_face.bl_options
@@ -87,7 +85,7 @@ def test_operator_bakes_a_csv_and_reports_missing(blender, tmp_path):  # noqa: F
     assert obj.data.shape_keys.animation_data.action.name.startswith("FaceFace")
 
 
-def test_operator_errors_change_nothing(blender, tmp_path):  # noqa: F811
+def test_operator_errors_change_nothing(blender, tmp_path):
     face_mesh(blender)
     before = len(blender.data.actions)
     with pytest.raises(RuntimeError, match="no such file"):
@@ -102,7 +100,7 @@ def test_operator_errors_change_nothing(blender, tmp_path):  # noqa: F811
     assert not blender.ops.cadence.generate_face.poll()
 
 
-def test_operator_generates_from_audio_with_emotion(blender):  # noqa: F811
+def test_operator_generates_from_audio_with_emotion(blender):
     from conftest import FIXTURES
     obj = face_mesh(blender, keys=list(ARKIT_NAMES))
     blender.context.scene.render.fps = 30
@@ -145,11 +143,12 @@ def rig_animation(frames=30):
 
 def world_direction(arm, bone, local):
     m = arm.matrix_world @ arm.pose.bones[bone].matrix
-    v = m.to_3x3() @ arm.data.bones[bone].matrix_local.to_3x3().inverted() @ arm.matrix_world.to_3x3().inverted() @ local
+    v = (m.to_3x3() @ arm.data.bones[bone].matrix_local.to_3x3().inverted()
+         @ arm.matrix_world.to_3x3().inverted() @ local)
     return np.array(v.normalized())
 
 
-def test_rig_bake_turns_the_head_and_opens_the_jaw(blender, tmp_path):  # noqa: F811
+def test_rig_bake_turns_the_head_and_opens_the_jaw(blender, tmp_path):
     from mathutils import Vector
     arm, mesh = face_rig(blender)
     scene = blender.context.scene
@@ -183,7 +182,7 @@ def test_rig_bake_turns_the_head_and_opens_the_jaw(blender, tmp_path):  # noqa: 
     assert chin.z < chin_rest.z - 0.2                 # the jaw bone points further down
 
 
-def test_rig_with_shape_keys_keeps_the_jaw_bone_still(blender, tmp_path):  # noqa: F811
+def test_rig_with_shape_keys_keeps_the_jaw_bone_still(blender, tmp_path):
     arm, mesh = face_rig(blender, with_keys=True)
     mesh.data.shape_keys.key_blocks["eyeBlinkLeft"].name = "jawOpen"
     blender.context.scene.render.fps = 30
@@ -210,7 +209,7 @@ def test_face_job_thread_progress_and_cancel():
     assert cancelled.wait(60) and cancelled.cancelled and cancelled.result is None
 
 
-def test_operator_takes_the_panels_method_and_transcript(blender):  # noqa: F811
+def test_operator_takes_the_panels_method_and_transcript(blender):
     from conftest import FIXTURES
     obj = face_mesh(blender, keys=list(ARKIT_NAMES), name="PanelFace")
     settings = blender.context.scene.cadence

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from cadence.face.arkit import INDEX, MOUTH_SHAPES
-from cadence.inference.speech import audio as A
 from cadence.inference.face.generate import generate_face
 from cadence.inference.face.model import FaceSpeechModel
+from cadence.inference.speech import audio as A
 
 from conftest import FIXTURES
 

@@ -5,13 +5,13 @@ import soundfile as sf
 
 pytest.importorskip("pocketsphinx")
 
-from cadence.face import visemes as V  # noqa: E402
-from cadence.face.arkit import INDEX  # noqa: E402
-from cadence.inference.speech.audio import load_audio  # noqa: E402
-from cadence.inference.face.generate import generate_face  # noqa: E402
-from cadence.inference.speech.transcribe import TranscribeError  # noqa: E402
+from cadence.face import visemes as V
+from cadence.face.arkit import INDEX
+from cadence.inference.face.generate import generate_face
+from cadence.inference.speech.audio import load_audio
+from cadence.inference.speech.transcribe import TranscribeError
 
-from conftest import FIXTURES  # noqa: E402
+from conftest import FIXTURES
 
 TEXT = "The big brown bear jumped over a bubbling brook."
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from cadence.face import expression as X
 from cadence.face import visemes as V
-from cadence.face.arkit import INDEX, MOUTH_SHAPES, ARKIT_NAMES
+from cadence.face.arkit import ARKIT_NAMES, INDEX, MOUTH_SHAPES
 
 FPS = 30.0
 
@@ -24,7 +24,7 @@ def frame_at(t):
 
 
 def middle(phones, label, nth=0):
-    hits = [(s, e) for l, s, e in phones if l == label]
+    hits = [(s, e) for name, s, e in phones if name == label]
     s, e = hits[nth]
     return frame_at(0.5 * (s + e))
 

@@ -7,8 +7,16 @@ import pytest
 from cadence.bench.metrics import foot_skating_ratio
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
-from cadence.motion.foot_lock import (BALL_CLEARANCE, CUT_SWING_CLEARANCE, MAX_PIN_DRIFT, SWING_LIFT,
-                                      _swing_lift, contacts_from_channels, decode_generated, lock_feet)
+from cadence.motion.foot_lock import (
+    BALL_CLEARANCE,
+    CUT_SWING_CLEARANCE,
+    MAX_PIN_DRIFT,
+    SWING_LIFT,
+    _swing_lift,
+    contacts_from_channels,
+    decode_generated,
+    lock_feet,
+)
 from cadence.motion.kinematics import Motion, rest_motion
 from cadence.motion.representation import CONTACTS, encode
 from cadence.motion.skeleton import CANONICAL

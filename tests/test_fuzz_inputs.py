@@ -2,16 +2,16 @@
 timeline text and JSON, SMPL-X npz headers, WAV headers and the command line's numbers.
 
 Each asserts what the issue asks of every input: no traceback (a parser raises only its
-own CadenceError, and its allocations stay under a stated cap, 64 MiB for these inputs; the command line exits 0, or 2 with one line ``cadence CMD: error:
-...``), no file left behind, the inputs unchanged. Where a valid input would start
-sampling, the sampler is replaced by a sentinel: reaching it means the input passed the
-checks at the edge, and then every number must be inside the documented range.
+own CadenceError, and its allocations stay under a stated cap, 64 MiB for these inputs;
+the command line exits 0, or 2 with one line ``cadence CMD: error: ...``), no file left
+behind, the inputs unchanged. Where a valid input would start sampling, the sampler is
+replaced by a sentinel: reaching it means the input passed the checks at the edge, and
+then every number must be inside the documented range.
 """
 import contextlib
 import io
 import json
 import math
-import os
 import struct
 import tempfile
 import tracemalloc
@@ -19,13 +19,11 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadence import limits
 from cadence.cli.main import main
-from cadence.errors import CadenceError
 from cadence.inference.motion.timeline import Timeline, TimelineError, parse_json, parse_stmc
 from cadence.motion.bvh import Bvh, BvhError, parse_bvh
 

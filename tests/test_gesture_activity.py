@@ -1,7 +1,14 @@
 """The activity envelope: arms move with the voice, rest in pauses, larger when louder."""
 import numpy as np
 
-from cadence.inference.gesture.activity import (ARM_JOINTS, ActivitySettings, activity_envelope, apply_activity, fill_short_gaps, rest_pose)
+from cadence.inference.gesture.activity import (
+    ARM_JOINTS,
+    ActivitySettings,
+    activity_envelope,
+    apply_activity,
+    fill_short_gaps,
+    rest_pose,
+)
 from cadence.motion import rotations as rot
 from cadence.motion.kinematics import Motion
 from cadence.motion.skeleton import JOINT_NAMES

@@ -5,9 +5,8 @@ import pytest
 import soundfile as sf
 
 import rig_builders as rb
-from bpy_support import blender  # noqa: F401
 from conftest import FIXTURES
-from panel_support import fcurves, fingerprint, weights  # noqa: F401
+from panel_support import fcurves, fingerprint
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def face_mesh(bpy, name="Face", keys=("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"
     return obj
 
 
-def test_generate_gestures_with_face(blender, weights, clip):  # noqa: F811
+def test_generate_gestures_with_face(blender, weights, clip):
     bpy = blender
     scene = bpy.context.scene
     scene.render.fps, scene.frame_start = 30, 1
@@ -56,7 +55,7 @@ def test_generate_gestures_with_face(blender, weights, clip):  # noqa: F811
     assert bpy.ops.cadence.bake() == {'FINISHED'}
 
 
-def test_generate_gestures_bad_input_changes_nothing(blender, weights, tmp_path):  # noqa: F811
+def test_generate_gestures_bad_input_changes_nothing(blender, weights, tmp_path):
     bpy = blender
     obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
     s = bpy.context.scene.cadence
@@ -78,7 +77,7 @@ def test_generate_gestures_bad_input_changes_nothing(blender, weights, tmp_path)
     assert fingerprint(bpy) == before and s.preview_action is None
 
 
-def test_panel_fills_the_gesture_operator(blender, clip):  # noqa: F811
+def test_panel_fills_the_gesture_operator(blender, clip):
     from cadence.blender.speech_input import SPEECH_ACTIONS, operator_values
     s = blender.context.scene.cadence
     s.audio_source, s.audio_path = 'FILE', str(clip)

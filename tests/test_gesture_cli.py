@@ -6,10 +6,10 @@ import pytest
 import soundfile as sf
 
 from cadence.cli.main import main
-from cadence.inference.speech.audio import AudioError, load_audio
 from cadence.inference.gesture.generate import GestureError, add_head_shakes, generate_gestures
 from cadence.inference.gesture.lexicon import gesture_by_name
 from cadence.inference.gesture.plan import PlacedGesture
+from cadence.inference.speech.audio import AudioError, load_audio
 from cadence.motion.bvh import read_bvh
 from cadence.motion.kinematics import rest_motion
 from cadence.motion.skeleton import JOINT_NAMES

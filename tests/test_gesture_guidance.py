@@ -2,10 +2,19 @@
 import numpy as np
 import pytest
 
-from cadence.inference.motion.compose import compose
 from cadence.inference.gesture.generate import GESTURE_STEPS
-from cadence.inference.gesture.guidance import (BeatGuidance, BeatSettings, arm_speed, beat_times, body_positions, speed_gradient, speed_loss, target_speed)
+from cadence.inference.gesture.guidance import (
+    BeatGuidance,
+    BeatSettings,
+    arm_speed,
+    beat_times,
+    body_positions,
+    speed_gradient,
+    speed_loss,
+    target_speed,
+)
 from cadence.inference.gesture.plan import BEAT_PROMPT
+from cadence.inference.motion.compose import compose
 from cadence.inference.motion.model import MotionModel
 from cadence.inference.motion.sampler import SamplerStep, sample
 from cadence.inference.motion.timeline import Segment, Timeline, Track

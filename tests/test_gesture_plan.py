@@ -1,14 +1,13 @@
 """Semantic gesture lexicon, word matching and the gesture timeline (no motion model)."""
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 
-from cadence.inference.motion.window_plan import model_parts, plan_timeline
 from cadence.inference.gesture.lexicon import LEXICON, PhraseIndex, match_words
 from cadence.inference.gesture.plan import BEAT_PROMPT, plan_gestures, speaking_spans
-from cadence.inference.text.encoder import TextEncoder
 from cadence.inference.motion.timeline import Segment
+from cadence.inference.motion.window_plan import model_parts, plan_timeline
+from cadence.inference.text.encoder import TextEncoder
 
 
 @dataclass(frozen=True)

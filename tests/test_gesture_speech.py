@@ -1,7 +1,6 @@
 """Speech understanding for gestures: voice activity, prosody and the style estimate."""
 import numpy as np
 import pytest
-import soundfile as sf
 
 from cadence.inference.speech.audio import SAMPLE_RATE, load_audio, prepare
 from cadence.inference.speech.prosody import Prosody, analyse, pick_peaks, yin_pitch

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cadence.inference.motion.model import (GenerationError, GenerationRequest, MotionModel, clear_cache, parse_styles)
+from cadence.inference.motion.model import GenerationError, GenerationRequest, MotionModel, clear_cache, parse_styles
 from cadence.inference.motion.sampler import GenerationCancelled
 from cadence.inference.runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError
 from cadence.motion.bvh import read_bvh
@@ -165,10 +165,9 @@ def test_cli_bad_input_writes_nothing(tmp_path, args, message):
 
 
 def test_import_does_not_load_onnxruntime():
-    code = ("import sys; sys.path.insert(0, %r); from _package import load_package; "
-            "from pathlib import Path; load_package(Path(%r)); "
-            "import cadence.inference.motion.model; print('onnxruntime' in sys.modules)"
-            % (str(ROOT / "cli"), str(ROOT)))
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'cli')!r}); from _package import load_package; "
+            f"from pathlib import Path; load_package(Path({str(ROOT)!r})); "
+            "import cadence.inference.motion.model; print('onnxruntime' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False", r.stderr
 

@@ -1,15 +1,13 @@
 """Stand-in meshes and headless renders (blender/stand_ins.py, blender/preview_render.py)."""
 import numpy as np
 
-from bpy_support import blender  # noqa: F401
-
 from cadence.blender import preview_render as R
 from cadence.blender.armature import build_armature
 from cadence.blender.stand_ins import add_body, add_face
 from cadence.preview.face_mesh import face_height
 
 
-def test_face_renders_and_its_jaw_opens(blender):  # noqa: F811
+def test_face_renders_and_its_jaw_opens(blender):
     bpy = blender
     scene = bpy.context.scene
     face = add_face()
@@ -29,7 +27,7 @@ def test_face_renders_and_its_jaw_opens(blender):  # noqa: F811
     assert change[:20].max() < 0.02                  # eyes and brows did not move
 
 
-def test_cycles_fallback_renders(blender):  # noqa: F811
+def test_cycles_fallback_renders(blender):
     bpy = blender
     scene = bpy.context.scene
     add_face()
@@ -42,7 +40,7 @@ def test_cycles_fallback_renders(blender):  # noqa: F811
     assert np.abs(image[8, 8, :3] - image[0, 0, :3]).max() > 0.05
 
 
-def test_body_is_skinned_one_bone_per_vertex(blender):  # noqa: F811
+def test_body_is_skinned_one_bone_per_vertex(blender):
     bpy = blender
     arm = build_armature()
     body = add_body(arm)

@@ -85,7 +85,7 @@ def test_fit_matcher_separates_labels_and_reads_side_cues():
     base = rng.normal(size=(1, 8)).astype(np.float32)
     other = rng.normal(size=(1, 8)).astype(np.float32)
     rows, labels = [], []
-    for i in range(30):
+    for _ in range(30):
         noise = 0.05 * rng.normal(size=(1, 8)).astype(np.float32)
         rows += [np.c_[base + noise, [[1, 0, 0]]], np.c_[base + noise, [[0, 1, 0]]], np.c_[other + noise, [[0, 0, 0]]]]
         labels += [0, 1, 2]

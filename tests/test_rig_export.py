@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import rig_builders as rb
 from cadence.motion.bvh import format_bvh, parse_bvh, read_bvh
 from cadence.motion.canonical_to_rig import RetargetOptions, pose_heads, retarget_to_rig
 from cadence.motion.convert import bvh_to_canonical, load_canonical_motion
@@ -18,6 +17,8 @@ from cadence.motion.rig_export import bvh_names, pose_matrices, rig_to_canonical
 from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_target import prepare_target
 from cadence.motion.skeleton import CANONICAL
+
+import rig_builders as rb
 
 BODY = list(range(22))  # canonical body joints (the fingers stay at rest in the take)
 

@@ -7,12 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import rig_builders as rb
-from cadence.motion.rest_rig import RestRig
 from cadence.motion.bone_map import BoneMap, preset_for
+from cadence.motion.rest_rig import RestRig
 from cadence.motion.rig_geometry import match_geometry
 from cadence.motion.rig_mapping import match_rig
 from cadence.motion.rig_names import EXAMPLE_NAMES, TABLES, split_side
+
+import rig_builders as rb
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -4,8 +4,8 @@ heads and rotations where the DEF bones they follow are."""
 import numpy as np
 
 from cadence.motion import rotations as rot
-from cadence.motion.rest_rig import RestRig
 from cadence.motion.canonical_to_rig import WorldPose
+from cadence.motion.rest_rig import RestRig
 from cadence.motion.rig_target import RigTarget
 from cadence.motion.rigify_control import ControlScheme, control_pose, deform_view
 

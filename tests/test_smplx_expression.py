@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from cadence.face.arkit import ARKIT_NAMES, INDEX
-from cadence.face.smplx_expression import (ArkitMappingError, fit_arkit_to_expressions,
-                                           load_arkit_offsets)
+from cadence.face.smplx_expression import ArkitMappingError, fit_arkit_to_expressions, load_arkit_offsets
 
 
 def basis_and_shapes(seed=0, vertices=60, count=8):

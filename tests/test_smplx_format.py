@@ -4,9 +4,6 @@ import pickle
 import numpy as np
 import pytest
 
-from smplx_support import (AMASS_ROOT, CADENCE_TO_MODEL, NUM_EXPR, raised_arm_poses,
-                           synthetic_model_arrays, write_npz, write_synthetic_model)
-
 from cadence.motion import rotations as rot
 from cadence.motion.convert import load_canonical_motion
 from cadence.motion.kinematics import Motion
@@ -14,6 +11,16 @@ from cadence.motion.skeleton import CANONICAL
 from cadence.motion.smplx_format import SmplxFormatError, load_smplx_motion
 from cadence.motion.smplx_model import load_smplx_model
 from cadence.motion.smplx_write import save_smplx_motion
+
+from smplx_support import (
+    AMASS_ROOT,
+    CADENCE_TO_MODEL,
+    NUM_EXPR,
+    raised_arm_poses,
+    synthetic_model_arrays,
+    write_npz,
+    write_synthetic_model,
+)
 
 J = {n: i for i, n in enumerate(CANONICAL.names)}
 

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cadence.dataset.speech_gesture import (PairedDataError, find_takes, read_beat2_take,
-                                            read_takes, read_zeggs_take, training_pair)
+from cadence.dataset.speech_gesture import (
+    PairedDataError,
+    find_takes,
+    read_beat2_take,
+    read_takes,
+    read_zeggs_take,
+    training_pair,
+)
 from cadence.motion.representation import FEATURE_DIM
 
 from conftest import FIXTURES

@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 
-import rig_builders as rb
 from cadence.motion.bvh import parse_bvh
 from cadence.motion.standing_pose import bvh_joint_map, standing_reference
+
+import rig_builders as rb
 
 
 def test_character_creator_zero_pose_with_legs_up_uses_a_standing_frame():
@@ -12,7 +13,8 @@ def test_character_creator_zero_pose_with_legs_up_uses_a_standing_frame():
     names = bvh_joint_map(bvh.skeleton.names)  # CC_Base_* is a rig naming, not a BVH one
     assert bvh.skeleton.names[names["left_knee"]] == "CC_Base_L_Calf"
     ref = standing_reference(bvh)
-    assert ref.frame is not None and ref.frame >= 1 and ref.zero_pose_deg > 150 and ref.chosen_deg < 5  # the canonical legs are 2.3 deg from plumb
+    # the canonical legs are 2.3 deg from plumb
+    assert ref.frame is not None and ref.frame >= 1 and ref.zero_pose_deg > 150 and ref.chosen_deg < 5
     assert "frame" in ref.describe("cc.bvh") and "cc.bvh" in ref.describe("cc.bvh")
 
 

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from cadence.motion.representation import CONTACTS, FEATURE_DIM  # noqa: E402
-from cadence.training.motion_data import VELOCITY_CHANNELS, extend_take  # noqa: E402
+from cadence.motion.representation import CONTACTS, FEATURE_DIM
+from cadence.training.motion_data import VELOCITY_CHANNELS, extend_take
 
 PERIOD = 33.3  # frames of one synthetic gait cycle
 

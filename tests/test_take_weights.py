@@ -4,7 +4,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from cadence.training.motion_data import take_weights  # noqa: E402
+from cadence.training.motion_data import take_weights
 
 # 1 kick take; 40 walk takes in 2 styles (30 + 10); 3 bow takes in 3 styles
 CONTENTS = np.array(["kick"] + ["walk"] * 40 + ["bow"] * 3)

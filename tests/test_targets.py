@@ -7,8 +7,17 @@ from hypothesis import strategies as st
 from cadence.motion import rotations as rot
 from cadence.motion.kinematics import motion_world, rest_motion
 from cadence.motion.skeleton import CANONICAL
-from cadence.motion.targets import (HEAD_FORWARD, MAX_LOOK_DEG, LookAt, Reach, TargetError, look_at,
-                                    parse_look_at, parse_reach, reach)
+from cadence.motion.targets import (
+    HEAD_FORWARD,
+    MAX_LOOK_DEG,
+    LookAt,
+    Reach,
+    TargetError,
+    look_at,
+    parse_look_at,
+    parse_reach,
+    reach,
+)
 
 J = {n: i for i, n in enumerate(CANONICAL.names)}
 

@@ -13,9 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cadence.inference.runtime.weights import (
+    DEFAULT_WEIGHTS_DIR,
+    WeightsError,
+    read_manifest,
+    sha256_file,
+    update_manifest,
+    verify,
+)
 from cadence.inference.text import encoder as te
 from cadence.inference.text.encoder import TextEncoder
-from cadence.inference.runtime.weights import (DEFAULT_WEIGHTS_DIR, WeightsError, read_manifest, sha256_file, update_manifest, verify)
 from cadence.training import prompts as P
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from cadence.inference.motion.compose import compose
+from cadence.inference.motion.timeline import (
+    Segment,
+    Timeline,
+    TimelineError,
+    Track,
+    load_timeline,
+    parse_json,
+    parse_stmc,
+)
 from cadence.inference.motion.window_plan import CHANNEL_PARTS, plan_timeline, timeline_noise
-from cadence.inference.motion.timeline import (Segment, Timeline, TimelineError, Track, load_timeline, parse_json, parse_stmc)
 from cadence.motion.representation import CONTACTS, POSITIONS, ROOT, ROTATIONS
 from cadence.motion.skeleton import CANONICAL, MODEL_PARTS
 

@@ -54,8 +54,9 @@ def test_train_resume_export_generate(tmp_path, monkeypatch, autoencoder):
 
 
 def test_gesture_trainer_runs_in_the_latent_space(tmp_path, autoencoder):
-    from cadence.training import train_gesture
     from test_speech_gesture_data import beat2_fixture
+
+    from cadence.training import train_gesture
     beat2_fixture(tmp_path / "beat2", frames=96)
     out = tmp_path / "gesture"
     assert train_gesture.main(["--data", str(tmp_path / "beat2"), "--autoencoder", str(autoencoder),

@@ -4,10 +4,10 @@ import pytest
 
 pytest.importorskip("pocketsphinx")
 
-from cadence.inference.speech import transcribe as T  # noqa: E402
-from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio  # noqa: E402
+from cadence.inference.speech import transcribe as T
+from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio
 
-from conftest import FIXTURES  # noqa: E402
+from conftest import FIXTURES
 
 TEXT = "The big brown bear jumped over a bubbling brook."
 WORDS = TEXT.lower().rstrip(".").split()
@@ -44,7 +44,7 @@ def test_forced_alignment_of_known_text(speech):
     jumped = next(w for w in t.words if w.text == "jumped")
     assert [p.label for p in t.phones if jumped.start <= p.start < jumped.end][:4] == ["JH", "AH", "M", "P"]
     labels = {p.label for p in t.phones}
-    assert {"B", "M", "P"} <= labels and all(not l[-1].isdigit() for l in labels)
+    assert {"B", "M", "P"} <= labels and all(not label[-1].isdigit() for label in labels)
 
 
 def test_phone_loop_agrees_with_the_alignment(speech):

@@ -38,7 +38,7 @@ class Take:
     def frames(self) -> int:
         return len(self.target)
 
-    def slice(self, start: int, stop: int) -> "Take":
+    def slice(self, start: int, stop: int) -> Take:
         f = A.FEATURES_PER_FRAME
         return Take(self.name, self.mel[start * f:stop * f], self.target[start:stop],
                     self.energy[start:stop])

@@ -18,9 +18,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -111,8 +111,9 @@ def lr_at(step: int, total: int, base: float, warmup: int = 200, time_frac: floa
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def train(model: torch.nn.Module, batches: Callable[[int], dict], loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor],
-          st: LoopSettings, rank: int = 0, world: int = 1, device: torch.device | None = None) -> dict:
+def train(model: torch.nn.Module, batches: Callable[[int], dict],
+          loss_fn: Callable[[torch.nn.Module, dict], torch.Tensor], st: LoopSettings,
+          rank: int = 0, world: int = 1, device: torch.device | None = None) -> dict:
     """Train ``model`` until ``st.steps`` or ``st.minutes``; returns the final state.
 
     ``batches(step)`` returns a dict of tensors on ``device`` (``step`` lets a sampler

@@ -20,8 +20,8 @@ maps sentences onto these labels.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -52,7 +52,7 @@ class Vocabulary:
     normal_style: int
 
     @classmethod
-    def from_dataset(cls, ds: MotionDataset) -> "Vocabulary":
+    def from_dataset(cls, ds: MotionDataset) -> Vocabulary:
         styles = sorted(set(ds.styles.tolist()))
         return cls(sorted(set(ds.contents.tolist())), styles, styles.index("normal"))
 

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ..inference.text.prompt_matcher import PromptMatcher
 from ..inference.text.cues import with_cues
+from ..inference.text.prompt_matcher import PromptMatcher
 from .prompts import HELD_OUT_PROMPTS, PROMPTS
 
 WEIGHT_DECAY = 1e-4

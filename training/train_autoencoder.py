@@ -23,8 +23,7 @@ from torch.nn import functional as F
 
 from ..dataset.paths import cache_dir
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
-from .loop import (LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train,
-                   use_bf16)
+from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
 from .motion_data import BatchSampler, load_training_data
 
 OUT = cache_dir() / "models" / "motion_autoencoder"

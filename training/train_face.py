@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..dataset.paths import cache_dir
-from ..inference.speech import audio as A
 from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.speech import audio as A
 from . import face_data as D
 from .face_net import FaceNet, FaceNetConfig
 
@@ -217,7 +217,8 @@ def main(argv=None) -> int:
                 break
             frac = elapsed / budget if not args.max_steps else step / args.max_steps
             for g in opt.param_groups:
-                g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
+                decay = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+                g["lr"] = args.lr * min(1.0, (step + 1) / 100) * decay
             model.train()
             mel, target = sample_batch(train, rng, args.batch, args.crop)
             loss = loss_fn(model(augment(mel, gen)), target, weights)

@@ -36,10 +36,8 @@ from ..motion.mirror import mirror_features
 from ..motion.representation import Normalizer
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .loop import (LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train,
-                   use_bf16)
-from .motion_data import (CYCLIC_ACTIONS, HOLD_TOKENS, LatentBatchSampler, Vocabulary, extend_take,
-                          load_training_data)
+from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
+from .motion_data import CYCLIC_ACTIONS, HOLD_TOKENS, LatentBatchSampler, Vocabulary, extend_take, load_training_data
 from .train_autoencoder import OUT as AUTOENCODER_OUT
 from .train_autoencoder import pad_to_tokens
 
