@@ -24,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default 0.5)")
     p.add_argument("--beat-strength", type=float, default=1.0,
                    help="how strongly the arms follow the speech rhythm: 0 off .. 3 (default 1)")
+    p.add_argument("--listen", action="store_true",
+                   help="the listener instead: the other character in a dialogue stands, nods at the "
+                        "ends of this voice's phrases and shifts posture (no words recognised)")
     p.add_argument("--no-words", action="store_true",
                    help="skip speech recognition (beats only; faster, any language)")
     p.add_argument("--timeline", type=Path, default=None, metavar="FILE",
@@ -105,6 +108,13 @@ def run(args: argparse.Namespace) -> int:
         except GenerationError as exc:
             raise CliError(str(exc)) from None
 
+    if args.listen:
+        given = [flag for flag, on in (("--transcript", args.transcript is not None), ("--timeline", args.timeline),
+                                       ("--save-timeline", args.save_timeline),
+                                       ("--emotion", args.emotion)) if on]
+        if given:
+            raise CliError(f"--listen makes the listener from the voice alone: drop {', '.join(given)}")
+        return _run_listen(args)
     from ..inference.gesture.generate import GestureError, generate_gestures
     from ..inference.gesture.guidance import BeatSettings
     from ..inference.motion.timeline import TimelineError, load_timeline
@@ -150,4 +160,32 @@ def run(args: argparse.Namespace) -> int:
               f"({result.activity.duration:.1f} s of audio, {len(result.words)} words, "
               f"{len(result.plan.semantic)} semantic gestures) in {t['total']:.2f} s "
               f"(recognition {t['recognition']:.2f} s, sampling {t['sampling']:.2f} s)")
+    return 0
+
+
+def _run_listen(args: argparse.Namespace) -> int:
+    """``--listen``: the other character's idle, nods and posture shifts."""
+    from ..inference.gesture.generate import GestureError
+    from ..inference.gesture.listening import generate_listening
+    from ..inference.motion.model import GenerationError
+    from ..inference.runtime.weights import WeightsError
+    from ..inference.speech.audio import AudioError
+    from ..motion.export import write_canonical_bvh
+    from .main import CliError
+
+    try:
+        result = generate_listening(args.audio, seed=args.seed, steps=args.steps, weights_dir=args.weights)
+    except (AudioError, GestureError, GenerationError, WeightsError) as exc:
+        raise CliError(str(exc)) from None
+    motion = result.motion.resample(args.fps) if args.fps else result.motion
+    write_canonical_bvh(args.out, motion)  # OutputError: one line from cli/main.py
+    if not args.quiet:
+        for warning in result.warnings:
+            print(f"cadence gesture: warning: {warning}", file=sys.stderr)
+        for n in result.nods:
+            print(f"{'double nod' if n.double else 'nod'} at {n.start:.2f} s, {n.degrees:.0f} degrees ({n.cause})")
+        t = result.timings
+        print(f"wrote {args.out}: {motion.num_frames} frames at {motion.fps:g} fps (listening to "
+              f"{result.activity.duration:.1f} s of audio, {len(result.nods)} nods) in {t['total']:.2f} s "
+              f"(sampling {t['sampling']:.2f} s)")
     return 0
