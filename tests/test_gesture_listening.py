@@ -94,3 +94,17 @@ def test_cli_listen_writes_a_bvh_and_refuses_bad_audio(tmp_path, capsys):
         assert main(["gesture", *argv, "--listen", "--out", str(tmp_path / "no.bvh")]) == 2
         assert capsys.readouterr().err.startswith("cadence gesture: error: ")
     assert not (tmp_path / "no.bvh").exists()
+
+
+def test_the_worker_job_runs_the_listener(tmp_path):
+    from cadence.inference.gesture.job import GestureSpec, run_gestures
+    clip = tmp_path / "other.wav"
+    sf.write(clip, _clip(8.0).samples, 16000)
+    seen = []
+    r = run_gestures(GestureSpec(clip, steps=2, seed=2, fps=24.0, face=True, mode="listening"),
+                     progress=lambda done, total: seen.append(done))
+    assert r.motions[0].fps == 24.0 and r.motions[0].num_frames == 192
+    assert r.face is None and r.semantic and all("nod at" in s for s in r.semantic)
+    assert seen and seen[-1] == 100
+    with pytest.raises(ValueError, match="listening"):
+        run_gestures(GestureSpec(clip, mode="whispering"))

@@ -5,7 +5,8 @@ The panel's Generate Gestures button copies its inputs into a :class:`GestureSpe
 (the same thread, progress and cancel machinery as Generate); the main thread previews
 ``result.motions[0]`` on the target armature like any generation, and bakes
 ``result.face`` on the face mesh when the face was asked for too (both from one audio
-read, in sync).
+read, in sync). ``mode="listening"`` makes the other character of a dialogue instead
+(``inference/gesture/listening.py``: idle, nods, posture shifts; no face).
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class GestureSpec:
     face: bool = False                       # also animate the face from the same audio
     face_emotions: dict[str, float] = field(default_factory=dict)
     variations: int = 1                      # GenerationJob reads it; gestures make one
+    mode: str = "speaking"                   # or "listening": the other character, nodding to this voice
+
+MODES = ("speaking", "listening")
 
 
 @dataclass
@@ -54,6 +58,8 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
     from .generate import generate_gestures
     from .guidance import BeatSettings
 
+    if spec.mode not in MODES:
+        raise ValueError(f"gesture mode must be one of {', '.join(MODES)}, not {spec.mode!r}")
     t0 = time.perf_counter()
     total = 100
 
@@ -63,6 +69,8 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
     audio = load_audio(Path(spec.audio_path), max_seconds=MAX_SECONDS)
     model = MotionModel.load(spec.weights_dir, threads=spec.threads or None,
                              providers=providers_for(spec.device))
+    if spec.mode == "listening":
+        return _run_listening(spec, audio, model, fraction, t0)
     face_share = 0.1 if spec.face else 0.0
     result = generate_gestures(audio, spec.transcript, recognise=spec.recognise, styles=spec.styles,
                                semantic_amount=spec.semantic_amount,
@@ -82,4 +90,16 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
                             spec.seed, [result.features], result.plan.timeline, face=face,
                             semantic=semantic, styles=dict(result.styles),
                             styles_estimated=result.style_estimate is not None,
+                            warnings=list(result.warnings))
+
+
+def _run_listening(spec: GestureSpec, audio, model, fraction, t0: float) -> GestureJobResult:
+    """The listener's motion (no face: a listener's face is left as it is)."""
+    from .listening import generate_listening
+    result = generate_listening(audio, seed=spec.seed, steps=spec.steps, model=model,
+                                weights_dir=spec.weights_dir, progress=fraction)
+    motion = result.motion.resample(float(spec.fps)) if spec.fps and spec.fps > 0 else result.motion
+    nods = [f"{'double nod' if n.double else 'nod'} at {n.start:.2f} s ({n.cause})" for n in result.nods]
+    return GestureJobResult([motion], time.perf_counter() - t0, model.device, [], False, model.fps,
+                            spec.seed, [result.features], result.timeline, face=None, semantic=nods,
                             warnings=list(result.warnings))

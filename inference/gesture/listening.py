@@ -99,6 +99,7 @@ class ListenResult:
     timings: dict[str, float]
     warnings: list[str] = field(default_factory=list)
     timeline: Timeline | None = None
+    features: np.ndarray | None = None    # (frames, F) the sampled idle, before calming and nods
 
 
 def phrases(segments: Sequence[tuple[float, float]], min_pause: float) -> list[tuple[float, float]]:
@@ -313,4 +314,4 @@ def generate_listening(source: str | os.PathLike | Audio, *, seed: int = 0, step
     timings["listening"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     report(1.0)
-    return ListenResult(motion, nods, voice, prosody, timings, warnings, timeline)
+    return ListenResult(motion, nods, voice, prosody, timings, warnings, timeline, sampled.features)
