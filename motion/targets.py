@@ -45,7 +45,7 @@ class TargetError(CadenceError, ValueError):
 
 @dataclass
 class LookAt:
-    point: np.ndarray   # (3,) metres
+    point: np.ndarray   # (3,) metres, or (frames, 3): a moving point, one per frame of the motion
     start: float        # seconds
     end: float
 
@@ -127,7 +127,8 @@ def look_at(motion: Motion, target: LookAt) -> Motion:
     if not len(frames):
         return motion
     fwd = rot.quat_rotate(world[frames, head], np.broadcast_to(HEAD_FORWARD, (len(frames), 3)))
-    want = target.point[None] - pos[frames, head]
+    point = np.asarray(target.point, float)
+    want = (point[frames] if point.ndim == 2 else point[None]) - pos[frames, head]
     swing = rot.quat_between(fwd, want)
     aa = rot.quat_to_axis_angle(swing)
     angle = np.linalg.norm(aa, axis=-1, keepdims=True)

@@ -72,6 +72,19 @@ def test_head_turns_to_the_point_and_eases_back():
     assert limited[60] == pytest.approx(180.0 - MAX_LOOK_DEG, abs=2.0)  # over the shoulder, no further
 
 
+def test_the_head_follows_a_moving_point():
+    """A point per frame (an animated object in Blender): the head tracks it."""
+    m = standing()
+    t = np.arange(m.num_frames) / m.fps
+    points = np.stack([2.0 * np.cos(t), -2.0 + 0 * t, 1.5 + 0 * t], axis=1)  # sweeping left and right
+    out = look_at(m, LookAt(points, 1.0, 3.0))
+    world, pos = motion_world(out)
+    fwd = rot.quat_rotate(world[:, J["head"]], np.broadcast_to(HEAD_FORWARD, (len(world), 3)))
+    d = points - pos[:, J["head"]]
+    cos = np.sum(rot.normalize(fwd) * rot.normalize(d), axis=1)
+    assert np.degrees(np.arccos(np.clip(cos, -1, 1)))[40:80].max() < 1.0
+
+
 def test_hand_reaches_the_point_and_nothing_else_moves():
     m = standing()
     _, pos = motion_world(m)
