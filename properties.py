@@ -6,7 +6,7 @@ file's work: which motion to bake and onto which rig.
 import bpy
 
 from . import timeline_properties
-from .timeline_properties import CadenceResult, CadenceSlider, CadenceTrack
+from .timeline_properties import CadenceResult, CadenceSlider, CadenceTarget, CadenceTrack
 
 
 def _is_armature(_settings: "CadenceSettings", obj: bpy.types.Object) -> bool:
@@ -63,6 +63,11 @@ class CadenceSettings(bpy.types.PropertyGroup):
         description="Timeline tracks; prompts on different tracks may overlap in time")
     active_track_index: bpy.props.IntProperty(
         name="Active Track", default=0, min=0, description="The track being edited")
+    targets: bpy.props.CollectionProperty(
+        type=CadenceTarget, name="Targets",
+        description="Objects the character looks at or reaches for, applied to every Generate")
+    active_target_index: bpy.props.IntProperty(
+        name="Active Target", default=0, min=0, description="The target being edited")
     styles: bpy.props.CollectionProperty(
         type=CadenceSlider, name="Styles",
         description="Emotion and style sliders, one per style the motion model knows")

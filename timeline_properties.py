@@ -1,7 +1,8 @@
 """PropertyGroups of the panel's timeline, sliders and last result (stored in the .blend).
 
 ``scene.cadence.tracks`` holds :class:`CadenceTrack` s of :class:`CadenceSegment` s
-(prompt, frame range, body parts, optional own style sliders, optional path curve); sliders are
+(prompt, frame range, body parts, optional own style sliders, optional path curve);
+``scene.cadence.targets`` holds :class:`CadenceTarget` s (look at / reach an object); sliders are
 :class:`CadenceSlider` (name, value) collections whose names come from the model's
 metadata (kept in step by :func:`sync_sliders`, called from ``blender/sliders.py``;
 never hard-coded here). The conversion to
@@ -111,6 +112,34 @@ class CadenceTrack(bpy.types.PropertyGroup):
         name="Mute", default=False, description="Leave this track out when generating")
 
 
+# Kinds of a scene target (blender/object_targets.py turns them into motion/targets.py's).
+TARGET_KIND_ITEMS = (
+    ('LOOK_AT', "Look At", "The head and neck turn towards the object from Start to End "
+                           "(following it if it moves)"),
+    ('REACH_RIGHT', "Reach Right Hand", "The right wrist is on the object at the frame"),
+    ('REACH_LEFT', "Reach Left Hand", "The left wrist is on the object at the frame"),
+)
+
+
+class CadenceTarget(bpy.types.PropertyGroup):
+    """An object the character looks at or reaches for (its world location, evaluated at
+    the target's frames, so an animated Empty works)."""
+
+    kind: bpy.props.EnumProperty(
+        name="Kind", items=TARGET_KIND_ITEMS, default='LOOK_AT',
+        description="Look at the object, or reach it with a hand")
+    target: bpy.props.PointerProperty(
+        type=bpy.types.Object, name="Object",
+        description="Any object (an Empty, the Camera, a mesh): its world location is the point")
+    frame_start: bpy.props.IntProperty(
+        name="Frame", default=1,
+        description="Reach: the frame the hand is on the object. Look At: the first frame of the look")
+    frame_end: bpy.props.IntProperty(
+        name="End", default=61, description="Look At: the last frame of the look")
+    mute: bpy.props.BoolProperty(
+        name="Mute", default=False, description="Leave this target out when generating")
+
+
 class CadenceResult(bpy.types.PropertyGroup):
     """Summary of the last generation (shown in the panel, kept in the file)."""
 
@@ -130,4 +159,4 @@ class CadenceResult(bpy.types.PropertyGroup):
         description="Identifies the run whose variations are held in memory")
 
 
-classes = (CadenceSlider, CadenceSegment, CadenceTrack, CadenceResult)
+classes = (CadenceSlider, CadenceSegment, CadenceTrack, CadenceTarget, CadenceResult)

@@ -18,6 +18,7 @@ import bpy
 from ..inference.motion.path_follow import LOCOMOTION
 from ..inference.runtime.jobs import JobResult, prompt_readings
 from .action_slots import active_slot_identifier, assign_action
+from .object_targets import with_targets
 from .panel_settings import InputError, settings_of
 from .rig_retarget import MAP_PROPERTY, RigError, retarget_onto
 from .runs import Run, RunContext, keep_run, kept_run
@@ -28,7 +29,10 @@ RESTORE_PROPERTY = "cadence_preview_restore"  # on the armature: its pose before
 
 
 def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -> bpy.types.Action:
-    """Keep the run in memory for variations, preview variation 0, fill the summary."""
+    """Apply the run's targets (look at, reach: ``blender/object_targets.py``; InputError
+    and nothing written when one cannot be met), keep the run in memory for variations,
+    preview variation 0, fill the summary."""
+    result = with_targets(context, run, result)
     action = apply_result(context, run, result, 0)
     if run.path_index is not None and run.path_index < len(result.matches) and result.matches[run.path_index]:
         action_read = result.matches[run.path_index][0][0]

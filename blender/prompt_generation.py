@@ -3,12 +3,14 @@
 1. :func:`prepare_generation` reads the panel's settings into plain data (a bpy-free
    ``Timeline``, slider values, seed, ...; ``inference.runtime.jobs.GenerationSpec``) and
    checks everything that can be checked before sampling: target armature and bone map,
-   timeline (empty, overlaps, end before start, empty text, the path), weights, device.
+   timeline (empty, overlaps, end before start, empty text, the path), the scene's
+   targets (read into plain data, ``blender/object_targets.py``), weights, device.
    A problem raises :class:`InputError` and nothing has changed.
 2. ``inference.runtime.jobs.run_generation`` (synchronously here in :func:`generate_now`,
    or in a worker thread through ``blender/runs.py``'s ``start_job``) turns that into
    canonical motions; no bpy there.
-3. ``blender/preview_action.py``'s ``finish_run`` previews the result on the target.
+3. ``blender/preview_action.py``'s ``finish_run`` applies the targets (look at, reach)
+   and previews the result on the target.
 
 The generated motion starts at the timeline's origin frame and is resampled to the
 scene's frame rate.
@@ -20,6 +22,7 @@ import bpy
 from ..inference.runtime.jobs import DeviceError, GenerationSpec, providers_for, run_generation
 from ..motion.canonical_to_rig import RetargetOptions
 from ..preferences import get_preferences, weights_dir
+from .object_targets import read_targets
 from .panel_settings import InputError, effective_target, model_info, settings_of
 from .path_curve import CurvePathError, curve_ground_path, ground_frame, pace, prompt_seconds
 from .preview_action import current_run, finish_run
@@ -64,6 +67,8 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     path, warnings = None, []
     if build.path is not None:
         path, warnings = target_path(context, obj, build, settings)
+    last = build.origin + int(round(build.timeline.end * build.fps)) - 1
+    targets = read_targets(context, (build.origin, last))
     spec = GenerationSpec(
         timeline=build.timeline, styles=slider_values(settings.styles, info.styles),
         seed=int(settings.seed), variations=int(settings.variations),
@@ -74,7 +79,7 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                      bool(settings.allow_driven), bool(settings.play_preview), warnings=warnings,
-                     path_index=None if build.path is None else build.path[0])
+                     path_index=None if build.path is None else build.path[0], targets=targets)
     return spec, run
 
 

@@ -33,6 +33,7 @@ class RunContext:
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
     warnings: list[str] = field(default_factory=list)  # reported by the operator, not errors
     path_index: int | None = None  # the segment that walks a path
+    targets: list = field(default_factory=list)  # object_targets.ObjectTarget s, applied on arrival
 
 
 @dataclass

@@ -14,6 +14,7 @@ import bpy
 
 from ..blender.bake_preview import bake_problem
 from ..blender.face_meshes import face_meshes, meshes_label
+from ..blender.object_targets import targets_problem
 from ..blender.panel_settings import InputError, effective_target, model_info, settings_of
 from ..blender.path_curve import CurvePathError, curve_ground_path, pace, prompt_seconds
 from ..blender.preview_action import variation_problem
@@ -62,7 +63,7 @@ def generate_problem(context: bpy.types.Context) -> str | None:
         build_timeline(settings, context.scene)
     except InputError as exc:
         return str(exc)
-    return None
+    return targets_problem(context)
 
 
 def generate_state(context: bpy.types.Context) -> ButtonState:

@@ -1,7 +1,8 @@
 """The Cadence tab in the 3D viewport's sidebar (N panel).
 
 Panels: Cadence (target armature, rig type and mapping, face mesh) with Bone Map
-(review/edit), Timeline (tracks and prompts), Emotion & Style (sliders from the model,
+(review/edit), Timeline (tracks and prompts), Targets (objects to look at or reach for),
+Emotion & Style (sliders from the model,
 strengths), Generate (seed, variations, progress, variations stepper, Bake, Clear,
 summary) with Retarget options, and Speech (audio and the face/gesture buttons when
 their models are installed). ``draw`` only lays out what ``panels/logic.py`` computes.
@@ -9,6 +10,7 @@ their models are installed). ``draw`` only lays out what ``panels/logic.py`` com
 import bpy
 
 from ..blender import speech_input
+from ..blender.object_targets import LABELS, targets_problem
 from ..blender.panel_settings import effective_target, model_info
 from ..blender.preview_action import has_preview
 from ..blender.sliders import request_slider_sync, sliders_in_sync
@@ -175,6 +177,50 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
             layout.label(text=logic._sentence(problem), icon='ERROR')
 
 
+class CADENCE_UL_targets(bpy.types.UIList):
+    """Objects the character looks at or reaches for"""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
+        row = layout.row(align=True)
+        name = item.target.name if item.target is not None else "(no object)"
+        row.label(text=f"{LABELS[item.kind]}: {name}",
+                  icon='HIDE_OFF' if item.kind == 'LOOK_AT' else 'VIEW_PAN')
+        sub = row.row(align=True)
+        sub.alignment = 'RIGHT'
+        sub.label(text=f"{item.frame_start}-{item.frame_end}" if item.kind == 'LOOK_AT' else f"{item.frame_start}")
+        row.prop(item, "mute", text="", emboss=False, icon='HIDE_ON' if item.mute else 'HIDE_OFF')
+
+
+class CADENCE_PT_targets(_CadencePanel, bpy.types.Panel):
+    bl_label = "Targets"
+    bl_idname = "CADENCE_PT_targets"
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.cadence
+        row = layout.row()
+        row.template_list("CADENCE_UL_targets", "", settings, "targets", settings, "active_target_index", rows=2)
+        col = row.column(align=True)
+        col.operator_menu_enum("cadence.target_add", "kind", text="", icon='ADD')
+        col.operator("cadence.target_remove", text="", icon='REMOVE')
+        if not len(settings.targets):
+            layout.label(text="Look at or reach for an object (Empty, Camera...)", icon='INFO')
+            return
+        item = settings.targets[min(settings.active_target_index, len(settings.targets) - 1)]
+        box = layout.box()
+        box.prop(item, "kind", text="")
+        box.prop(item, "target", icon='OBJECT_DATA')
+        row = box.row(align=True)
+        if item.kind == 'LOOK_AT':
+            row.prop(item, "frame_start", text="Start")
+            row.prop(item, "frame_end")
+        else:
+            row.prop(item, "frame_start")
+        problem = targets_problem(context)
+        if problem:
+            layout.label(text=logic._sentence(problem), icon='ERROR')
+
+
 def _sliders(layout, collection, context) -> None:
     if not len(collection):
         info = model_info(context)
@@ -335,6 +381,6 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
                 _reason(layout, logic.ButtonState(False, logic._sentence(reason)))
 
 
-classes = (CADENCE_UL_tracks, CADENCE_UL_segments, CADENCE_PT_main, CADENCE_PT_bone_map,
-           CADENCE_PT_timeline, CADENCE_PT_style, CADENCE_PT_generate, CADENCE_PT_retarget_options,
+classes = (CADENCE_UL_tracks, CADENCE_UL_segments, CADENCE_UL_targets, CADENCE_PT_main, CADENCE_PT_bone_map,
+           CADENCE_PT_timeline, CADENCE_PT_targets, CADENCE_PT_style, CADENCE_PT_generate, CADENCE_PT_retarget_options,
            CADENCE_PT_speech)
