@@ -108,3 +108,12 @@ def test_the_worker_job_runs_the_listener(tmp_path):
     assert seen and seen[-1] == 100
     with pytest.raises(ValueError, match="listening"):
         run_gestures(GestureSpec(clip, mode="whispering"))
+
+
+def test_a_long_clip_loops_one_sampled_idle():
+    settings = ListenSettings(loop_seconds=3.0, loop_overlap=0.5)
+    r = generate_listening(_clip(8.0), seed=2, steps=2, settings=settings)
+    assert r.motion.num_frames == 240 and len(r.features) == 240 and r.timeline.end == pytest.approx(8.0)
+    q = r.motion.rotations[:, JOINT_NAMES.index("left_elbow")]
+    step = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], axis=-1)), 0, 1)))
+    assert step.max() < 3.0                     # no jump where the loops meet

@@ -14,7 +14,9 @@ about a second.
    ``respond`` ("a person nods and answers with a small hand gesture"), is sampled
    over the whole clip and every joint is pulled towards the clip's mean pose, keeping
    :attr:`ListenSettings.idle` of the movement (the head less, the legs none: the feet
-   stay planted); the pelvis stays where it started (planar), its height eased likewise.
+   stay planted; the pelvis where it started, the lower foot on the floor). At most
+   ``loop_seconds`` are sampled and looped with a cross-fade, so a long clip costs no
+   more sampling than a short one.
 2. **Nods** where listeners nod: when the speaker pauses (>= ``min_pause`` s) after a
    phrase of at least ``min_phrase`` s of speech, starting 0.1-0.35 s into the pause;
    and now and then on a strong stress inside a long phrase. Each nod is a pitch of the
@@ -79,6 +81,8 @@ class ListenSettings:
     shift_seconds: tuple[float, float] = (5.0, 9.0)  # between posture targets
     breath_degrees: float = 0.6
     breath_seconds: float = 4.0
+    loop_seconds: float = 20.0             # the idle sampled once, looped beyond
+    loop_overlap: float = 2.0              # s of cross-fade between loops
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class ListenResult:
     timings: dict[str, float]
     warnings: list[str] = field(default_factory=list)
     timeline: Timeline | None = None
-    features: np.ndarray | None = None    # (frames, F) the sampled idle, before calming and nods
+    features: np.ndarray | None = None    # (frames, F) the sampled idle (looped as the motion), before calming
 
 
 def phrases(segments: Sequence[tuple[float, float]], min_pause: float) -> list[tuple[float, float]]:
@@ -237,6 +241,29 @@ def calm_idle(motion: Motion, settings: ListenSettings | None = None) -> Motion:
     return Motion(rotations, root, motion.fps, motion.skeleton)
 
 
+def loop_idle(motion: Motion, frames: int, overlap: int) -> Motion:
+    """``motion`` repeated to ``frames`` frames, each repeat cross-faded into the one
+    before over ``overlap`` frames (a calm idle loops unnoticed; the cost of sampling
+    stays that of one loop however long the audio)."""
+    n = motion.num_frames
+    if n >= frames:
+        return motion.slice(0, frames)
+    overlap = max(1, min(overlap, n // 2))
+    src = motion.rotations
+    out = np.empty((frames,) + src.shape[1:])
+    out[:n] = src
+    pos = n
+    while pos < frames:
+        u = (np.arange(overlap) + 1.0) / (overlap + 1.0)
+        w = (u * u * (3 - 2 * u))[:, None]
+        out[pos - overlap:pos] = rot.quat_slerp(out[pos - overlap:pos], src[:overlap], w)
+        take = min(n - overlap, frames - pos)
+        out[pos:pos + take] = src[overlap:overlap + take]
+        pos += take
+    root = np.repeat(motion.root_positions[:1], frames, axis=0)   # calm_idle holds it
+    return Motion(out, root, motion.fps, motion.skeleton)
+
+
 def apply_listening(motion: Motion, pitch: np.ndarray, roll: np.ndarray, sway_pitch: np.ndarray) -> Motion:
     """Lay the nods (neck and head pitch) and the torso sway (spread over spine1-3) on
     ``motion``; rotations about the parent's axes (the canonical rest frames are the
@@ -298,7 +325,7 @@ def generate_listening(source: str | os.PathLike | Audio, *, seed: int = 0, step
 
     t0 = time.perf_counter()
     model = model or MotionModel.load(weights_dir)
-    timeline = listening_timeline(audio.duration)
+    timeline = listening_timeline(min(audio.duration, st.loop_seconds))
 
     def step(done: int, total: int) -> bool | None:
         report(0.15 + 0.8 * done / total)
@@ -307,11 +334,14 @@ def generate_listening(source: str | os.PathLike | Audio, *, seed: int = 0, step
     sampled = compose(model, timeline, seed=seed, steps=steps or LISTEN_STEPS, styles={}, progress=step)
     timings["sampling"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    motion = calm_idle(sampled.motion, st)
-    frames = motion.num_frames
+    frames = max(2, int(round(audio.duration * model.fps)))
+    motion = loop_idle(calm_idle(sampled.motion, st), frames, int(round(st.loop_overlap * model.fps)))
     roll, sway_pitch = sway_curves(frames, motion.fps, seed, st)
     motion = apply_listening(motion, nod_curve(nods, frames, motion.fps), roll, sway_pitch)
     timings["listening"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     report(1.0)
-    return ListenResult(motion, nods, voice, prosody, timings, warnings, timeline, sampled.features)
+    n, overlap = len(sampled.features), max(1, min(int(round(st.loop_overlap * model.fps)), len(sampled.features) // 2))
+    rows = np.concatenate([np.arange(n)] + [np.arange(overlap, n)] * (frames // max(1, n - overlap) + 1))[:frames]
+    return ListenResult(motion, nods, voice, prosody, timings, warnings, listening_timeline(audio.duration),
+                        sampled.features[rows])
