@@ -30,6 +30,13 @@ AUDIO_SOURCE_ITEMS = (
     ('FILE', "File", "An audio file on disk"),
     ('STRIP', "Sound Strip", "A sound strip in the scene's Video Sequencer"),
 )
+# Generate Gestures' mode, stored per character (``Object.cadence_gesture_mode``, registered
+# in registration.py): one armature speaks the audio, the other of the dialogue listens to it.
+GESTURE_MODE_ITEMS = (
+    ('SPEAKING', "Speaking", "This character says the speech: gestures in time with it"),
+    ('LISTENING', "Listening", "This character listens to the speech: a calm idle, nods at the speaker's "
+                               "phrase ends and small posture shifts (inference/gesture/listening.py)"),
+)
 # Lip-sync methods of Generate Face (inference/face/generate.py METHODS; docs/face.md has the figures).
 FACE_METHOD_ITEMS = (
     ('BLEND', "Blend", "The learned model and English phoneme recognition together (best measured)"),
@@ -146,5 +153,13 @@ class CadenceSettings(bpy.types.PropertyGroup):
         type=CadenceSlider, name="Speech Emotions",
         description="Emotion sliders for the speech-driven face and gestures")
 
+
+# Properties on every Object (registration.py adds and removes them): per character.
+OBJECT_PROPERTIES = {
+    "cadence_gesture_mode": bpy.props.EnumProperty(
+        name="Gesture Mode", items=GESTURE_MODE_ITEMS, default='SPEAKING',
+        description="Whether Generate Gestures makes this armature speak the audio or listen to it "
+                    "(the other character of a dialogue)"),
+}
 
 classes = timeline_properties.classes + (CadenceSettings,)

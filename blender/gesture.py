@@ -8,6 +8,10 @@ exactly like Generate (so Bake, Clear Preview and the retarget options apply) an
 bakes the face curves onto the face mesh's shape keys and those of its character's other
 meshes and the selected meshes, as Generate Face does (``blender/face_meshes.py``).
 
+Each armature has its own Gesture Mode (``Object.cadence_gesture_mode``): Listening makes
+it the other character of a dialogue, listening to the audio
+(``inference/gesture/listening.py``): previewed and baked the same way, no face.
+
 Styles: the same sliders as text generation (the Style panel). When every slider is
 at zero and ``auto_style`` is on, the setting is estimated from the voice
 (``inference/speech/style.py``).
@@ -49,9 +53,12 @@ def face_target(context: bpy.types.Context) -> bpy.types.Object | None:
 def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_frame: int | None = None,
                      transcript: str = "", recognise: bool = True, semantic_amount: float = 0.5,
                      beat_strength: float = 1.0, seed: int = 0, auto_style: bool = True,
-                     with_face: bool = True, face_emotions: dict[str, float] | None = None):
+                     with_face: bool = True, face_emotions: dict[str, float] | None = None,
+                     mode: str = 'TARGET'):
     """(GestureSpec, RunContext, face mesh name or "") from the panel; raises
-    InputError (nothing changed)."""
+    InputError (nothing changed). ``mode``: 'SPEAKING', 'LISTENING' (the target listens
+    to the audio: idle, nods, posture shifts; no face) or 'TARGET' (the target's own
+    ``cadence_gesture_mode``)."""
     settings, obj, info = check_can_start(context)
     if filepath:
         path = Path(bpy.path.abspath(filepath))
@@ -66,14 +73,18 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
         path, origin = audio.path, audio.frame_start
     styles = slider_values(settings.styles, info.styles)
     prefs = get_preferences(context)
-    face = face_target(context) if with_face else None
+    if mode == 'TARGET':
+        mode = getattr(obj, "cadence_gesture_mode", 'SPEAKING')
+    if mode not in ('SPEAKING', 'LISTENING'):
+        raise InputError(f"the gesture mode is Speaking or Listening, not {mode!r}")
+    face = face_target(context) if with_face and mode == 'SPEAKING' else None
     spec = GestureSpec(
         path, transcript.strip() or settings.speech_transcript.strip() or None, recognise,
         styles if styles or not auto_style else None,
         float(semantic_amount), float(beat_strength), int(seed), int(settings.steps) or None,
         weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
         str(getattr(prefs, "device", 'AUTO')), scene_fps(context.scene), face is not None,
-        dict(face_emotions or {}))
+        dict(face_emotions or {}), mode=mode.lower())
     run = RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
                          RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                          bool(settings.allow_driven), bool(settings.play_preview))

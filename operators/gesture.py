@@ -1,6 +1,7 @@
 """Operator: Generate Gestures -- body gestures from the Speech section's audio on the
 target armature (previewed like Generate, then Bake), and the face on the face mesh
-when one is set (both from one click, in sync).
+when one is set (both from one click, in sync); in mode Listening the target is the
+other character of the dialogue: idle, nods and posture shifts to the same audio.
 
 From the panel's button it runs modally: the work happens in a worker thread
 (``inference/gesture/job.py`` in ``inference/runtime/jobs.GenerationJob``), Esc cancels and
@@ -15,11 +16,19 @@ from ..blender.runs import start_job
 from ..face.expression import EMOTIONS
 from ..inference.gesture.job import run_gestures
 from ..inference.runtime.jobs import GenerationJob
+from ..properties import GESTURE_MODE_ITEMS
 from .generate import GenerateOperator, _message
 
 
-def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result, face) -> None:
+def _report_gestures(op: bpy.types.Operator, context: bpy.types.Context, result, face, mode: str) -> None:
     r = settings_of(context).result
+    if mode == 'LISTENING':
+        for warning in result.warnings:
+            op.report({'WARNING'}, warning)
+        op.report({'INFO'}, f"Listening to {r.seconds:.1f} s of speech in {r.seconds_taken:.1f} s: "
+                            f"{len(result.semantic)} nods ({'; '.join(result.semantic) or 'none'}); "
+                            f"previewing on {settings_of(context).preview_object.name!r}")
+        return
     style = ", ".join(f"{k}={v:.2f}" for k, v in result.styles.items()) or "neutral"
     style += " (from the voice)" if result.styles_estimated else ""
     for warning in result.warnings:
@@ -59,6 +68,10 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
     auto_style: bpy.props.BoolProperty(
         name="Style from Voice", default=True,
         description="When every style slider is zero, estimate the style from the voice")
+    mode: bpy.props.EnumProperty(
+        name="Mode", items=(('TARGET', "Target's Own", "The target armature's Gesture Mode (Speech panel)"),)
+        + GESTURE_MODE_ITEMS, default='TARGET',
+        description="Speaking: gestures for this speech; Listening: the other character, nodding to it")
     with_face: bpy.props.BoolProperty(
         name="With Face", default=True,
         description="Also animate the face mesh from the same audio when one is set")
@@ -69,11 +82,13 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
 
     def _prepare(self, context):
         emotions = {n: getattr(self, f"emotion_{n}") for n in EMOTIONS if getattr(self, f"emotion_{n}") > 0}
-        return prepare_gestures(
+        prepared = prepare_gestures(
             context, filepath=self.filepath, start_frame=self.start_frame if self.filepath else None,
             transcript=self.transcript, recognise=self.recognise, semantic_amount=self.semantic,
             beat_strength=self.beat_strength, seed=self.seed, auto_style=self.auto_style,
-            with_face=self.with_face, face_emotions=emotions)
+            with_face=self.with_face, face_emotions=emotions, mode=self.mode)
+        self._mode = prepared[0].mode.upper()
+        return prepared
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Synchronous: for scripts and tests (the same functions as the modal path)."""
@@ -109,7 +124,7 @@ class CADENCE_OT_generate_gestures(GenerateOperator, bpy.types.Operator):
         except InputError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
-        _report_gestures(self, context, result, face)
+        _report_gestures(self, context, result, face, self._mode)
         return {'FINISHED'}
 
 

@@ -358,7 +358,11 @@ class CADENCE_PT_speech(_CadencePanel, bpy.types.Panel):
         if shown & {"cadence.generate_face", "cadence.generate_gestures"}:
             layout.prop(settings, "speech_transcript", icon='TEXT')
         if "cadence.generate_gestures" in shown:
-            layout.prop(settings, "gesture_semantic", slider=True)
+            target = effective_target(context)        # its part in the dialogue, stored on it
+            if target is not None:
+                layout.row().prop(target, "cadence_gesture_mode", expand=True)
+            if target is None or target.cadence_gesture_mode == 'SPEAKING':
+                layout.prop(settings, "gesture_semantic", slider=True)
         if not actions:
             layout.label(text="Face and gesture models are not installed", icon='INFO')
         for action, reason in actions:
