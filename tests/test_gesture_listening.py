@@ -117,3 +117,11 @@ def test_a_long_clip_loops_one_sampled_idle():
     q = r.motion.rotations[:, JOINT_NAMES.index("left_elbow")]
     step = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(q[1:] * q[:-1], axis=-1)), 0, 1)))
     assert step.max() < 3.0                     # no jump where the loops meet
+
+
+def test_the_listeners_hands_hang_down():
+    r = generate_listening(_clip(5.0), seed=0, steps=2)
+    pos = r.motion.positions()
+    for side in ("left", "right"):
+        wrist = pos[:, JOINT_NAMES.index(f"{side}_wrist")]
+        assert wrist[:, 2].max() < pos[0, JOINT_NAMES.index("pelvis"), 2] + 0.1   # not raised in a gesture

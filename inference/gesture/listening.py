@@ -12,7 +12,8 @@ about a second.
 
 1. **Idle**: the motion prior has no idle action; its calmest standing one,
    ``respond`` ("a person nods and answers with a small hand gesture"), is sampled
-   over the whole clip and every joint is pulled towards the clip's mean pose, keeping
+   and every joint is pulled towards the clip's mean pose (the arms towards their pose
+   in the frames where the hand hangs lowest), keeping
    :attr:`ListenSettings.idle` of the movement (the head less, the legs none: the feet
    stay planted; the pelvis where it started, the lower foot on the floor). At most
    ``loop_seconds`` are sampled and looped with a cross-fade, so a long clip costs no
@@ -44,7 +45,7 @@ from ..motion.timeline import MAX_SECONDS, Segment, Timeline, Track
 from ..speech.audio import Audio, load_audio
 from ..speech.prosody import Prosody, analyse
 from ..speech.vad import VoiceActivity, detect_speech
-from .activity import rest_pose
+from .activity import ARM_JOINTS, rest_pose
 from .generate import GestureError
 
 LISTEN_PROMPT = "a person nods and answers with a small hand gesture"   # respond: the calmest standing action
@@ -54,6 +55,7 @@ HEAD = JOINT_NAMES.index("head")
 SPINE = tuple(JOINT_NAMES.index(n) for n in ("spine1", "spine2", "spine3"))
 LEGS = tuple(JOINT_NAMES.index(n) for n in BODY_PARTS["legs"])
 FEET = tuple(JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot"))
+ARMS = ARM_JOINTS["left"] + ARM_JOINTS["right"]
 HEAD_PART = tuple(JOINT_NAMES.index(n) for n in BODY_PARTS["head"])
 NECK_SHARE = 0.4          # of a nod's pitch on the neck, the rest on the head
 
@@ -62,6 +64,8 @@ NECK_SHARE = 0.4          # of a nod's pitch on the neck, the rest on the head
 class ListenSettings:
     idle: float = 0.15                     # share of the prior's own movement kept (upper body)
     head_idle: float = 0.05                # ... on the neck and head
+    arm_idle: float = 0.08                 # ... on the arms, around their lowest pose
+    arm_rest_share: float = 0.1            # the arms rest as in this share of frames with the hand lowest
     min_pause: float = 0.3                 # s of silence that ends a phrase
     min_phrase: float = 1.0                # s of speech before a pause that earns a nod
     pause_delay: tuple[float, float] = (0.1, 0.35)   # s into the pause the nod starts
@@ -221,16 +225,21 @@ def sway_curves(frames: int, fps: float, seed: int = 0, settings: ListenSettings
 
 
 def calm_idle(motion: Motion, settings: ListenSettings | None = None) -> Motion:
-    """``motion`` pulled towards its mean pose: the upper body keeps ``idle`` of its
-    movement, the head ``head_idle``, the legs none; the pelvis held at its first
+    """``motion`` pulled towards its mean pose (the arms towards their pose where the
+    hand is lowest: hands down): the upper body keeps ``idle`` of its movement, the
+    head ``head_idle``, the arms ``arm_idle``, the legs none; the pelvis held at its first
     planar position and at the height that puts the lower foot on the floor."""
     st = settings or ListenSettings()
     n = motion.num_frames
     rotations = motion.rotations.copy()
     joints = list(range(1, rotations.shape[1]))   # the pelvis' orientation too (joint 0): held
-    mean = rest_pose(rotations, [0] + joints)
-    for j, r in zip([0] + joints, mean):
-        keep = 0.0 if j in LEGS else st.head_idle if j in HEAD_PART else st.idle
+    rest = dict(zip([0] + joints, rest_pose(rotations, [0] + joints)))
+    wrists = motion.positions()[:, [ARM_JOINTS[side][-1] for side in ("left", "right")], 2]
+    for k, side in enumerate(("left", "right")):   # arms: their pose in the frames with the hand lowest
+        low = wrists[:, k] <= np.quantile(wrists[:, k], st.arm_rest_share)
+        rest.update(zip(ARM_JOINTS[side], rest_pose(rotations[low], ARM_JOINTS[side])))
+    for j, r in rest.items():
+        keep = 0.0 if j in LEGS else st.head_idle if j in HEAD_PART else st.arm_idle if j in ARMS else st.idle
         rotations[:, j] = rot.quat_slerp(np.broadcast_to(r, (n, 4)), rotations[:, j], keep)
     root = motion.root_positions.copy()
     root[:, :2] = root[:1, :2]
