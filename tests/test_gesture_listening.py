@@ -125,3 +125,11 @@ def test_the_listeners_hands_hang_down():
     for side in ("left", "right"):
         wrist = pos[:, JOINT_NAMES.index(f"{side}_wrist")]
         assert wrist[:, 2].max() < pos[0, JOINT_NAMES.index("pelvis"), 2] + 0.1   # not raised in a gesture
+
+
+def test_the_listener_faces_the_canonical_front():
+    from cadence.motion import rotations as rot
+    for seed in (0, 1):
+        r = generate_listening(_clip(3.0), seed=seed, steps=2)
+        fwd = rot.quat_rotate(r.motion.rotations[:, 0], np.array([0.0, -1.0, 0.0]))
+        assert np.degrees(np.abs(np.arctan2(fwd[:, 0], -fwd[:, 1]))).max() < 1.0

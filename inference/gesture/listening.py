@@ -227,7 +227,8 @@ def sway_curves(frames: int, fps: float, seed: int = 0, settings: ListenSettings
 def calm_idle(motion: Motion, settings: ListenSettings | None = None) -> Motion:
     """``motion`` pulled towards its mean pose (the arms towards their pose where the
     hand is lowest: hands down): the upper body keeps ``idle`` of its movement, the
-    head ``head_idle``, the arms ``arm_idle``, the legs none; the pelvis held at its first
+    head ``head_idle``, the arms ``arm_idle``, the legs none, the body turned to face
+    -Y (the canonical front: the armature's own rotation places the listener); the pelvis held at its first
     planar position and at the height that puts the lower foot on the floor."""
     st = settings or ListenSettings()
     n = motion.num_frames
@@ -238,6 +239,8 @@ def calm_idle(motion: Motion, settings: ListenSettings | None = None) -> Motion:
     for k, side in enumerate(("left", "right")):   # arms: their pose in the frames with the hand lowest
         low = wrists[:, k] <= np.quantile(wrists[:, k], st.arm_rest_share)
         rest.update(zip(ARM_JOINTS[side], rest_pose(rotations[low], ARM_JOINTS[side])))
+    fwd = rot.quat_rotate(rest[0], np.array([0.0, -1.0, 0.0]))   # face -Y, the canonical front
+    rest[0] = rot.quat_mul(rot.yaw_quat(-np.arctan2(fwd[0], -fwd[1])), rest[0])
     for j, r in rest.items():
         keep = 0.0 if j in LEGS else st.head_idle if j in HEAD_PART else st.arm_idle if j in ARMS else st.idle
         rotations[:, j] = rot.quat_slerp(np.broadcast_to(r, (n, 4)), rotations[:, j], keep)
