@@ -172,6 +172,7 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=0, help="use a fixed random subset of N test takes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the model's sampling steps")
+    p.add_argument("--solver", choices=("ddim", "dpm++2m"), default=None, help="override the model's sampler")
     p.add_argument("--text-guidance", type=float, default=None)
     p.add_argument("--style-guidance", type=float, default=None)
     p.add_argument("--unguided-below", type=int, default=None,
@@ -192,6 +193,8 @@ def main() -> int:
         model.defaults["unguided_below"] = args.unguided_below
     if args.reference_strength is not None:
         model.defaults["reference_strength"] = args.reference_strength
+    if args.solver is not None:
+        model.defaults["solver"] = args.solver
     for key in ("text_guidance", "style_guidance", "steps"):  # the every-action pass reads the defaults
         if getattr(args, key) is not None:
             model.defaults[key] = getattr(args, key)
@@ -249,7 +252,8 @@ def main() -> int:
                      "style_guidance": (model.defaults["style_guidance"] if args.style_guidance is None
                                         else args.style_guidance),
                      "unguided_below": int(model.defaults.get("unguided_below", 0)),
-                     "reference_strength": model.reference_strength(), "seed": args.seed},
+                     "reference_strength": model.reference_strength(), "seed": args.seed,
+                     "solver": model.sampling_solver(None)},
     }
     per_content = {}
     pc, _ = ev.predict(embeddings=gen_emb)

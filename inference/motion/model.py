@@ -34,7 +34,7 @@ from ..text.cues import with_cues
 from ..text.encoder import TextEncoder
 from ..text.prompt_matcher import PromptMatcher
 from .cfg import CFG, KEEP
-from .diffusion import cosine_alphas_cumprod, ddim_timesteps
+from .diffusion import SOLVERS, cosine_alphas_cumprod, sampler_timesteps
 from .references import REFERENCES_FILE, ReferenceBank, noised
 from .sampler import sample
 
@@ -60,6 +60,7 @@ class GenerationRequest:
     style_guidance: float | None = None
     foot_lock: bool = True  # pin planted feet, lift shuffled steps (motion/foot_lock.py)
     reference_strength: float | None = None  # 1: from noise; below: from a noised real take (references.py)
+    solver: str | None = None  # "ddim" or "dpm++2m" (inference/motion/diffusion.py); None: the model's default
 
 
 @dataclass
@@ -258,6 +259,13 @@ class MotionModel:
             raise GenerationError(f"sampling steps must be between 1 and {MAX_STEPS} (got {n})")
         return int(n)
 
+    def sampling_solver(self, solver: str | None) -> str:
+        """The solver asked for or the model's default ("ddim" when the model names none)."""
+        name = str(self.defaults.get("solver", "ddim")) if solver is None else solver
+        if name not in SOLVERS:
+            raise GenerationError(f"unknown solver {name!r}: use one of {', '.join(SOLVERS)}")
+        return name
+
     def denoiser(self, content: np.ndarray, style: np.ndarray, cfg: CFG
                  ) -> Callable[[np.ndarray, int], np.ndarray]:
         """denoise(x_t (B, N, Z), t) -> guided latent x0 for B samples sharing one condition
@@ -299,7 +307,7 @@ class MotionModel:
         strength = self.reference_strength(request.reference_strength)
         if self.references is None or strength >= 1.0:
             return noise, 0
-        timesteps = ddim_timesteps(steps)
+        timesteps = sampler_timesteps(steps, self.sampling_solver(request.solver))
         start = len(timesteps) - max(1, int(round(strength * len(timesteps))))
         if start == 0:
             return noise, 0
@@ -333,7 +341,7 @@ class MotionModel:
                           for i in range(variations)]).astype(np.float32)
         noise, start = self.start_from_references(noise, reading.content[0], style, steps, request)
         z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
-                    x_start=noise, start=start)
+                    x_start=noise, start=start, solver=self.sampling_solver(request.solver))
         feats = self.normalizer.denormalize(self.decode_latents(z0)[:, :frames].astype(np.float64))
         matches = self.match(reading.probabilities[0])
         took = time.perf_counter() - t0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import CadenceError
-from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
+from .diffusion import SOLVERS, cosine_alphas_cumprod, ddim_step, dpm_solver_2m_step, sampler_timesteps
 
 
 class GenerationCancelled(CadenceError):
@@ -47,8 +47,11 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
            steps: int, rng: np.random.Generator,
            progress: Callable[[int, int], bool | None] | None = None,
            x_start: np.ndarray | None = None, guidance: Guidance | None = None,
-           start: int = 0) -> np.ndarray:
-    """Run ``steps`` DDIM steps from Gaussian noise (or ``x_start``); return the final x0.
+           start: int = 0, solver: str = "ddim") -> np.ndarray:
+    """Run ``steps`` sampler steps from Gaussian noise (or ``x_start``); return the final x0.
+
+    ``solver``: "ddim" (first order) or "dpm++2m" (second order multistep: the same
+    denoiser calls, closer to the ODE at few steps; see ``diffusion.dpm_solver_2m_step``).
 
     ``start``: skip the first ``start`` steps of the schedule (``x_start`` is then a
     sample at that step's noise level, e.g. a noised reference take).
@@ -56,10 +59,13 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
     ``progress(done, total)`` is called after every step; returning False cancels.
     ``guidance(x0, step)`` (optional) replaces each predicted x0 before its DDIM step.
     """
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
     abar = cosine_alphas_cumprod()
-    timesteps = ddim_timesteps(steps, len(abar))
+    timesteps = sampler_timesteps(steps, solver, len(abar))
     x = rng.standard_normal(shape).astype(np.float32) if x_start is None else x_start
     x0 = x
+    before: tuple[np.ndarray, float] | None = None  # the previous step's x0 and alpha-bar
     if not 0 <= start < len(timesteps):
         raise ValueError(f"start must be in 0..{len(timesteps) - 1}")
     for i, t in enumerate(timesteps):
@@ -69,7 +75,12 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
         prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
-        x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
+        if solver == "ddim":
+            x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
+        else:
+            x0_before, abar_before = before if before is not None else (None, None)
+            x = dpm_solver_2m_step(x, x0, x0_before, abar[t], prev, abar_before).astype(np.float32)
+            before = (x0, float(abar[t]))
         if progress is not None and progress(i + 1, len(timesteps)) is False:
             raise GenerationCancelled("generation cancelled")
     return x0
