@@ -7,7 +7,7 @@ armature's own action (and slot) and pose, which :func:`clear_preview` gives bac
 :func:`show_variation` steps through the variations of the last run. Bake
 (``blender/bake_preview.py``) turns the preview into a named action.
 
-(Not the ``preview/`` package: that one draws stand-in meshes and pictures.)
+("Preview" means only this: the ``pictures/`` package draws stand-in meshes and pictures.)
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Stand-in meshes so renders show something: a capsule body skinned to any armature,
-and a cartoon head with ARKit shape keys. The geometry is ``preview/`` (bpy-free); this
+and a cartoon head with ARKit shape keys. The geometry is ``pictures/`` (bpy-free); this
 module only turns it into objects (mesh, materials, vertex groups, shape keys)."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import bpy
 import numpy as np
 
 from ..motion.bone_map import BoneMap
-from ..preview.body import body_mesh, head_ball
-from ..preview.face_mesh import COLOURS, MATERIALS, build_face, face_height
+from ..pictures.body import body_mesh, head_ball
+from ..pictures.face_mesh import COLOURS, MATERIALS, build_face, face_height
 from .rig_retarget import current_bone_map
 
 BODY_COLOUR = (0.35, 0.55, 0.80, 1.0)
@@ -78,7 +78,7 @@ def add_face_on_head(armature: bpy.types.Object, bone_map: BoneMap | None = None
 
 
 def add_face(name: str = "CadenceFace", collection=None) -> bpy.types.Object:
-    """The cartoon head of ``preview/face_mesh.py``: materials skin/dark/white/lips and
+    """The cartoon head of ``pictures/face_mesh.py``: materials skin/dark/white/lips and
     one shape key per ARKit shape it models (named exactly as ARKit names them)."""
     face = build_face()
     obj = mesh_object(name, face.vertices, face.faces, collection)

@@ -2,7 +2,7 @@
 
 A prompt timeline with emotion/style sliders is generated (one model load, one
 composed sampling), retargeted onto a character that is not the canonical skeleton (a
-Mixamo-named, A-posed, stocky build from ``preview/characters.py``), given a stand-in
+Mixamo-named, A-posed, stocky build from ``pictures/characters.py``), given a stand-in
 body and a talking cartoon face (speech clip -> ARKit-52 -> shape keys), saved as a
 .blend and rendered to a preview picture. Each stage's seconds are printed. The same
 functions as the CLI and the operators do the work, in this one process.
@@ -153,7 +153,7 @@ def _build_scene(motion, anim, report: DemoReport):
     from ..blender.scene import reset_to_empty_file, set_frame_range, set_scene_fps
     from ..blender.shape_keys import bake_face
     from ..blender.stand_ins import add_body, add_face_on_head
-    from ..preview.characters import mixamo_character
+    from ..pictures.characters import mixamo_character
 
     scene = reset_to_empty_file()
     set_scene_fps(scene, motion.fps)
@@ -178,11 +178,11 @@ def _render_preview(armature, face, timeline, settings: DemoSettings, path: Path
     import bpy
     from mathutils import Vector
 
-    from ..blender import preview_render as R
+    from ..blender import picture_render as R
     from ..blender.rig_retarget import current_bone_map
     from ..blender.scene import scene_fps
-    from ..preview.face_mesh import face_height
-    from ..preview.sheet import evenly_spaced, write_png
+    from ..pictures.face_mesh import face_height
+    from ..pictures.sheet import evenly_spaced, write_png
 
     scene = bpy.context.scene
     width, height = settings.preview_size

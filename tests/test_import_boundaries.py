@@ -19,7 +19,7 @@ NEVER = {
     "face": {"bpy", "onnxruntime", "torch"} | BLENDER_LAYER | {"inference", "training"},
     "inference": {"bpy", "torch"} | BLENDER_LAYER | {"training"},
     "dataset": {"bpy", "torch"} | BLENDER_LAYER | {"training"},
-    "preview": {"bpy", "onnxruntime", "torch"} | BLENDER_LAYER | {"training"},
+    "pictures": {"bpy", "onnxruntime", "torch"} | BLENDER_LAYER | {"training"},
     "blender": {"torch", "training"},
     "operators": {"torch", "training"},
     "panels": {"torch", "training"},
@@ -100,7 +100,7 @@ def test_the_checker_sees_imports_anywhere(tmp_path, monkeypatch, source, expect
 # modules are data definitions below the Blender workflow that reads them.
 RANK = {"errors": 0, "limits": 0, "output_file": 0,
         "motion": 1, "face": 1,
-        "inference": 2, "dataset": 2, "preview": 2,
+        "inference": 2, "dataset": 2, "pictures": 2,
         "properties": 3, "timeline_properties": 3, "preferences": 3, "training": 3,
         "blender": 4, "operators": 5, "cli": 6, "panels": 6, "registration": 7, "__init__": 8}
 

@@ -2,7 +2,7 @@
 
 Each picture is made from scratch: motion generated with the shipped weights (fixed
 seeds), baked or retargeted in an empty scene, given stand-in bodies and faces
-(blender/stand_ins.py), rendered with Workbench (blender/preview_render.py) and tiled
+(blender/stand_ins.py), rendered with Workbench (blender/picture_render.py) and tiled
 into a contact sheet. Run ``tools/make_pictures [NAME ...]`` (names below; default all).
 Prints each picture's size and seconds.
 """
@@ -18,7 +18,7 @@ from mathutils import Vector
 
 from _bootstrap import ROOT
 
-from cadence.blender import preview_render as R
+from cadence.blender import picture_render as R
 from cadence.blender.action import bake_motion
 from cadence.blender.armature import build_armature
 from cadence.blender.rig_retarget import retarget_onto
@@ -30,9 +30,9 @@ from cadence.inference.face.generate import generate_face
 from cadence.inference.motion.compose import compose
 from cadence.inference.motion.model import GenerationRequest, MotionModel
 from cadence.inference.motion.timeline import load_timeline
-from cadence.preview.characters import mixamo_character
-from cadence.preview.face_mesh import face_height
-from cadence.preview.sheet import evenly_spaced, write_png
+from cadence.pictures.characters import mixamo_character
+from cadence.pictures.face_mesh import face_height
+from cadence.pictures.sheet import evenly_spaced, write_png
 
 IMAGES = ROOT / "docs" / "images"
 TILE = (220, 280)

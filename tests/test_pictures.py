@@ -1,4 +1,4 @@
-"""Stand-in geometry and contact sheets (preview/, bpy-free)."""
+"""Stand-in geometry and contact sheets (pictures/, bpy-free)."""
 import struct
 import zlib
 
@@ -7,10 +7,10 @@ import pytest
 
 from cadence.face.arkit import ARKIT_NAMES
 from cadence.motion.skeleton import CANONICAL
-from cadence.preview.body import body_mesh, checker_floor, head_ball, sphere, tube
-from cadence.preview.characters import STOCKY, mixamo_character
-from cadence.preview.face_mesh import build_face
-from cadence.preview.sheet import encode_png, evenly_spaced, tile
+from cadence.pictures.body import body_mesh, checker_floor, head_ball, sphere, tube
+from cadence.pictures.characters import STOCKY, mixamo_character
+from cadence.pictures.face_mesh import build_face
+from cadence.pictures.sheet import encode_png, evenly_spaced, tile
 
 
 def decode_png(data: bytes) -> np.ndarray:

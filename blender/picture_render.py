@@ -1,7 +1,7 @@
-"""Headless preview renders: a lit scene with a floor, a camera that follows a
+"""Headless renders of stand-ins: a lit scene with a floor, a camera that follows a
 character, text labels, frames rendered to arrays and tiled into contact sheets.
 
-The demo's preview image and the user guide's pictures (``tools/make_pictures``) both
+The demo's picture and the user guide's pictures (``tools/make_pictures``) both
 come from here. Workbench renders without a display (Blender creates an offscreen
 EGL context; about 0.25 s for a small face close-up, 1.5-1.9 s for a body frame with
 shadows on a busy 2-core machine; EEVEE took 71 s for its first frame); where it
@@ -20,8 +20,8 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from ..preview.body import checker_floor
-from ..preview.sheet import tile
+from ..pictures.body import checker_floor
+from ..pictures.sheet import tile
 from .stand_ins import material, mesh_object
 
 ENGINE_ENV = "CADENCE_RENDER_ENGINE"

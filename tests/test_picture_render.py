@@ -1,10 +1,10 @@
-"""Stand-in meshes and headless renders (blender/stand_ins.py, blender/preview_render.py)."""
+"""Stand-in meshes and headless renders (blender/stand_ins.py, blender/picture_render.py)."""
 import numpy as np
 
-from cadence.blender import preview_render as R
+from cadence.blender import picture_render as R
 from cadence.blender.armature import build_armature
 from cadence.blender.stand_ins import add_body, add_face
-from cadence.preview.face_mesh import face_height
+from cadence.pictures.face_mesh import face_height
 
 
 def test_face_renders_and_its_jaw_opens(blender):
