@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import bpy
+import numpy as np
 from mathutils import Vector
 
 from _bootstrap import ROOT
@@ -21,15 +22,18 @@ from _bootstrap import ROOT
 from cadence.blender import picture_render as R
 from cadence.blender.action import bake_motion
 from cadence.blender.armature import build_armature
+from cadence.blender.path_curve import ground_frame
 from cadence.blender.rig_retarget import retarget_onto
 from cadence.blender.scene import reset_to_empty_file, scene_fps, set_frame_range
 from cadence.blender.shape_keys import bake_face
-from cadence.blender.stand_ins import add_body, add_face, material
+from cadence.blender.stand_ins import add_body, add_face, material, mesh_object
 from cadence.cli.demo import DEFAULT_AUDIO, DEFAULT_TIMELINE, DemoSettings, run_demo
 from cadence.inference.face.generate import generate_face
 from cadence.inference.motion.compose import compose
 from cadence.inference.motion.model import GenerationRequest, MotionModel
-from cadence.inference.motion.timeline import load_timeline
+from cadence.inference.motion.path_follow import PathFollow, clip_seconds
+from cadence.inference.motion.timeline import Segment, Timeline, Track, load_timeline
+from cadence.motion.ground_path import GroundPath
 from cadence.pictures.characters import mixamo_character
 from cadence.pictures.face_mesh import face_height
 from cadence.pictures.sheet import evenly_spaced, write_png
@@ -202,6 +206,105 @@ def path_blender(path: Path) -> None:
     write_png(path, R.contact_sheet([R.render_frames(scene, frames, view)]))
 
 
+# In canonical metres: an S (one full sine), and the bench's "L left 8 m" (bench/path_control.py).
+_S = np.linspace(0, 2 * np.pi, 60)
+WALKED_PATHS = {"S-curve 11 m": np.stack([1.5 * np.sin(_S), -_S * 1.4], axis=1),
+                "L left 8 m": np.array([[0, 0], [0, -4.0], [-4.0, -4.0]])}
+PATH_COLOUR, TRAIL_COLOUR = (1.0, 0.30, 0.0, 1.0), (0.05, 0.05, 0.10, 1.0)
+
+
+def _strip(name: str, xy: np.ndarray, width: float, z: float, colour) -> None:
+    """A flat ribbon ``width`` wide along the polyline ``xy`` (N, 2), ``z`` above the floor."""
+    d = np.gradient(xy, axis=0)
+    n = np.stack([-d[:, 1], d[:, 0]], axis=1) / np.linalg.norm(d, axis=1, keepdims=True) * width / 2
+    verts = np.concatenate([np.column_stack([xy + n, np.full(len(xy), z)]),
+                            np.column_stack([xy - n, np.full(len(xy), z)])])
+    k = len(xy)
+    strip = mesh_object(name, verts, [(i, i + 1, k + i + 1, k + i) for i in range(k - 1)])
+    strip.data.materials.append(material(name, colour))
+
+
+def _dots(name: str, xy: np.ndarray, radius: float, z: float, colour) -> None:
+    """A flat octagonal dot of ``radius`` at each point of ``xy`` (N, 2)."""
+    a = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    ring = radius * np.stack([np.cos(a), np.sin(a)], axis=1)
+    verts, faces = [], []
+    for i, p in enumerate(xy):
+        verts += [(*p, z)] + [(*(p + r), z) for r in ring]
+        faces += [(9 * i, 9 * i + 1 + j, 9 * i + 1 + (j + 1) % 8) for j in range(8)]
+    dots = mesh_object(name, np.array(verts), faces)
+    dots.data.materials.append(material(name, colour))
+
+
+def _strobe(scene, body, frames: list[int]) -> None:
+    """Freeze ``body`` (an armature-deformed mesh) at each of ``frames`` as a static copy,
+    pale to full colour with time, and hide the live one."""
+    for i, f in enumerate(frames):
+        scene.frame_set(f)
+        mesh = bpy.data.meshes.new_from_object(body.evaluated_get(bpy.context.evaluated_depsgraph_get()))
+        ghost = bpy.data.objects.new(f"{body.name}_{f}", mesh)
+        ghost.matrix_world = body.matrix_world.copy()
+        w = (i + 1) / len(frames)
+        mesh.materials.clear()
+        mesh.materials.append(material(f"ghost_{i}", tuple(0.8 * (1 - w) + c * w for c in (0.15, 0.35, 0.85)) + (1.0,)))
+        scene.collection.objects.link(ghost)
+    body.hide_render = True
+
+
+def _walk_panel(name: str, drawn: np.ndarray, width: int, height: int, seed: int = 0):
+    """Render "a person walks" along ``drawn`` (canonical metres) on the Mixamo-named
+    character, seen from high up: the path, the hips' trail, 7 poses. Returns the frame
+    and the hips' distance to the path (the bench's figures and on the rig, cm)."""
+    text, path = "a person walks", GroundPath(drawn)
+    model = MotionModel.load()
+    follow = PathFollow(path, model.normalizer, model.fps)  # as bench/path_control.py and the CLI
+    tl = Timeline([Track([Segment(text, 0.0, float(clip_seconds(path, "walk")))])])
+    r = compose(model, tl, seed=seed, path=follow)
+    keep = follow.trimmed(r)
+    r.motion = r.motion.slice(0, keep)
+    bench = path.distance_to(r.motion.root_positions[:, :2])
+    scene, camera, label = _stage(width, height)
+    hero = build_armature(mixamo_character(), name="Mixamo_Character")
+    result = retarget_onto(hero, r.motion, action_name="walk")
+    frame = ground_frame(hero)  # where canonical metres land on this character (its leg ratio)
+    world = frame.to_world(np.column_stack([path.points, np.zeros(len(path.points))]))[:, :2]
+    pelvis = hero.pose.bones[result.bone_map.bones["pelvis"]]
+    trail = []
+    for f in range(scene.frame_start, scene.frame_end + 1):
+        scene.frame_set(f)
+        trail.append((hero.matrix_world @ pelvis.head).xy)
+    trail = np.array(trail)
+    on_rig = GroundPath(world).distance_to(trail)
+    _strip("cadence_path", world, 0.10, 0.004, PATH_COLOUR)
+    _dots("cadence_trail", trail[::3], 0.025, 0.008, TRAIL_COLOUR)
+    scene.view_settings.exposure = 0.5  # seen from above, the studio light leaves the floor dim
+    _strobe(scene, add_body(hero, result.bone_map, colour=BLUE), evenly_spaced(scene.frame_start, scene.frame_end, 7))
+    # Look across the path, start on the left and end on the right, from high up.
+    along = (world[-1] - world[0]) / np.linalg.norm(world[-1] - world[0])
+    side = np.array([along[1], -along[0]])
+    u, v = (world - world.mean(0)) @ along, (world - world.mean(0)) @ side
+    centre = world.mean(0) + along * (u.max() + u.min()) / 2 + side * (v.max() + v.min()) / 2
+    view_h = 1.2 * max((np.ptp(u) + 1.6) * height / width, 0.85 * np.ptp(v) + 1.8)
+    R.aim(camera, (*centre, 0.8), view_h, direction=(*(0.6 * side), 1.0))
+    label.data.body = (f"{name}: \"{text}\", seed {seed}\nhips to path {100 * bench.mean():.1f} / "
+                       f"{100 * bench.max():.1f} cm (mean / max)\norange: the path; dots: the hips every 0.1 s")
+    scene.frame_set(scene.frame_end)
+    return R.render_image(scene), (name, bench, on_rig, frame.metres, r.motion.num_frames / r.motion.fps)
+
+
+def path_follow(path: Path) -> None:
+    """(g) The command line's path following (an S-curve and the bench's L-turn, seed 0)
+    on the Mixamo-named character, seen from above: the drawn path (orange), where the
+    hips went (dark dots, every 0.1 s) and seven poses, pale to full blue with time."""
+    rows = []
+    for name, drawn in WALKED_PATHS.items():
+        image, (name, bench, on_rig, metres, seconds) = _walk_panel(name, drawn, 560, 300)
+        rows.append([image])
+        print(f"{name}: {seconds:.1f} s; hips to path {100 * bench.mean():.1f} / {100 * bench.max():.1f} cm "
+              f"(bench); on the rig (x{metres:.2f}) {100 * on_rig.mean():.1f} / {100 * on_rig.max():.1f} cm")
+    write_png(path, R.contact_sheet(rows))
+
+
 def demo(path: Path) -> None:
     """The demo's own preview (tools/demo makes the same picture as out/demo.png)."""
     import shutil
@@ -213,7 +316,8 @@ def demo(path: Path) -> None:
 
 
 PICTURES = {"prompt": prompt, "retarget": retarget, "timeline": timeline,
-            "emotions": emotions, "face": face, "path_blender": path_blender, "demo": demo}
+            "emotions": emotions, "face": face, "path_blender": path_blender,
+            "path_follow": path_follow, "demo": demo}
 
 
 def main(argv: list[str] | None = None) -> int:
