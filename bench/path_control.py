@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/path_control.py [--weights DIR] [--seeds 1] [--steps N]
 
-Paths: straight (5, 10, 20 m), L-turns both ways, a U-turn, S-curves, circles, a square,
+Paths: straight (5, 10, 20 m), L-turns both ways, a U-turn, arcs, circles, a square,
 a zigzag, a spiral, a figure of eight, gentle curves, timed paths (steady, slow, an L)
 and stop-and-go (a point given twice with two times), 5-20 m; prompts "a person walks"
 (some with a style slider: old, tired, happy) and "a person runs" on three. Per path,
@@ -62,8 +62,8 @@ def paths() -> list[tuple[str, GroundPath, str, dict]]:
         ("L right 8 m", GroundPath(np.array([[0, 0], [0, -4.0], [4.0, -4.0]])), walk, {}),
         ("U-turn 9 m", GroundPath(np.concatenate([[[0, 0]], _arc(1.0, -4.0, 1.0, np.pi, 2 * np.pi)[::-1] * [1, 1],
                                                   [[2.0, 0.0]]])), walk, {}),
-        ("S-curve 10 m", GroundPath(np.stack([1.5 * np.sin(t / 2), -t * 1.4], axis=1)), walk, {}),
-        ("S-curve wide 12 m", GroundPath(np.stack([2.5 * np.sin(t / 2), -t * 1.5], axis=1)), walk, {"happy": 1.0}),
+        ("arc 10 m", GroundPath(np.stack([1.5 * np.sin(t / 2), -t * 1.4], axis=1)), walk, {}),
+        ("wide arc 12 m", GroundPath(np.stack([2.5 * np.sin(t / 2), -t * 1.5], axis=1)), walk, {"happy": 1.0}),
         ("circle r 2 m", GroundPath(_arc(-2.0, 0.0, 2.0, 0.0, 2 * np.pi, 60)), walk, {}),
         ("circle r 3 m", GroundPath(_arc(-3.0, 0.0, 3.0, 0.0, 2 * np.pi, 80)), walk, {"old": 1.0}),
         ("square 12 m", GroundPath(square), walk, {}),
