@@ -13,7 +13,9 @@ believed while the foot is near the floor, and a planted foot is held on a short
 the model meant) it follows at the motion's pace instead of stretching the leg. Between
 contacts, a foot that travels a step's length is lifted along a smooth arc, and the ball
 of the foot is kept clear of the floor (the model's shuffle drags the toes), as an
-animator lifts the passing pose. The pelvis and upper body are untouched.
+animator lifts the passing pose. The pelvis and upper body are untouched. Where the
+character must stand but its legs were made walking (a stop on a drawn path),
+:func:`stand_legs` settles them into a stance first.
 
 ``motion/foot_contact.py`` does the related job for retargeting (follow the *source's*
 contacts on a rig with other proportions); both share its IK and edge fades.
@@ -38,6 +40,10 @@ BALL_CLEARANCE = 0.03  # m: the ball of a swinging foot clears the floor by this
 TOE_OFF_FRAMES = 5  # frames from toe-off to full clearance (faster bends the knee faster than real motion does)
 LANDING_FRAMES = 2  # frames from full clearance to landing (real toes: 3 cm two frames from the floor)
 FADE_SECONDS = 0.2  # corrections fade in and out over this (a leash's worth stays below skating speed)
+STANCE_SECONDS = 0.4  # legs settle into (and leave) a standing stance over this
+STANCE_KNEE = 0.25  # rad: the stance's soft knees
+_LEG_JOINTS = [_i for _i, _n in enumerate(CANONICAL.names)
+               if _n.split('_', 1)[-1] in ('hip', 'knee', 'ankle', 'foot') and _n.split('_', 1)[0] in ('left', 'right')]
 _CI = {n: i for i, n in enumerate(CANONICAL.names)}
 _SIDES = ("left", "right")
 
@@ -191,11 +197,51 @@ def lock_feet(motion: Motion, contacts: dict[str, np.ndarray] | None = None) -> 
     return Motion(local, motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 
-def decode_generated(features: np.ndarray, fps: float, foot_lock: bool = True, start=None) -> Motion:
+def _stance() -> np.ndarray:
+    """Local rotations of _LEG_JOINTS for a relaxed stance: the rest pose's legs with soft
+    knees (a straight leg is the two-bone IK's singular case: the knee's plane flips)."""
+    bend = {"hip": -0.5 * STANCE_KNEE, "knee": STANCE_KNEE, "ankle": -0.5 * STANCE_KNEE, "foot": 0.0}
+    return np.stack([rot.axis_angle_to_quat(np.array([bend[CANONICAL.names[j].split("_", 1)[1]], 0.0, 0.0]))
+                     for j in _LEG_JOINTS])
+
+
+_STANCE = _stance()
+
+
+def stand_legs(motion: Motion, hold: np.ndarray) -> Motion:
+    """A copy of ``motion`` whose legs settle into a plain standing stance (the rest pose
+    under the pelvis) on the frames of ``hold``, eased in and out over STANCE_SECONDS:
+    where the character stands but the legs were made walking (a stop on a drawn path,
+    whose prompt is a walk; the data has no standing action to compose in)."""
+    hold = np.asarray(hold, bool)
+    if not hold.any():
+        return motion
+    ramp = max(1, int(round(STANCE_SECONDS * motion.fps)))
+    # Weight: 1 inside each run, easing to 0 over ``ramp`` frames on both sides (the
+    # distance to the nearest held frame, by bisection: linear memory for long timelines).
+    idx = np.flatnonzero(hold)
+    frames = np.arange(len(hold))
+    at = np.searchsorted(idx, frames)
+    near = np.minimum(np.abs(idx[np.minimum(at, len(idx) - 1)] - frames), np.abs(frames - idx[np.maximum(at - 1, 0)]))
+    x = np.clip(1.0 - near / (ramp + 1), 0.0, 1.0)
+    w = x * x * (3.0 - 2.0 * x)
+    rotations = motion.rotations.copy()
+    legs = rotations[:, _LEG_JOINTS]
+    stance = np.broadcast_to(_STANCE, legs.shape)
+    rotations[:, _LEG_JOINTS] = rot.quat_slerp(legs, stance, np.broadcast_to(w[:, None], legs.shape[:2]))
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def decode_generated(features: np.ndarray, fps: float, foot_lock: bool = True, start=None,
+                     hold: np.ndarray | None = None) -> Motion:
     """Decode a model's output features (T, 206), denormalised, into a Motion, with the
     feet locked on the contacts the model itself predicted (unless ``foot_lock`` is off).
-    ``start``: where the clip starts (representation.Start; default the origin, facing -Y)."""
+    ``start``: where the clip starts (representation.Start; default the origin, facing -Y);
+    ``hold``: (T,) bool, frames where the character stands: the legs settle into a stance
+    there (:func:`stand_legs`) and both feet are planted."""
     motion = decode(features, fps, start)
+    if hold is not None and np.any(hold):
+        motion = stand_legs(motion, hold)
     if not foot_lock:
         return motion
     return lock_feet(motion, contacts_from_channels(features[:, CONTACTS], motion.positions()))

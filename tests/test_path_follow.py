@@ -167,3 +167,44 @@ def test_timeline_json_segment_walks_its_path(tmp_path, capsys):
     f.write_text(json.dumps(doc))
     assert main(["generate", "--timeline", str(f), "--out", str(tmp_path / "x.bvh")]) == 2
     assert "must drive the legs" in capsys.readouterr().err
+
+
+def test_the_stop_of_a_timed_path_is_where_the_character_stands():
+    path = GroundPath(np.array([[0, 0], [0, -2.0], [0, -2.0], [0, -4.0]]), np.array([0.0, 2.0, 4.0, 6.0]))
+    follow = PathFollow(path, identity_normalizer(), FPS, first=15)
+    frames = 15 + int(6.5 * FPS)
+    root = gait_root(frames - 15, speed=1.0)
+    follow.follow(root)
+    standing = follow.standing(frames)
+    assert standing.shape == (frames,) and not standing[:15].any()  # before the path's segment
+    t = (np.arange(frames) - 15) / FPS
+    assert standing[(t > 2.5) & (t < 3.5)].all()  # the stop (2-4 s), its edges eased
+    assert not standing[(t > 0.8) & (t < 1.5)].any() and not standing[(t > 4.6) & (t < 5.4)].any()
+
+
+def test_standing_legs_settle_into_a_stance_and_leave_it_smoothly():
+    from cadence.motion import rotations as rot
+    from cadence.motion.foot_lock import STANCE_SECONDS, stand_legs
+    from cadence.motion.kinematics import Motion
+    from cadence.motion.skeleton import JOINT_NAMES
+
+    rng = np.random.default_rng(0)
+    frames = 90
+    walk = rot.axis_angle_to_quat(0.4 * np.sin(np.linspace(0, 6 * np.pi, frames))[:, None, None]
+                                  * np.array([1.0, 0.0, 0.0]) * np.ones((1, len(JOINT_NAMES), 1)))
+    motion = Motion(walk, np.tile([0.0, 0.0, 0.9], (frames, 1)) + 0.01 * rng.normal(size=(frames, 3)), FPS)
+    hold = np.zeros(frames, bool)
+    hold[40:60] = True
+    out = stand_legs(motion, hold)
+    knee, wrist = JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_wrist")
+
+    def angle(q):
+        return 2 * np.degrees(np.arccos(np.clip(np.abs(q[..., 0]), 0, 1)))
+
+    held = angle(out.rotations[40:60, knee])
+    assert np.ptp(held) < 0.5  # the legs stand still (the stance's soft knee)
+    np.testing.assert_allclose(out.rotations[:, wrist], motion.rotations[:, wrist])  # arms untouched
+    ramp = int(round(STANCE_SECONDS * FPS))
+    np.testing.assert_allclose(out.rotations[:40 - ramp - 1, knee], motion.rotations[:40 - ramp - 1, knee])
+    step = angle(rot.quat_mul(rot.quat_conjugate(out.rotations[:-1, knee]), out.rotations[1:, knee]))
+    assert step.max() < 12.0  # eased in and out: no pop

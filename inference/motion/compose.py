@@ -154,12 +154,13 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     if keep is not None:
         k = keep[:plan.frames]
         feats = k * inpaint[0] + (1.0 - k) * feats
-    start = None
+    start = hold = None
     if path is not None:
         feats = path.impose(feats)
         start = path.start(feats)
+        hold = path.standing(len(feats))
     matches = [model.match(p) for p in probabilities]
-    motion = decode_generated(feats, model.fps, foot_lock, start)
+    motion = decode_generated(feats, model.fps, foot_lock, start, hold)
     if keep is not None and foot_lock:
         # The foot lock pins a planted foot across the regenerated window's edges and lets
         # it go slowly, which moved legs far outside the window: where the previous take

@@ -25,6 +25,7 @@ from ...motion.representation import Start, integrate_root, root_velocities
 from ...motion.smoothing import moving_average
 
 VELOCITY = slice(0, 3)  # heading rate, velocity to the left, velocity backwards
+STANDING = 0.4  # the path's pace, as a share of 0.5 m/s (gait-averaged), below which the character stands
 # Forward speed (m/s) of the locomotion takes in training, by style (Bandai Namco sets 1
 # and 2, train split): how long an untimed path takes, for the clip's duration.
 STYLE_SPEED = {
@@ -86,6 +87,7 @@ class PathFollow:
             raise PathError("the path's segment needs at least two frames")
         mean, std = self.normalizer.mean, self.normalizer.std
         self._mean, self._std = np.asarray(mean[VELOCITY], np.float64), np.asarray(std[VELOCITY], np.float64)
+        self._moving = np.zeros(0)
 
     def arc_lengths(self, forward: np.ndarray) -> np.ndarray:
         """Arc length reached at each frame of the window: from the path's times, or from
@@ -128,6 +130,7 @@ class PathFollow:
         # The sway belongs to walking: it fades out where the path has the character stand.
         moving = np.clip(np.gradient(s) * self.fps / 0.5, 0.0, 1.0) if n > 1 else np.zeros(n)
         moving = moving_average(moving, window)
+        self._moving = moving
         sway_theta, sway_xy = sway_theta * moving, sway_xy * moving[:, None]
         cp, sp = np.cos(path_theta), np.sin(path_theta)
         want_xy = base + np.stack([cp * sway_xy[:, 0] - sp * sway_xy[:, 1],
@@ -137,6 +140,16 @@ class PathFollow:
 
     def window(self, frames: int) -> slice:
         return slice(self.first, min(frames, self.last if self.last is not None else frames))
+
+    def standing(self, frames: int) -> np.ndarray:
+        """(frames,) bool: where the path has the character stand or nearly (a stop of a
+        timed path, setting off, arriving), from the last :meth:`follow` (:meth:`start`
+        runs it on the final features). A walking prompt walks on the spot there."""
+        out = np.zeros(frames, bool)
+        w = self.window(frames)
+        n = min(w.stop - w.start, len(self._moving))
+        out[w.start:w.start + n] = self._moving[:n] < STANDING
+        return out
 
     def impose(self, feats: np.ndarray) -> np.ndarray:
         """Denormalised features (frames, F) with the path's root channels in its window."""
