@@ -5,6 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+SEMANTIC = 0.5  # --semantic's default
+BEAT_STRENGTH = 1.0  # --beat-strength's default
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -19,10 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emotion", "--style", dest="emotion", default=None,
                    help="style sliders NAME=WEIGHT[,NAME=WEIGHT...], weights 0-1, e.g. angry=0.6 "
                         "(default: estimated from the voice; 'neutral' for none; --list-emotions)")
-    p.add_argument("--semantic", type=float, default=0.5,
+    p.add_argument("--semantic", type=float, default=SEMANTIC,
                    help="how many semantic gestures (wave, point, bow, nod...): 0 none .. 1 many "
                         "(default 0.5)")
-    p.add_argument("--beat-strength", type=float, default=1.0,
+    p.add_argument("--beat-strength", type=float, default=BEAT_STRENGTH,
                    help="how strongly the arms follow the speech rhythm: 0 off .. 3 (default 1)")
     p.add_argument("--listen", action="store_true",
                    help="the listener instead: the other character in a dialogue stands, nods at the "
@@ -111,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     if args.listen:
         given = [flag for flag, on in (("--transcript", args.transcript is not None), ("--timeline", args.timeline),
                                        ("--save-timeline", args.save_timeline),
-                                       ("--emotion", args.emotion)) if on]
+                                       ("--emotion", args.emotion), ("--semantic", args.semantic != SEMANTIC),
+                                       ("--beat-strength", args.beat_strength != BEAT_STRENGTH)) if on]
         if given:
             raise CliError(f"--listen makes the listener from the voice alone: drop {', '.join(given)}")
         return _run_listen(args)

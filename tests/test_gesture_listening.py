@@ -90,7 +90,8 @@ def test_cli_listen_writes_a_bvh_and_refuses_bad_audio(tmp_path, capsys):
     assert read_bvh(out).num_frames == 90
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF not really audio")
-    for argv in (["--audio", str(bad)], ["--audio", str(clip), "--emotion", "happy=1"]):
+    for argv in (["--audio", str(bad)], ["--audio", str(clip), "--emotion", "happy=1"],
+                 ["--audio", str(clip), "--semantic", "0.9"], ["--audio", str(clip), "--beat-strength", "2"]):
         assert main(["gesture", *argv, "--listen", "--out", str(tmp_path / "no.bvh")]) == 2
         assert capsys.readouterr().err.startswith("cadence gesture: error: ")
     assert not (tmp_path / "no.bvh").exists()
