@@ -122,15 +122,27 @@ def rest_motion(num_frames: int, skeleton: Skeleton = CANONICAL, fps: float = 30
                   np.tile(skeleton.offsets[0], (num_frames, 1)), fps, skeleton)
 
 
-def motion_world(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+def motion_world(motion: Motion, joints: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Forward kinematics in quaternions: world rotations (T, J, 4) and positions (T, J, 3).
-    (Cheaper than matrices for long clips; the retargeter needs quaternions anyway.)"""
+    (Cheaper than matrices for long clips; the retargeter needs quaternions anyway.)
+
+    ``joints``: compute only these joints and their ancestors (the others are NaN), for
+    callers that need a few chains (the foot lock: the legs, a fifth of the joints)."""
     skeleton = motion.skeleton
     q = motion.rotations
     t, j = q.shape[:2]
-    world = np.empty((t, j, 4))
-    positions = np.empty((t, j, 3))
+    world = np.full((t, j, 4), np.nan)
+    positions = np.full((t, j, 3), np.nan)
+    needed = set(range(j))
+    if joints is not None:
+        needed = set()
+        for k in joints:
+            while k >= 0 and k not in needed:
+                needed.add(k)
+                k = skeleton.parents[k]
     for k, p in enumerate(skeleton.parents):
+        if k not in needed:
+            continue
         if p < 0:
             world[:, k] = q[:, k]
             positions[:, k] = motion.root_positions

@@ -65,9 +65,12 @@ def quat_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
     Needed before interpolating or writing fcurves, where q/-q flips would spin.
     """
     q = np.moveaxis(np.array(q, dtype=float), axis, 0)
-    for t in range(1, len(q)):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
+    if len(q) > 1:
+        # q[t] keeps its sign relative to the already-flipped q[t-1]: the flips compose,
+        # so each frame's sign is the running product of the consecutive dots' signs.
+        step = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+        sign = np.concatenate([np.ones((1,) + step.shape[1:]), np.cumprod(step, axis=0)])
+        q *= sign[..., None]
     return np.moveaxis(q, 0, axis)
 
 
