@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cadence.motion import rotations as rot
-from cadence.motion.kinematics import Motion, forward_kinematics, rest_motion, world_to_local
+from cadence.motion.kinematics import Motion, forward_kinematics, motion_world, rest_motion, world_to_local
 from cadence.motion.skeleton import CANONICAL
 
 
@@ -52,3 +52,19 @@ def test_motion_validation_and_resample():
     assert r.num_frames == 61 and r.fps == 60.0
     np.testing.assert_allclose(r.root_positions[:, 0], np.linspace(0, 1, 61), atol=1e-12)
     np.testing.assert_allclose(rot.quat_to_axis_angle(r.rotations[:, 0])[:, 2], np.linspace(0, 1, 61), atol=1e-9)
+
+
+def test_motion_world_of_some_joints_is_the_whole_fk_there_and_nan_elsewhere():
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(12, CANONICAL.num_joints, 4))
+    m = Motion(q / np.linalg.norm(q, axis=-1, keepdims=True), rng.normal(size=(12, 3)), 30.0)
+    world, pos = motion_world(m)
+    ankle = CANONICAL.index("left_ankle")
+    w2, p2 = motion_world(m, [ankle])
+    chain = [ankle]
+    while CANONICAL.parents[chain[-1]] >= 0:
+        chain.append(CANONICAL.parents[chain[-1]])
+    np.testing.assert_array_equal(w2[:, chain], world[:, chain])
+    np.testing.assert_array_equal(p2[:, chain], pos[:, chain])
+    others = [j for j in range(CANONICAL.num_joints) if j not in chain]
+    assert np.isnan(p2[:, others]).all() and np.isnan(w2[:, others]).all()

@@ -107,3 +107,16 @@ def test_slerp_between_and_continuity():
     cont = rot.quat_continuous(seq)
     assert np.all(np.sum(cont[1:] * cont[:-1], -1) > 0)
     np.testing.assert_allclose(rot.angle_between_quats(cont, seq), 0, atol=1e-6)
+
+
+def test_quat_continuous_flips_whole_runs_per_joint_along_any_axis():
+    rng = np.random.default_rng(5)
+    q = rng.normal(size=(40, 3, 4))
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    smooth = rot.quat_slerp(q[:1], q[-1:], np.linspace(0, 1, 40)[:, None])  # (40, 3, 4), continuous
+    signs = np.where(rng.random((40, 3)) < 0.5, -1.0, 1.0)
+    flipped = smooth * signs[..., None]
+    cont = rot.quat_continuous(flipped)
+    np.testing.assert_allclose(cont, smooth * signs[:1, :, None])  # the first frame's sign is kept
+    np.testing.assert_allclose(rot.quat_continuous(np.swapaxes(flipped, 0, 1), axis=1),
+                               np.swapaxes(cont, 0, 1))
