@@ -45,6 +45,7 @@ from cadence.inference.motion.model import MotionModel
 from cadence.inference.speech.audio import SAMPLE_RATE, Audio, load_audio
 from cadence.motion import rotations as rot
 from cadence.motion.skeleton import JOINT_NAMES
+from cadence.motion.smoothing import runs
 
 HEAD = JOINT_NAMES.index("head")
 PELVIS = JOINT_NAMES.index("pelvis")
@@ -94,18 +95,11 @@ def head_speed(motion) -> np.ndarray:
 
 
 def deep_silence(speaking: np.ndarray, fps: float, min_len: float = 2.0, skip: float = 1.5) -> np.ndarray:
-    out = np.zeros_like(speaking)
-    i, n = 0, len(speaking)
-    while i < n:
-        if speaking[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not speaking[j]:
-            j += 1
-        if (j - i) / fps >= min_len:
-            out[i + int(skip * fps):j] = True
-        i = j
+    """Frames more than ``skip`` s into a silence of at least ``min_len`` s."""
+    out = np.zeros(len(speaking), bool)
+    for start, stop in runs(~np.asarray(speaking, bool)):
+        if (stop - start) / fps >= min_len:
+            out[start + int(skip * fps):stop] = True
     return out
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from . import rotations as rot
 from .rig_target import RigTarget, fill_rigid
 from .skeleton import CANONICAL
+from .smoothing import fill_short_gaps, runs
 
 CONTACT_HEIGHT = 0.03  # m above the joint's rest height (source, canonical metres)
 CONTACT_SPEED = 0.5    # m/s horizontally
@@ -31,13 +32,6 @@ CONTACT_SOFTNESS = 0.01  # m: how sharply the source's contact point is chosen
 REACH_TOLERANCE = 0.003  # of the leg's length: overreach left uncorrected
 _SIDES = ("left", "right")
 _CI = {n: i for i, n in enumerate(CANONICAL.names)}
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of every run of True."""
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2], edges[1::2]))
 
 
 def foot_contacts(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
@@ -57,10 +51,8 @@ def foot_contacts(positions: np.ndarray, fps: float) -> dict[str, np.ndarray]:
                 speed[1:] = step
                 speed[0] = step[0]
             mask |= low & (speed < CONTACT_SPEED)
-        for start, stop in _runs(~mask):  # close short gaps
-            if 0 < start and stop < t and stop - start <= MAX_GAP_FRAMES:
-                mask[start:stop] = True
-        for start, stop in _runs(mask):  # drop flickers
+        mask = fill_short_gaps(mask, MAX_GAP_FRAMES)
+        for start, stop in runs(mask):  # drop flickers
             if stop - start < MIN_CONTACT_FRAMES:
                 mask[start:stop] = False
         out[side] = mask
@@ -75,7 +67,7 @@ def faded_offsets(contacts: np.ndarray, now: np.ndarray,
     t = len(now)
     offset = np.zeros((t, 3))
     weight = np.zeros(t)
-    for start, stop in _runs(contacts):
+    for start, stop in runs(contacts):
         offset[start:stop] = want(start, stop) - now[start:stop]
         weight[start:stop] = 1.0
         for k in range(1, blend + 1):

@@ -25,10 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import rotations as rot
-from .foot_contact import MAX_GAP_FRAMES, MIN_CONTACT_FRAMES, _runs, faded_offsets, foot_contacts, two_bone_swings
+from .foot_contact import MAX_GAP_FRAMES, MIN_CONTACT_FRAMES, faded_offsets, foot_contacts, two_bone_swings
 from .kinematics import Motion, motion_world
 from .representation import CONTACTS, decode
 from .skeleton import CANONICAL
+from .smoothing import runs
 
 CONTACT_THRESHOLD = 0.5  # a decoded contact channel above this means "on the floor"
 CONTACT_HEIGHT = (0.08, 0.05)  # m above rest: ankle, ball of the foot (the representation's)
@@ -79,10 +80,10 @@ def contacts_from_channels(channels: np.ndarray,
         point = np.where(down[:, s], HEEL, np.where(down[:, 2 + s], BALL, 0))
         mask = point > 0
         t = len(mask)
-        for start, stop in _runs(~mask):
+        for start, stop in runs(~mask):
             if 0 < start and stop < t and stop - start <= MAX_GAP_FRAMES:
                 point[start:stop] = point[start - 1]
-        for start, stop in _runs(point > 0):
+        for start, stop in runs(point > 0):
             if stop - start < MIN_CONTACT_FRAMES:
                 point[start:stop] = 0
         out[side] = point
@@ -123,7 +124,7 @@ def _swing_lift(mask: np.ndarray, ankle: np.ndarray, floor: float, ball: np.ndar
     unknown."""
     lift = np.zeros(len(mask))
     n = len(mask)
-    for start, stop in _runs(~mask):
+    for start, stop in runs(~mask):
         cut_start, cut_stop = start == 0, stop == n
         if cut_start and cut_stop:
             continue  # no contact at all: a step's shape is unknown

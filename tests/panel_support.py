@@ -3,6 +3,7 @@ panel's settings, a fingerprint of the scene, and a recording stand-in for UILay
 that panels' ``draw`` can run headless."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # The shipped weights when the motion model is in weights/, else an interim export
 # (training/train.py export --out /tmp/cadence-ui-weights) while it is still training.
 CANDIDATES = (ROOT / "weights", Path("/tmp/cadence-ui-weights"))
+
+
+def run_job_to_end(spec, run, timeout: float = 120.0):
+    """Start the generation job and wait for it as the modal operator's timer does (the
+    main thread applies nothing meanwhile); returns the finished job."""
+    from cadence.blender.runs import end_job, start_job
+    job = start_job(spec, run)
+    deadline = time.time() + timeout
+    while not job.done and time.time() < deadline:
+        time.sleep(0.05)
+    end_job(job)
+    return job
 
 
 def weights_path() -> Path | None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rig_builders as rb
-from panel_support import add_prompt, fcurves, fingerprint
+from panel_support import add_prompt, fcurves, fingerprint, run_job_to_end
 
 STEPS = 2  # sampling steps in these tests (speed; the model's default is 10)
 
@@ -221,16 +221,11 @@ def test_cancel_mid_way_leaves_the_scene_unchanged(blender, weights):
 def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):
     from cadence.blender.preview_action import finish_run
     from cadence.blender.prompt_generation import prepare_generation
-    from cadence.blender.runs import end_job, start_job
     bpy = blender
     obj = setup_rig(bpy)
     add_prompt(bpy, "a person jumps", 1, 46)
     spec, run = prepare_generation(bpy.context)
-    job = start_job(spec, run)
-    deadline = time.time() + 120
-    while not job.done and time.time() < deadline:  # what the modal timer does
-        time.sleep(0.05)
-    end_job(job)
+    job = run_job_to_end(spec, run)
     assert job.done and job.error is None and job.progress == 1.0
     assert "Preview" not in "".join(bpy.data.actions.keys())  # nothing applied by the thread
     finish_run(bpy.context, run, job.result)

@@ -7,7 +7,7 @@ import pytest
 from test_blender_rigify_control import control_rig, rigify_file  # noqa: F401
 
 import rig_builders as rb
-from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint
+from panel_support import Recorder, add_prompt, check_layout_calls, fcurves, fingerprint, run_job_to_end
 
 S_CURVE = [(0.0, 0.0, 0.0), (0.0, -3.0, 0.0), (3.0, -4.5, 0.0), (3.0, -8.0, 0.0)]
 L_CURVE = [(0.0, 0.0, 0.0), (0.0, -4.0, 0.0), (4.5, -4.0, 0.0)]
@@ -224,11 +224,9 @@ def test_worker_thread_variations_walk_the_path_too(blender, weights):
     """The modal operator's route (prepare, sample in a thread, apply on the main thread)
     with two variations: each walks the curve; a prompt on another track regenerated
     alone leaves the walk on it."""
-    import time
 
     from cadence.blender.preview_action import finish_run
     from cadence.blender.prompt_generation import prepare_generation
-    from cadence.blender.runs import end_job, start_job
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=4)
     s = bpy.context.scene.cadence
@@ -238,11 +236,7 @@ def test_worker_thread_variations_walk_the_path_too(blender, weights):
     add_prompt(bpy, "waves with the right hand", 60, 120, ["right_arm"], track=1)
     spec, run = prepare_generation(bpy.context)
     assert spec.path is not None and spec.path[0] == 0
-    job = start_job(spec, run)
-    deadline = time.time() + 120
-    while not job.done and time.time() < deadline:
-        time.sleep(0.05)
-    end_job(job)
+    job = run_job_to_end(spec, run)
     assert job.error is None and len(job.result.motions) == 2
     finish_run(bpy.context, run, job.result)
     assert_walks(walk_figures(bpy, obj, curve, 1, 211))

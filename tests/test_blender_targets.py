@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rig_builders as rb
-from panel_support import Recorder, add_prompt, check_layout_calls, fingerprint
+from panel_support import Recorder, add_prompt, check_layout_calls, fingerprint, run_job_to_end
 
 STEPS = 4
 # A Mixamo rig stored Y up in centimetres, stood up and turned by its object transform,
@@ -163,11 +163,9 @@ def test_the_hand_reaches_an_animated_empty_after_bake(blender, weights, rig):
 def test_variations_in_the_worker_and_regenerate_reach_too(blender, weights):
     """The modal operator's route (prepare, sample in a thread, targets applied on the main
     thread when the result arrives) with two variations, then Regenerate This Prompt."""
-    import time
 
     from cadence.blender.preview_action import finish_run
     from cadence.blender.prompt_generation import prepare_generation
-    from cadence.blender.runs import end_job, start_job
     bpy = blender
     obj = setup(bpy, "mixamo")
     s = bpy.context.scene.cadence
@@ -178,11 +176,7 @@ def test_variations_in_the_worker_and_regenerate_reach_too(blender, weights):
     add_target(bpy, 'REACH_RIGHT', empty(bpy, location=tuple(at)), 20)
     spec, run = prepare_generation(bpy.context)
     assert len(run.targets) == 1 and run.targets[0].points.shape == (1, 3)
-    job = start_job(spec, run)
-    deadline = time.time() + 120
-    while not job.done and time.time() < deadline:
-        time.sleep(0.05)
-    end_job(job)
+    job = run_job_to_end(spec, run)
     assert job.error is None and len(job.result.motions) == 2
     finish_run(bpy.context, run, job.result)
     goal = np.array(bpy.data.objects["Empty"].location)

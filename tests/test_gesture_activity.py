@@ -6,12 +6,12 @@ from cadence.inference.gesture.activity import (
     ActivitySettings,
     activity_envelope,
     apply_activity,
-    fill_short_gaps,
     rest_pose,
 )
 from cadence.motion import rotations as rot
 from cadence.motion.kinematics import Motion
 from cadence.motion.skeleton import JOINT_NAMES
+from cadence.motion.smoothing import fill_short_gaps
 
 FPS = 30.0
 

@@ -41,6 +41,7 @@ import numpy as np
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
+from ...motion.smoothing import fill_short_gaps
 
 ARM_JOINTS = {
     "left": tuple(JOINT_NAMES.index(n) for n in ("left_collar", "left_shoulder", "left_elbow", "left_wrist")),
@@ -61,24 +62,6 @@ class ActivitySettings:
     beat_width: float = 0.08   # s, sd of a beat's dip
     beat_hold: float = 0.0     # 0..1: slow the arms' own motion down to (1 - hold) on each beat
     beat_source: str = "guidance"   # the beats: "guidance" (stresses + onsets) or "onsets"
-
-
-def fill_short_gaps(mask: np.ndarray, max_frames: int) -> np.ndarray:
-    """``mask`` with False runs of at most ``max_frames`` between True frames set True."""
-    out = np.asarray(mask, bool).copy()
-    n = len(out)
-    i = 0
-    while i < n:
-        if out[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not out[j]:
-            j += 1
-        if i > 0 and j < n and j - i <= max_frames:
-            out[i:j] = True
-        i = j
-    return out
 
 
 def _box(x: np.ndarray, frames: int) -> np.ndarray:

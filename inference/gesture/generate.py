@@ -38,6 +38,7 @@ from ...errors import CadenceError
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
+from ..motion.sampler import GenerationCancelled
 from ..motion.timeline import MAX_SECONDS, Segment, Timeline
 from ..motion.window_plan import model_parts
 from ..runtime.model_cache import ModelCache
@@ -193,6 +194,47 @@ def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list
     return list(result.words)
 
 
+def progress_reporter(progress: Callable[[float], bool | None] | None) -> Callable[[float], None]:
+    """``report(fraction)`` for a generator: passes the fraction (at most 1) to
+    ``progress`` and raises GenerationCancelled when it returns False."""
+
+    def report(fraction: float) -> None:
+        if progress is not None and progress(min(1.0, fraction)) is False:
+            raise GenerationCancelled("generation cancelled")
+    return report
+
+
+@dataclass
+class HeardSpeech:
+    audio: Audio
+    voice: VoiceActivity
+    prosody: Prosody
+
+
+def hear(source: str | os.PathLike | Audio, what: str, weights_dir: str | os.PathLike | None,
+         timings: dict[str, float], warnings: list[str],
+         report: Callable[[float], None] | None = None) -> HeardSpeech:
+    """What every speech-driven generator reads first: the audio (refused beyond
+    MAX_SECONDS, naming ``what`` is made), its voice activity and prosody; each stage's
+    seconds go into ``timings``, the reader's warnings into ``warnings``."""
+    t0 = time.perf_counter()
+    audio = source if isinstance(source, Audio) else load_audio(Path(source), max_seconds=MAX_SECONDS)
+    warnings.extend(audio.warnings)
+    if audio.duration > MAX_SECONDS:
+        raise GestureError(f"the audio lasts {audio.duration:.0f} s; {what} made for at most "
+                           f"{MAX_SECONDS:.0f} s at a time: split the recording")
+    timings["load"] = time.perf_counter() - t0
+    if report is not None:
+        report(0.05)
+    t0 = time.perf_counter()
+    voice = detect_speech(audio, weights_dir=weights_dir)
+    timings["voice_activity"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    prosody = analyse(audio.samples)
+    timings["prosody"] = time.perf_counter() - t0
+    return HeardSpeech(audio, voice, prosody)
+
+
 def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None = None, *,
                       words: Sequence | None = None, recognise: bool = True,
                       styles: Mapping[str, float] | None = None, semantic_amount: float = 0.5,
@@ -216,34 +258,16 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     """
     from ..motion.compose import compose
     from ..motion.model import MotionModel
-    from ..motion.sampler import GenerationCancelled
     from ..text.encoder import TextEncoder
 
     timings: dict[str, float] = {}
     warnings: list[str] = []
     started = time.perf_counter()
-
-    def report(fraction: float) -> None:
-        if progress is not None and progress(min(1.0, fraction)) is False:
-            raise GenerationCancelled("generation cancelled")
-
+    report = progress_reporter(progress)
     if not 0.0 <= semantic_amount <= 1.0:
         raise GestureError(f"the semantic gesture amount goes from 0 to 1 (got {semantic_amount:g})")
-    t0 = time.perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(Path(source), max_seconds=MAX_SECONDS)
-    warnings.extend(audio.warnings)
-    if audio.duration > MAX_SECONDS:
-        raise GestureError(f"the audio lasts {audio.duration:.0f} s; gestures are made for at most "
-                           f"{MAX_SECONDS:.0f} s at a time: split the recording")
-    timings["load"] = time.perf_counter() - t0
-    report(0.05)
-
-    t0 = time.perf_counter()
-    voice = detect_speech(audio, weights_dir=weights_dir)
-    timings["voice_activity"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    prosody = analyse(audio.samples)
-    timings["prosody"] = time.perf_counter() - t0
+    heard = hear(source, "gestures are", weights_dir, timings, warnings, report)
+    audio, voice, prosody = heard.audio, heard.voice, heard.prosody
     if not voice.segments:
         warnings.append("no speech was found in the audio: the character idles")
     report(0.1)

@@ -34,19 +34,18 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import BODY_PARTS, JOINT_NAMES
-from ..motion.timeline import MAX_SECONDS, Segment, Timeline, Track
-from ..speech.audio import Audio, load_audio
-from ..speech.prosody import Prosody, analyse
-from ..speech.vad import VoiceActivity, detect_speech
+from ..motion.timeline import Segment, Timeline, Track
+from ..speech.audio import Audio
+from ..speech.prosody import Prosody
+from ..speech.vad import VoiceActivity
 from .activity import ARM_JOINTS, rest_pose
-from .generate import GestureError
+from .generate import hear, progress_reporter
 
 LISTEN_PROMPT = "a person nods and answers with a small hand gesture"   # respond: the calmest standing action
 LISTEN_STEPS = 4
@@ -302,31 +301,13 @@ def generate_listening(source: str | os.PathLike | Audio, *, seed: int = 0, step
     Audio). ``progress(fraction)`` returning False cancels (GenerationCancelled)."""
     from ..motion.compose import compose
     from ..motion.model import MotionModel
-    from ..motion.sampler import GenerationCancelled
-
     st = settings or ListenSettings()
     timings: dict[str, float] = {}
     warnings: list[str] = []
     started = time.perf_counter()
-
-    def report(fraction: float) -> None:
-        if progress is not None and progress(min(1.0, fraction)) is False:
-            raise GenerationCancelled("generation cancelled")
-
-    t0 = time.perf_counter()
-    audio = source if isinstance(source, Audio) else load_audio(Path(source), max_seconds=MAX_SECONDS)
-    warnings.extend(audio.warnings)
-    if audio.duration > MAX_SECONDS:
-        raise GestureError(f"the audio lasts {audio.duration:.0f} s; listening is made for at most "
-                           f"{MAX_SECONDS:.0f} s at a time: split the recording")
-    timings["load"] = time.perf_counter() - t0
-    report(0.05)
-    t0 = time.perf_counter()
-    voice = detect_speech(audio, weights_dir=weights_dir)
-    timings["voice_activity"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    prosody = analyse(audio.samples)
-    timings["prosody"] = time.perf_counter() - t0
+    report = progress_reporter(progress)
+    heard = hear(source, "listening is", weights_dir, timings, warnings, report)
+    audio, voice, prosody = heard.audio, heard.voice, heard.prosody
     if not voice.segments:
         warnings.append("no speech was found in the audio: the listener only idles")
     report(0.15)
