@@ -85,6 +85,10 @@ class CadenceSettings(bpy.types.PropertyGroup):
     style_guidance: bpy.props.FloatProperty(
         name="Style Strength", default=2.0, min=0.0, soft_max=6.0, max=20.0,
         description="How strongly the emotion/style sliders are applied")
+    fast_preview: bpy.props.BoolProperty(
+        name="Fast Preview", default=False,
+        description="Sample with the 2-step distilled model: several times faster, slightly less "
+                    "faithful; one prompt at default strengths (docs/motion_model.md)")
     steps: bpy.props.IntProperty(
         name="Steps", default=0, min=0, max=100,
         description="Denoising steps; 0 uses the model's default (more is slower, rarely better)")

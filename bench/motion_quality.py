@@ -28,6 +28,7 @@ import _bootstrap
 from cadence.bench.metrics import diversity, foot_skating_ratio, frechet_distance, jitter
 from cadence.dataset import pipeline
 from cadence.dataset.paths import cache_dir
+from cadence.inference.motion.diffusion import SOLVERS
 from cadence.inference.motion.model import GenerationRequest, MotionModel
 from cadence.inference.text.encoder import TextEncoder
 from cadence.motion.foot_lock import decode_generated
@@ -172,7 +173,7 @@ def main() -> int:
     p.add_argument("--limit", type=int, default=0, help="use a fixed random subset of N test takes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the model's sampling steps")
-    p.add_argument("--solver", choices=("ddim", "dpm++2m"), default=None, help="override the model's sampler")
+    p.add_argument("--solver", choices=SOLVERS, default=None, help="override the model's sampler")
     p.add_argument("--text-guidance", type=float, default=None)
     p.add_argument("--style-guidance", type=float, default=None)
     p.add_argument("--unguided-below", type=int, default=None,
@@ -195,6 +196,8 @@ def main() -> int:
         model.defaults["reference_strength"] = args.reference_strength
     if args.solver is not None:
         model.defaults["solver"] = args.solver
+    if args.solver == "distilled" and args.steps is not None:  # the student's steps, not the teacher's
+        model.distilled["steps"], args.steps = args.steps, None
     for key in ("text_guidance", "style_guidance", "steps"):  # the every-action pass reads the defaults
         if getattr(args, key) is not None:
             model.defaults[key] = getattr(args, key)
@@ -246,7 +249,7 @@ def main() -> int:
         "held_out_prompts": {**held_rec, "fid": frechet_distance(held_emb, real_emb)},
         "real_through_autoencoder": {**recon_rec, "fid": frechet_distance(recon_emb, real_emb),
                                      **motion_stats(recon, ds.fps)},
-        "settings": {"steps": args.steps or model.defaults["steps"],
+        "settings": {"steps": model.sampling_steps(args.steps, model.sampling_solver(None)),
                      "text_guidance": (model.defaults["text_guidance"] if args.text_guidance is None
                                        else args.text_guidance),
                      "style_guidance": (model.defaults["style_guidance"] if args.style_guidance is None

@@ -5,7 +5,8 @@
 
 Measures, on this machine's CPU with onnxruntime limited to --threads:
 - a 10 s clip end to end (text encoding, 10 guided DDIM steps on latent tokens, the
-  decoder back to 30 fps, the foot lock);
+  decoder back to 30 fps, the foot lock), and the same with the fast sampler (the
+  distilled student: 2 steps of one row; ``--solver distilled``, Blender's Fast Preview);
 - in the same run, the baseline it is compared with (issue 19): ONE guided step of an
   MDM-shaped transformer denoiser (8 layers, d 512, 4 heads, 196 frames, conditional and
   unconditional rows batched), same threads; target: end to end <= 1/3 of that step;
@@ -21,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +84,12 @@ def main() -> int:
                                 {"happy": 0.7}, seed=0)
     model.generate(request, encoder)  # warm-up
     total = timed(lambda: model.generate(request, encoder), args.repeats)
+    fast_total = fast_steps = None
+    if model.distilled is not None:
+        fast_request = replace(request, solver="distilled")
+        fast_steps = model.sampling_steps(None, "distilled")
+        model.generate(fast_request, encoder)
+        fast_total = timed(lambda: model.generate(fast_request, encoder), args.repeats * 4)
     text = timed(lambda: encoder.encode([request.prompt]), args.repeats)
 
     frames = model.frames_for(args.seconds)
@@ -107,11 +115,18 @@ def main() -> int:
     print(f"  decoder (latents -> 30 fps features):   median {statistics.median(decode) * 1000:.1f} ms")
     print(f"  decode to joints + foot lock:           median {statistics.median(lock) * 1000:.1f} ms")
     print(f"  real-time factor: {args.seconds / med:.0f}x faster than real time")
+    if fast_total is not None:
+        fast_med = statistics.median(fast_total)
+        print(f"  fast sampler ({fast_steps} distilled steps, one row): end to end median {fast_med * 1000:.1f} ms, "
+              f"best {min(fast_total) * 1000:.1f} ms ({med / fast_med:.1f}x faster than the full sampler)")
     if base is not None:
         print(f"  baseline, ONE guided step of an MDM-shaped transformer (8 x d512, {BASELINE_FRAMES} frames, "
               f"batch 2): median {base * 1000:.1f} ms")
         print(f"  end to end / baseline step: {med / base:.2f} (target <= 0.33); "
               f"our step costs {statistics.median(step) / base:.2f} of it")
+        if fast_total is not None:
+            print(f"  fast sampler end to end / baseline step: {statistics.median(fast_total) / base:.2f} "
+                  "(target <= 0.33)")
     print(f"  model load (verify + sessions): {load_s:.2f} s")
     print(f"  peak RSS: {rss_gb:.2f} GB   target <= 1 GB")
     return 0

@@ -57,6 +57,9 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     settings, obj, info = check_can_start(context)
     build = build_timeline(settings, context.scene, info.styles)
     keep = active_prompt_keep(context, build) if only_active else None
+    if settings.fast_preview and (keep is not None or build.path is not None):
+        raise InputError("Fast Preview samples whole timelines without paths: turn it off to walk a path "
+                         "or to regenerate one prompt")
     prefs = get_preferences(context)
     device = str(getattr(prefs, "device", 'AUTO'))
     if device == 'CUDA':  # say so now rather than after the model loads in the worker
@@ -75,7 +78,7 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
         steps=int(settings.steps) or None, text_guidance=float(settings.text_guidance),
         style_guidance=float(settings.style_guidance), weights_dir=weights_dir(context) or None,
         threads=int(getattr(prefs, "threads", 0)) or None, device=device,
-        fps=build.fps, keep=keep, path=path)
+        fps=build.fps, keep=keep, path=path, solver="distilled" if settings.fast_preview else None)
     run = RunContext(context.scene.name, obj.name, build.origin, build.fps, build.layout,
                      RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                      bool(settings.allow_driven), bool(settings.play_preview), warnings=warnings,

@@ -22,6 +22,8 @@ contacts on a rig with other proportions); both share its IK and edge fades.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import rotations as rot
@@ -97,18 +99,24 @@ def _planted_offsets(point: np.ndarray, start: int, stop: int, heel: np.ndarray,
     held where the corrected foot had it, so the correction never jumps; a point pulled
     further than ``leash`` follows at the motion's pace (a slow drift of the whole body
     moves the foot slowly instead of stretching the leg)."""
-    out = np.zeros((stop - start, 2))
-    anchor, held, previous = None, 0, np.zeros(2)
-    for i, f in enumerate(range(start, stop)):
-        now = (heel if point[f] == HEEL else ball)[f, :2]
-        if point[f] != held:
-            anchor, held = now + previous, point[f]
-        pull = now - anchor
-        dist = float(np.hypot(*pull))
+    # A sequential recurrence over a few hundred frames: plain floats, not numpy scalars
+    # (5x faster; the same float64 arithmetic).
+    heel_xy, ball_xy = heel[start:stop, :2].tolist(), ball[start:stop, :2].tolist()
+    out = []
+    ax = ay = px = py = 0.0
+    held = 0
+    for i, planted in enumerate(point[start:stop].tolist()):
+        nx, ny = (heel_xy if planted == HEEL else ball_xy)[i]
+        if planted != held:
+            ax, ay, held = nx + px, ny + py, planted
+        dx, dy = nx - ax, ny - ay
+        dist = math.hypot(dx, dy)
         if dist > leash:
-            anchor = anchor + pull * (1.0 - leash / dist)
-        previous = out[i] = anchor - now
-    return out
+            k = 1.0 - leash / dist
+            ax, ay = ax + dx * k, ay + dy * k
+        px, py = ax - nx, ay - ny
+        out.append((px, py))
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
 
 
 def _swing_lift(mask: np.ndarray, ankle: np.ndarray, floor: float, ball: np.ndarray,

@@ -245,6 +245,7 @@ class CADENCE_PT_style(_CadencePanel, bpy.types.Panel):
         col.use_property_split = True
         col.prop(settings, "text_guidance")
         col.prop(settings, "style_guidance")
+        col.prop(settings, "fast_preview")
         col.prop(settings, "steps")
 
 

@@ -85,7 +85,7 @@ def test_dpm_solver_follows_the_ode_closer_than_ddim_at_few_steps():
     z = start / np.sqrt(abar[t0] * c * c + 1.0 - abar[t0])
     truth = exact(np.sqrt(abar[0] * c * c + 1.0 - abar[0]) * z, 0)
     errors = {}
-    for solver in diffusion.SOLVERS:
+    for solver in ("ddim", "dpm++2m"):  # the teacher's solvers ("distilled" needs a student)
         out = sample(exact, start.shape, 5, np.random.default_rng(0), x_start=start.astype(np.float32),
                      solver=solver)
         errors[solver] = float(np.abs(out - truth).mean())

@@ -60,11 +60,27 @@ def test_shape_dtype_and_unit_norm(encoder):
 def test_batching_and_padding_do_not_change_embeddings(encoder):
     texts = ["run", "a person walks forward, turns left at the corner and keeps going",
              "bow", "someone waves goodbye with both hands"]
-    together = encoder.encode(texts)
-    alone = np.concatenate([encoder.encode([t]) for t in texts])
+    together = encoder._encode(texts)[0]  # the network itself, past the recent-prompt memory
+    alone = np.concatenate([encoder._encode([t])[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
     # Order is kept although batches are sorted by length inside.
-    np.testing.assert_allclose(encoder.encode(texts[::-1]), together[::-1], atol=1e-5)
+    np.testing.assert_allclose(encoder._encode(texts[::-1])[0], together[::-1], atol=1e-5)
+
+
+def test_prompts_read_again_come_from_memory_and_match(encoder, monkeypatch):
+    first, cut = encoder.encode_with_info(["a person shuffles sideways", "a person bows"])
+    calls = []
+    real = encoder._encode
+    monkeypatch.setattr(encoder, "_encode", lambda texts: calls.append(list(texts)) or real(texts))
+    again, cut_again = encoder.encode_with_info(["a person bows", "a person hops", "a person shuffles sideways"])
+    assert calls == [["a person hops"]]  # only the new prompt reaches the network
+    np.testing.assert_array_equal(again[[0, 2]], first[[1, 0]])
+    np.testing.assert_allclose(again[1], real(["a person hops"])[0][0], atol=1e-6)
+    again[0] = 0.0  # callers get copies: the memory is not theirs to change
+    np.testing.assert_array_equal(encoder.encode(["a person bows"])[0], first[1])
+    for i in range(te.RECENT_PROMPTS + 5):  # bounded
+        encoder.encode([f"prompt number {i}"])
+    assert len(encoder._recent) == te.RECENT_PROMPTS
 
 
 def test_load_is_cached_and_uses_cpu_here(encoder):

@@ -5,6 +5,7 @@
     motion      the prompt matcher and the latent action + style denoiser (train_motion.py)
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
     references  the bank of real takes sampling may start from (references.py; export runs it)
+    distill     a 2-step, one-row student of the guided denoiser, for fast previews (distill_motion.py)
     warm-start  torch checkpoints rebuilt from the shipped ONNX motion model, to fine-tune (warm_start.py)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
     gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
@@ -25,7 +26,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cadence.training.train_motion",
             "export": "cadence.training.export_motion", "references": "cadence.training.references",
             "warm-start": "cadence.training.warm_start", "face": "cadence.training.train_face",
-            "gesture": "cadence.training.train_gesture"}
+            "gesture": "cadence.training.train_gesture",
+            "distill": "cadence.training.distill_motion"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -29,7 +29,7 @@ from ...motion.kinematics import Motion
 from ...motion.representation import FEATURE_DIM
 from ...motion.rotations import quat_slerp
 from ...motion.skeleton import MODEL_PARTS
-from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps
+from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps, sampler_timesteps
 from .model import GenerationError
 from .references import noised
 from .sampler import GenerationCancelled, Guidance, SamplerStep
@@ -78,7 +78,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
             settings: ComposeSettings | None = None, method: str = "stmc",
             inpaint: tuple[np.ndarray, np.ndarray] | None = None,
             guidance: Guidance | None = None, foot_lock: bool = True,
-            reference_strength: float | None = None, path=None) -> TimelineResult:
+            reference_strength: float | None = None, path=None, solver: str | None = None) -> TimelineResult:
     """Sample one motion for a timeline.
 
     ``styles``: default sliders for segments without their own. ``method``: "stmc"
@@ -93,11 +93,14 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     (``reference_start``); None: the model's default.
     ``path``: an ``inference.motion.path_follow.PathFollow``: its frames walk the path (root
     channels imposed at every step and on the result; the clip placed on the path).
+    ``solver``: "distilled" samples with the fast student (its few steps, one row per
+    window); anything else (the default) with the guided model's DDIM steps.
     """
     t0 = time.perf_counter()
     st = settings or ComposeSettings()
     timeline.validate()
-    steps = model.sampling_steps(steps)
+    distilled = model.sampling_solver(solver) == "distilled"
+    steps = model.sampling_steps(steps, "distilled" if distilled else None)
     contents, probabilities, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
@@ -112,8 +115,9 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     tokens = plan.padded // fpt
     period = min(st.max_window, plan.padded) // fpt  # FreeNoise: the model's window length
     noise = timeline_noise(tokens, model.latent_dim, seed, period, st.noise, max(1, st.shuffle_block // fpt))
-    composer = Composer(model, plan, contents, style, model.cfg(text_guidance, style_guidance), noise, mode,
-                        st.max_rows, st.read_gain, st.shared_below)
+    cfg = model.cfg(text_guidance, style_guidance, "distilled" if distilled else None)
+    composer = Composer(model, plan, contents, style, cfg, noise, mode, st.max_rows, st.read_gain, st.shared_below,
+                        solver="distilled" if distilled else "ddim")
 
     known = keep = None
     if inpaint is not None:
@@ -127,9 +131,12 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         keep[:plan.frames, 0] = np.clip(mask, 0.0, 1.0)
 
     abar = cosine_alphas_cumprod()
-    timesteps = ddim_timesteps(steps, len(abar))
-    x, start = reference_start(model, composer, contents, style, noise, timesteps,
-                               model.reference_strength(reference_strength), seed)
+    timesteps = sampler_timesteps(steps, "distilled") if distilled else ddim_timesteps(steps, len(abar))
+    strength = model.reference_strength(reference_strength)
+    if distilled and strength < 1.0:
+        raise GenerationError("the fast (distilled) sampler starts from noise: use the full sampler "
+                              "with a reference strength")
+    x, start = reference_start(model, composer, contents, style, noise, timesteps, strength, seed)
     for i, t in enumerate(timesteps):
         if i < start:
             continue

@@ -32,7 +32,12 @@ def ddim_step(x_t: np.ndarray, x0: np.ndarray, abar_t: float, abar_prev: float) 
     return np.sqrt(abar_prev) * x0 + np.sqrt(1.0 - abar_prev) * eps
 
 
-SOLVERS = ("ddim", "dpm++2m")
+SOLVERS = ("ddim", "dpm++2m", "distilled")
+# The distilled student (training/distill_motion.py) takes its first step on pure noise
+# and later ones at timesteps inside this range, the one it was trained on.
+DISTILLED_FIRST = TRAIN_STEPS - 1
+DISTILLED_RANGE = (200, 800)
+MAX_DISTILLED_STEPS = 4
 LOGSNR_FLOOR = -3.0  # lambda where a log-SNR spaced schedule starts after its first, pure-noise step
 
 
@@ -40,9 +45,18 @@ def sampler_timesteps(num_steps: int, solver: str = "ddim", train_steps: int = T
     """Descending timesteps for a ``num_steps`` sampler: uniform in t for DDIM (what the
     model was tuned with), uniform in log-SNR for DPM-Solver++ (its step error depends on
     the log-SNR step h, and uniform t wastes the cosine schedule's first steps on nearly
-    pure noise). The first step is always the last timestep (pure noise), the last t = 0."""
+    pure noise), and for the distilled student its first step on pure noise and the rest
+    evenly inside ``DISTILLED_RANGE`` (2 steps: 999, 500). The first step is always the
+    last timestep (pure noise); the teacher's last is t = 0, the student's last predicts
+    the clean sample from wherever it is."""
     if solver == "ddim":
         return ddim_timesteps(num_steps, train_steps)
+    if solver == "distilled":
+        if not 1 <= num_steps <= MAX_DISTILLED_STEPS:
+            raise ValueError(f"the distilled sampler takes 1 to {MAX_DISTILLED_STEPS} steps")
+        hi, lo = DISTILLED_RANGE[1], DISTILLED_RANGE[0]
+        inner = np.linspace(hi, lo, num_steps + 1)[1:-1].round().astype(np.int64)
+        return np.concatenate([[train_steps - 1], inner]).astype(np.int64)
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}: use one of {', '.join(SOLVERS)}")
     if not 1 <= num_steps <= train_steps:

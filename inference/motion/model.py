@@ -11,6 +11,12 @@ Guidance follows classifier-free guidance with separate text (action) and style 
 x0 = x0(-,-) + g_text * (x0(text,-) - x0(-,-)) + g_style * (x0(text,style) - x0(text,-)),
 the predictions computed in one batched call; only those with a non-zero weight run
 (inference/motion/cfg.py), and the nearly clean last steps may run unguided.
+
+Weights may also carry a distilled student (``motion_fast.onnx``, the ``fast`` entry of
+the metadata; training/distill_motion.py): the same network trained to give the guided
+10-step result in 2 steps of one row, at the guidance it was distilled with. It runs
+when the request's solver is "distilled" (``--solver distilled``, Blender's Fast
+Preview) or when the model names it as its default solver.
 """
 from __future__ import annotations
 
@@ -34,7 +40,7 @@ from ..text.cues import with_cues
 from ..text.encoder import TextEncoder
 from ..text.prompt_matcher import PromptMatcher
 from .cfg import CFG, KEEP
-from .diffusion import SOLVERS, cosine_alphas_cumprod, sampler_timesteps
+from .diffusion import MAX_DISTILLED_STEPS, SOLVERS, cosine_alphas_cumprod, sampler_timesteps
 from .references import REFERENCES_FILE, ReferenceBank, noised
 from .sampler import sample
 
@@ -60,7 +66,7 @@ class GenerationRequest:
     style_guidance: float | None = None
     foot_lock: bool = True  # pin planted feet, lift shuffled steps (motion/foot_lock.py)
     reference_strength: float | None = None  # 1: from noise; below: from a noised real take (references.py)
-    solver: str | None = None  # "ddim" or "dpm++2m" (inference/motion/diffusion.py); None: the model's default
+    solver: str | None = None  # "ddim", "dpm++2m" or "distilled" (diffusion.py); None: the model's default
 
 
 @dataclass
@@ -97,6 +103,7 @@ def parse_styles(text: str) -> dict[str, float]:
 
 
 NETWORKS = {"denoiser": f"{MODEL_NAME}.onnx", "decoder": "motion_decoder.onnx", "encoder": "motion_encoder.onnx"}
+STUDENT = "student"  # the distilled network; its file is named by the metadata's "fast" entry
 
 
 class MotionModel:
@@ -143,6 +150,8 @@ class MotionModel:
         for f in files + [wd / name for name in NETWORKS.values()]:
             verify(f)
         meta = json.loads(files[0].read_text(encoding="utf-8"))
+        if "fast" in meta:
+            verify(wd / str(meta["fast"]["file"]))
         if meta.get("representation") != REPRESENTATION_VERSION:
             raise WeightsError(f"{files[0].name} uses representation {meta.get('representation')!r}, "
                                f"this Cadence reads {REPRESENTATION_VERSION!r}")
@@ -174,7 +183,8 @@ class MotionModel:
     def _network(self, name: str):
         with self._lock:
             if name not in self._sessions:
-                self._sessions[name] = create_session(self.weights_dir / NETWORKS[name],
+                file = self.distilled["file"] if name == STUDENT else NETWORKS[name]
+                self._sessions[name] = create_session(self.weights_dir / file,
                                                       intra_op_num_threads=self._threads,
                                                       providers=self._providers)
             return self._sessions[name]
@@ -183,6 +193,10 @@ class MotionModel:
     def session(self):
         """The denoiser's onnxruntime session (loaded on first use)."""
         return self._network("denoiser")
+
+    def network_for(self, solver: str) -> object:
+        """The session that samples with ``solver``: the distilled student or the denoiser."""
+        return self._network(STUDENT) if solver == "distilled" else self.session
 
     def tokens_for(self, frames: int) -> int:
         """Latent tokens that cover ``frames`` frames."""
@@ -239,10 +253,26 @@ class MotionModel:
                                   f"{self.max_seconds:g} s for one prompt; use the timeline for longer")
         return max(8, int(round(seconds * self.fps)))
 
-    def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None) -> CFG:
+    @property
+    def distilled(self) -> dict | None:
+        """The distilled student's metadata (file, timesteps, guidance), or None."""
+        return self.meta.get("fast")
+
+    def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None,
+            solver: str | None = None) -> CFG:
         """Guidance for one sampling run: the given scales or the model's defaults, and the
         default unguided tail (``unguided_below``: timesteps sampled without guidance).
-        Scales go from 0 (ignore the prompt or sliders) to MAX_GUIDANCE."""
+        Scales go from 0 (ignore the prompt or sliders) to MAX_GUIDANCE. The distilled
+        student has its guidance built in: it runs one row (CFG 1, 1), and other scales
+        are refused rather than ignored."""
+        if solver == "distilled":
+            fast = self.distilled or {}
+            for name, value in (("text", text_guidance), ("style", style_guidance)):
+                want = float(fast.get(f"{name}_guidance", self.defaults[f"{name}_guidance"]))
+                if value is not None and abs(float(value) - want) > 1e-6:
+                    raise GenerationError(f"the fast (distilled) sampler has {name} guidance {want:g} built in "
+                                          f"(got {float(value):g}): use the full sampler for other strengths")
+            return CFG(1.0, 1.0)
         d = self.defaults
         scales = []
         for name, value in (("text", text_guidance), ("style", style_guidance)):
@@ -252,11 +282,17 @@ class MotionModel:
             scales.append(v)
         return CFG(scales[0], scales[1], int(d.get("unguided_below", 0)))
 
-    def sampling_steps(self, steps: int | None) -> int:
-        """The steps asked for (1-100) or the model's default when None."""
-        n = int(self.defaults["steps"]) if steps is None else steps
-        if not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_STEPS:
-            raise GenerationError(f"sampling steps must be between 1 and {MAX_STEPS} (got {n})")
+    def sampling_steps(self, steps: int | None, solver: str | None = None) -> int:
+        """The steps asked for (1-100; the distilled student 1-4) or the default when None."""
+        if solver == "distilled":
+            n = int((self.distilled or {}).get("steps", 2)) if steps is None else steps
+            top = MAX_DISTILLED_STEPS
+        else:
+            n = int(self.defaults["steps"]) if steps is None else steps
+            top = MAX_STEPS
+        if not isinstance(n, (int, np.integer)) or not 1 <= n <= top:
+            kind = "the fast (distilled) sampler's steps" if solver == "distilled" else "sampling steps"
+            raise GenerationError(f"{kind} must be between 1 and {top} (got {n})")
         return int(n)
 
     def sampling_solver(self, solver: str | None) -> str:
@@ -264,16 +300,19 @@ class MotionModel:
         name = str(self.defaults.get("solver", "ddim")) if solver is None else solver
         if name not in SOLVERS:
             raise GenerationError(f"unknown solver {name!r}: use one of {', '.join(SOLVERS)}")
+        if name == "distilled" and self.distilled is None:
+            raise GenerationError("these weights have no fast (distilled) sampler: use the full one (ddim)")
         return name
 
-    def denoiser(self, content: np.ndarray, style: np.ndarray, cfg: CFG
+    def denoiser(self, content: np.ndarray, style: np.ndarray, cfg: CFG, solver: str = "ddim"
                  ) -> Callable[[np.ndarray, int], np.ndarray]:
         """denoise(x_t (B, N, Z), t) -> guided latent x0 for B samples sharing one condition
         (``content``: (C,) action weights, ``style``: (S,) slider weights).
 
-        Runs only the conditions (none / text / text + style) the step's guidance needs.
+        Runs only the conditions (none / text / text + style) the step's guidance needs;
+        for the "distilled" solver the student network (give it ``cfg(solver=...)``).
         """
-        session = self.session
+        session = self.network_for(solver)
 
         def run(x: np.ndarray, t: int) -> np.ndarray:
             b = x.shape[0]
@@ -307,7 +346,11 @@ class MotionModel:
         strength = self.reference_strength(request.reference_strength)
         if self.references is None or strength >= 1.0:
             return noise, 0
-        timesteps = sampler_timesteps(steps, self.sampling_solver(request.solver))
+        solver = self.sampling_solver(request.solver)
+        if solver == "distilled":
+            raise GenerationError("the fast (distilled) sampler starts from noise: use the full sampler "
+                                  "with a reference strength")
+        timesteps = sampler_timesteps(steps, solver)
         start = len(timesteps) - max(1, int(round(strength * len(timesteps))))
         if start == 0:
             return noise, 0
@@ -330,18 +373,20 @@ class MotionModel:
             raise GenerationError("the prompt is empty: describe the motion, e.g. 'a person waves'")
         frames = self.frames_for(request.seconds)
         style = self.style_vector(request.styles)
-        steps = self.sampling_steps(request.steps)
+        solver = self.sampling_solver(request.solver)
+        steps = self.sampling_steps(request.steps, solver)
         if not 1 <= variations <= MAX_VARIATIONS:
             raise GenerationError(f"variations must be between 1 and {MAX_VARIATIONS} (got {variations})")
         reading = self.encode_prompts([request.prompt.strip()], encoder)
         tokens = self.tokens_for(frames)
-        denoise = self.denoiser(reading.content[0], style, self.cfg(request.text_guidance, request.style_guidance))
+        denoise = self.denoiser(reading.content[0], style,
+                                self.cfg(request.text_guidance, request.style_guidance, solver), solver)
         # Variation i starts from seed + i's noise, so it can be reproduced on its own.
         noise = np.stack([np.random.default_rng(request.seed + i).standard_normal((tokens, self.latent_dim))
                           for i in range(variations)]).astype(np.float32)
         noise, start = self.start_from_references(noise, reading.content[0], style, steps, request)
         z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
-                    x_start=noise, start=start, solver=self.sampling_solver(request.solver))
+                    x_start=noise, start=start, solver=solver)
         feats = self.normalizer.denormalize(self.decode_latents(z0)[:, :frames].astype(np.float64))
         matches = self.match(reading.probabilities[0])
         took = time.perf_counter() - t0

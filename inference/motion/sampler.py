@@ -50,8 +50,10 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
            start: int = 0, solver: str = "ddim") -> np.ndarray:
     """Run ``steps`` sampler steps from Gaussian noise (or ``x_start``); return the final x0.
 
-    ``solver``: "ddim" (first order) or "dpm++2m" (second order multistep: the same
-    denoiser calls, closer to the ODE at few steps; see ``diffusion.dpm_solver_2m_step``).
+    ``solver``: "ddim" (first order), "dpm++2m" (second order multistep: the same
+    denoiser calls, closer to the ODE at few steps; see ``diffusion.dpm_solver_2m_step``)
+    or "distilled" (DDIM jumps between the few timesteps a distilled student was trained
+    on: ``diffusion.sampler_timesteps``).
 
     ``start``: skip the first ``start`` steps of the schedule (``x_start`` is then a
     sample at that step's noise level, e.g. a noised reference take).
@@ -75,7 +77,7 @@ def sample(denoise: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, .
         if guidance is not None:
             x0 = guidance(x0, SamplerStep(i, len(timesteps), int(t), float(abar[t])))
         prev = abar[timesteps[i + 1]] if i + 1 < len(timesteps) else 1.0
-        if solver == "ddim":
+        if solver != "dpm++2m":  # DDIM, and the distilled student's jumps between its steps
             x = ddim_step(x, x0, abar[t], prev).astype(np.float32)
         else:
             x0_before, abar_before = before if before is not None else (None, None)

@@ -48,11 +48,12 @@ class Composer:
 
     def __init__(self, model, plan: Plan, contents: np.ndarray, styles: np.ndarray, cfg: CFG,
                  noise: np.ndarray, mode: str = "private", max_rows: int = 96,
-                 read_gain: float = 1.0, shared_below: int = 0):
+                 read_gain: float = 1.0, shared_below: int = 0, solver: str = "ddim"):
         if mode not in ("shared", "tracks", "private", "independent"):
             raise ValueError(f"mode must be shared, tracks, private or independent, not {mode!r}")
         tracks = np.asarray(plan.tracks)
         self.model, self.plan, self.mode = model, plan, mode
+        self.session = model.network_for(solver)
         self.fpt = int(model.frames_per_token)
         self.cfg = cfg
         self.contents, self.styles, self.max_rows = contents, styles, max_rows
@@ -121,7 +122,7 @@ class Composer:
 
     def predictions(self, x: np.ndarray, t: int) -> dict[tuple[int, int], np.ndarray]:
         """Raw latent predictions per (window, kind) given the combined latent sample x."""
-        session = self.model.session
+        session = self.session
         out = {}
         inputs: dict[int, np.ndarray] = {}
         for rows, feeds in self.calls(self.cfg.kinds(t)):

@@ -61,6 +61,7 @@ class GenerationSpec:
     # metres). A path without times is walked at a steady pace from the segment's start to
     # its end (docs/path_control.md, "In Blender").
     path: tuple[int, GroundPath] | None = None
+    solver: str | None = None             # "distilled": the fast 2-step student (no paths, no keep)
 
 
 @dataclass
@@ -171,7 +172,8 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
         raise GenerationError("variations must be between 1 and 64")
     model = MotionModel.load(spec.weights_dir, threads=spec.threads or None,
                              providers=providers_for(spec.device))
-    steps = int(spec.steps or model.defaults["steps"])
+    solver = model.sampling_solver(spec.solver)
+    steps = model.sampling_steps(spec.steps, solver)
     if progress is not None and progress(0, steps * variations) is False:
         raise GenerationCancelled("generation cancelled")
 
@@ -180,13 +182,16 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
             and timeline.end <= model.max_seconds):
         seg = timeline.segments()[0]
         request = GenerationRequest(seg.text, timeline.end, dict(seg.style or spec.styles), spec.seed,
-                                    steps, spec.text_guidance, spec.style_guidance)
+                                    steps, spec.text_guidance, spec.style_guidance, solver=solver)
         def batched(done: int, total: int) -> bool | None:  # all variations in one batch
             return None if progress is None else progress(done * variations, total * variations)
         results = model.generate(request, progress=batched, variations=variations)
         motions = [r.motion for r in results]
         features = [r.features for r in results]
         matches, truncated, device = [results[0].matches], results[0].truncated, results[0].device
+    elif solver == "distilled" and (spec.keep is not None or path is not None):
+        raise GenerationError("Fast Preview samples whole timelines without paths: turn it off to walk a path "
+                              "or to regenerate one prompt")
     else:
         motions, features, matches, truncated, device = [], [], [], False, "CPU"
         for i in range(variations):
@@ -194,7 +199,7 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
                 return None if progress is None else progress(_i * total + done, variations * total)
             common = dict(steps=steps, text_guidance=spec.text_guidance,
                           style_guidance=spec.style_guidance, styles=dict(spec.styles), progress=step,
-                          path=path)
+                          path=path, solver=solver)
             if spec.keep is not None:
                 segments, previous = spec.keep
                 r = regenerate(model, timeline, previous, list(segments), seed=spec.seed + i, **common)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +35,7 @@ EMBEDDING_DIM = 384
 # 128-token inputs; positions go to 512). The ONNX file's metadata can override it.
 DEFAULT_MAX_LENGTH = 256
 DEFAULT_BATCH_SIZE = 32
+RECENT_PROMPTS = 256  # embeddings kept per encoder for prompts read again
 
 _ENCODERS: ModelCache[tuple, TextEncoder] = ModelCache()
 
@@ -73,6 +75,9 @@ class TextEncoder:
         # tokenizers' Tokenizer is not documented as thread-safe for mutation; encoding
         # is read-only, but keep one run at a time per encoder to be safe and simple.
         self._lock = threading.Lock()
+        # The prompts read last, with their embeddings: regenerating after a slider change
+        # (the live preview) or a new seed reads the same prompts again.
+        self._recent: OrderedDict[str, tuple[np.ndarray, bool]] = OrderedDict()
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -120,9 +125,29 @@ class TextEncoder:
         texts = _check_texts(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         truncated = np.zeros(len(texts), dtype=bool)
-        if not texts:
-            return out, truncated
+        with self._lock:
+            todo = []
+            for i, text in enumerate(texts):
+                hit = self._recent.get(text)
+                if hit is None:
+                    todo.append(i)
+                else:
+                    self._recent.move_to_end(text)
+                    out[i], truncated[i] = hit
+        if todo:
+            new, cut = self._encode([texts[i] for i in todo])
+            out[todo], truncated[todo] = new, cut
+            with self._lock:
+                for i in todo:
+                    self._recent[texts[i]] = (out[i].copy(), bool(truncated[i]))
+                while len(self._recent) > RECENT_PROMPTS:
+                    self._recent.popitem(last=False)
+        return out, truncated
 
+    def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Run the tokenizer and the network on ``texts`` (checked, not empty)."""
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        truncated = np.zeros(len(texts), dtype=bool)
         with self._lock:
             encodings = self._tokenizer.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
