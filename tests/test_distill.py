@@ -30,17 +30,23 @@ def teacher_file(tmp_path_factory):
 def test_pairs_are_the_runtime_samplers_output_and_resume(teacher_file, tmp_path):
     teacher = dm.load_teacher(teacher_file)
     cfg = CFG(2.5, 2.0)
-    chunks = dm.make_pairs(teacher, tmp_path, 70, (6, 9), 0, cfg)
-    assert [c.name for c in chunks] == ["0000.npz", "0001.npz"]
+    chunks = dm.make_pairs(teacher, tmp_path, 70, (6, 9), 0, cfg, unconditional=10)
+    assert [c.name for c in chunks] == ["0000.npz", "0001.npz", "0002.npz"]
     d = dict(np.load(chunks[0]))
+    assert np.all(d["keep"] == 1) and np.all(np.load(chunks[2])["keep"] == 0)
     assert d["noise"].shape == d["x0"].shape and 6 <= d["noise"].shape[1] <= 9
     assert np.all(d["content"].sum(1) == 1)  # one action each
     assert np.all(d["style"][:, TINY.normal_style] == 0) and np.all((d["style"] >= 0) & (d["style"] <= 1))
     again = sample(dm.guided_denoiser(teacher, d["content"][:3], d["style"][:3], cfg), d["noise"][:3].shape,
                    dm.TEACHER_STEPS, np.random.default_rng(0), x_start=d["noise"][:3].copy())
     np.testing.assert_allclose(again, d["x0"][:3], atol=1e-4)
+    u = dict(np.load(chunks[2]))  # the teacher's "none" row alone: the action and style play no part
+    unguided = sample(dm.guided_denoiser(teacher, np.roll(u["content"][:2], 1, axis=1), u["style"][:2] * 0,
+                                         CFG(0.0, 0.0)), u["noise"][:2].shape, dm.TEACHER_STEPS,
+                      np.random.default_rng(0), x_start=u["noise"][:2].copy())
+    np.testing.assert_allclose(unguided, u["x0"][:2], atol=1e-4)
     before = chunks[1].stat().st_mtime_ns
-    dm.make_pairs(teacher, tmp_path, 70, (6, 9), 0, cfg)
+    dm.make_pairs(teacher, tmp_path, 70, (6, 9), 0, cfg, unconditional=10)
     assert chunks[1].stat().st_mtime_ns == before  # kept, not redone
 
 
@@ -49,7 +55,7 @@ def two_step_error(model, pairs) -> float:
     errs = []
     for d in pairs:
         def run(x, t, d=d):
-            ones = torch.ones(len(x))
+            ones = torch.from_numpy(d["keep"])
             with torch.no_grad():
                 return model(torch.from_numpy(x), torch.full((len(x),), float(t)), torch.from_numpy(d["content"]),
                              ones, torch.from_numpy(d["style"]), ones).numpy()
@@ -61,13 +67,15 @@ def two_step_error(model, pairs) -> float:
 
 def test_training_brings_two_steps_closer_to_the_teachers_ten(teacher_file, tmp_path):
     out = tmp_path / "student"
-    code = dm.main(["--teacher", str(teacher_file), "--out", str(out), "--pairs", "128", "--tokens", "6", "8",
+    code = dm.main(["--teacher", str(teacher_file), "--out", str(out), "--pairs", "128", "--unconditional", "64",
+                    "--tokens", "6", "8",
                     "--steps", "150", "--lr", "3e-3", "--workers", "1", "--threads", "1", "--precision", "fp32",
                     "--tokens-per-batch", "256"])
     assert code == 0
     pairs = [dict(np.load(p)) for p in sorted((out / "pairs").glob("0*.npz"))]
     ck = torch.load(out / "final.pt", weights_only=False)
-    assert ck["pairs"] == 128 and ck["guidance"] == [2.5, 2.0] and ck["step"] == 150
+    assert ck["pairs"] == 192 and ck["unconditional_pairs"] == 64 and ck["guidance"] == [2.5, 2.0]
+    assert ck["step"] == 150
     student = MotionDenoiser(TINY)
     student.load_state_dict(ck["model"])
     untrained = two_step_error(dm.load_teacher(teacher_file), pairs)

@@ -14,7 +14,9 @@ How (noise-to-sample distillation with a fixed coupling; Luhman & Luhman 2021, a
    (uniform: the one-take actions as often as walks), style mixes (normal, one slider at
    1, mixes of partial sliders) and lengths of 16-96 tokens (2-13 s). Each pair is
    (noise, condition, the teacher's sample x0*). The ODE is deterministic, so x0* is a
-   function of the noise the student can learn.
+   function of the noise the student can learn. ``--unconditional`` chunks more are
+   sampled without action and style (the teacher's "none" row alone): what a timeline's
+   gaps are filled with, so the student can fill them too.
 2. *Student.* Same network, initialised from the teacher, run on one row (the guided
    combination is what it learns). It learns x0* from the noise itself (t = 999, the
    first step) and from x0 noised again *with the same noise* at a random t in 200-800:
@@ -61,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train.py distill", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--pairs", type=int, default=6400, help="teacher samples to distil from (chunks of 64)")
+    p.add_argument("--unconditional", type=int, default=0,
+                   help="more pairs sampled without action and style (timeline gaps), after the others")
     p.add_argument("--tokens", type=int, nargs=2, default=(16, 96), help="lengths drawn, in latent tokens")
     p.add_argument("--teacher", type=Path, default=TEACHER, help="denoiser weights (train.py warm-start)")
     p.add_argument("--steps", type=int, default=20000)
@@ -124,13 +128,17 @@ def guided_denoiser(model: MotionDenoiser, content: np.ndarray, style: np.ndarra
 
 
 def make_pairs(teacher: MotionDenoiser, folder: Path, count: int, tokens: tuple[int, int], seed: int,
-               cfg: CFG) -> list[Path]:
-    """Write (noise, content, style, teacher sample) chunks; existing chunks are kept."""
+               cfg: CFG, unconditional: int = 0) -> list[Path]:
+    """Write (noise, content, style, keep, teacher sample) chunks: ``count`` guided ones,
+    then ``unconditional`` ones sampled with the "none" row alone (keep 0). Chunks
+    already written are kept."""
     folder.mkdir(parents=True, exist_ok=True)
     c = teacher.cfg
+    guided = -(-count // CHUNK)
+    total = guided + -(-unconditional // CHUNK)
     chunks = []
     t0 = time.time()
-    for i in range(-(-count // CHUNK)):
+    for i in range(total):
         path = folder / f"{i:04d}.npz"
         chunks.append(path)
         if path.exists():
@@ -139,14 +147,14 @@ def make_pairs(teacher: MotionDenoiser, folder: Path, count: int, tokens: tuple[
         n = int(rng.integers(tokens[0], tokens[1] + 1))
         content = np.eye(c.num_contents, dtype=np.float32)[rng.integers(0, c.num_contents, CHUNK)]
         style = random_styles(rng, CHUNK, c.num_styles, c.normal_style)
+        keep = np.full(CHUNK, 1.0 if i < guided else 0.0, np.float32)
         noise = rng.standard_normal((CHUNK, n, c.latent)).astype(np.float32)
-        x0 = sample(guided_denoiser(teacher, content, style, cfg), noise.shape, TEACHER_STEPS, rng,
-                    x_start=noise.copy())
+        x0 = sample(guided_denoiser(teacher, content, style, cfg if i < guided else CFG(0.0, 0.0)), noise.shape,
+                    TEACHER_STEPS, rng, x_start=noise.copy())
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, noise=noise, content=content, style=style, x0=x0.astype(np.float32))
+        np.savez(tmp, noise=noise, content=content, style=style, keep=keep, x0=x0.astype(np.float32))
         tmp.replace(path)
-        print(f"pairs: chunk {i + 1}/{-(-count // CHUNK)} ({n} tokens), {(time.time() - t0) / 60:.1f} min",
-              flush=True)
+        print(f"pairs: chunk {i + 1}/{total} ({n} tokens), {(time.time() - t0) / 60:.1f} min", flush=True)
     return chunks
 
 
@@ -156,6 +164,8 @@ class PairSource:
 
     def __init__(self, chunks: list[Path], tokens_per_batch: int, device: torch.device, seed: int):
         self.data = [dict(np.load(p)) for p in chunks]
+        for d in self.data:  # chunks written before unconditional pairs existed are all guided
+            d.setdefault("keep", np.ones(len(d["noise"]), np.float32))
         self.budget, self.device, self.seed = tokens_per_batch, device, seed
 
     def __call__(self, step: int) -> dict:
@@ -169,13 +179,13 @@ class PairSource:
 def student_loss(net, b: dict, abar: torch.Tensor, self_share: float) -> torch.Tensor:
     noise, x0, content, style = b["noise"], b["x0"], b["content"], b["style"]
     bsz = len(noise)
-    ones = torch.ones(bsz, device=noise.device)
-    first = net(noise, torch.full((bsz,), float(FIRST_T), device=noise.device), content, ones, style, ones).float()
+    keep = b["keep"]  # 1: the guided sample of the action and style; 0: the unconditional one
+    first = net(noise, torch.full((bsz,), float(FIRST_T), device=noise.device), content, keep, style, keep).float()
     t = torch.randint(SECOND_T[0], SECOND_T[1] + 1, (bsz,), device=noise.device)
     a = abar[t].view(-1, 1, 1)
     own = (torch.rand(bsz, 1, 1, device=noise.device) < self_share).float()
     start = own * first.detach() + (1 - own) * x0
-    second = net(a.sqrt() * start + (1 - a).sqrt() * noise, t.float(), content, ones, style, ones).float()
+    second = net(a.sqrt() * start + (1 - a).sqrt() * noise, t.float(), content, keep, style, keep).float()
     loss = 0.0
     for pred in (first, second):
         loss = loss + F.mse_loss(pred, x0) + F.mse_loss(pred[:, 1:] - pred[:, :-1], x0[:, 1:] - x0[:, :-1])
@@ -232,11 +242,13 @@ def main(argv=None) -> int:
     teacher = load_teacher(args.teacher)
     pair_dir = args.out / "pairs"
     marker = pair_dir / "done.json"
-    if rank == 0 and not marker.exists():
+    wanted = -(-args.pairs // CHUNK) + -(-args.unconditional // CHUNK)
+    if rank == 0 and (not marker.exists() or len(json.loads(marker.read_text())["chunks"]) != wanted):
+        before = json.loads(marker.read_text())["minutes"] if marker.exists() else 0.0
         t0 = time.time()
-        chunks = make_pairs(teacher, pair_dir, args.pairs, tuple(args.tokens), args.seed, cfg)
+        chunks = make_pairs(teacher, pair_dir, args.pairs, tuple(args.tokens), args.seed, cfg, args.unconditional)
         marker.write_text(json.dumps({"chunks": [p.name for p in chunks],
-                                      "minutes": round((time.time() - t0) / 60, 1)}), encoding="utf-8")
+                                      "minutes": round(before + (time.time() - t0) / 60, 1)}), encoding="utf-8")
     if world > 1:
         torch.distributed.barrier()
     if launcher:
@@ -249,6 +261,7 @@ def main(argv=None) -> int:
                       checkpoint_minutes=args.checkpoint_minutes, fresh=args.fresh,
                       bf16=use_bf16(args.precision, device), name="student",
                       extra={"config": teacher.cfg.to_dict(), "pairs": len(chunks) * CHUNK,
+                             "unconditional_pairs": -(-args.unconditional // CHUNK) * CHUNK,
                              "pair_minutes": done["minutes"], "guidance": [cfg.text, cfg.style],
                              "second_t": DEFAULT_SECOND_T, "args": vars(args) | {
                                  "out": str(args.out), "teacher": str(args.teacher), "weights": str(args.weights)}})
