@@ -258,12 +258,20 @@ def main() -> int:
                      "reference_strength": model.reference_strength(), "seed": args.seed,
                      "solver": model.sampling_solver(None)},
     }
-    per_content = {}
-    pc, _ = ev.predict(embeddings=gen_emb)
+    per_content, per_style = {}, {}
+    pc, ps = ev.predict(embeddings=gen_emb)
+    _, real_ps = ev.predict(embeddings=real_emb)
     for c in sorted(set(contents)):
         sel = contents == c
         per_content[c] = {"takes": int(sel.sum()), "content_acc": float(np.mean(pc[sel] == c))}
+    for s in sorted(set(styles)):  # which styles the model does not render (the weakest figure)
+        sel = styles == s
+        read_as = [str(x) for x in ps[sel] if x != s]
+        per_style[s] = {"takes": int(sel.sum()), "style_acc": float(np.mean(ps[sel] == s)),
+                        "real_style_acc": float(np.mean(real_ps[sel] == s)),
+                        "read_as": max(set(read_as), key=read_as.count) if read_as else None}
     result["generated"]["per_content"] = per_content
+    result["generated"]["per_style"] = per_style
 
     r, g, h = result["real"], result["generated"], result["held_out_prompts"]
     a = result["real_through_autoencoder"]
@@ -285,6 +293,9 @@ def main() -> int:
           f"(target >= 0.95); FID ratio (half vs half): {g['fid_half_vs_real_half'] / max(rr_fid, 1e-9):.2f} "
           f"(target <= 2)")
     print("per content (generated):", ", ".join(f"{c} {v['content_acc']:.2f}" for c, v in per_content.items()))
+    print("per style (generated / real; most often read as):", ", ".join(
+        f"{s} {v['style_acc']:.2f}/{v['real_style_acc']:.2f}" + (f" ({v['read_as']})" if v["read_as"] else "")
+        for s, v in per_style.items()))
     print(f"generation: {per_clip * 1000:.0f} ms per clip")
     if args.action_seeds:
         result["every_action"] = every_action(model, encoder, ev, ds, args.action_seeds, args.seed)

@@ -137,6 +137,7 @@ METHODS = {  # name -> compose() arguments ("one_prompt": baseline a's single pr
     "shared x_t": {"settings": ComposeSettings(context="shared")},
     "one prompt": {"one_prompt": True},
     "independent": {"method": "independent"},
+    "fast": {"solver": "distilled"},  # composed with the distilled 2-step student (Fast Preview)
 }
 LONG_VARIANTS = {"freenoise": ComposeSettings(),  # the default: whole-window shuffles
                  "freenoise b16": ComposeSettings(shuffle_block=16),  # FreeNoise's small blocks
@@ -303,7 +304,16 @@ def speed(model, encoder, repeats: int) -> dict:
         t0 = time.perf_counter()
         model.generate(req, encoder)
         single.append(time.perf_counter() - t0)
+    fast = []
+    if model.distilled is not None:
+        compose(model, tl, seed=0, encoder=encoder, solver="distilled")
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            compose(model, tl, seed=i, encoder=encoder, solver="distilled")
+            fast.append(time.perf_counter() - t0)
     return {"timeline_12s_median_s": statistics.median(times), "timeline_12s_best_s": min(times),
+            "timeline_12s_fast_median_s": statistics.median(fast) if fast else None,
+            "timeline_12s_fast_best_s": min(fast) if fast else None,
             "single_10s_median_s": statistics.median(single),
             "frame_rows_per_timeline": evals, "frame_rows_single_10s": 3 * 300 * int(model.defaults["steps"])}
 
@@ -316,6 +326,8 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--skip-long", action="store_true", help="skip the FreeNoise check")
+    p.add_argument("--methods", default=",".join(METHODS),
+                   help=f"comma-separated subset of: {', '.join(METHODS)}")
     p.add_argument("--out", type=Path, default=cache_dir() / "bench" / "timeline_quality.json")
     args = p.parse_args()
 
@@ -326,7 +338,12 @@ def main() -> int:
     ds = pipeline.load_or_build()
     fps = model.fps
     seeds = list(range(args.seeds))
-    methods = tuple(METHODS)
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        p.error(f"unknown method(s) {', '.join(unknown)}")
+    if model.distilled is None:
+        methods = tuple(m for m in methods if "solver" not in METHODS[m])
     stats = {m: {"top1": [], "topk": [], "acc": [], "jerk": [], "bskate": [], "pops": [], "skate": [],
                  "jitter": [], "seconds": []}
              for m in methods}
@@ -420,6 +437,9 @@ def main() -> int:
           f"median {sp['timeline_12s_median_s']:.2f} s, best {sp['timeline_12s_best_s']:.2f} s (target <= 1.5 s); "
           f"10 s single prompt in the same run {sp['single_10s_median_s']:.2f} s; network frame-rows "
           f"{sp['frame_rows_per_timeline']} vs {sp['frame_rows_single_10s']}")
+    if sp["timeline_12s_fast_median_s"] is not None:
+        print(f"  the same with the fast sampler (2 distilled steps): median {sp['timeline_12s_fast_median_s']:.2f} s, "
+              f"best {sp['timeline_12s_fast_best_s']:.2f} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
