@@ -17,6 +17,7 @@ Measures, on this machine's CPU with onnxruntime limited to --threads:
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import statistics
 import sys
@@ -82,15 +83,23 @@ def main() -> int:
     load_s = time.perf_counter() - t0
     request = GenerationRequest("a person walks forward and waves with the right hand", args.seconds,
                                 {"happy": 0.7}, seed=0)
+    fresh = itertools.count()
+
+    def new_prompt(r: GenerationRequest) -> GenerationRequest:
+        """The same request with a prompt the text encoder has not read yet (it remembers
+        recent prompts: a slider change re-reads the same one for free)."""
+        return replace(r, prompt=f"{r.prompt}, take {next(fresh)}")
+
     model.generate(request, encoder)  # warm-up
-    total = timed(lambda: model.generate(request, encoder), args.repeats)
-    fast_total = fast_steps = None
+    total = timed(lambda: model.generate(new_prompt(request), encoder), args.repeats)
+    fast_total = fast_same = fast_steps = None
     if model.distilled is not None:
         fast_request = replace(request, solver="distilled")
         fast_steps = model.sampling_steps(None, "distilled")
         model.generate(fast_request, encoder)
-        fast_total = timed(lambda: model.generate(fast_request, encoder), args.repeats * 4)
-    text = timed(lambda: encoder.encode([request.prompt]), args.repeats)
+        fast_total = timed(lambda: model.generate(new_prompt(fast_request), encoder), args.repeats * 4)
+        fast_same = timed(lambda: model.generate(fast_request, encoder), args.repeats * 4)
+    text = timed(lambda: encoder.encode([new_prompt(request).prompt]), args.repeats * 2)
 
     frames = model.frames_for(args.seconds)
     steps = int(model.defaults["steps"])
@@ -119,6 +128,8 @@ def main() -> int:
         fast_med = statistics.median(fast_total)
         print(f"  fast sampler ({fast_steps} distilled steps, one row): end to end median {fast_med * 1000:.1f} ms, "
               f"best {min(fast_total) * 1000:.1f} ms ({med / fast_med:.1f}x faster than the full sampler)")
+        print(f"  fast sampler, prompt read before (a slider change): end to end median "
+              f"{statistics.median(fast_same) * 1000:.1f} ms, best {min(fast_same) * 1000:.1f} ms")
     if base is not None:
         print(f"  baseline, ONE guided step of an MDM-shaped transformer (8 x d512, {BASELINE_FRAMES} frames, "
               f"batch 2): median {base * 1000:.1f} ms")
@@ -126,7 +137,7 @@ def main() -> int:
               f"our step costs {statistics.median(step) / base:.2f} of it")
         if fast_total is not None:
             print(f"  fast sampler end to end / baseline step: {statistics.median(fast_total) / base:.2f} "
-                  "(target <= 0.33)")
+                  f"(target <= 0.33); prompt read before: {statistics.median(fast_same) / base:.2f}")
     print(f"  model load (verify + sessions): {load_s:.2f} s")
     print(f"  peak RSS: {rss_gb:.2f} GB   target <= 1 GB")
     return 0

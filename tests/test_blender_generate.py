@@ -244,6 +244,7 @@ def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):
     ("end_before_start", "is not after its start"),
     ("no_parts", "no body parts"),
     ("no_weights", "no motion model"),
+    ("fast_path", "Fast Preview samples whole timelines without paths"),
 ])
 def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp_path, case, message):
     bpy = blender
@@ -275,11 +276,43 @@ def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp
         seg.parts = set()
     elif case == "no_weights":
         monkeypatch.setenv("CADENCE_WEIGHTS_DIR", str(tmp_path))
+    elif case == "fast_path":
+        s.fast_preview = True
+        data = bpy.data.curves.new("Path", 'CURVE')
+        spline = data.splines.new('POLY')
+        spline.points.add(1)
+        spline.points[1].co = (0.0, -3.0, 0.0, 1.0)
+        curve = bpy.data.objects.new("Path", data)
+        bpy.context.scene.collection.objects.link(curve)
+        seg.path = curve
     before = fingerprint(bpy)
     with pytest.raises(RuntimeError, match="(?i)" + message):
         bpy.ops.cadence.generate()
     assert fingerprint(bpy) == before
     assert obj.animation_data is None or obj.animation_data.action is None
+
+
+def test_fast_preview_samples_one_prompt_with_the_student(blender, weights, monkeypatch):
+    from cadence.blender import prompt_generation
+    bpy = blender
+    obj = setup_rig(bpy)
+    s = bpy.context.scene.cadence
+    add_prompt(bpy, "a person walks forward", 1, 61)
+    s.fast_preview, s.steps = True, 0
+    seen = []
+    real = prompt_generation.run_generation
+    monkeypatch.setattr(prompt_generation, "run_generation",
+                        lambda spec, *a, **k: seen.append(spec.solver) or real(spec, *a, **k))
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    assert seen == ["distilled"]
+    assert s.result.frames == 60 and obj.animation_data.action == s.preview_action
+    hips = [f for f in fcurves(s.preview_action) if f.data_path == 'pose.bones["Hips"].location']
+    assert max(abs(f.keyframe_points[-1].co[1] - f.keyframe_points[0].co[1]) for f in hips) > 0.1  # it walks
+    s.text_guidance = 4.0  # the student has the default strengths built in: a report, nothing changed
+    before = fingerprint(bpy)
+    with pytest.raises(RuntimeError, match="built in"):
+        bpy.ops.cadence.generate()
+    assert fingerprint(bpy) == before
 
 
 def test_generate_failure_after_sampling_changes_nothing(blender, weights):
