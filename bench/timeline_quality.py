@@ -392,8 +392,8 @@ def main() -> int:
                    "foot_skating": float(np.mean(s["skate"])),
                    "jitter": float(np.mean(s["jitter"])), "seconds_per_timeline": float(np.mean(s["seconds"]))}
                for m, s in stats.items()}
-    n_seg = len(stats["composed"]["top1"])
-    n_bound = len(stats["composed"]["acc"])
+    n_seg = len(stats[methods[0]]["top1"])
+    n_bound = len(stats[methods[0]]["acc"])
     print(f"\ntimeline quality: {len(TIMELINES)} timelines x {len(seeds)} seeds = {n_seg} labelled segments, "
           f"{n_bound} boundaries (evaluator {args.evaluator})")
     widths = tuple(max(11, len(m) + 2) for m in methods)
