@@ -190,12 +190,12 @@ KEYS = ("speak_pause", "corr_loud", "beat_align_0.3", "beat_align_0.1")
 
 
 def run(model, clips, seeds: int, beat: BeatSettings | None, label: str,
-        activity: ActivitySettings | None = None) -> dict:
+        activity: ActivitySettings | None = None, solver: str | None = None) -> dict:
     rows = []
     for name, audio in clips:
         for seed in range(seeds):
             r = generate_gestures(audio, words=[], semantic_amount=0.0, seed=seed, model=model, beat=beat,
-                                  activity=activity)
+                                  activity=activity, solver=solver)
             pos = r.motion.positions()
             fps = r.motion.fps
             frames = len(pos)
@@ -209,6 +209,7 @@ def run(model, clips, seeds: int, beat: BeatSettings | None, label: str,
     summary["speak_pause_min"] = float(np.nanmin([r["speak_pause"] for r in rows]))
     print(f"  {label:28s} " + "  ".join(f"{k} {summary[k]:.3f}/{summary[k + '_shifted']:.3f}" for k in KEYS)
           + f"  jitter {summary['jitter']:.1f} skate {summary['foot_skating']:.3f} drift {summary['drift_m']:.3f}"
+          + f"  sampling {summary['sampling_s']:.2f} s a clip"
           + f"  (min speak/pause {summary['speak_pause_min']:.2f}, min corr {summary['corr_loud_min']:.2f};"
           + f" beats exactly on the onsets would score 1 against shifted {summary['ceiling_0.3_shifted']:.3f}"
           + f" / {summary['ceiling_0.1_shifted']:.3f})",
@@ -227,6 +228,7 @@ def main() -> int:
     p.add_argument("--without-activity", action="store_true",
                    help="also run with the activity envelope off (the earlier behaviour)")
     p.add_argument("--iterations", type=int, default=None, help="beat guidance iterations")
+    p.add_argument("--fast", action="store_true", help="also sample with the fast (distilled) student")
     for name, default in vars(ActivitySettings()).items():
         if name != "enabled":
             p.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
@@ -244,6 +246,9 @@ def main() -> int:
     for label, clips in sets:
         if clips:
             out[label] = run(model, clips, args.seeds, beat, label, activity)
+            if args.fast:
+                out[label + ", fast sampler"] = run(model, clips, args.seeds, beat, label + " (fast)", activity,
+                                                    "distilled")
             if args.without_activity:
                 out[label + ", no activity envelope"] = run(model, clips, args.seeds, beat, label + " (no envelope)",
                                                             ActivitySettings(enabled=False))

@@ -84,7 +84,8 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
         float(semantic_amount), float(beat_strength), int(seed), int(settings.steps) or None,
         weights_dir(context) or None, int(getattr(prefs, "threads", 0)) or None,
         str(getattr(prefs, "device", 'AUTO')), scene_fps(context.scene), face is not None,
-        dict(face_emotions or {}), mode=mode.lower())
+        dict(face_emotions or {}), mode=mode.lower(),
+        solver="distilled" if settings.fast_preview and mode == 'SPEAKING' else None)
     run = RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
                          RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                          bool(settings.allow_driven), bool(settings.play_preview))

@@ -87,3 +87,20 @@ def test_panel_fills_the_gesture_operator(blender, clip):
     values = operator_values(blender.context, action)
     assert values["semantic"] == pytest.approx(0.8) and values["transcript"] == "hello there"
     assert values["filepath"] == str(clip) and values["start_frame"] == blender.context.scene.frame_start
+
+
+def test_fast_preview_samples_speaking_gestures_with_the_student(blender, weights, clip):
+    from cadence.blender.gesture import prepare_gestures
+    bpy = blender
+    bpy.context.scene.render.fps = 30
+    obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
+    s = bpy.context.scene.cadence
+    s.target, s.steps = obj, 0
+    s.audio_source, s.audio_path = 'FILE', str(clip)
+    s.fast_preview = True
+    spec, _, _ = prepare_gestures(bpy.context, recognise=False, mode='SPEAKING')
+    assert spec.solver == "distilled"
+    listener, _, _ = prepare_gestures(bpy.context, recognise=False, mode='LISTENING')
+    assert listener.solver is None  # the listener's idle and nods keep the full model
+    assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
+    assert s.result.frames == 75 and obj.animation_data.action == s.preview_action

@@ -49,6 +49,33 @@ def test_cli_writes_a_bvh_as_long_as_the_audio(clip, tmp_path, capsys):
     assert '"beat"' in tl.read_text()
 
 
+def test_fast_gestures_follow_the_voice_like_the_full_sampler(clip, tmp_path, capsys):
+    from cadence.inference.motion.model import STUDENT, MotionModel
+    session = MotionModel.load()._network(STUDENT)
+    rows = []
+    real_run = session.run
+
+    def counting(outputs, feeds):
+        rows.append(len(feeds["x"]))
+        return real_run(outputs, feeds)
+
+    session.run = counting  # the module-cached model's student: restored below
+    try:
+        fast = generate_gestures(clip, words=[], semantic_amount=0.0, seed=0, solver="distilled").motion
+    finally:
+        del session.run
+    assert 1 <= len(rows) <= 4  # 2 steps (a call per window group), not the full sampler's 4 x 3 rows
+    full = generate_gestures(clip, words=[], semantic_amount=0.0, seed=0).motion
+    wrist = JOINT_NAMES.index("right_wrist")
+    speed = [np.linalg.norm(np.diff(m.positions()[:, wrist], axis=0), axis=1).mean() for m in (fast, full)]
+    assert fast.num_frames == full.num_frames == 90 and 0.5 < speed[0] / speed[1] < 2.0  # as lively
+    out = tmp_path / "fast.bvh"
+    assert main(["gesture", "--audio", str(clip), "--no-words", "--fast", "--out", str(out)]) == 0
+    assert read_bvh(out).num_frames == 90
+    assert main(["gesture", "--audio", str(clip), "--listen", "--fast", "--out", str(tmp_path / "l.bvh")]) == 2
+    assert "drop --fast" in capsys.readouterr().err and not (tmp_path / "l.bvh").exists()
+
+
 def test_words_place_semantic_gestures_and_style_is_estimated(clip):
     audio = load_audio(clip)
     words = [W("hello", 0.4, 0.7), W("thank", 1.6, 1.8), W("you", 1.8, 2.0)]

@@ -241,7 +241,8 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
                       beat: BeatSettings | None = None, seed: int = 0, steps: int | None = None,
                       timeline: Timeline | None = None, activity: ActivitySettings | None = None,
                       model=None, encoder=None, weights_dir: str | os.PathLike | None = None,
-                      progress: Callable[[float], bool | None] | None = None) -> GestureResult:
+                      progress: Callable[[float], bool | None] | None = None,
+                      solver: str | None = None) -> GestureResult:
     """Body gestures for a speech recording.
 
     ``transcript``: the text that was spoken (aligned to the audio) or None (recognised
@@ -251,7 +252,8 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     ``beat``: the beat guidance settings (``BeatSettings(scale=0)`` turns it off);
     ``activity``: the activity envelope (arms rest in pauses, larger when louder;
     ``ActivitySettings(enabled=False)`` turns it off);
-    ``steps``: DDIM steps (default :data:`GESTURE_STEPS`);
+    ``steps``: DDIM steps (default :data:`GESTURE_STEPS`; with ``solver="distilled"``, the
+    fast student's, default 2: docs/gesture.md, "The fast sampler");
     ``timeline``: the animator's own prompts (e.g. a walk on the legs), composed with
     the gestures; the character stays in place only where it does not move the legs.
     ``progress(fraction)`` returning False cancels (GenerationCancelled).
@@ -310,8 +312,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
 
     # From noise: the beat guidance shapes the arms, and a recorded take's own rhythm
     # would fight it.
-    result = compose(model, plan.timeline, seed=seed, steps=steps or GESTURE_STEPS, styles=styles,
-                     encoder=encoder, progress=step, guidance=guidance, reference_strength=1.0)
+    fast = solver == "distilled"
+    result = compose(model, plan.timeline, seed=seed, steps=steps or (None if fast else GESTURE_STEPS),
+                     styles=styles, encoder=encoder, progress=step, guidance=guidance, reference_strength=1.0,
+                     solver=solver)
     timings["sampling"] = time.perf_counter() - t0
     motion = result.motion
     t0 = time.perf_counter()

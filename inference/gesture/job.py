@@ -36,6 +36,7 @@ class GestureSpec:
     face_emotions: dict[str, float] = field(default_factory=dict)
     variations: int = 1                      # GenerationJob reads it; gestures make one
     mode: str = "speaking"                   # or "listening": the other character, nodding to this voice
+    solver: str | None = None                # "distilled": the fast 2-step student (speaking only)
 
 MODES = ("speaking", "listening")
 
@@ -76,7 +77,7 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
                                semantic_amount=spec.semantic_amount,
                                beat=BeatSettings(scale=spec.beat_strength), seed=spec.seed,
                                steps=spec.steps, model=model, weights_dir=spec.weights_dir,
-                               progress=lambda f: fraction((1.0 - face_share) * f))
+                               progress=lambda f: fraction((1.0 - face_share) * f), solver=spec.solver)
     face = None
     if spec.face:
         from ..face.generate import generate_face
