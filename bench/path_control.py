@@ -95,6 +95,7 @@ def main() -> int:
     p.add_argument("--weights", type=Path, default=None)
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--fast", action="store_true", help="sample with the fast (distilled) student")
     p.add_argument("--evaluator", type=Path, default=DEFAULT_OUT)
     args = p.parse_args()
     model = MotionModel.load(args.weights, threads=2)
@@ -112,7 +113,8 @@ def main() -> int:
             follow = PathFollow(path, model.normalizer, model.fps)
             tl = Timeline([Track([Segment(prompt, 0.0, float(seconds), style=dict(styles))])])
             t0 = time.perf_counter()
-            r = compose(model, tl, seed=seed, steps=args.steps, path=follow)
+            r = compose(model, tl, seed=seed, steps=args.steps, path=follow,
+                        solver="distilled" if args.fast else None)
             keep = follow.trimmed(r)  # as the command line does: the clip ends after the arrival
             r.motion, r.features = r.motion.slice(0, keep), r.features[:keep]
             dt = time.perf_counter() - t0

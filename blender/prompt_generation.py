@@ -57,9 +57,8 @@ def prepare_generation(context: bpy.types.Context, only_active: bool = False
     settings, obj, info = check_can_start(context)
     build = build_timeline(settings, context.scene, info.styles)
     keep = active_prompt_keep(context, build) if only_active else None
-    if settings.fast_preview and (keep is not None or build.path is not None):
-        raise InputError("Fast Preview samples whole timelines without paths: turn it off to walk a path "
-                         "or to regenerate one prompt")
+    if settings.fast_preview and keep is not None:
+        raise InputError("Fast Preview samples whole timelines: turn it off to regenerate one prompt")
     prefs = get_preferences(context)
     device = str(getattr(prefs, "device", 'AUTO'))
     if device == 'CUDA':  # say so now rather than after the model loads in the worker

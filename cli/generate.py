@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="sampling steps (default from the model)")
     p.add_argument("--fast", action="store_true",
                    help="the 2-step distilled sampler: several times faster, for previews and drafts "
-                        "(guidance fixed at the model's; not with --path)")
+                        "(guidance fixed at the model's)")
     p.add_argument("--text-guidance", type=float, default=None, help="how strongly to follow the prompt")
     p.add_argument("--style-guidance", type=float, default=None, help="how strongly to apply the sliders")
     p.add_argument("--reference-strength", type=float, default=None, metavar="S",
@@ -74,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--out is required")
     if args.prompt is not None and args.timeline is not None:
         raise CliError("--prompt and --timeline are mutually exclusive: give one")
-    if args.fast and args.path is not None:
-        raise CliError("--fast does not walk paths: drop --fast to follow --path")
     if args.timeline is not None:
         if args.path is not None:
             raise CliError('--path goes with --prompt; in a timeline file a segment carries its own '
@@ -202,7 +200,7 @@ def run_path(args: argparse.Namespace, model) -> int:
             r = compose(model, timeline, seed=args.seed + i, steps=args.steps,
                         text_guidance=args.text_guidance, style_guidance=args.style_guidance,
                         styles=styles, foot_lock=args.foot_lock, reference_strength=args.reference_strength,
-                        path=follow)
+                        path=follow, solver="distilled" if args.fast else None)
             if args.seconds is None:  # untimed: the clip ends just after the arrival
                 keep = follow.trimmed(r)
                 r.motion, r.features = r.motion.slice(0, keep), r.features[:keep]
@@ -238,8 +236,6 @@ def run_timeline(args: argparse.Namespace, model) -> int:
         styles = parse_styles(args.style)
         model.style_vector(styles)  # unknown names fail before any work
         walking = [i for i, seg in enumerate(timeline.segments()) if seg.path is not None]
-        if walking and args.fast:
-            raise CliError("--fast does not walk paths: drop --fast for a timeline with a \"path\"")
         results = []
         for i in range(args.variations):
             follow = None

@@ -244,7 +244,6 @@ def test_worker_thread_result_is_applied_on_the_main_thread(blender, weights):
     ("end_before_start", "is not after its start"),
     ("no_parts", "no body parts"),
     ("no_weights", "no motion model"),
-    ("fast_path", "Fast Preview samples whole timelines without paths"),
 ])
 def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp_path, case, message):
     bpy = blender
@@ -276,15 +275,6 @@ def test_bad_inputs_report_and_change_nothing(blender, weights, monkeypatch, tmp
         seg.parts = set()
     elif case == "no_weights":
         monkeypatch.setenv("CADENCE_WEIGHTS_DIR", str(tmp_path))
-    elif case == "fast_path":
-        s.fast_preview = True
-        data = bpy.data.curves.new("Path", 'CURVE')
-        spline = data.splines.new('POLY')
-        spline.points.add(1)
-        spline.points[1].co = (0.0, -3.0, 0.0, 1.0)
-        curve = bpy.data.objects.new("Path", data)
-        bpy.context.scene.collection.objects.link(curve)
-        seg.path = curve
     before = fingerprint(bpy)
     with pytest.raises(RuntimeError, match="(?i)" + message):
         bpy.ops.cadence.generate()
@@ -435,3 +425,9 @@ def test_regenerate_only_the_active_prompt(blender, weights):
     # A longer timeline cannot keep the old take.
     s.tracks[0].segments[0].frame_end = 151
     assert "length changed" in logic.regenerate_state(bpy.context).reason
+    s.tracks[0].segments[0].frame_end = 121
+    s.fast_preview = True  # the student samples whole timelines, not one prompt inside a kept take
+    before = fingerprint(bpy)
+    with pytest.raises(RuntimeError, match="Fast Preview samples whole timelines"):
+        bpy.ops.cadence.generate(only_active=True)
+    assert fingerprint(bpy) == before

@@ -143,12 +143,18 @@ def test_cli_fast(tmp_path):
     assert r.returncode == 0, r.stderr
     path = tmp_path / "path.json"
     path.write_text('{"points": [[0, 0], [0, -3]]}')
+    walked = tmp_path / "walked.bvh"
+    r = subprocess.run([sys.executable, str(ROOT / "cadence"), "generate", "--prompt", "a person walks",
+                        "--path", str(path), "--fast", "--out", str(walked)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert walked.exists()
     bad = tmp_path / "bad.bvh"
     r = subprocess.run([sys.executable, str(ROOT / "cadence"), "generate", "--prompt", "a person walks",
-                        "--path", str(path), "--fast", "--out", str(bad)], capture_output=True, text=True)
+                        "--fast", "--text-guidance", "4", "--out", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and not bad.exists()
-    assert r.stderr.strip().splitlines() == ["cadence generate: error: --fast does not walk paths: "
-                                             "drop --fast to follow --path"]
+    assert r.stderr.strip().splitlines() == ["cadence generate: error: the fast (distilled) sampler has text "
+                                             "guidance 2.5 built in (got 4): use the full sampler for other "
+                                             "strengths"]
 
 
 def test_timelines_sample_with_the_student_one_row_per_window(model, monkeypatch):
@@ -167,12 +173,25 @@ def test_timelines_sample_with_the_student_one_row_per_window(model, monkeypatch
         compose(model, timeline, seed=0, solver="distilled", reference_strength=0.5)
 
 
-def test_jobs_refuse_the_student_for_paths_and_partial_regeneration(model):
+def test_paths_are_followed_with_the_student(model):
+    from cadence.inference.motion.compose import compose
+    from cadence.inference.motion.path_follow import PathFollow
+    from cadence.inference.motion.timeline import Segment, Timeline, Track
+    from cadence.motion.ground_path import GroundPath
+    path = GroundPath(np.array([[0.0, 0.0], [0.0, -4.0], [3.0, -4.0]]))
+    follow = PathFollow(path, model.normalizer, model.fps)
+    tl = Timeline([Track([Segment("a person walks", 0.0, 7.0)])])
+    r = compose(model, tl, seed=0, path=follow, solver="distilled")
+    xy = r.motion.root_positions[:, :2]
+    assert path.distance_to(xy).mean() < 0.10 and np.linalg.norm(xy[-1] - path.points[-1]) < 0.5
+
+
+def test_jobs_refuse_the_student_for_partial_regeneration(model):
     from cadence.inference.motion.timeline import parse_stmc
     from cadence.inference.runtime.jobs import GenerationSpec, run_generation
     one = parse_stmc("a person waves # 0 # 2 # all\n")
     result = run_generation(GenerationSpec(one, solver="distilled", steps=2))
     assert result.motions[0].num_frames == 60
     features = result.features[0]
-    with pytest.raises(GenerationError, match="Fast Preview samples whole timelines without paths"):
+    with pytest.raises(GenerationError, match="Fast Preview samples whole timelines"):
         run_generation(GenerationSpec(one, solver="distilled", keep=([0], features)))

@@ -61,7 +61,7 @@ class GenerationSpec:
     # metres). A path without times is walked at a steady pace from the segment's start to
     # its end (docs/path_control.md, "In Blender").
     path: tuple[int, GroundPath] | None = None
-    solver: str | None = None             # "distilled": the fast 2-step student (no paths, no keep)
+    solver: str | None = None             # "distilled": the fast 2-step student (not with keep)
 
 
 @dataclass
@@ -189,9 +189,8 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
         motions = [r.motion for r in results]
         features = [r.features for r in results]
         matches, truncated, device = [results[0].matches], results[0].truncated, results[0].device
-    elif solver == "distilled" and (spec.keep is not None or path is not None):
-        raise GenerationError("Fast Preview samples whole timelines without paths: turn it off to walk a path "
-                              "or to regenerate one prompt")
+    elif solver == "distilled" and spec.keep is not None:
+        raise GenerationError("Fast Preview samples whole timelines: turn it off to regenerate one prompt")
     else:
         motions, features, matches, truncated, device = [], [], [], False, "CPU"
         for i in range(variations):
