@@ -1,7 +1,9 @@
 """Distil the shipped 10-step, 3-row guided sampler into a 2-step, 1-row student.
 
-    .venv/bin/python training/train.py distill             # ~12 min pairs + ~35 min training
-    .venv/bin/python training/train.py distill --export    # then: weights/motion_fast.onnx
+    .venv/bin/python training/train.py warm-start          # the shipped denoiser as the teacher
+    .venv/bin/python training/train.py distill --minutes 35                     # ~19 min pairs + 35 min
+    .venv/bin/python training/train.py distill --unconditional 640 --minutes 55  # + gap pairs, 20 min more
+    .venv/bin/python training/train.py distill --export    # weights/motion_fast.onnx (the shipped recipe)
 
 Why: the live slider preview (issue 19, item 5) wants a 10 s clip in a third of ONE
 guided step of an MDM-sized transformer; the teacher needs 10 steps x 3 condition rows.
