@@ -15,7 +15,7 @@ the predictions computed in one batched call; only those with a non-zero weight 
 Weights may also carry a distilled student (``motion_fast.onnx``, the ``fast`` entry of
 the metadata; training/distill_motion.py): the same network trained to give the guided
 10-step result in 2 steps of one row, at the guidance it was distilled with. It runs
-when the request's solver is "distilled" (``--solver distilled``, Blender's Fast
+when the request's solver is "distilled" (``cadence generate --fast``, Blender's Fast
 Preview) or when the model names it as its default solver.
 """
 from __future__ import annotations
