@@ -149,6 +149,7 @@ class CadenceResult(bpy.types.PropertyGroup):
     seconds_taken: bpy.props.FloatProperty(name="Time Taken", unit='TIME_ABSOLUTE',
                                            description="How long the generation took")
     device: bpy.props.StringProperty(name="Device", description="Where the model ran (CPU or CUDA)")
+    fast: bpy.props.BoolProperty(name="Fast Preview", description="Sampled with the fast (distilled) model")
     variations: bpy.props.IntProperty(name="Variations", description="Variations generated")
     seed: bpy.props.IntProperty(name="Seed", description="Seed of the first variation")
     readings: bpy.props.StringProperty(

@@ -45,7 +45,7 @@ def finish_run(context: bpy.types.Context, run: RunContext, result: JobResult) -
     motion = result.motions[0]
     r = settings.result
     r.frames, r.seconds = motion.num_frames, motion.duration
-    r.seconds_taken, r.device = result.seconds_taken, result.device
+    r.seconds_taken, r.device, r.fast = result.seconds_taken, result.device, result.fast
     r.variations, r.seed, r.token = len(result.motions), result.seed, run.token
     r.readings = "\n".join(prompt_readings(result))
     settings.variation_index = 0

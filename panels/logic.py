@@ -115,7 +115,8 @@ def summary_lines(context: bpy.types.Context) -> list[str]:
     r = settings_of(context).result
     if r.frames <= 0:
         return []
-    lines = [f"{r.seconds:.1f} s, {r.frames} frames", f"Took {r.seconds_taken:.1f} s on {r.device or 'CPU'}"]
+    took = f"Took {r.seconds_taken:.1f} s on {r.device or 'CPU'}" + (", Fast Preview" if r.fast else "")
+    lines = [f"{r.seconds:.1f} s, {r.frames} frames", took]
     if r.variations > 1:
         lines.append(f"{r.variations} variations, seeds {r.seed}-{r.seed + r.variations - 1}")
     else:

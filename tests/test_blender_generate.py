@@ -47,6 +47,7 @@ def test_generate_preview_variations_bake(blender, weights):
     assert r.readings.startswith("'a person walks forward' as walk (")  # how the prompt was read
     from cadence.panels import logic
     assert "Read 'a person walks forward' as walk" in " ".join(logic.summary_lines(bpy.context))
+    assert "Fast Preview" not in " ".join(logic.summary_lines(bpy.context))
     curves = fcurves(preview)
     assert {"Hips", "LeftUpLeg", "RightArm"} <= keyed_bones(preview)
     hips_loc = [f for f in curves if f.data_path == 'pose.bones["Hips"].location']
@@ -296,6 +297,8 @@ def test_fast_preview_samples_one_prompt_with_the_student(blender, weights, monk
     assert bpy.ops.cadence.generate() == {'FINISHED'}
     assert seen == ["distilled"]
     assert s.result.frames == 60 and obj.animation_data.action == s.preview_action
+    from cadence.panels import logic
+    assert "Fast Preview" in logic.summary_lines(bpy.context)[1]  # the animator sees which model ran
     hips = [f for f in fcurves(s.preview_action) if f.data_path == 'pose.bones["Hips"].location']
     assert max(abs(f.keyframe_points[-1].co[1] - f.keyframe_points[0].co[1]) for f in hips) > 0.1  # it walks
     s.text_guidance = 4.0  # the student has the default strengths built in: a report, nothing changed

@@ -103,4 +103,4 @@ def test_fast_preview_samples_speaking_gestures_with_the_student(blender, weight
     listener, _, _ = prepare_gestures(bpy.context, recognise=False, mode='LISTENING')
     assert listener.solver is None  # the listener's idle and nods keep the full model
     assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
-    assert s.result.frames == 75 and obj.animation_data.action == s.preview_action
+    assert s.result.frames == 75 and obj.animation_data.action == s.preview_action and s.result.fast

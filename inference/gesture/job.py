@@ -91,7 +91,7 @@ def run_gestures(spec: GestureSpec, progress: ProgressFn | None = None) -> Gestu
                             spec.seed, [result.features], result.plan.timeline, face=face,
                             semantic=semantic, styles=dict(result.styles),
                             styles_estimated=result.style_estimate is not None,
-                            warnings=list(result.warnings))
+                            warnings=list(result.warnings), fast=spec.solver == "distilled")
 
 
 def _run_listening(spec: GestureSpec, audio, model, fraction, t0: float) -> GestureJobResult:

@@ -75,6 +75,7 @@ class JobResult:
     seed: int = 0
     features: list = field(default_factory=list)  # per variation (frames, F) at the model's rate
     timeline: Timeline | None = None
+    fast: bool = False                    # sampled with the fast (distilled) student
 
 
 def prompt_readings(result: JobResult) -> list[str]:
@@ -210,7 +211,7 @@ def run_generation(spec: GenerationSpec, progress: ProgressFn | None = None) -> 
     if spec.fps and spec.fps > 0:
         motions = [m.resample(float(spec.fps)) for m in motions]
     return JobResult(motions, time.perf_counter() - t0, device, matches, truncated, model.fps, spec.seed,
-                     features, timeline)
+                     features, timeline, fast=solver == "distilled")
 
 
 class GenerationJob:
