@@ -10,6 +10,7 @@ from ..blender.object_targets import timeline_frames
 from ..blender.panel_settings import effective_target, settings_of
 from ..blender.scene import scene_fps
 from ..timeline_properties import TARGET_KIND_ITEMS
+from .list_items import remove_active
 
 LOOK_SECONDS = 2.0
 
@@ -58,13 +59,8 @@ class CADENCE_OT_target_remove(bpy.types.Operator):
         return len(context.scene.cadence.targets) > 0
 
     def execute(self, context):
-        settings = settings_of(context)
-        if not len(settings.targets):
-            return {'CANCELLED'}
-        index = min(settings.active_target_index, len(settings.targets) - 1)
-        settings.targets.remove(index)
-        settings.active_target_index = max(0, min(index, len(settings.targets) - 1))
-        return {'FINISHED'}
+        removed = remove_active(settings_of(context), "targets", "active_target_index")
+        return {'FINISHED'} if removed else {'CANCELLED'}
 
 
 classes = (CADENCE_OT_target_add, CADENCE_OT_target_remove)

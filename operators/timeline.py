@@ -11,6 +11,7 @@ import bpy
 from ..blender.panel_settings import effective_target, model_info, settings_of
 from ..blender.scene import scene_fps
 from ..blender.sliders import reset_sliders, sync_scene_sliders
+from .list_items import move_active, remove_active
 
 DEFAULT_PROMPT_SECONDS = 4.0
 
@@ -96,12 +97,8 @@ class CADENCE_OT_track_remove(bpy.types.Operator):
         return len(context.scene.cadence.tracks) > 0
 
     def execute(self, context):
-        settings = settings_of(context)
-        if _active_track(settings) is None:
-            return {'CANCELLED'}
-        settings.tracks.remove(settings.active_track_index)
-        settings.active_track_index = max(0, min(settings.active_track_index, len(settings.tracks) - 1))
-        return {'FINISHED'}
+        removed = remove_active(settings_of(context), "tracks", "active_track_index")
+        return {'FINISHED'} if removed else {'CANCELLED'}
 
 
 class CADENCE_OT_track_move(bpy.types.Operator):
@@ -120,14 +117,8 @@ class CADENCE_OT_track_move(bpy.types.Operator):
         return len(context.scene.cadence.tracks) > 1
 
     def execute(self, context):
-        settings = settings_of(context)
-        i = settings.active_track_index
-        j = i - 1 if self.direction == 'UP' else i + 1
-        if not 0 <= j < len(settings.tracks):
-            return {'CANCELLED'}
-        settings.tracks.move(i, j)
-        settings.active_track_index = j
-        return {'FINISHED'}
+        moved = move_active(settings_of(context), "tracks", "active_track_index", self.direction)
+        return {'FINISHED'} if moved else {'CANCELLED'}
 
 
 class CADENCE_OT_segment_add(bpy.types.Operator):
@@ -155,13 +146,9 @@ class CADENCE_OT_segment_remove(_ActiveSegmentOperator):
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context):
-        settings = settings_of(context)
-        track = _active_track(settings)
-        if _active_segment(settings) is None:
-            return {'CANCELLED'}
-        track.segments.remove(track.active_segment_index)
-        track.active_segment_index = max(0, min(track.active_segment_index, len(track.segments) - 1))
-        return {'FINISHED'}
+        track = _active_track(settings_of(context))
+        removed = track is not None and remove_active(track, "segments", "active_segment_index")
+        return {'FINISHED'} if removed else {'CANCELLED'}
 
 
 class CADENCE_OT_segment_duplicate(_ActiveSegmentOperator):
@@ -204,13 +191,8 @@ class CADENCE_OT_segment_move(bpy.types.Operator):
 
     def execute(self, context):
         track = _active_track(settings_of(context))
-        i = track.active_segment_index
-        j = i - 1 if self.direction == 'UP' else i + 1
-        if not 0 <= j < len(track.segments):
-            return {'CANCELLED'}
-        track.segments.move(i, j)
-        track.active_segment_index = j
-        return {'FINISHED'}
+        moved = move_active(track, "segments", "active_segment_index", self.direction)
+        return {'FINISHED'} if moved else {'CANCELLED'}
 
 
 class CADENCE_OT_segment_from_frame_range(_ActiveSegmentOperator):

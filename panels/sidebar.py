@@ -125,27 +125,19 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.cadence
-        row = layout.row()
-        row.template_list("CADENCE_UL_tracks", "", settings, "tracks", settings, "active_track_index", rows=2)
-        col = row.column(align=True)
+        col = _list_with_buttons(layout, "CADENCE_UL_tracks", settings, "tracks", "active_track_index", 2)
         col.operator("cadence.track_add", text="", icon='ADD')
         col.operator("cadence.track_remove", text="", icon='REMOVE')
-        col.separator()
-        col.operator("cadence.track_move", text="", icon='TRIA_UP').direction = 'UP'
-        col.operator("cadence.track_move", text="", icon='TRIA_DOWN').direction = 'DOWN'
+        _move_buttons(col, "cadence.track_move")
         if not len(settings.tracks):
             layout.operator("cadence.segment_add", text="Add Prompt", icon='ADD')
             return
         track = settings.tracks[min(settings.active_track_index, len(settings.tracks) - 1)]
-        row = layout.row()
-        row.template_list("CADENCE_UL_segments", "", track, "segments", track, "active_segment_index", rows=3)
-        col = row.column(align=True)
+        col = _list_with_buttons(layout, "CADENCE_UL_segments", track, "segments", "active_segment_index", 3)
         col.operator("cadence.segment_add", text="", icon='ADD')
         col.operator("cadence.segment_remove", text="", icon='REMOVE')
         col.operator("cadence.segment_duplicate", text="", icon='DUPLICATE')
-        col.separator()
-        col.operator("cadence.segment_move", text="", icon='TRIA_UP').direction = 'UP'
-        col.operator("cadence.segment_move", text="", icon='TRIA_DOWN').direction = 'DOWN'
+        _move_buttons(col, "cadence.segment_move")
         if not len(track.segments):
             return
         seg = track.segments[min(track.active_segment_index, len(track.segments) - 1)]
@@ -198,9 +190,7 @@ class CADENCE_PT_targets(_CadencePanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         settings = context.scene.cadence
-        row = layout.row()
-        row.template_list("CADENCE_UL_targets", "", settings, "targets", settings, "active_target_index", rows=2)
-        col = row.column(align=True)
+        col = _list_with_buttons(layout, "CADENCE_UL_targets", settings, "targets", "active_target_index", 2)
         col.operator_menu_enum("cadence.target_add", "kind", text="", icon='ADD')
         col.operator("cadence.target_remove", text="", icon='REMOVE')
         if not len(settings.targets):
@@ -219,6 +209,19 @@ class CADENCE_PT_targets(_CadencePanel, bpy.types.Panel):
         problem = targets_problem(context)
         if problem:
             layout.label(text=logic._sentence(problem), icon='ERROR')
+
+
+def _list_with_buttons(layout, list_type: str, owner, collection: str, index: str, rows: int):
+    """A panel list with the column beside it for its buttons (returned, to fill)."""
+    row = layout.row()
+    row.template_list(list_type, "", owner, collection, owner, index, rows=rows)
+    return row.column(align=True)
+
+
+def _move_buttons(col, operator: str) -> None:
+    col.separator()
+    col.operator(operator, text="", icon='TRIA_UP').direction = 'UP'
+    col.operator(operator, text="", icon='TRIA_DOWN').direction = 'DOWN'
 
 
 def _sliders(layout, collection, context) -> None:

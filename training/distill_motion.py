@@ -221,8 +221,7 @@ def export_student(args: argparse.Namespace) -> int:
         path.unlink(missing_ok=True)
         print(f"parity {err:.2e} above {PARITY_LIMIT}: not exported")
         return 1
-    meta["fast"] = {"file": FAST_FILE, "timesteps": [FIRST_T, int(ck.get("second_t", DEFAULT_SECOND_T))],
-                    "text_guidance": ck["guidance"][0], "style_guidance": ck["guidance"][1],
+    meta["fast"] = {"file": FAST_FILE, "text_guidance": ck["guidance"][0], "style_guidance": ck["guidance"][1],
                     "training": {"steps": ck["step"], "minutes": round(ck["elapsed"] / 60, 1),
                                  "pairs": ck["pairs"], "teacher_steps": TEACHER_STEPS,
                                  "pair_minutes": ck.get("pair_minutes")},
@@ -272,7 +271,7 @@ def main(argv=None) -> int:
                       extra={"config": teacher.cfg.to_dict(), "pairs": len(chunks) * CHUNK,
                              "unconditional_pairs": -(-args.unconditional // CHUNK) * CHUNK,
                              "pair_minutes": done["minutes"], "guidance": [cfg.text, cfg.style],
-                             "second_t": DEFAULT_SECOND_T, "args": vars(args) | {
+                             "args": vars(args) | {
                                  "out": str(args.out), "teacher": str(args.teacher), "weights": str(args.weights)}})
     train(teacher.train(), source, lambda net, b: student_loss(net, b, abar, args.self_share), st, rank, world, device)
     finish_distributed()

@@ -99,8 +99,9 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     t0 = time.perf_counter()
     st = settings or ComposeSettings()
     timeline.validate()
-    distilled = model.sampling_solver(solver) == "distilled"
-    steps = model.sampling_steps(steps, "distilled" if distilled else None)
+    solver = model.sampling_solver(solver)
+    distilled = solver == "distilled"
+    steps = model.sampling_steps(steps, solver)
     contents, probabilities, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
@@ -115,9 +116,9 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     tokens = plan.padded // fpt
     period = min(st.max_window, plan.padded) // fpt  # FreeNoise: the model's window length
     noise = timeline_noise(tokens, model.latent_dim, seed, period, st.noise, max(1, st.shuffle_block // fpt))
-    cfg = model.cfg(text_guidance, style_guidance, "distilled" if distilled else None)
+    cfg = model.cfg(text_guidance, style_guidance, solver)
     composer = Composer(model, plan, contents, style, cfg, noise, mode, st.max_rows, st.read_gain, st.shared_below,
-                        solver="distilled" if distilled else "ddim")
+                        solver=solver)
 
     known = keep = None
     if inpaint is not None:
@@ -132,11 +133,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
 
     abar = cosine_alphas_cumprod()
     timesteps = sampler_timesteps(steps, "distilled") if distilled else ddim_timesteps(steps, len(abar))
-    strength = model.reference_strength(reference_strength)
-    if distilled and strength < 1.0:
-        raise GenerationError("the fast (distilled) sampler starts from noise: use the full sampler "
-                              "with a reference strength")
-    x, start = reference_start(model, composer, contents, style, noise, timesteps, strength, seed)
+    x, start = reference_start(model, composer, contents, style, noise, timesteps,
+                               model.reference_strength(reference_strength, solver), seed)
     for i, t in enumerate(timesteps):
         if i < start:
             continue

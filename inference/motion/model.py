@@ -255,7 +255,7 @@ class MotionModel:
 
     @property
     def distilled(self) -> dict | None:
-        """The distilled student's metadata (file, timesteps, guidance), or None."""
+        """The distilled student's metadata (file, built-in guidance, training), or None."""
         return self.meta.get("fast")
 
     def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None,
@@ -332,24 +332,25 @@ class MotionModel:
 
         return run
 
-    def reference_strength(self, value: float | None = None) -> float:
-        """The share of the schedule sampled from a noised real take (1: from noise)."""
+    def reference_strength(self, value: float | None = None, solver: str | None = None) -> float:
+        """The share of the schedule sampled from a noised real take (1: from noise); the
+        distilled student only samples from noise."""
         strength = float(self.defaults.get("reference_strength", 1.0) if value is None else value)
         if not 0.0 < strength <= 1.0 or not np.isfinite(strength):
             raise GenerationError(f"reference strength {strength:g}: give a value above 0 and at most 1")
+        if solver == "distilled" and strength < 1.0:
+            raise GenerationError("the fast (distilled) sampler starts from noise: use the full sampler "
+                                  "with a reference strength")
         return strength
 
     def start_from_references(self, noise: np.ndarray, content: np.ndarray, style: np.ndarray, steps: int,
                               request: GenerationRequest) -> tuple[np.ndarray, int]:
         """(x_start, first step): each variation's noise laid over a real take of the
         matched action and style when the strength is below 1 (references.py)."""
-        strength = self.reference_strength(request.reference_strength)
+        solver = self.sampling_solver(request.solver)
+        strength = self.reference_strength(request.reference_strength, solver)
         if self.references is None or strength >= 1.0:
             return noise, 0
-        solver = self.sampling_solver(request.solver)
-        if solver == "distilled":
-            raise GenerationError("the fast (distilled) sampler starts from noise: use the full sampler "
-                                  "with a reference strength")
         timesteps = sampler_timesteps(steps, solver)
         start = len(timesteps) - max(1, int(round(strength * len(timesteps))))
         if start == 0:
