@@ -41,7 +41,7 @@ def detect_axes(positions: np.ndarray, names: dict[str, int]) -> np.ndarray:
                                - positions[:, names["right_shoulder"]]).mean(0)
     left_vec = left_vec - np.dot(left_vec, up) * up
     left = _snap_axis(left_vec)
-    back = np.cross(up, left)  # right-handed: left x back = up
+    back = rot.cross(up, left)  # right-handed: left x back = up
     # Rows are the source directions that become X, Y, Z: R @ left = X, R @ back = Y, R @ up = Z.
     return np.stack([left, back, up])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .body_frame import detect_axes
+from .rotations import cross
 from .rest_rig import RestRig
 
 
@@ -112,7 +113,7 @@ def match_geometry(rig: RestRig) -> dict[str, int]:
     fwd /= np.linalg.norm(fwd)
     up -= (up @ fwd) * fwd  # the toes tilted it forwards
     up /= np.linalg.norm(up)
-    left = np.cross(up, fwd)
+    left = cross(up, fwd)
 
     out: dict[str, int] = {"pelvis": hips}
     side_of = lambda c: "left" if (rig.heads[c] - rig.heads[hips]) @ left > 0 else "right"  # noqa: E731

@@ -3,6 +3,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadence.motion import rotations as rot
 
@@ -120,3 +122,23 @@ def test_quat_continuous_flips_whole_runs_per_joint_along_any_axis():
     np.testing.assert_allclose(cont, smooth * signs[:1, :, None])  # the first frame's sign is kept
     np.testing.assert_allclose(rot.quat_continuous(np.swapaxes(flipped, 0, 1), axis=1),
                                np.swapaxes(cont, 0, 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.booleans(), st.integers(0, 2 ** 31))
+def test_cross_and_product_are_numpys_arithmetic_on_any_broadcast_shapes(lead, broadcast, seed):
+    """rot.cross and rot.quat_mul skip numpy's axis handling (the decode of a clip calls
+    them dozens of times): the same values, bit for bit, on any leading shape, and
+    broadcasting one operand as numpy does."""
+    rng = np.random.default_rng(seed)
+    shape_b = (1,) * len(lead) if broadcast else tuple(lead)
+    a, b = rng.normal(size=(*lead, 3)), rng.normal(size=(*shape_b, 3))
+    assert np.array_equal(rot.cross(a, b), np.cross(a, b))
+    qa, qb = rng.normal(size=(*lead, 4)), rng.normal(size=(*shape_b, 4))
+    w1, x1, y1, z1 = np.moveaxis(qa, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(np.broadcast_to(qb, qa.shape), -1, 0)
+    hamilton = np.stack([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                         w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2], -1)
+    assert np.array_equal(rot.quat_mul(qa, qb), hamilton)
+    v = rng.normal(size=(*lead, 3))
+    assert np.array_equal(rot.normalize(v), v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12))
