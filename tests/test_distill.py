@@ -82,3 +82,20 @@ def test_training_brings_two_steps_closer_to_the_teachers_ten(teacher_file, tmp_
     trained = two_step_error(student, pairs)
     assert trained < 0.5 * untrained
     assert list(sampler_timesteps(2, "distilled")) == [999, dm.DEFAULT_SECOND_T]
+
+
+def test_the_student_ships_with_int8_matrix_products_close_to_torch(teacher_file, tmp_path):
+    """quantize_matmuls: MatMul/Gemm become int8 (dynamic), convolutions stay float, and
+    the file still computes the network (the shipped student: mean difference ~0.01)."""
+    import onnx
+
+    from cadence.training.export_motion import export_denoiser
+    model = dm.load_teacher(teacher_file)
+    float_path, path = tmp_path / "s.float.onnx", tmp_path / "s.onnx"
+    assert export_denoiser(model, float_path) < 1e-4
+    info = dm.quantize_matmuls(float_path, path, model)
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert ops & {"DynamicQuantizeMatMul", "MatMulInteger"} and "Conv" in ops
+    assert "ConvInteger" not in ops
+    assert 0 < info["mean_abs_to_torch"] < 0.05
+    assert path.stat().st_size < float_path.stat().st_size
