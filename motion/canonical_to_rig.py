@@ -261,6 +261,12 @@ def retarget_to_rig(target: RigTarget, motion: Motion,
 def pose_heads(rig: RestRig, pose: RigPose) -> np.ndarray:
     """Armature-space bone heads (T, N, 3) of ``pose`` on ``rig``, computed the way Blender
     evaluates pose bones (unkeyed bones at rest); for checks without Blender."""
+    return pose_matrices(rig, pose)[1]
+
+
+def pose_matrices(rig: RestRig, pose: RigPose) -> tuple[np.ndarray, np.ndarray]:
+    """Armature-space bone orientations (T, N, 3, 3) and heads (T, N, 3) of ``pose`` on
+    ``rig``, as Blender evaluates them (see ``pose_heads``)."""
     t = pose.num_frames
     rest = rot.orthonormalize(rig.matrices)
     col = {rig.index[n]: k for k, n in enumerate(pose.bones)}
@@ -279,4 +285,4 @@ def pose_heads(rig: RestRig, pose: RigPose) -> np.ndarray:
             orient[:, b] = to_parent @ rest[b] @ q
             heads[:, b] = heads[:, p] + np.einsum("tij,tj->ti", to_parent,
                                                   np.broadcast_to(local_head - rig.heads[p], (t, 3)))
-    return heads
+    return orient, heads

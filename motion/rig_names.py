@@ -178,8 +178,16 @@ _TABLES_SRC: dict[str, dict[str, str]] = {
                   "Bip01 L Thigh": "{s}_hip", "Bip01 L Calf": "{s}_knee",
                   "Bip01 L Foot": "{s}_ankle", "Bip01 L Toe0": "{s}_foot"},
 }
+# Eye bones, where a convention names them: matched when a rig has them (many characters
+# have none), so a look at a point turns the eyes too (motion/targets.py); not in the
+# presets, which name what every rig of the convention has.
+_EYES_SRC: dict[str, dict[str, str]] = {
+    "mixamo": {"LeftEye": "{s}_eye_smplhf"}, "unity_humanoid": {"LeftEye": "{s}_eye_smplhf"},
+    "vrm": {"J_Adj_L_FaceEye": "{s}_eye_smplhf"}, "mmd": {"左目": "{s}_eye_smplhf"},
+    "character_creator": {"CC_Base_L_Eye": "{s}_eye_smplhf"}, "daz_genesis": {"lEye": "{s}_eye_smplhf"},
+}
 TABLES: dict[str, dict[tuple[str | None, str], str]] = {
-    **{name: _table(src) for name, src in _TABLES_SRC.items()},
+    **{name: _table({**src, **_EYES_SRC.get(name, {})}) for name, src in _TABLES_SRC.items()},
     "cmu": _from_source_table(CMU),
     "cmu_asf": _from_source_table(CMU_ASF),
     "bandai_namco": _from_source_table(BANDAI_NAMCO),

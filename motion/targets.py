@@ -6,7 +6,9 @@ guidance that would let the rest of the body take part is not built yet):
 - **Look at**: over a time range (eased in and out), the head turns towards the point:
   the swing from the head's forward axis to the point is shared by the neck (40 %) and
   the head (60 %), limited to 80 degrees (a point behind the character is looked at over
-  the shoulder as far as a neck goes).
+  the shoulder as far as a neck goes); then each eye turns in the head onto the point
+  (so near points make the eyes converge), up to 30 degrees, which also carries the gaze
+  past the neck's limit.
 - **Reach**: a hand's wrist is brought onto the point at a time by two-bone IK of the
   shoulder and elbow (the elbow stays in its own bending plane), blended in over half a
   second before and out half a second after; the legs and the rest of the body are
@@ -31,6 +33,8 @@ from .skeleton import CANONICAL
 
 HEAD_FORWARD = np.array([0.0, -1.0, 0.0])  # joint rest frames are world-aligned; the body faces -Y
 MAX_LOOK_DEG = 80.0
+MAX_EYE_DEG = 30.0  # an eye's turn in its socket (people rarely hold more than ~30)
+EYES = ("left_eye_smplhf", "right_eye_smplhf")
 NECK_SHARE = 0.4
 EASE = 0.3          # seconds of easing in and out of a look
 REACH_BLEND = 0.5   # seconds over which a reach comes in and goes out
@@ -142,6 +146,25 @@ def look_at(motion: Motion, target: LookAt) -> Motion:
     rotations = motion.rotations.copy()
     rotations[frames, neck] = rot.quat_mul(rot.quat_conjugate(world[frames, parent]), new_neck)
     rotations[frames, head] = rot.quat_mul(rot.quat_conjugate(new_neck), new_head)
+    turned = Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
+    return _aim_eyes(turned, point, frames, w[frames])
+
+
+def _aim_eyes(motion: Motion, point: np.ndarray, frames: np.ndarray, weight: np.ndarray) -> Motion:
+    """Each eye of ``motion`` turned in the head towards ``point`` on ``frames``, at most
+    MAX_EYE_DEG, scaled by ``weight`` (the look's easing)."""
+    j = {n: i for i, n in enumerate(CANONICAL.names)}
+    world, pos = motion_world(motion)
+    rotations = motion.rotations.copy()
+    for name in EYES:
+        eye = j[name]
+        fwd = rot.quat_rotate(world[frames, eye], np.broadcast_to(HEAD_FORWARD, (len(frames), 3)))
+        want = (point[frames] if point.ndim == 2 else point[None]) - pos[frames, eye]
+        aa = rot.quat_to_axis_angle(rot.quat_between(fwd, want))
+        angle = np.linalg.norm(aa, axis=-1, keepdims=True)
+        aa = aa * np.minimum(1.0, np.radians(MAX_EYE_DEG) / np.maximum(angle, 1e-9)) * weight[:, None]
+        new_eye = rot.quat_mul(rot.axis_angle_to_quat(aa), world[frames, eye])
+        rotations[frames, eye] = rot.quat_mul(rot.quat_conjugate(world[frames, CANONICAL.parents[eye]]), new_eye)
     return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 

@@ -205,7 +205,7 @@ _MIXAMO_SIDED = {"hip": "UpLeg", "knee": "Leg", "ankle": "Foot", "foot": "ToeBas
                  "collar": "Shoulder", "shoulder": "Arm", "elbow": "ForeArm", "wrist": "Hand"}
 
 
-def mixamo(prefix: str = "mixamorig:", **kw) -> RigSpec:
+def mixamo(prefix: str = "mixamorig:", eyes: bool = False, **kw) -> RigSpec:
     def name_of(j):
         if j in _MIXAMO:
             return prefix + _MIXAMO[j]
@@ -219,6 +219,11 @@ def mixamo(prefix: str = "mixamorig:", **kw) -> RigSpec:
     for s in ("Left", "Right"):
         toe = bones[f"{prefix}{s}ToeBase"][1]
         _leaf(bones, f"{prefix}{s}Toe_End", f"{prefix}{s}ToeBase", toe + [0, -0.06, 0])
+    if eyes:  # Mixamo characters' LeftEye / RightEye bones, on the canonical eyes
+        for side in ("left", "right"):
+            name = f"{prefix}{side.capitalize()}Eye"
+            _leaf(bones, name, prefix + "Head", P[J[f"{side}_eye_smplhf"]])
+            joints[f"{side}_eye_smplhf"] = name
     return RigSpec("mixamo", _ordered(bones), joints, **kw)
 
 

@@ -8,7 +8,9 @@ from cadence.motion import rotations as rot
 from cadence.motion.kinematics import motion_world, rest_motion
 from cadence.motion.skeleton import CANONICAL
 from cadence.motion.targets import (
+    EYES,
     HEAD_FORWARD,
+    MAX_EYE_DEG,
     MAX_LOOK_DEG,
     LookAt,
     Reach,
@@ -72,6 +74,31 @@ def test_head_turns_to_the_point_and_eases_back():
     assert limited[60] == pytest.approx(180.0 - MAX_LOOK_DEG, abs=2.0)  # over the shoulder, no further
 
 
+def gaze_angles(motion, point):
+    """Per eye, the angle (degrees) between its forward axis and the point, per frame."""
+    world, pos = motion_world(motion)
+    out = []
+    for name in EYES:
+        fwd = rot.quat_rotate(world[:, J[name]], np.broadcast_to(HEAD_FORWARD, (len(world), 3)))
+        d = point[None] - pos[:, J[name]]
+        out.append(np.degrees(np.arccos(np.clip(np.sum(rot.normalize(fwd) * rot.normalize(d), axis=1), -1, 1))))
+    return np.stack(out)
+
+
+def test_the_eyes_look_at_the_point_converge_and_carry_the_gaze_past_the_neck():
+    m = standing()
+    near = np.array([0.15, -0.45, 1.6])  # a hand's width left of the nose, 40 cm ahead
+    out = look_at(m, LookAt(near, 1.0, 3.0))
+    assert gaze_angles(out, near)[:, 40:80].max() < 0.5  # both eyes on it, once eased in
+    world, _ = motion_world(out)
+    left, right = (rot.quat_rotate(world[60, J[e]], HEAD_FORWARD) for e in EYES)
+    assert np.degrees(np.arccos(np.clip(left @ right, -1, 1))) > 5.0  # they converge
+    np.testing.assert_allclose(out.rotations[:20, [J[e] for e in EYES]], m.rotations[:20, [J[e] for e in EYES]])
+    behind = np.array([0.0, 3.0, 1.6])
+    gaze = gaze_angles(look_at(m, LookAt(behind, 1.0, 3.0)), behind)[:, 60]
+    np.testing.assert_allclose(gaze, 180.0 - MAX_LOOK_DEG - MAX_EYE_DEG, atol=2.5)  # the eyes' last 30 degrees
+
+
 def test_the_head_follows_a_moving_point():
     """A point per frame (an animated object in Blender): the head tracks it."""
     m = standing()
@@ -121,3 +148,27 @@ def test_cli_targets(tmp_path, capsys):
                  "--out", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "the arm reaches" in err and not bad.exists()
+
+
+def test_eyes_reach_a_rig_with_eye_bones():
+    """Mixamo-named characters carry LeftEye / RightEye bones: the retargeter maps the
+    canonical eyes onto them, and on the rig they look at the point too."""
+    import rig_builders as rb
+
+    from cadence.motion.canonical_to_rig import RetargetOptions, pose_matrices, retarget_to_rig
+    from cadence.motion.rig_mapping import match_rig
+    from cadence.motion.rig_target import prepare_target
+    spec = rb.mixamo(eyes=True, roll_seed=3)
+    rig = rb.rest_rig(spec)
+    bone_map = match_rig(rig)
+    assert bone_map.bones["left_eye_smplhf"] == "mixamorig:LeftEye"
+    point = np.array([0.6, -1.2, 1.7])
+    motion = look_at(standing(3.0), LookAt(point, 0.5, 2.5))
+    orient, heads = pose_matrices(rig, retarget_to_rig(prepare_target(rig, bone_map), motion, RetargetOptions()))
+    rest = rot.orthonormalize(rig.matrices)
+    for joint in EYES:
+        b = rig.index[spec.joints[joint]]
+        world_turn = orient[45, b] @ rest[b].T  # the bone's turn from its rest, armature space
+        look = world_turn @ HEAD_FORWARD
+        to_point = rot.normalize(point - heads[45, b])
+        assert np.degrees(np.arccos(np.clip(look @ to_point, -1, 1))) < 1.0
