@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .body_frame import detect_axes
-from .rotations import cross
 from .rest_rig import RestRig
+from .rotations import cross
 
 
 def body_axes(rig: RestRig, bones: dict[str, int]) -> np.ndarray:

@@ -153,11 +153,11 @@ def test_cli_targets(tmp_path, capsys):
 def test_eyes_reach_a_rig_with_eye_bones():
     """Mixamo-named characters carry LeftEye / RightEye bones: the retargeter maps the
     canonical eyes onto them, and on the rig they look at the point too."""
-    import rig_builders as rb
-
     from cadence.motion.canonical_to_rig import RetargetOptions, pose_matrices, retarget_to_rig
     from cadence.motion.rig_mapping import match_rig
     from cadence.motion.rig_target import prepare_target
+
+    import rig_builders as rb
     spec = rb.mixamo(eyes=True, roll_seed=3)
     rig = rb.rest_rig(spec)
     bone_map = match_rig(rig)
