@@ -231,6 +231,39 @@ def test_look_at_the_camera_turns_the_head(blender, weights, rig):
           f"({before.mean():.0f} deg without)")
 
 
+def test_the_eyes_of_a_rig_with_eye_bones_look_at_the_camera(blender, weights):
+    """A Mixamo character with LeftEye / RightEye bones, stood up and turned by its object
+    transform: after Generate and Bake its eye bones aim at the Camera."""
+    bpy = blender
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start, scene.frame_end = 30, 1, 200
+    spec = rb.mixamo(prefix="", eyes=True, **TURNED)
+    obj = rb.build_object(bpy, spec, name="Hero")
+    scene.cadence.target, scene.cadence.steps = obj, STEPS
+    bpy.context.view_layer.update()
+    add_prompt(bpy, "a person stands still", 1, 121)
+    from cadence.blender.path_curve import ground_frame
+    where = ground_frame(obj).to_world(np.array([2.0, -8.0, 1.7]))  # ahead, left: never walked past
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    camera.location = tuple(where)
+    add_target(bpy, 'LOOK_AT', camera, 30, 90)
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    rotation = np.array(obj.matrix_world.to_3x3())
+    forward_rest = rotation @ spec.data_rotation @ np.array([0.0, -1.0, 0.0])  # the body's front at rest
+    for bone in ("LeftEye", "RightEye"):
+        rest = rotation @ np.array(obj.data.bones[bone].matrix_local.to_3x3())
+        for frame in range(40, 81, 10):
+            scene.frame_set(frame)
+            posed = rotation @ np.array(obj.pose.bones[bone].matrix.to_3x3())
+            look = posed @ np.linalg.inv(rest) @ forward_rest
+            eye = np.array(obj.matrix_world @ obj.pose.bones[bone].head)
+            d = (where - eye) / np.linalg.norm(where - eye)
+            angle = np.degrees(np.arccos(np.clip(look @ d / np.linalg.norm(look), -1, 1)))
+            assert angle < 3.0, (bone, frame, angle)
+
+
 # --- refusals, panel, undo --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case, message", [
