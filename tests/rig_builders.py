@@ -219,11 +219,9 @@ def mixamo(prefix: str = "mixamorig:", eyes: bool = False, **kw) -> RigSpec:
     for s in ("Left", "Right"):
         toe = bones[f"{prefix}{s}ToeBase"][1]
         _leaf(bones, f"{prefix}{s}Toe_End", f"{prefix}{s}ToeBase", toe + [0, -0.06, 0])
-    if eyes:  # Mixamo characters' LeftEye / RightEye bones, on the canonical eyes
-        for side in ("left", "right"):
-            name = f"{prefix}{side.capitalize()}Eye"
-            _leaf(bones, name, prefix + "Head", P[J[f"{side}_eye_smplhf"]])
-            joints[f"{side}_eye_smplhf"] = name
+    for side in ("left", "right") if eyes else ():  # Mixamo characters' LeftEye / RightEye bones
+        joints[f"{side}_eye_smplhf"] = name = f"{prefix}{side.capitalize()}Eye"
+        _leaf(bones, name, prefix + "Head", P[J[f"{side}_eye_smplhf"]])
     return RigSpec("mixamo", _ordered(bones), joints, **kw)
 
 
