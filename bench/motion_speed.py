@@ -10,8 +10,8 @@ Measures, on this machine's CPU with onnxruntime limited to --threads:
 - in the same run, the baseline it is compared with (issue 19): ONE guided step of an
   MDM-shaped transformer denoiser (8 layers, d 512, 4 heads, 196 frames, conditional and
   unconditional rows batched), same threads; target: end to end <= 1/3 of that step;
-- the cost of one guided step, of the decoder and of the foot lock, and the ratio to
-  real time;
+- the cost of one guided step, of the decoder (and of the fast sampler's lighter one) and
+  of the foot lock, and the ratio to real time;
 - peak resident memory of the process: target <= 1 GB.
 """
 from __future__ import annotations
@@ -108,6 +108,9 @@ def main() -> int:
     x = np.random.default_rng(0).standard_normal((1, model.tokens_for(frames), model.latent_dim)).astype(np.float32)
     step = timed(lambda: denoise(x, 500), args.repeats * 2)
     decode = timed(lambda: model.decode_latents(x), args.repeats * 2)
+    fast_decode = None
+    if "decoder" in (model.distilled or {}):
+        fast_decode = timed(lambda: model.decode_latents(x, "distilled"), args.repeats * 2)
     feats = model.normalizer.denormalize(model.decode_latents(x)[0, :frames].astype(np.float64))
     lock = timed(lambda: decode_generated(feats, model.fps, True), args.repeats)
     base = baseline_step_seconds(args.threads, BASELINE_FRAMES, args.repeats)
@@ -122,6 +125,8 @@ def main() -> int:
     print(f"  one guided step (3 conditions batched): median {statistics.median(step) * 1000:.1f} ms "
           f"({model.tokens_for(frames)} latent tokens)")
     print(f"  decoder (latents -> 30 fps features):   median {statistics.median(decode) * 1000:.1f} ms")
+    if fast_decode is not None:
+        print(f"  fast decoder (the fast sampler's):      median {statistics.median(fast_decode) * 1000:.1f} ms")
     print(f"  decode to joints + foot lock:           median {statistics.median(lock) * 1000:.1f} ms")
     print(f"  real-time factor: {args.seconds / med:.0f}x faster than real time")
     if fast_total is not None:

@@ -10,8 +10,16 @@ import numpy as np
 import pytest
 
 from cadence.inference.motion.diffusion import cosine_alphas_cumprod, ddim_step, sampler_timesteps
-from cadence.inference.motion.model import STUDENT, GenerationError, GenerationRequest, MotionModel, clear_cache
+from cadence.inference.motion.model import (
+    FAST_DECODER,
+    STUDENT,
+    GenerationError,
+    GenerationRequest,
+    MotionModel,
+    clear_cache,
+)
 from cadence.inference.runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError, sha256_file, update_manifest
+from cadence.motion.foot_lock import decode_generated
 from cadence.motion.skeleton import CANONICAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,6 +133,44 @@ def test_a_corrupt_student_is_refused_at_load(tmp_path):
     wd = _copy_weights(tmp_path)
     student = wd / json.loads((wd / "motion_diffusion.json").read_text())["fast"]["file"]
     student.write_bytes(student.read_bytes()[:1000])
+    with pytest.raises(WeightsError):
+        MotionModel.load(wd)
+
+
+def test_the_fast_sampler_decodes_with_the_lighter_decoder(model, monkeypatch):
+    """Fast previews decode with the distilled decoder (training/distill_decoder.py), the
+    full sampler with the autoencoder's own; both read a latent alike."""
+    assert model.distilled["decoder"]["file"] == "motion_fast_decoder.onnx"
+    used = []
+    for name in ("decoder", FAST_DECODER):
+        session = model._network(name)
+        monkeypatch.setattr(session, "run", lambda o, f, run=session.run, name=name: used.append(name) or run(o, f))
+    z = fast(model, "a person waves", seconds=3.0)
+    assert used == [FAST_DECODER]
+    used.clear()
+    model.generate(GenerationRequest("a person waves", 3.0, steps=2))
+    assert used == ["decoder"]
+    monkeypatch.undo()
+    latent = model.encode_features(model.normalizer.normalize(z[0].features)[None].astype(np.float32))
+    full, light = (decode_generated(model.normalizer.denormalize(model.decode_latents(latent, solver)[0]
+                                                                 .astype(np.float64)), model.fps, False).positions()
+                   for solver in (None, "distilled"))
+    pose = np.linalg.norm((full - full[:, :1]) - (light - light[:, :1]), axis=-1)
+    assert pose.mean() < 0.03  # metres (measured 1.2 cm; the student itself is 2 cm from the full sampler)
+
+
+def test_weights_without_the_fast_decoder_decode_previews_with_the_full_one(tmp_path):
+    wd = _copy_weights(tmp_path, lambda meta: meta["fast"].pop("decoder"))
+    m = MotionModel.load(wd)
+    z = np.random.default_rng(0).standard_normal((1, 6, m.latent_dim)).astype(np.float32)
+    assert np.array_equal(m.decode_latents(z, "distilled"), m.decode_latents(z))
+    assert fast(m, "a person walks", seconds=2.0)[0].features.shape[0] == 60
+
+
+def test_a_corrupt_fast_decoder_is_refused_at_load(tmp_path):
+    wd = _copy_weights(tmp_path)
+    decoder = wd / json.loads((wd / "motion_diffusion.json").read_text())["fast"]["decoder"]["file"]
+    decoder.write_bytes(decoder.read_bytes()[:1000])
     with pytest.raises(WeightsError):
         MotionModel.load(wd)
 

@@ -83,17 +83,21 @@ class MotionEncoder(nn.Module):
 
 
 class MotionDecoder(nn.Module):
-    def __init__(self, cfg: AutoencoderConfig):
+    """``full_width`` / ``full_blocks``: a narrower full-rate stage than ``cfg`` (the fast
+    previews' decoder, training/distill_decoder.py: most of the decoder's work is at 30 fps)."""
+
+    def __init__(self, cfg: AutoencoderConfig, full_width: int | None = None, full_blocks: int | None = None):
         super().__init__()
         w = cfg.width
+        wf = full_width or w
         self.inp = nn.Conv1d(cfg.latent, w, 3, padding=1)
         self.at_quarter = _blocks(w, cfg.blocks)
         self.up2 = nn.Conv1d(w, w, 3, padding=1)
         self.at_half = _blocks(w, cfg.blocks)
-        self.up1 = nn.Conv1d(w, w, 3, padding=1)
-        self.at_full = _blocks(w, cfg.blocks)
-        self.norm = ChannelNorm(w)
-        self.out = nn.Conv1d(w, cfg.features, 3, padding=1)
+        self.up1 = nn.Conv1d(w, wf, 3, padding=1)
+        self.at_full = _blocks(wf, cfg.blocks if full_blocks is None else full_blocks)
+        self.norm = ChannelNorm(wf)
+        self.out = nn.Conv1d(wf, cfg.features, 3, padding=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z (B, T/4, Z) -> x (B, T, F)."""

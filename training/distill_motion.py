@@ -205,13 +205,13 @@ def quantize_matmuls(float_path: Path, path: Path, model: MotionDenoiser) -> dic
     """Write ``float_path`` to ``path`` with its matrix products in int8 (weights per
     tensor, activations quantized on the fly), and say how far it lands from torch.
 
-    Why: the student's two steps were ~15 of a fast clip's ~40 ms, and their MatMul/Gemm
-    nodes most of that; dynamic int8 makes a step 8.7 -> 6.4 ms (2 threads) at a mean
-    difference of ~0.002 in the unit-variance latent, which the decoder smooths away (card
-    protocol: content 0.907 vs 0.900 float, style, FID, skating and jitter unchanged;
-    docs/motion_model.md). The convolutions stay float: int8 ones (ConvInteger) were
-    slower here, and quantized activations at the frame rate are what made the int8
-    decoder jitter."""
+    Why: the student's two steps were ~15 of a fast clip's ~40 ms. The student is
+    exported channels last (denoiser.exportable_channels_last), so its convolutions are
+    matrix products too and all of them go int8: a 10 s step 8.7 -> 4.7 ms (2 threads)
+    at a mean difference of ~0.007 in the unit-variance latent, which the decoder
+    smooths away (card protocol in docs/motion_model.md). ONNX Conv nodes would stay
+    float: ConvInteger was slower than float here.
+    """
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -222,7 +222,8 @@ def quantize_matmuls(float_path: Path, path: Path, model: MotionDenoiser) -> dic
     got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     with torch.no_grad():
         want = exportable(model)(*(torch.from_numpy(v) for v in feeds.values())).numpy()
-    return {"ops": ops, "weights": "int8 per tensor, activations dynamic",
+    return {"ops": ops, "layout": "channels last: convolutions as matrix products",
+            "weights": "int8 per tensor, activations dynamic",
             "mean_abs_to_torch": float(np.abs(got - want).mean()), "max_abs_to_torch": float(np.abs(got - want).max())}
 
 
@@ -242,7 +243,7 @@ def export_student(args: argparse.Namespace) -> int:
         return 2
     path = args.weights / FAST_FILE
     float_path = path.with_name(path.stem + ".float.onnx")
-    err = export_denoiser(model, float_path)
+    err = export_denoiser(model, float_path, channels_last=True)
     if err > PARITY_LIMIT:
         float_path.unlink(missing_ok=True)
         print(f"parity {err:.2e} above {PARITY_LIMIT}: not exported")

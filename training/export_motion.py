@@ -28,7 +28,7 @@ from ..inference.motion.diffusion import TRAIN_STEPS
 from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
 from ..motion.representation import REPRESENTATION_VERSION
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
-from .denoiser import DenoiserConfig, MotionDenoiser, exportable
+from .denoiser import DenoiserConfig, MotionDenoiser, exportable, exportable_channels_last
 from .prompts import canonical_prompt
 from .train_motion import MATCHER_FILE, OUT
 
@@ -68,8 +68,10 @@ def _export(module: torch.nn.Module, feeds: dict[str, np.ndarray], example: dict
     return float(np.abs(got - want.numpy()).max())
 
 
-def export_denoiser(model: MotionDenoiser, path: Path) -> float:
-    model = exportable(model)
+def export_denoiser(model: MotionDenoiser, path: Path, channels_last: bool = False) -> float:
+    """Write the denoiser as ONNX (``channels_last``: convolutions as matrix products,
+    for int8: denoiser.exportable_channels_last); the max abs difference to torch."""
+    model = exportable_channels_last(model) if channels_last else exportable(model)
     feeds = fixed_inputs(model.cfg)
     example = {k: (v[:2, :16] if k == "x" else v[:2]) for k, v in feeds.items()}
     dyn = {k: {0: "batch"} for k in INPUTS}

@@ -6,6 +6,7 @@
     export      write the trained denoiser to weights/ as ONNX (export_motion.py)
     references  the bank of real takes sampling may start from (references.py; export runs it)
     distill     a 2-step, one-row student of the guided denoiser, for fast previews (distill_motion.py)
+    distill-decoder  a lighter decoder for the fast previews (distill_decoder.py)
     warm-start  torch checkpoints rebuilt from the shipped ONNX motion model, to fine-tune (warm_start.py)
     face        the speech -> ARKit mouth model: train, test, export (train_face.py)
     gesture     an audio-conditioned gesture denoiser on your own BEAT2 / ZEGGS takes (train_gesture.py)
@@ -27,7 +28,8 @@ COMMANDS = {"autoencoder": "cadence.training.train_autoencoder", "motion": "cade
             "export": "cadence.training.export_motion", "references": "cadence.training.references",
             "warm-start": "cadence.training.warm_start", "face": "cadence.training.train_face",
             "gesture": "cadence.training.train_gesture",
-            "distill": "cadence.training.distill_motion"}
+            "distill": "cadence.training.distill_motion",
+            "distill-decoder": "cadence.training.distill_decoder"}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

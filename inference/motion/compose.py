@@ -153,7 +153,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         if progress is not None and progress(i + 1, len(timesteps)) is False:
             raise GenerationCancelled("generation cancelled")
     if st.reencode_final:  # the decoder's reading of the last combined sample
-        x0 = model.decode_latents(x[None])[0]
+        x0 = model.decode_latents(x[None], solver)[0]
 
     feats = model.normalizer.denormalize(x0[:plan.frames].astype(np.float64))
     if keep is not None:

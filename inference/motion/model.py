@@ -16,7 +16,8 @@ Weights may also carry a distilled student (``motion_fast.onnx``, the ``fast`` e
 the metadata; training/distill_motion.py): the same network trained to give the guided
 10-step result in 2 steps of one row, at the guidance it was distilled with. It runs
 when the request's solver is "distilled" (``cadence generate --fast``, Blender's Fast
-Preview) or when the model names it as its default solver.
+Preview) or when the model names it as its default solver; what it makes is decoded by
+the fast decoder when the entry has one (``fast.decoder``, training/distill_decoder.py).
 """
 from __future__ import annotations
 
@@ -104,6 +105,7 @@ def parse_styles(text: str) -> dict[str, float]:
 
 NETWORKS = {"denoiser": f"{MODEL_NAME}.onnx", "decoder": "motion_decoder.onnx", "encoder": "motion_encoder.onnx"}
 STUDENT = "student"  # the distilled network; its file is named by the metadata's "fast" entry
+FAST_DECODER = "fast decoder"  # the fast previews' lighter decoder: the "fast" entry's "decoder"
 
 
 class MotionModel:
@@ -152,6 +154,8 @@ class MotionModel:
         meta = json.loads(files[0].read_text(encoding="utf-8"))
         if "fast" in meta:
             verify(wd / str(meta["fast"]["file"]))
+            if "decoder" in meta["fast"]:
+                verify(wd / str(meta["fast"]["decoder"]["file"]))
         if meta.get("representation") != REPRESENTATION_VERSION:
             raise WeightsError(f"{files[0].name} uses representation {meta.get('representation')!r}, "
                                f"this Cadence reads {REPRESENTATION_VERSION!r}")
@@ -180,11 +184,19 @@ class MotionModel:
         return cls(wd, meta, norm, matcher, np.array(st["latent_mean"]), np.array(st["latent_std"]),
                    threads, providers, references)
 
+    def _file(self, name: str) -> str:
+        """The ONNX file of a network: the fixed ones, or the fast sampler's as its
+        metadata names them."""
+        if name == STUDENT:
+            return str(self.distilled["file"])
+        if name == FAST_DECODER:
+            return str(self.distilled["decoder"]["file"])
+        return NETWORKS[name]
+
     def _network(self, name: str):
         with self._lock:
             if name not in self._sessions:
-                file = self.distilled["file"] if name == STUDENT else NETWORKS[name]
-                self._sessions[name] = create_session(self.weights_dir / file,
+                self._sessions[name] = create_session(self.weights_dir / self._file(name),
                                                       intra_op_num_threads=self._threads,
                                                       providers=self._providers)
             return self._sessions[name]
@@ -202,10 +214,15 @@ class MotionModel:
         """Latent tokens that cover ``frames`` frames."""
         return -(-int(frames) // self.frames_per_token)
 
-    def decode_latents(self, z: np.ndarray) -> np.ndarray:
-        """(B, N, Z) normalised latents -> (B, N x frames_per_token, F) normalised features."""
+    def decode_latents(self, z: np.ndarray, solver: str | None = None) -> np.ndarray:
+        """(B, N, Z) normalised latents -> (B, N x frames_per_token, F) normalised features.
+
+        What the fast sampler ("distilled") made is decoded by the fast decoder when the
+        weights have one (training/distill_decoder.py: a narrower full-rate stage, for
+        previews); everything else by the autoencoder's own decoder."""
         z = np.asarray(z, np.float32) * self.latent_std + self.latent_mean
-        return self._network("decoder").run(None, {"z": z.astype(np.float32)})[0]
+        fast = solver == "distilled" and "decoder" in (self.distilled or {})
+        return self._network(FAST_DECODER if fast else "decoder").run(None, {"z": z.astype(np.float32)})[0]
 
     def encode_features(self, x: np.ndarray) -> np.ndarray:
         """(B, T, F) normalised features (T a multiple of frames_per_token) -> (B, T / 4, Z)
@@ -388,7 +405,7 @@ class MotionModel:
         noise, start = self.start_from_references(noise, reading.content[0], style, steps, request)
         z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
                     x_start=noise, start=start, solver=solver)
-        feats = self.normalizer.denormalize(self.decode_latents(z0)[:, :frames].astype(np.float64))
+        feats = self.normalizer.denormalize(self.decode_latents(z0, solver)[:, :frames].astype(np.float64))
         matches = self.match(reading.probabilities[0])
         took = time.perf_counter() - t0
         return [GenerationResult(decode_generated(f, self.fps, request.foot_lock), f, matches,

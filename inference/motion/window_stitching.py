@@ -54,6 +54,7 @@ class Composer:
         tracks = np.asarray(plan.tracks)
         self.model, self.plan, self.mode = model, plan, mode
         self.session = model.network_for(solver)
+        self.solver = solver
         self.fpt = int(model.frames_per_token)
         self.cfg = cfg
         self.contents, self.styles, self.max_rows = contents, styles, max_rows
@@ -156,7 +157,7 @@ class Composer:
         for g in self.plan.groups:
             for c0 in range(0, len(g), self.max_rows):
                 part = g[c0:c0 + self.max_rows]
-                feats = self.model.decode_latents(np.stack([guided[k] for k in part]))
+                feats = self.model.decode_latents(np.stack([guided[k] for k in part]), self.solver)
                 for k, f in zip(part, feats):
                     w = self.plan.windows[k]
                     x0[w.start:w.start + w.length] += w.coef * f
