@@ -33,7 +33,7 @@ import torch
 from torch.nn import functional as F
 
 from ..dataset.paths import cache_dir
-from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR
 from ..motion.mirror import mirror_features
 from .autoencoder import AutoencoderConfig, MotionDecoder
 from .distill_motion import OUT as STUDENT_OUT
@@ -161,7 +161,7 @@ def report(student: MotionDecoder, teacher: MotionDecoder, latents: list[np.ndar
 
 
 def export_decoder(args: argparse.Namespace) -> int:
-    from .export_motion import LICENCE, MODEL_VERSION, PARITY_LIMIT, _export
+    from .export_motion import PARITY_LIMIT, _export, write_fast_entry
     src = args.out / "final.pt"
     if not src.exists():
         print(f"no trained fast decoder in {args.out}: run training/train.py distill-decoder first")
@@ -187,10 +187,7 @@ def export_decoder(args: argparse.Namespace) -> int:
                                "full_blocks": ck["full_blocks"], "onnx_parity_max_abs": err,
                                "training": {"steps": ck["step"], "minutes": round(ck["elapsed"] / 60, 1),
                                             **ck.get("report", {})}}
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    update_manifest(args.weights / "manifest.json", [
-        {"file": f.name, "sha256": sha256_file(f), "version": MODEL_VERSION, "licence": LICENCE, "kind": kind}
-        for f, kind in ((path, "motion-fast-decoder-onnx"), (meta_path, "motion-denoiser-metadata"))])
+    write_fast_entry(args.weights, meta, {path: "motion-fast-decoder-onnx"})
     print(f"wrote {path} (parity {err:.1e}) and the fast decoder in {meta_path.name}")
     return 0
 

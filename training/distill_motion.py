@@ -47,7 +47,7 @@ from ..dataset.paths import cache_dir
 from ..inference.motion.cfg import CFG, KEEP
 from ..inference.motion.diffusion import DISTILLED_FIRST, DISTILLED_RANGE, cosine_alphas_cumprod
 from ..inference.motion.sampler import sample
-from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR, sha256_file, update_manifest
+from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR
 from .denoiser import DenoiserConfig, MotionDenoiser, exportable
 from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
 
@@ -228,7 +228,7 @@ def quantize_matmuls(float_path: Path, path: Path, model: MotionDenoiser) -> dic
 
 
 def export_student(args: argparse.Namespace) -> int:
-    from .export_motion import PARITY_LIMIT, export_denoiser
+    from .export_motion import PARITY_LIMIT, export_denoiser, write_fast_entry
     src = next((args.out / n for n in ("final.pt", "checkpoint.pt") if (args.out / n).exists()), None)
     if src is None:
         print(f"no student in {args.out}: run training/train.py distill first")
@@ -258,11 +258,7 @@ def export_student(args: argparse.Namespace) -> int:
     if "decoder" in meta.get("fast", {}):  # the fast decoder is exported apart (distill_decoder.py)
         fast["decoder"] = meta["fast"]["decoder"]
     meta["fast"] = fast
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    from .export_motion import LICENCE, MODEL_VERSION
-    update_manifest(args.weights / "manifest.json", [
-        {"file": f.name, "sha256": sha256_file(f), "version": MODEL_VERSION, "licence": LICENCE, "kind": kind}
-        for f, kind in ((path, "motion-student-onnx"), (meta_path, "motion-denoiser-metadata"))])
+    write_fast_entry(args.weights, meta, {path: "motion-student-onnx"})
     print(f"wrote {path} (parity {err:.1e}) and the 'fast' entry of {meta_path.name}")
     return 0
 

@@ -105,6 +105,18 @@ def export_autoencoder(model: MotionAutoencoder, folder: Path) -> dict[str, floa
     return err
 
 
+def write_fast_entry(weights: Path, meta: dict, files: dict[Path, str]) -> Path:
+    """Write ``meta`` (the metadata with a changed "fast" entry) beside ``files`` (ONNX file
+    -> manifest kind) and list them all in the manifest: the fast sampler's exports
+    (distill_motion.py, distill_decoder.py)."""
+    meta_path = weights / "motion_diffusion.json"
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    update_manifest(weights / "manifest.json", [
+        {"file": f.name, "sha256": sha256_file(f), "version": MODEL_VERSION, "licence": LICENCE, "kind": kind}
+        for f, kind in {**files, meta_path: "motion-denoiser-metadata"}.items()])
+    return meta_path
+
+
 def write_stats(path: Path, normalizer: dict, latent_mean: np.ndarray, latent_std: np.ndarray,
                 matcher: dict) -> None:
     """Normalisation, latent scaling and the prompt matcher as JSON (small, diffable)."""
