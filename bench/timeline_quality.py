@@ -138,6 +138,7 @@ METHODS = {  # name -> compose() arguments ("one_prompt": baseline a's single pr
     "one prompt": {"one_prompt": True},
     "independent": {"method": "independent"},
     "fast": {"solver": "distilled"},  # composed with the distilled 2-step student (Fast Preview)
+    "fast independent": {"solver": "distilled", "method": "independent"},
 }
 LONG_VARIANTS = {"freenoise": ComposeSettings(),  # the default: whole-window shuffles
                  "freenoise b16": ComposeSettings(shuffle_block=16),  # FreeNoise's small blocks
