@@ -109,7 +109,7 @@ def main() -> int:
     step = timed(lambda: denoise(x, 500), args.repeats * 2)
     decode = timed(lambda: model.decode_latents(x), args.repeats * 2)
     fast_decode = None
-    if "decoder" in (model.distilled or {}):
+    if model.has_fast_decoder:
         fast_decode = timed(lambda: model.decode_latents(x, "distilled"), args.repeats * 2)
     feats = model.normalizer.denormalize(model.decode_latents(x)[0, :frames].astype(np.float64))
     lock = timed(lambda: decode_generated(feats, model.fps, True), args.repeats)

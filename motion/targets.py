@@ -122,8 +122,7 @@ def _check_time(t: float, motion: Motion, what: str) -> None:
 def look_at(motion: Motion, target: LookAt) -> Motion:
     """``motion`` with the head turned towards ``target.point`` over its time range."""
     _check_time(target.start, motion, "--look-at")
-    j = {n: i for i, n in enumerate(CANONICAL.names)}
-    neck, head = j["neck"], j["head"]
+    neck, head = CANONICAL.index("neck"), CANONICAL.index("head")
     world, pos = motion_world(motion)
     t = np.arange(motion.num_frames) / motion.fps
     w = _ease(t, target.start, min(target.end, motion.duration), EASE)
@@ -153,11 +152,10 @@ def look_at(motion: Motion, target: LookAt) -> Motion:
 def _aim_eyes(motion: Motion, point: np.ndarray, frames: np.ndarray, weight: np.ndarray) -> Motion:
     """Each eye of ``motion`` turned in the head towards ``point`` on ``frames``, at most
     MAX_EYE_DEG, scaled by ``weight`` (the look's easing)."""
-    j = {n: i for i, n in enumerate(CANONICAL.names)}
     world, pos = motion_world(motion)
     rotations = motion.rotations.copy()
     for name in EYES:
-        eye = j[name]
+        eye = CANONICAL.index(name)
         fwd = rot.quat_rotate(world[frames, eye], np.broadcast_to(HEAD_FORWARD, (len(frames), 3)))
         want = (point[frames] if point.ndim == 2 else point[None]) - pos[frames, eye]
         aa = rot.quat_to_axis_angle(rot.quat_between(fwd, want))
@@ -171,8 +169,7 @@ def _aim_eyes(motion: Motion, point: np.ndarray, frames: np.ndarray, weight: np.
 def reach(motion: Motion, target: Reach) -> Motion:
     """``motion`` with the hand's wrist on ``target.point`` at ``target.time``."""
     _check_time(target.time, motion, "--target")
-    j = {n: i for i, n in enumerate(CANONICAL.names)}
-    shoulder, elbow, wrist = (j[n] for n in HANDS[target.hand])
+    shoulder, elbow, wrist = (CANONICAL.index(n) for n in HANDS[target.hand])
     world, pos = motion_world(motion)
     key = min(motion.num_frames - 1, int(round(target.time * motion.fps)))
     upper = np.linalg.norm(pos[key, elbow] - pos[key, shoulder])

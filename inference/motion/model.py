@@ -221,7 +221,7 @@ class MotionModel:
         weights have one (training/distill_decoder.py: a narrower full-rate stage, for
         previews); everything else by the autoencoder's own decoder."""
         z = np.asarray(z, np.float32) * self.latent_std + self.latent_mean
-        fast = solver == "distilled" and "decoder" in (self.distilled or {})
+        fast = solver == "distilled" and self.has_fast_decoder
         return self._network(FAST_DECODER if fast else "decoder").run(None, {"z": z.astype(np.float32)})[0]
 
     def encode_features(self, x: np.ndarray) -> np.ndarray:
@@ -274,6 +274,11 @@ class MotionModel:
     def distilled(self) -> dict | None:
         """The distilled student's metadata (file, built-in guidance, training), or None."""
         return self.meta.get("fast")
+
+    @property
+    def has_fast_decoder(self) -> bool:
+        """Whether the fast sampler's clips have their own, lighter decoder."""
+        return "decoder" in (self.distilled or {})
 
     def cfg(self, text_guidance: float | None = None, style_guidance: float | None = None,
             solver: str | None = None) -> CFG:
