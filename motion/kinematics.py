@@ -106,14 +106,21 @@ class Motion:
             raise LimitError(f"{self.num_frames} frames at {self.fps:g} fps resampled to {fps:g} fps "
                              f"would be {exact:.0f} frames; the limit is {MAX_FRAMES}")
         n = max(1, int(round((self.num_frames - 1) * fps / self.fps)) + 1)
-        src_t = np.arange(n) * self.fps / fps
-        i0 = np.clip(np.floor(src_t).astype(int), 0, self.num_frames - 1)
+        out = self.at_frames(np.arange(n) * self.fps / fps)
+        out.fps = float(fps)
+        return out
+
+    def at_frames(self, source: np.ndarray) -> Motion:
+        """The motion sampled at fractional frames ``source`` (one output frame each, same
+        frame rate): slerp for rotations, linear for the root. A resampling or a re-timing."""
+        src = np.clip(np.asarray(source, np.float64), 0.0, self.num_frames - 1)
+        i0 = np.clip(np.floor(src).astype(int), 0, self.num_frames - 1)
         i1 = np.clip(i0 + 1, 0, self.num_frames - 1)
-        w = (src_t - i0)[:, None]
+        w = (src - i0)[:, None]
         q = rot.quat_continuous(self.rotations)
-        rots = rot.quat_slerp(q[i0], q[i1], np.broadcast_to(w, (n, q.shape[1])))
+        rots = rot.quat_slerp(q[i0], q[i1], np.broadcast_to(w, (len(src), q.shape[1])))
         root = self.root_positions[i0] * (1 - w) + self.root_positions[i1] * w
-        return Motion(rots, root, fps, self.skeleton)
+        return Motion(rots, root, self.fps, self.skeleton)
 
 
 def rest_motion(num_frames: int, skeleton: Skeleton = CANONICAL, fps: float = 30.0) -> Motion:

@@ -132,17 +132,55 @@ def test_smoothing_removes_frame_wiggle_and_keeps_slow_motion():
     assert np.abs(angle - slow - wiggle)[10:-10].max() > 0.04
 
 
-def test_beat_time_warp_stops_on_beats_and_keeps_the_ends():
-    from cadence.inference.gesture.activity import beat_time_warp
-    frames = 120
-    src = beat_time_warp(frames, FPS, np.array([1.0, 2.5]), hold=1.0, width=0.08)
+def _path_with_own_stops(frames: int) -> np.ndarray:
+    """A path that moves in bursts: speed |sin| at 2.3 Hz, stopping between the beats."""
+    speed = np.abs(np.sin(2 * np.pi * 2.3 * np.arange(frames) / FPS)) + 1e-3
+    return np.concatenate([[0.0], np.cumsum(speed[1:])]) / FPS
+
+
+def test_stroke_time_warp_makes_one_stroke_between_beats_stopped_on_each():
+    from cadence.inference.gesture.activity import stroke_time_warp
+    frames = 150
+    path = _path_with_own_stops(frames)
+    beats = np.array([1.0, 1.6, 2.5, 3.4])
+    src = stroke_time_warp(path, FPS, beats, strength=1.0)
     assert src[0] == 0.0 and abs(src[-1] - (frames - 1)) < 1e-9
-    rate = np.diff(src)
-    assert np.all(rate >= 0)                                          # time never runs back
-    for b in (1.0, 2.5):
-        k = int(b * FPS)
-        assert rate[k - 1:k + 1].min() < 0.05 < rate[k + 12]          # stopped on the beat, running after
-    np.testing.assert_array_equal(beat_time_warp(frames, FPS, np.array([]), 1.0, 0.08), np.arange(frames))
+    assert np.all(np.diff(src) >= -1e-9)                              # time never runs back
+    for b in beats:                                                   # knots map onto themselves
+        assert abs(np.interp(b * FPS, np.arange(frames), src) - b * FPS) < 0.5
+    speed = np.abs(np.diff(np.interp(src, np.arange(frames), path)))
+    for a, b in zip(beats[:-1], beats[1:]):                           # one bump, no stop inside
+        seg = speed[int(a * FPS) + 1:int(b * FPS) - 1]
+        peak = int(np.argmax(seg))
+        assert np.all(np.diff(seg[:peak]) > -1e-6) and np.all(np.diff(seg[peak:]) < 1e-6)
+        k = int(round(b * FPS))
+        assert speed[k - 1:k + 1].min() < 0.1 * seg.max()             # stopped on the beat
+    own = np.abs(np.diff(path))
+    inner = own[int(1.6 * FPS):int(2.5 * FPS)]
+    assert inner.min() < 0.1 * inner.max()                            # the input did stop between them
+    np.testing.assert_array_equal(stroke_time_warp(path, FPS, np.array([]), 1.0), np.arange(frames))
+    np.testing.assert_array_equal(stroke_time_warp(path, FPS, beats, 0.0), np.arange(frames))
+
+
+def test_stroke_time_warp_keeps_long_pauses_fixed_spans_and_slows_in_short_pauses():
+    from cadence.inference.gesture.activity import stroke_time_warp
+    frames = 180
+    path = _path_with_own_stops(frames)
+    beats = np.array([0.5, 1.0, 1.5, 4.5, 5.0])
+    active = np.ones(frames, bool)
+    active[60:120] = False                                            # a 2 s pause
+    fixed = np.zeros(frames, bool)
+    fixed[140:] = True                                                # a semantic gesture
+    src = stroke_time_warp(path, FPS, beats, 1.0, fixed, active=active)
+    np.testing.assert_allclose(src[62:118], np.arange(62, 118))       # the pause as sampled
+    np.testing.assert_allclose(src[150:], np.arange(150, frames))     # the gesture as sampled
+    assert np.abs(src[15:60] - np.arange(15, 60)).max() > 0.5         # the phrase re-timed
+    clock = np.ones(frames)
+    clock[36:42] = 0.2                                                # a short pause, 1.2-1.4 s
+    slow = stroke_time_warp(path, FPS, beats, 1.0, active=np.ones(frames, bool), clock=clock)
+    moved = np.abs(np.diff(np.interp(slow, np.arange(frames), path)))
+    plain = np.abs(np.diff(np.interp(src, np.arange(frames), path)))
+    assert moved[36:41].sum() < 0.5 * plain[36:41].sum()
 
 
 def test_beat_strength_zero_turns_the_beat_strokes_off():
@@ -162,7 +200,7 @@ def test_beat_strength_zero_turns_the_beat_strokes_off():
 
     on, off = envelope(1.0), envelope(0.0)
     k = int(1.5 * FPS)
-    assert on[k] < 0.8 * off[k]               # a dip on the stressed syllable with beats on
+    assert on[k] < 0.9 * off[k]               # a dip on the stressed syllable with beats on
     assert np.ptp(off[20:100]) < 0.05         # none with the beat strength at 0
 
 

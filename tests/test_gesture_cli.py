@@ -184,3 +184,17 @@ def test_own_timeline_moves_the_legs_where_it_says(clip, tmp_path, capsys):
     assert main(["gesture", "--audio", str(clip), "--no-words", "--timeline", str(bad),
                  "--out", str(tmp_path / "g.bvh")]) == 2
     assert "longer than the speech" in capsys.readouterr().err
+
+
+def test_words_found_alongside_the_voice_analysis_reach_the_plan():
+    """The transcript is aligned in a thread while voice activity and prosody are read:
+    its words, with times, are the ones the plan uses; progress never runs backwards."""
+    pytest.importorskip("pocketsphinx")
+    from conftest import FIXTURES
+    text = "The big brown bear jumped over a bubbling brook."
+    seen = []
+    r = generate_gestures(FIXTURES / "english_bear.flac", text, seed=0, steps=2, semantic_amount=1.0,
+                          progress=lambda f: seen.append(f))
+    assert [w.text for w in r.words] == text.lower().rstrip(".").split()
+    assert all(0.0 <= w.start < w.end <= r.activity.duration + 1e-6 for w in r.words)
+    assert r.timings["recognition"] > 0 and seen == sorted(seen) and seen[-1] == 1.0

@@ -60,6 +60,6 @@ def test_speech_workers_get_only_what_they_need(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     worker = sphinx_pool._Worker({"mode": "phones", "config": transcribe.PHONE_LOOP_CONFIG})
     try:
-        assert worker.ready
+        assert worker.wait_ready()
     finally:
         worker.close()

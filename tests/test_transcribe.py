@@ -210,3 +210,34 @@ def test_no_workers_when_the_host_executable_is_not_python(monkeypatch, in_proce
     monkeypatch.setattr(sphinx_pool.sys, "executable", "/opt/blender/blender")
     assert sphinx_pool.pool("phones", T.PHONE_LOOP_CONFIG, 2) is None
     assert not sphinx_pool._POOLS and not sphinx_pool._DISABLED
+
+
+def test_words_only_recognition_and_alignment_keep_the_words_and_skip_the_phones(speech):
+    full, quick = T.transcribe(speech), T.transcribe(speech, phones=False)
+    assert [p.label for p in quick.phones] == ["SIL"] and quick.words
+    for w in quick.words:
+        assert 0.0 <= w.start < w.end <= speech.duration + 1e-6
+    # the same search less its second passes: mostly the same words at the same times
+    same = [(a, b) for a in full.words for b in quick.words if a.text == b.text and abs(a.start - b.start) < 0.1]
+    assert len(same) >= 0.6 * len(full.words)
+    aligned, fast = T.transcribe(speech, TEXT), T.transcribe(speech, TEXT, phones=False)
+    assert [w.text for w in fast.words] == [w.text for w in aligned.words] == WORDS
+    assert max(abs(a.start - b.start) for a, b in zip(aligned.words, fast.words)) < 0.08
+    assert [p.label for p in fast.phones] == ["SIL"]
+
+
+def test_word_time_workers_start_early_and_give_the_words_of_one_process(speech, monkeypatch):
+    from cadence.inference.speech import sphinx_pool
+    audio = long_speech(speech, 4)                                    # 18 s: several segments
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
+    T.start_recognition(audio, phones=False)                          # in the background...
+    parallel = T.transcribe(audio, phones=False)                      # ...waited for here
+    pool = sphinx_pool._POOLS["word_times"]
+    assert pool is not None and len(pool.workers) == 2 and all(w.ready for w in pool.workers)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
+    assert T.transcribe(audio, phones=False).words == parallel.words
+    sphinx_pool.shutdown()
+    short = Audio(speech.samples, SAMPLE_RATE, SAMPLE_RATE, 1)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
+    T.start_recognition(short, phones=False)                          # one segment: no workers
+    assert "word_times" not in sphinx_pool._POOLS

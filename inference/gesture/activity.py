@@ -23,6 +23,14 @@ envelope** computed from the voice:
   and back, fastest before and after the beat and stopped on it, a beat stroke that
   follows the voice whatever the prior did there.
 
+- **strokes** (``stroke``): after the blend the whole body is re-timed so that between
+  two beats it makes one movement and stops on each beat (:func:`stroke_time_warp`):
+  the prior's own stops between the beats go, the hold lands on the stress. The short
+  pauses inside a phrase run the stroke's clock at ``pause_rate`` (the hand moves little
+  there), the long pauses, semantic gestures and the animator's timeline keep their
+  timing. With the dips alone the upper body's speed minima fell 0.09-0.12 s from the
+  beats and BeatAlign on real speech stayed at the shifted control's level.
+
 The blend is per frame and joint: each arm joint's local rotation (collar, shoulder,
 elbow, wrist) is slerped from the **rest pose** (the per-joint mean rotation of the
 same clip, so a pose this motion itself passes through) towards the sampled one by the
@@ -53,14 +61,16 @@ ARM_JOINTS = {
 class ActivitySettings:
     enabled: bool = True
     idle: float = 0.1          # envelope in pauses (share of the sampled motion kept)
-    floor: float = 0.35        # envelope for the quietest speech
+    floor: float = 0.15        # envelope for the quietest speech
     min_pause: float = 0.5     # s: shorter pauses are held through as speech
     ramp: float = 0.5          # s, width of the Hann window that smooths the envelope
     loud_seconds: float = 0.3  # s, loudness smoothing
     smooth: float = 1.5        # frames, sd of a Gaussian filter on the arm rotations (0: none)
-    beat_depth: float = 0.4    # envelope dip on each beat (0: none): a stroke that stops on it
+    beat_depth: float = 0.2    # envelope dip on each beat (0: none): a stroke that stops on it
     beat_width: float = 0.08   # s, sd of a beat's dip
-    beat_hold: float = 0.0     # 0..1: slow the arms' own motion down to (1 - hold) on each beat
+    stroke: float = 1.0        # 0..1: re-time the body to one stroke between beats, stopped on each
+    stroke_gap: float = 0.15   # s: beats closer than this to the previous one are not stopped on
+    pause_rate: float = 0.2    # a stroke's clock in the short pauses inside a phrase (1: as in speech)
     beat_source: str = "guidance"   # the beats: "guidance" (stresses + onsets) or "onsets"
 
 
@@ -127,37 +137,89 @@ def smooth_rotations(q: np.ndarray, sigma: float) -> np.ndarray:
     return rot.normalize(out)
 
 
-def beat_time_warp(frames: int, fps: float, beats: np.ndarray, hold: float, width: float) -> np.ndarray:
-    """(frames,) source frame (fractional) for each output frame: the motion's own time
-    runs at rate 1 - hold x (a Gaussian of sd ``width`` s at each beat), sped up evenly
-    elsewhere so it ends where it started, i.e. the arms slow down and stop on the beats
-    and keep the motion's overall timing."""
-    if frames < 3 or hold <= 0 or beats is None or not len(beats):
-        return np.arange(frames, dtype=np.float64)
-    t = (np.arange(frames) + 0.5) / fps
-    g = np.zeros(frames)
-    for b in np.asarray(beats, np.float64):
-        g = np.maximum(g, np.exp(-0.5 * ((t - b) / width) ** 2))
-    rate = np.clip(1.0 - hold * g, 0.0, 1.0)
-    if rate[1:].sum() <= 1e-9:
-        return np.arange(frames, dtype=np.float64)
-    tau = np.concatenate([[0.0], np.cumsum(rate[1:])])
-    return tau * (frames - 1) / tau[-1]
+UPPER_BODY = tuple(JOINT_NAMES.index(n) for n in (
+    "spine3", "neck", "head", "left_collar", "right_collar", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist"))
 
 
-def warp_rotations(q: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """(T, 4) quaternions sampled at fractional frames ``source`` (slerp of neighbours)."""
-    c = rot.quat_continuous(q)
-    lo = np.clip(np.floor(source).astype(int), 0, len(q) - 1)
-    hi = np.clip(lo + 1, 0, len(q) - 1)
-    return rot.quat_slerp(c[lo], c[hi], source - lo)
+def upper_body_path(motion: Motion) -> np.ndarray:
+    """(frames,) the distance the upper body has travelled by each frame (mean over the
+    spine3..wrist joints of their world paths, metres; 0 at frame 0)."""
+    p = motion.positions()[:, UPPER_BODY]
+    step = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=1)
+    return np.concatenate([[0.0], np.cumsum(step)])
 
 
-def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0,
-                   source_frames: np.ndarray | None = None) -> Motion:
+def stroke_time_warp(path: np.ndarray, fps: float, beats: np.ndarray, strength: float,
+                     fixed: np.ndarray | None = None, min_gap: float = 0.15,
+                     active: np.ndarray | None = None, clock: np.ndarray | None = None) -> np.ndarray:
+    """(frames,) source frame (fractional) for each output frame: the motion re-timed so
+    that between two beats it is **one stroke**, stopped on each beat.
+
+    ``path``: the distance travelled by each frame (:func:`upper_body_path`). Between
+    consecutive beats the output covers the same stretch of the motion, but its progress
+    along the path follows ``(1 - strength) u + strength (u - sin(2 pi u) / 2 pi)`` of
+    the interval's time u: speed rises and falls once (a sin^2 bump) and, at
+    ``strength`` 1, is zero on the beat. Re-timing by the path's length, not by time,
+    is what removes the motion's own stops between the beats: a beat stroke reads as one
+    when the hand moves once between stresses and holds on them (docs/gesture.md).
+
+    ``active``: (frames,) bool, the phrases (speech with its short pauses filled); their
+    edges are knots too and the stretches outside them keep their timing (a stroke
+    spread over a pause would move the arms in the middle of the rest). Intervals that
+    touch a ``fixed`` frame (a semantic gesture, the animator's timeline) keep their
+    timing; a beat closer than ``min_gap`` s to the previous knot is not stopped on.
+    ``clock``: (frames,) the rate at which a stroke's time runs per frame (e.g. slower in
+    the short pauses inside a phrase, so the hand moves little there); 1 by default."""
+    n = len(path)
+    out = np.arange(n, dtype=np.float64)
+    if n < 3 or strength <= 0 or beats is None or not len(beats):
+        return out
+    active = np.ones(n, bool) if active is None else np.asarray(active, bool)[:n]
+    edges = [float(k) for k in np.flatnonzero(active[1:] != active[:-1]) + 0.5]
+    knots = [0.0]
+    for b in sorted([float(x) * fps for x in beats] + edges):
+        is_edge = b in edges
+        if b <= 0.0 or b >= n - 1:
+            continue
+        if b - knots[-1] < min_gap * fps:
+            if not is_edge:
+                continue
+            knots.pop()     # a phrase's edge wins over a beat just before it
+        knots.append(b)
+    knots.append(float(n - 1))
+    s = np.asarray(path, np.float64) + 1e-9 * out          # strictly increasing, so invertible
+    fixed = np.zeros(n, bool) if fixed is None else np.asarray(fixed, bool)
+    h = min(1.0, float(strength))
+    rate = np.ones(n) if clock is None else np.clip(np.asarray(clock, np.float64)[:n], 1e-3, None)
+    c = np.concatenate([[0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]))])
+    for a, b in zip(knots[:-1], knots[1:]):
+        if fixed[int(np.floor(a)):int(np.ceil(b)) + 1].any() or not active[int((a + b) / 2)]:
+            continue
+        j = np.arange(int(np.ceil(a)), int(np.floor(b)) + 1)
+        ca, cb = np.interp([a, b], out, c)
+        u = np.clip((c[j] - ca) / (cb - ca), 0.0, 1.0)
+        progress = (1.0 - h) * u + h * (u - np.sin(2 * np.pi * u) / (2 * np.pi))
+        sa, sb = np.interp([a, b], out, s)
+        out[j] = np.interp(sa + progress * (sb - sa), s, np.arange(n, dtype=np.float64))
+    return out
+
+
+def smooth_arms(motion: Motion, sigma: float) -> Motion:
+    """``motion`` with its arm rotations filtered over time (:func:`smooth_rotations`)."""
+    if sigma <= 0:
+        return motion
+    rotations = motion.rotations.copy()
+    for joints in ARM_JOINTS.values():
+        for j in joints:
+            rotations[:, j] = smooth_rotations(rotations[:, j], sigma)
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0) -> Motion:
     """The arms of ``motion`` blended towards their rest pose by ``envelope``: (frames,)
     for both arms or (frames, 2) per left/right arm; 1 keeps the sampled motion.
-    ``smooth``: first filter the arm rotations (:func:`smooth_rotations`)."""
+    ``smooth``: first filter the arm rotations (:func:`smooth_arms`)."""
     env = np.asarray(envelope, np.float64)
     if env.ndim == 1:
         env = np.stack([env, env], axis=1)
@@ -165,13 +227,9 @@ def apply_activity(motion: Motion, envelope: np.ndarray, smooth: float = 0.0,
     if len(env) != n:
         env = np.interp(np.arange(n), np.linspace(0, n - 1, len(env)), env[:, 0])[:, None].repeat(2, 1) \
             if len(env) else np.ones((n, 2))
-    rotations = motion.rotations.copy()
+    rotations = smooth_arms(motion, smooth).rotations.copy()
     for side, k in (("left", 0), ("right", 1)):
         joints = ARM_JOINTS[side]
-        for j in joints:
-            rotations[:, j] = smooth_rotations(rotations[:, j], smooth)
-            if source_frames is not None:
-                rotations[:, j] = warp_rotations(rotations[:, j], source_frames)
         rest = rest_pose(rotations, joints)
         w = np.clip(env[:, k], 0.0, 1.0)
         for j, r in zip(joints, rest):

@@ -18,7 +18,10 @@ LivelySpeaker, two stages run on the motion prior (``inference/motion/model.py``
    ``inference/gesture/guidance.py`` (arm speed towards the stressed syllables, root
    held in place), with the style sliders (default estimated from the voice:
    ``inference/speech/style.py``).
-4. **Head shakes**, which the data lacks, are laid on the head procedurally.
+4. **Follow the voice** (``inference/gesture/activity.py``): the arms rest in the long
+   pauses and grow with loudness, and the body is re-timed to one stroke between
+   beats, stopped on each.
+5. **Head shakes**, which the data lacks, are laid on the head procedurally.
 
 Errors: :class:`~cadence.inference.speech.audio.AudioError` for unusable audio,
 :class:`GestureError` for requests out of range, ``TranscribeError`` when recognition
@@ -27,6 +30,7 @@ fails, ``WeightsError`` for missing model files.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +42,7 @@ from ...errors import CadenceError
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import JOINT_NAMES
+from ...motion.smoothing import fill_short_gaps
 from ..motion.sampler import GenerationCancelled
 from ..motion.timeline import MAX_SECONDS, Segment, Timeline
 from ..motion.window_plan import model_parts
@@ -46,7 +51,14 @@ from ..speech.audio import Audio, load_audio
 from ..speech.prosody import Prosody, analyse
 from ..speech.style import StyleEstimate, estimate_style
 from ..speech.vad import VoiceActivity, detect_speech
-from .activity import ActivitySettings, activity_envelope, apply_activity, beat_time_warp
+from .activity import (
+    ActivitySettings,
+    activity_envelope,
+    apply_activity,
+    smooth_arms,
+    stroke_time_warp,
+    upper_body_path,
+)
 from .guidance import BeatGuidance, BeatSettings, beat_times, target_speed
 from .lexicon import PhraseIndex
 from .plan import GesturePlan, PlacedGesture, plan_gestures
@@ -124,13 +136,12 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
                  ) -> tuple[np.ndarray, np.ndarray | None]:
     """(frames, 2) left/right arm activity from the voice (``gesture_activity.py``),
     1 where a semantic gesture or the animator's timeline drives the arm (the beat
-    guidance's zero weights), eased in and out over the same ramp; and the arms' time
-    warp that holds them on the beats (None without ``beat_hold``)."""
+    guidance's zero weights), eased in and out over the same ramp; and the beats (s) its
+    strokes stop on."""
     st = settings or ActivitySettings()
     if guidance.settings.scale < 1.0:   # the beat strokes follow the beat strength (0: none)
         from dataclasses import replace
-        st = replace(st, beat_depth=st.beat_depth * max(0.0, guidance.settings.scale),
-                     beat_hold=st.beat_hold * max(0.0, guidance.settings.scale))
+        st = replace(st, beat_depth=st.beat_depth * max(0.0, guidance.settings.scale))
     speaking = activity.frame_mask(fps, frames)
     if st.beat_source == "onsets":
         beats = beat_times(np.array([]), prosody.onsets, BeatSettings().min_beat_gap)
@@ -140,8 +151,7 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
     env = activity_envelope(speaking, prosody.at(prosody.loudness, fps, frames), fps, st, beats)
     out = np.stack([env, env], axis=1)
     if not st.enabled:
-        return out, None
-    warp = beat_time_warp(frames, fps, beats, st.beat_hold, st.beat_width) if st.beat_hold > 0 else None
+        return out, beats
     width = max(3, int(round(st.ramp * fps)))
     kernel = np.hanning(width + 2)[1:-1]
     kernel /= kernel.sum()      # a ramp centred on each edge of a driven span, no step
@@ -151,7 +161,30 @@ def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: fl
         if driven.any():
             spread = np.clip(np.convolve(driven, kernel, mode="same"), 0.0, 1.0)
             out[:, k] = np.maximum(out[:, k], spread)
-    return out, warp
+    return out, beats
+
+
+def beat_strokes(motion: Motion, beats: np.ndarray, guidance: BeatGuidance, voice: VoiceActivity,
+                 settings: ActivitySettings) -> Motion:
+    """``motion`` re-timed to one stroke between beats, stopped on each, slow in the short
+    pauses inside a phrase, as sampled in the long ones (``gesture_activity.
+    stroke_time_warp``), and as sampled where a semantic gesture or the animator's
+    timeline drives a part (their own timing is the point)."""
+    st = settings
+    strength = st.stroke * max(0.0, min(1.0, guidance.settings.scale))
+    if strength <= 0 or not len(beats):
+        return motion
+    n, fps = motion.num_frames, motion.fps
+    fixed = np.zeros(n, bool)
+    if guidance.weight.shape[0] == n - 1:
+        fixed[1:] = (guidance.weight == 0).any(axis=1)
+    if guidance.free_root is not None and len(guidance.free_root) == n:
+        fixed |= np.asarray(guidance.free_root) > 0
+    speaking = voice.frame_mask(fps, n)
+    active = fill_short_gaps(speaking, int(round(st.min_pause * fps)))
+    clock = np.where(speaking, 1.0, st.pause_rate)
+    warp = stroke_time_warp(upper_body_path(motion), fps, beats, strength, fixed, st.stroke_gap, active, clock)
+    return motion.at_frames(warp)
 
 
 def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
@@ -174,6 +207,45 @@ def add_head_shakes(motion: Motion, shakes: Sequence[PlacedGesture],
     return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 
+class _WordsAlongside:
+    """The words (recognised, or the transcript aligned) found in a thread started as
+    soon as the audio is read: pocketsphinx decodes in its worker processes (or in
+    this process, where it holds the interpreter only segment by segment) while the
+    caller reads voice activity and prosody and loads the models. On a minute of speech
+    that hides most of their time behind the recognition's (docs/gesture.md)."""
+
+    def __init__(self, transcript: str | None, recognise: bool,
+                 progress: Callable[[float], None] | None):
+        self.transcript, self.recognise, self.progress = transcript, recognise, progress
+        self.words: list = []
+        self.warnings: list[str] = []
+        self.seconds = 0.0
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, audio: Audio) -> None:
+        self._thread = threading.Thread(target=self._run, args=(audio,), daemon=True)
+        self._thread.start()
+
+    def _run(self, audio: Audio) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.words = _words(audio, self.transcript, self.recognise, self.warnings, self.progress)
+        except BaseException as exc:     # handed to the caller by result()
+            self._error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def result(self, warnings: list[str]) -> list:
+        """The words (waits for them); the thread's warnings go into ``warnings``; its
+        error, if any, is raised here."""
+        if self._thread is not None:
+            self._thread.join()
+        warnings.extend(self.warnings)
+        if self._error is not None:
+            raise self._error
+        return list(self.words)
+
+
 def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list[str],
            progress: Callable[[float], None] | None):
     if transcript is None and not recognise:
@@ -184,7 +256,7 @@ def _words(audio: Audio, transcript: str | None, recognise: bool, warnings: list
         warnings.append(f"speech recognition is not available ({exc}): beat gestures only")
         return []
     try:
-        result = transcribe(audio, transcript, words=True, progress=progress)
+        result = transcribe(audio, transcript, words=True, phones=False, progress=progress)
     except TranscribeError as exc:
         if transcript is not None:   # the user's text could not be aligned: say so
             raise
@@ -198,8 +270,11 @@ def progress_reporter(progress: Callable[[float], bool | None] | None) -> Callab
     """``report(fraction)`` for a generator: passes the fraction (at most 1) to
     ``progress`` and raises GenerationCancelled when it returns False."""
 
+    shown = [0.0]     # never backwards: recognition reports from its own thread
+
     def report(fraction: float) -> None:
-        if progress is not None and progress(min(1.0, fraction)) is False:
+        shown[0] = max(shown[0], min(1.0, fraction))
+        if progress is not None and progress(shown[0]) is False:
             raise GenerationCancelled("generation cancelled")
     return report
 
@@ -213,10 +288,12 @@ class HeardSpeech:
 
 def hear(source: str | os.PathLike | Audio, what: str, weights_dir: str | os.PathLike | None,
          timings: dict[str, float], warnings: list[str],
-         report: Callable[[float], None] | None = None) -> HeardSpeech:
+         report: Callable[[float], None] | None = None,
+         loaded: Callable[[Audio], None] | None = None) -> HeardSpeech:
     """What every speech-driven generator reads first: the audio (refused beyond
     MAX_SECONDS, naming ``what`` is made), its voice activity and prosody; each stage's
-    seconds go into ``timings``, the reader's warnings into ``warnings``."""
+    seconds go into ``timings``, the reader's warnings into ``warnings``. ``loaded``
+    gets the audio as soon as it is read (to start work that runs alongside)."""
     t0 = time.perf_counter()
     audio = source if isinstance(source, Audio) else load_audio(Path(source), max_seconds=MAX_SECONDS)
     warnings.extend(audio.warnings)
@@ -224,6 +301,8 @@ def hear(source: str | os.PathLike | Audio, what: str, weights_dir: str | os.Pat
         raise GestureError(f"the audio lasts {audio.duration:.0f} s; {what} made for at most "
                            f"{MAX_SECONDS:.0f} s at a time: split the recording")
     timings["load"] = time.perf_counter() - t0
+    if loaded is not None:
+        loaded(audio)
     if report is not None:
         report(0.05)
     t0 = time.perf_counter()
@@ -268,22 +347,34 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     report = progress_reporter(progress)
     if not 0.0 <= semantic_amount <= 1.0:
         raise GestureError(f"the semantic gesture amount goes from 0 to 1 (got {semantic_amount:g})")
-    heard = hear(source, "gestures are", weights_dir, timings, warnings, report)
+    alongside = None
+    if words is None and (transcript is not None or recognise):
+        alongside = _WordsAlongside(transcript, recognise,
+                                    (lambda f: report(0.1 + 0.4 * f)) if progress else None)
+    heard = hear(source, "gestures are", weights_dir, timings, warnings, report,
+                 alongside.start if alongside is not None else None)
     audio, voice, prosody = heard.audio, heard.voice, heard.prosody
     if not voice.segments:
         warnings.append("no speech was found in the audio: the character idles")
     report(0.1)
 
     t0 = time.perf_counter()
-    if words is None:
-        words = _words(audio, transcript, recognise and bool(voice.segments), warnings,
-                       (lambda f: report(0.1 + 0.4 * f)) if progress else None)
-    words = list(words)
-    timings["recognition"] = time.perf_counter() - t0
+    model = model or MotionModel.load(weights_dir)
+    encoder = encoder or TextEncoder.load(weights_dir)      # the prompts', and the lexicon's
+    if semantic_amount > 0 and (alongside is not None or words):
+        phrase_index(encoder)
+    timings["models"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if alongside is not None:
+        words = alongside.result(warnings)
+        timings["recognition"] = alongside.seconds
+    else:
+        timings["recognition"] = 0.0
+    words = list(words or []) if voice.segments else []
+    timings["waiting_for_words"] = time.perf_counter() - t0
     report(0.5)
 
     t0 = time.perf_counter()
-    model = model or MotionModel.load(weights_dir)
     estimate = None
     if styles is None:
         estimate = estimate_style(prosody, voice.segments)
@@ -296,12 +387,11 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
         raise GestureError(str(exc)) from None
     index = None
     if semantic_amount > 0 and words:
-        encoder = encoder or TextEncoder.load(weights_dir)
         index = phrase_index(encoder)
     plan = plan_gestures(words, voice.segments, audio.duration, index, semantic_amount, timeline)
     frames = max(2, int(round(plan.timeline.end * model.fps)))
     guidance = beat_guidance(model, prosody, voice, frames, plan.semantic, beat, timeline)
-    envelope, warp = arm_envelope(prosody, voice, frames, model.fps, guidance, activity)
+    envelope, beats = arm_envelope(prosody, voice, frames, model.fps, guidance, activity)
     timings["planning"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -319,10 +409,10 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     timings["sampling"] = time.perf_counter() - t0
     motion = result.motion
     t0 = time.perf_counter()
-    if activity is None or activity.enabled:
-        if warp is not None and len(warp) != motion.num_frames:
-            warp = None
-        motion = apply_activity(motion, envelope, (activity or ActivitySettings()).smooth, warp)
+    st = activity or ActivitySettings()
+    if st.enabled:
+        motion = apply_activity(smooth_arms(motion, st.smooth), envelope)
+        motion = beat_strokes(motion, beats, guidance, voice, st)
     timings["activity"] = time.perf_counter() - t0
     motion = add_head_shakes(motion, plan.procedural)
     timings["total"] = time.perf_counter() - started

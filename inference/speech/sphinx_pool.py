@@ -5,7 +5,7 @@ loop takes about 1.75 s per minute of speech, word recognition about 12 s. Split
 segments between two worker processes (``inference/speech/sphinx_worker.py``) they take about
 half. The workers start on first use (about 0.15 s for the phone loop: an interpreter
 and the decoder) and stay up for later calls, since an animator regenerates often;
-there is one pool per mode ("phones", "words"); they end with the host process (or
+there is one pool per mode ("phones", "words", "word_times"); they end with the host process (or
 :func:`shutdown`).
 
 Each worker is driven by a thread of the parent that only writes and reads pipes (no
@@ -64,7 +64,13 @@ class _Worker:
         setup = dict(setup, path=worker_search_path())   # appended after the standard library
         self.proc.stdin.write((json.dumps(setup) + "\n").encode())
         self.proc.stdin.flush()
+        self.ready = False
+
+    def wait_ready(self) -> bool:
+        """Wait for the child to have loaded its decoder (started in the constructor, so
+        several children load theirs at the same time)."""
         self.ready = self._answer() == "ready"
+        return self.ready
 
     def _answer(self):
         line = self.proc.stdout.readline()
@@ -90,7 +96,7 @@ class _Worker:
 
 
 class SphinxPool:
-    """``workers`` processes decoding in ``mode`` ("phones" or "words"; ``config``: the
+    """``workers`` processes decoding in ``mode`` ("phones", "words" or "word_times"; ``config``: the
     phone loop's decoder settings)."""
 
     def __init__(self, mode: str, config: dict, workers: int = 2):
@@ -99,9 +105,9 @@ class SphinxPool:
         self.broken = False              # a worker failed during the last decode
         try:
             for _ in range(workers):
-                w = _Worker({"mode": mode, "config": self.config})
-                self.workers.append(w)
-                if not w.ready:
+                self.workers.append(_Worker({"mode": mode, "config": self.config}))
+            for w in self.workers:          # they load their decoders side by side
+                if not w.wait_ready():
                     raise OSError("sphinx worker could not load pocketsphinx")
         except (OSError, ValueError):
             self.close()
@@ -161,6 +167,7 @@ class SphinxPool:
 
 
 _POOLS: dict[str, SphinxPool] = {}
+_POOL_LOCK = threading.Lock()
 _DISABLED = False
 
 
@@ -173,6 +180,19 @@ def _interpreter_is_python() -> bool:
 def pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
     """The shared pool for ``mode`` with ``config`` (started on first use; None when
     workers cannot run here, or after one failed)."""
+    with _POOL_LOCK:
+        return _pool(mode, config, workers)
+
+
+def start(mode: str, config: dict, workers: int) -> None:
+    """Start the pool for ``mode`` in the background (the children load their decoders,
+    ~0.4 s, while the caller does other work); :func:`pool` then waits for it."""
+    if _DISABLED or workers < 2 or not _interpreter_is_python() or mode in _POOLS:
+        return
+    threading.Thread(target=pool, args=(mode, config, workers), daemon=True).start()
+
+
+def _pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
     global _DISABLED
     if _DISABLED or workers < 2 or not _interpreter_is_python():
         return None

@@ -8,10 +8,12 @@ nothing from Cadence (no package, no bpy), only pocketsphinx. ``transcribe.py`` 
 the same functions in-process, so both decode a segment the same way and give the same
 result.
 
-Two modes, chosen by the first line:
+Three modes, chosen by the first line:
 - ``"phones"``: the phone loop (the face's phoneme lip sync);
 - ``"words"``: word recognition with the language model, then a state-level second
-  pass over the recognised words for their phones (the gestures' words).
+  pass over the recognised words for their phones;
+- ``"word_times"``: word recognition alone, the words timed by the decoder's own path
+  and no flat-lexicon search (the gestures, which need words and their times only).
 
 Protocol on the child's stdin/stdout (bytes): the parent writes one JSON line,
 ``{"mode": ..., "config": {decoder settings of the phone loop}, "path": [folders]}``
@@ -38,6 +40,10 @@ Spans = list[tuple[str, int, int]]      # (label, first frame, last frame)
 # alignment of a transcript (gestures and face) uses this decoder too: its grammar
 # search stays under the limit (the same words, phones and times on that minute).
 WORD_CONFIG = {"maxhmmpf": 3000}
+# Words and times only (the gestures): also without the flat-lexicon second search
+# (``fwdflat``), and no phone pass after: 2.4x less decoding on a minute of FACEGOOD
+# speech for the gestures' words (docs/gesture.md).
+WORD_TIMES_CONFIG = {**WORD_CONFIG, "fwdflat": False}
 
 
 class Decoders:
@@ -49,14 +55,14 @@ class Decoders:
         self._made: dict[str, tuple[object, str]] = {}
 
     def get(self, kind: str):
-        """(decoder, initial CMN) for ``"phones"`` or ``"words"``."""
+        """(decoder, initial CMN) for ``"phones"``, ``"words"`` or ``"word_times"``."""
         if kind not in self._made:
             import pocketsphinx as ps
             if kind == "phones":
                 d = ps.Decoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"),
                                loglevel="FATAL", **self.phone_config)
             else:
-                d = ps.Decoder(loglevel="FATAL", **WORD_CONFIG)
+                d = ps.Decoder(loglevel="FATAL", **(WORD_TIMES_CONFIG if kind == "word_times" else WORD_CONFIG))
             self._made[kind] = (d, d.get_cmn())
         return self._made[kind]
 
@@ -121,10 +127,21 @@ def second_pass(decoder, initial_cmn: str, pcm: bytes) -> tuple[Spans, Spans] | 
     return words, phones
 
 
+def word_times(decoders: Decoders, pcm: bytes) -> Spans:
+    """The words of a segment (fillers included) timed by the decoder's path."""
+    decoder, cmn = decoders.get("word_times")
+    decode_utterance(decoder, cmn, pcm)
+    hyp = decoder.hyp()
+    return segments(decoder) if hyp is not None and hyp.hypstr.strip() else []
+
+
 def decode_segment(decoders: Decoders, mode: str, pcm: bytes) -> tuple[Spans, Spans]:
-    """(words, phones) of a segment in ``mode`` ("phones": no words)."""
+    """(words, phones) of a segment in ``mode`` ("phones": no words; "word_times": no
+    phones)."""
     if mode == "phones":
         return [], phone_loop(decoders, pcm)
+    if mode == "word_times":
+        return word_times(decoders, pcm), []
     return recognise(decoders, pcm)
 
 

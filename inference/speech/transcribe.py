@@ -111,13 +111,16 @@ def _decoder(kind: str):
 
 
 # -- public ---------------------------------------------------------------------------------
-def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = True,
+def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = True, phones: bool = True,
                progress: Callable[[float], None] | None = None) -> Transcript:
     """Words and phones of English speech, with times in seconds from the audio's start.
 
     ``audio`` must be at 16 kHz (what :func:`~cadence.inference.speech.audio.load_audio` gives).
     ``transcript``: the spoken text, to force-align instead of recognising. ``words``:
     False runs the phone loop only (no words; ignored when a transcript is given).
+    ``phones``: False gives words and their times only, faster (no state-level pass; in
+    recognition no flat-lexicon search either; the phones are then one silence over the
+    audio; ignored without words).
     ``progress`` gets 0..1 after each segment. Phones cover the audio without gaps
     (silence is ``"SIL"``); words are in time order.
     """
@@ -140,11 +143,12 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
                 raise TranscribeError("the transcript has no word the English dictionary knows"
                                       if missing else "the transcript is empty")
         if target is None:
-            parts = _decode_all(audio.samples, "words" if words else "phones", progress)
+            mode = ("words" if phones else "word_times") if words else "phones"
+            parts = _decode_all(audio.samples, mode, progress)
         else:
             parts = []
             pcm = _SegmentPCM(audio.samples, segment_bounds(audio.samples, ALIGN_SEGMENT_SECONDS))
-            aligner = _TextAligner(audio.samples, target, warnings)
+            aligner = _TextAligner(audio.samples, target, warnings, phones)
             for i in range(len(pcm)):
                 a, b = int(pcm.bounds[i]), int(pcm.bounds[i + 1])
                 parts.append(aligner.segment(a, b, pcm[i], pcm.offset(i), last=i == len(pcm) - 1))
@@ -154,6 +158,17 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
                  for ws, _ in parts for w in ws]
     phones = tidy_phones([p for _, ps in parts for p in ps], audio.duration)
     return Transcript(all_words, phones, target is not None, warnings)
+
+
+def start_recognition(audio: Audio, phones: bool = True) -> None:
+    """Start the word recognition's worker processes in the background when ``audio``
+    is long enough to use them: they load their decoders (~0.4 s each, side by side)
+    while the caller reads voice activity and prosody; :func:`transcribe` then finds
+    them ready. Does nothing where workers cannot run (in-process decoding)."""
+    if audio.duration <= max(SEGMENT_SECONDS):        # one segment: decoded in-process
+        return
+    from . import sphinx_pool
+    sphinx_pool.start("words" if phones else "word_times", PHONE_LOOP_CONFIG, SPHINX_WORKERS)
 
 
 # -- segmentation ---------------------------------------------------------------------------
@@ -236,7 +251,7 @@ class _SegmentPCM(Sequence):
 
 def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None] | None
                 ) -> list[tuple[list[Word], list[Phone]]]:
-    """Word recognition (``mode="words"``) or the phone loop (``"phones"``) over the whole
+    """Word recognition (``mode="words"``, ``"word_times"``) or the phone loop (``"phones"``) over the whole
     audio in :data:`SEGMENT_SECONDS` segments, shared between :data:`SPHINX_WORKERS`
     processes when there are several (the same result as in-process: same decoders,
     settings and segments; tested)."""
@@ -312,8 +327,8 @@ class _TextAligner:
     words never heard are spread over the end of the speech; both are warned about.
     """
 
-    def __init__(self, samples: np.ndarray, text: list[str], warnings: list[str]):
-        self.text, self.warnings, self.pos = text, warnings, 0
+    def __init__(self, samples: np.ndarray, text: list[str], warnings: list[str], phones: bool = True):
+        self.text, self.warnings, self.pos, self.phones = text, warnings, 0, phones
         self.speaking = np.concatenate(
             [[0.0], np.cumsum(energy_envelope(samples, FRAME_RATE) > 0.3)])
         self.samples = samples
@@ -335,7 +350,7 @@ class _TextAligner:
             share = (self._speech(b) - self._speech(a)) / rest if rest > 0 else 0.0
             take = min(left, int(np.ceil(1.3 * share * left)) + 5)
         chunk = self.text[self.pos:self.pos + take]
-        heard, phones = _align_chunk(pcm, chunk, offset)
+        heard, phones = _align_chunk(pcm, chunk, offset, self.phones)
         used = [k for k, _ in heard]
         consumed = len(chunk) if last else (used[-1] + 1 if used else 0)
         start = a / SAMPLE_RATE
@@ -363,10 +378,11 @@ class _TextAligner:
         return placed, phones
 
 
-def _align_chunk(pcm: bytes, chunk: Sequence[str],
-                 offset: float) -> tuple[list[tuple[int, Word]], list[Phone]]:
+def _align_chunk(pcm: bytes, chunk: Sequence[str], offset: float,
+                 phones: bool = True) -> tuple[list[tuple[int, Word]], list[Phone]]:
     """Align ``chunk`` (dictionary words) with skips allowed: (index in chunk, word) for
-    each word heard, and the phones of the path."""
+    each word heard, and the phones of the path (``phones`` False: none, and no
+    state-level pass; the words keep the search's times)."""
     decoder, cmn = _decoder_and_cmn("words")
     n = len(chunk)
     transitions = ([(i, i + 1, 1.0 - SKIP_PROBABILITY - STOP_PROBABILITY, w) for i, w in enumerate(chunk)]
@@ -379,11 +395,11 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
         if decoder.hyp() is None:
             return [], []
         found = _words(segments(decoder), offset)
-        aligned = second_pass(decoder, cmn, pcm)   # phones: a state-level pass
+        aligned = second_pass(decoder, cmn, pcm) if phones else None   # phones: a state-level pass
         if aligned is not None:
-            found, phones = _words(aligned[0], offset), _phones(aligned[1], offset)
+            found, path = _words(aligned[0], offset), _phones(aligned[1], offset)
         else:                                      # it can fail where the words did not
-            phones = [p for w in found for p in _word_phones(w)]
+            path = [p for w in found for p in _word_phones(w)] if phones else []
     except (RuntimeError, ValueError, TranscribeError):
         return [], []
     finally:
@@ -396,7 +412,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str],
             break
         heard.append((j, word))
         j += 1
-    return heard, phones
+    return heard, path
 
 
 # -- text ---------------------------------------------------------------------------------------
