@@ -3,6 +3,13 @@
 2 CPU cores; recognition and sampling reported separately), printed, not asserted.
 
     .venv/bin/python bench/gesture_speed.py [--threads 2] [--repeats 3]
+    .venv/bin/python bench/gesture_speed.py --whole [--repeats 5]
+
+``--whole``: the issue-23 figure instead, the whole call as a user runs it: ``./cadence
+gesture --audio X --out X.bvh`` timed from outside (process start to exit), on a minute
+of FACEGOOD's real speech (take 1114_2_01 from 5 s) and on the espeak-ng minute, words
+recognised (fast and full sampler) and with the transcript given; median and fastest
+wall time of ``--repeats`` runs, and the stages the command prints.
 
 60 s of English speech synthesised with espeak-ng (needs the Debian package; cached in
 .cache/bench/gesture/), then each stage of ``generate_gestures`` on its own (median of
@@ -21,6 +28,8 @@ import argparse
 import os
 import statistics
 import subprocess
+import time
+from pathlib import Path
 
 import _bootstrap
 
@@ -58,16 +67,56 @@ def recognition_time(audio, text: str | None) -> float:
         return float("nan")
 
 
+def whole_calls(work: Path, espeak: Path, repeats: int) -> None:
+    """Wall time of ``./cadence gesture`` from outside, per case (see the docstring)."""
+    import soundfile as sf
+    facegood = cache_dir() / "data" / "facegood-audio2face" / "wav" / "1114_2_01.wav"
+    cases = []
+    if facegood.exists():
+        minute = work / "facegood60.wav"
+        if not minute.exists():
+            audio = load_audio(facegood)
+            sf.write(minute, audio.samples[5 * audio.sample_rate:65 * audio.sample_rate], audio.sample_rate)
+        cases += [("FACEGOOD minute, words recognised, fast", [minute], ["--fast"]),
+                  ("FACEGOOD minute, words recognised, full", [minute], [])]
+    else:
+        print(f"  no FACEGOOD recordings in {facegood.parent}: its cases are skipped")
+    text = work / "speech60.txt"
+    text.write_text(TEXT + "\n")
+    cases += [("espeak-ng minute, words recognised, fast", [espeak], ["--fast"]),
+              ("espeak-ng minute, transcript given, fast", [espeak], ["--fast", "--transcript", str(text)])]
+    cli = Path(__file__).resolve().parents[1] / "cadence"
+    for label, (audio,), extra in cases:
+        walls, last = [], ""
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run = subprocess.run([str(cli), "gesture", "--audio", str(audio), "--out", str(work / "whole.bvh"),
+                                  *extra], capture_output=True, text=True)
+            walls.append(time.perf_counter() - t0)
+            if run.returncode != 0:
+                print(f"  {label}: failed: {run.stderr.strip()}")
+                break
+            last = next((line for line in run.stdout.splitlines() if line.startswith("wrote")), "")
+        stages = last[last.find(") in ") + 2:] if ") in " in last else last
+        print(f"  {label:44s} wall median {statistics.median(walls):5.2f} s, fastest {min(walls):5.2f} s"
+              f" (target {'2.5' if '--transcript' in extra else '5'} s); last run: {stages}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--whole", action="store_true", help="time the whole ./cadence gesture call instead")
     args = p.parse_args()
     work = cache_dir() / "bench" / "gesture"
     work.mkdir(parents=True, exist_ok=True)
     wav = work / "speech60.wav"
     if not wav.exists():
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "135", "-w", str(wav), TEXT], check=True)
+    if args.whole:
+        print(f"whole call, {args.repeats} runs each; load average {os.getloadavg()[0]:.1f}")
+        whole_calls(work, wav, args.repeats)
+        return 0
     model = MotionModel.load(threads=args.threads)
     encoder = TextEncoder.load(intra_op_num_threads=args.threads)
     audio = load_audio(wav)

@@ -226,18 +226,30 @@ def test_words_only_recognition_and_alignment_keep_the_words_and_skip_the_phones
     assert [p.label for p in fast.phones] == ["SIL"]
 
 
-def test_word_time_workers_start_early_and_give_the_words_of_one_process(speech, monkeypatch):
+def test_word_time_workers_give_the_words_of_one_process(speech, monkeypatch):
     from cadence.inference.speech import sphinx_pool
     audio = long_speech(speech, 4)                                    # 18 s: several segments
     monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
-    T.start_recognition(audio, phones=False)                          # in the background...
-    parallel = T.transcribe(audio, phones=False)                      # ...waited for here
+    parallel = T.transcribe(audio, phones=False)
     pool = sphinx_pool._POOLS["word_times"]
     assert pool is not None and len(pool.workers) == 2 and all(w.ready for w in pool.workers)
     monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
     assert T.transcribe(audio, phones=False).words == parallel.words
     sphinx_pool.shutdown()
-    short = Audio(speech.samples, SAMPLE_RATE, SAMPLE_RATE, 1)
+
+
+def test_alignment_in_a_worker_gives_the_words_and_phones_of_one_process(speech, monkeypatch):
+    from cadence.inference.speech import sphinx_pool
+    audio = long_speech(speech, 4)
+    text = " ".join([TEXT] * 4)
     monkeypatch.setattr(T, "SPHINX_WORKERS", 2)
-    T.start_recognition(short, phones=False)                          # one segment: no workers
-    assert "word_times" not in sphinx_pool._POOLS
+    seen = []
+    there = T.transcribe(audio, text, progress=seen.append)
+    assert len(sphinx_pool._POOLS["align"].workers) == 1              # one: it goes in order
+    quick = T.transcribe(audio, text, phones=False)
+    monkeypatch.setattr(T, "SPHINX_WORKERS", 0)
+    here = T.transcribe(audio, text)
+    assert there.words == here.words and there.phones == here.phones
+    assert quick.words == T.transcribe(audio, text, phones=False).words
+    assert [w.text for w in here.words] == WORDS * 4 and seen[-1] == 1.0
+    sphinx_pool.shutdown()

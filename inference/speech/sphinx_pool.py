@@ -28,8 +28,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .sphinx_worker import REQUEST, Spans
+
 WORKER = Path(__file__).with_name("sphinx_worker.py")
-Spans = list[tuple[str, int, int]]
 Result = tuple[Spans, Spans]          # (words, phones) of a segment, in its frames
 
 
@@ -86,6 +87,22 @@ class _Worker:
             raise OSError(f"sphinx worker: {out}")
         spans = lambda key: [(str(label), int(a), int(b)) for label, a, b in out[key]]  # noqa: E731
         return spans("words"), spans("phones")
+
+    def align(self, pcm: bytes, words: Sequence[str], phones: bool, skip: float, stop: float
+              ) -> tuple[Spans, Spans, bool]:
+        """``sphinx_worker.align`` in the child (a worker of an ``"align"`` pool);
+        RuntimeError where pocketsphinx refused, OSError where the child failed."""
+        request = json.dumps({"words": list(words), "phones": phones, "skip": skip, "stop": stop}).encode()
+        self.proc.stdin.write(struct.pack("<I", len(request) | REQUEST) + request
+                              + struct.pack("<I", len(pcm)) + pcm)
+        self.proc.stdin.flush()
+        out = self._answer()
+        if isinstance(out, dict) and "error" in out:
+            raise RuntimeError(str(out["error"]))
+        if not isinstance(out, dict) or "phones" not in out:
+            raise OSError(f"sphinx worker: {out}")
+        spans = lambda key: [(str(label), int(a), int(b)) for label, a, b in out[key]]  # noqa: E731
+        return spans("words"), spans("phones"), bool(out.get("aligned"))
 
     def close(self) -> None:
         try:
@@ -184,17 +201,9 @@ def pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
         return _pool(mode, config, workers)
 
 
-def start(mode: str, config: dict, workers: int) -> None:
-    """Start the pool for ``mode`` in the background (the children load their decoders,
-    ~0.4 s, while the caller does other work); :func:`pool` then waits for it."""
-    if _DISABLED or workers < 2 or not _interpreter_is_python() or mode in _POOLS:
-        return
-    threading.Thread(target=pool, args=(mode, config, workers), daemon=True).start()
-
-
 def _pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
     global _DISABLED
-    if _DISABLED or workers < 2 or not _interpreter_is_python():
+    if _DISABLED or workers < 1 or not _interpreter_is_python():
         return None
     current = _POOLS.get(mode)
     if current is not None and (current.config != config or len(current.workers) != workers):

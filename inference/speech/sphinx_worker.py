@@ -8,12 +8,13 @@ nothing from Cadence (no package, no bpy), only pocketsphinx. ``transcribe.py`` 
 the same functions in-process, so both decode a segment the same way and give the same
 result.
 
-Three modes, chosen by the first line:
+Four modes, chosen by the first line:
 - ``"phones"``: the phone loop (the face's phoneme lip sync);
 - ``"words"``: word recognition with the language model, then a state-level second
   pass over the recognised words for their phones;
 - ``"word_times"``: word recognition alone, the words timed by the decoder's own path
-  and no flat-lexicon search (the gestures, which need words and their times only).
+  and no flat-lexicon search (the gestures, which need words and their times only);
+- ``"align"``: forced alignment of given words (a transcript), one segment at a time.
 
 Protocol on the child's stdin/stdout (bytes): the parent writes one JSON line,
 ``{"mode": ..., "config": {decoder settings of the phone loop}, "path": [folders]}``
@@ -23,7 +24,10 @@ pocketsphinx, after the standard library); the child answers
 little-endian length and that many bytes of 16-bit mono PCM at 16 kHz, and the child
 answers one JSON line, ``{"words": [[text, first, last], ...], "phones": [[label, first,
 last], ...]}`` in frames (100/s) of the segment, or ``{"error": message}``. A length of 0
-or end of input ends it.
+or end of input ends it. In ``"align"`` mode a request comes first: a length with
+:data:`REQUEST` set, then that many bytes of JSON ``{"words": [...], "phones": bool,
+"skip": p, "stop": p}`` (see :func:`align`), then the segment as above; the answer adds
+``"aligned": bool`` (whether the phones come from the state-level pass).
 """
 from __future__ import annotations
 
@@ -44,6 +48,7 @@ WORD_CONFIG = {"maxhmmpf": 3000}
 # (``fwdflat``), and no phone pass after: 2.4x less decoding on a minute of FACEGOOD
 # speech for the gestures' words (docs/gesture.md).
 WORD_TIMES_CONFIG = {**WORD_CONFIG, "fwdflat": False}
+REQUEST = 0x80000000        # a length with this bit set announces an alignment request
 
 
 class Decoders:
@@ -127,6 +132,32 @@ def second_pass(decoder, initial_cmn: str, pcm: bytes) -> tuple[Spans, Spans] | 
     return words, phones
 
 
+def align(decoders: Decoders, pcm: bytes, words: list[str], phones: bool, skip: float,
+          stop: float) -> tuple[Spans, Spans, bool]:
+    """Forced alignment of ``words`` (dictionary words) to a segment, as a finite-state
+    grammar: the words in order, each skippable (``skip``), and the segment free to end
+    before the last of them (``stop``). (words, phones, aligned): the words heard and,
+    with ``phones``, the phones of a state-level pass over them (``aligned`` False
+    where that pass failed or was not asked for: the words keep the search's times).
+    Raises RuntimeError or ValueError where pocketsphinx refuses the grammar."""
+    decoder, cmn = decoders.get("words")
+    n = len(words)
+    transitions = ([(i, i + 1, 1.0 - skip - stop, w) for i, w in enumerate(words)]
+                   + [(i, i + 1, skip) for i in range(n)]
+                   + [(i, n, stop) for i in range(n - 1)])
+    try:
+        decoder.add_fsg("cadence_align", decoder.create_fsg("cadence_align", 0, n, transitions))
+        decoder.activate_search("cadence_align")
+        decode_utterance(decoder, cmn, pcm)
+        if decoder.hyp() is None:
+            return [], [], False
+        heard = segments(decoder)
+        aligned = second_pass(decoder, cmn, pcm) if phones else None
+    finally:
+        decoder.activate_search()                 # back to the language model
+    return (aligned[0], aligned[1], True) if aligned is not None else (heard, [], False)
+
+
 def word_times(decoders: Decoders, pcm: bytes) -> Spans:
     """The words of a segment (fillers included) timed by the decoder's path."""
     decoder, cmn = decoders.get("word_times")
@@ -171,7 +202,7 @@ def main() -> int:
         sys.path.extend(p for p in setup.get("path", []) if isinstance(p, str) and p not in sys.path)
         mode = setup["mode"]
         decoders = Decoders(setup.get("config", {}))
-        decoders.get(mode)                   # load the model now, before "ready"
+        decoders.get("words" if mode == "align" else mode)      # load the model now, before "ready"
     except Exception as exc:
         answer({"error": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -181,13 +212,28 @@ def main() -> int:
         if len(head) < 4:
             return 0
         (n,) = struct.unpack("<I", head)
+        request = None
+        if n & REQUEST:
+            try:
+                request = json.loads(_read_exactly(source, n & ~REQUEST))
+            except ValueError:
+                request = {}
+            head = _read_exactly(source, 4)
+            if len(head) < 4:
+                return 0
+            (n,) = struct.unpack("<I", head)
         if n == 0:
             return 0
         pcm = _read_exactly(source, n)
         try:
-            words, phones = decode_segment(decoders, mode, pcm)
-            answer({"words": words, "phones": phones})
-        except RuntimeError as exc:
+            if request is not None:
+                words, phones, aligned = align(decoders, pcm, list(request["words"]), bool(request["phones"]),
+                                               float(request["skip"]), float(request["stop"]))
+                answer({"words": words, "phones": phones, "aligned": aligned})
+            else:
+                words, phones = decode_segment(decoders, mode, pcm)
+                answer({"words": words, "phones": phones})
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
             answer({"error": str(exc)})
 
 

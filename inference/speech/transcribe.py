@@ -45,7 +45,7 @@ import numpy as np
 from ...errors import CadenceError
 from ...face.expression import smooth
 from .audio import SAMPLE_RATE, Audio, energy_envelope
-from .sphinx_worker import Decoders, decode_segment, decode_utterance, second_pass, segments
+from .sphinx_worker import Decoders, align, decode_segment
 from .transcript import SILENCE, Phone, Transcript, Word, is_filler, normalise_text, phone_label, tidy_phones, word_text
 
 FRAME_RATE = 100                 # pocketsphinx frames per second
@@ -148,9 +148,9 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
         else:
             parts = []
             pcm = _SegmentPCM(audio.samples, segment_bounds(audio.samples, ALIGN_SEGMENT_SECONDS))
-            aligner = _TextAligner(audio.samples, target, warnings, phones)
+            aligner = _TextAligner(audio.samples, target, warnings, phones, _align_worker(len(pcm)))
             for i in range(len(pcm)):
-                a, b = int(pcm.bounds[i]), int(pcm.bounds[i + 1])
+                a, b = (int(x) for x in pcm.spans[i])
                 parts.append(aligner.segment(a, b, pcm[i], pcm.offset(i), last=i == len(pcm) - 1))
                 if progress is not None:
                     progress((i + 1) / len(pcm))
@@ -160,15 +160,15 @@ def transcribe(audio: Audio, transcript: str | None = None, *, words: bool = Tru
     return Transcript(all_words, phones, target is not None, warnings)
 
 
-def start_recognition(audio: Audio, phones: bool = True) -> None:
-    """Start the word recognition's worker processes in the background when ``audio``
-    is long enough to use them: they load their decoders (~0.4 s each, side by side)
-    while the caller reads voice activity and prosody; :func:`transcribe` then finds
-    them ready. Does nothing where workers cannot run (in-process decoding)."""
-    if audio.duration <= max(SEGMENT_SECONDS):        # one segment: decoded in-process
-        return
+def _align_worker(segments: int):
+    """A process for the alignment (one: it goes segment by segment), so the caller's
+    other threads run meanwhile (pocketsphinx holds the interpreter while it decodes);
+    None for a single segment or where workers cannot run."""
+    if segments < 2:
+        return None
     from . import sphinx_pool
-    sphinx_pool.start("words" if phones else "word_times", PHONE_LOOP_CONFIG, SPHINX_WORKERS)
+    workers = sphinx_pool.pool("align", PHONE_LOOP_CONFIG, min(1, SPHINX_WORKERS))
+    return workers.workers[0] if workers is not None and workers.workers else None
 
 
 # -- segmentation ---------------------------------------------------------------------------
@@ -213,15 +213,6 @@ def _pcm16(x: np.ndarray) -> bytes:
     return (np.clip(out, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
-def _decode(kind: str, pcm: bytes) -> None:
-    """One utterance from the decoder's initial state (see ``sphinx_worker.decode_utterance``)."""
-    decoder, cmn = _decoder_and_cmn(kind)
-    try:
-        decode_utterance(decoder, cmn, pcm)
-    except RuntimeError as exc:
-        raise TranscribeError(f"pocketsphinx failed on the audio ({exc})") from None
-
-
 # -- the three modes --------------------------------------------------------------------------
 def _phones(found: Sequence[tuple[str, int, int]], offset: float) -> list[Phone]:
     return [Phone(phone_label(label), offset + a / FRAME_RATE, offset + (b + 1) / FRAME_RATE)
@@ -234,19 +225,22 @@ def _words(found: Sequence[tuple[str, int, int]], offset: float) -> list[Word]:
 
 
 class _SegmentPCM(Sequence):
-    """The PCM of each segment, made when asked (a long file is not held twice)."""
+    """The PCM of each segment, made when asked (a long file is not held twice);
+    ``bounds``: ``[0, cut1, ..., len]`` (:func:`segment_bounds`)."""
 
     def __init__(self, samples: np.ndarray, bounds: np.ndarray):
-        self.samples, self.bounds = samples, bounds
+        self.samples = samples
+        self.spans = np.stack([bounds[:-1], bounds[1:]], axis=1).astype(np.int64)
 
     def __len__(self) -> int:
-        return len(self.bounds) - 1
+        return len(self.spans)
 
     def __getitem__(self, i: int) -> bytes:
-        return _pcm16(self.samples[int(self.bounds[i]):int(self.bounds[i + 1])])
+        a, b = self.spans[i]
+        return _pcm16(self.samples[int(a):int(b)])
 
     def offset(self, i: int) -> float:
-        return int(self.bounds[i]) / SAMPLE_RATE - PAD_SECONDS
+        return int(self.spans[i][0]) / SAMPLE_RATE - PAD_SECONDS
 
 
 def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None] | None
@@ -327,8 +321,9 @@ class _TextAligner:
     words never heard are spread over the end of the speech; both are warned about.
     """
 
-    def __init__(self, samples: np.ndarray, text: list[str], warnings: list[str], phones: bool = True):
-        self.text, self.warnings, self.pos, self.phones = text, warnings, 0, phones
+    def __init__(self, samples: np.ndarray, text: list[str], warnings: list[str], phones: bool = True,
+                 worker=None):
+        self.text, self.warnings, self.pos, self.phones, self.worker = text, warnings, 0, phones, worker
         self.speaking = np.concatenate(
             [[0.0], np.cumsum(energy_envelope(samples, FRAME_RATE) > 0.3)])
         self.samples = samples
@@ -350,7 +345,13 @@ class _TextAligner:
             share = (self._speech(b) - self._speech(a)) / rest if rest > 0 else 0.0
             take = min(left, int(np.ceil(1.3 * share * left)) + 5)
         chunk = self.text[self.pos:self.pos + take]
-        heard, phones = _align_chunk(pcm, chunk, offset, self.phones)
+        try:
+            heard, phones = _align_chunk(pcm, chunk, offset, self.phones, self.worker)
+        except OSError:                         # the worker failed: this process from now on
+            from . import sphinx_pool
+            sphinx_pool.disable()
+            self.worker = None
+            heard, phones = _align_chunk(pcm, chunk, offset, self.phones)
         used = [k for k, _ in heard]
         consumed = len(chunk) if last else (used[-1] + 1 if used else 0)
         start = a / SAMPLE_RATE
@@ -378,32 +379,26 @@ class _TextAligner:
         return placed, phones
 
 
-def _align_chunk(pcm: bytes, chunk: Sequence[str], offset: float,
-                 phones: bool = True) -> tuple[list[tuple[int, Word]], list[Phone]]:
+def _align_chunk(pcm: bytes, chunk: Sequence[str], offset: float, phones: bool = True,
+                 worker=None) -> tuple[list[tuple[int, Word]], list[Phone]]:
     """Align ``chunk`` (dictionary words) with skips allowed: (index in chunk, word) for
     each word heard, and the phones of the path (``phones`` False: none, and no
-    state-level pass; the words keep the search's times)."""
-    decoder, cmn = _decoder_and_cmn("words")
-    n = len(chunk)
-    transitions = ([(i, i + 1, 1.0 - SKIP_PROBABILITY - STOP_PROBABILITY, w) for i, w in enumerate(chunk)]
-                   + [(i, i + 1, SKIP_PROBABILITY) for i in range(n)]
-                   + [(i, n, STOP_PROBABILITY) for i in range(n - 1)])
+    state-level pass; the words keep the search's times). ``worker``: a process of the
+    ``"align"`` pool to run it in (the same decoder and result), else this process."""
+    if worker is None:
+        _decoder_and_cmn("words")                 # TranscribeError where the model cannot load
     try:
-        decoder.add_fsg("cadence_align", decoder.create_fsg("cadence_align", 0, n, transitions))
-        decoder.activate_search("cadence_align")
-        _decode("words", pcm)
-        if decoder.hyp() is None:
-            return [], []
-        found = _words(segments(decoder), offset)
-        aligned = second_pass(decoder, cmn, pcm) if phones else None   # phones: a state-level pass
-        if aligned is not None:
-            found, path = _words(aligned[0], offset), _phones(aligned[1], offset)
-        else:                                      # it can fail where the words did not
-            path = [p for w in found for p in _word_phones(w)] if phones else []
+        if worker is not None:
+            spans = worker.align(pcm, list(chunk), phones, SKIP_PROBABILITY, STOP_PROBABILITY)
+        else:
+            spans = align(_decoders(), pcm, list(chunk), phones, SKIP_PROBABILITY, STOP_PROBABILITY)
     except (RuntimeError, ValueError, TranscribeError):
         return [], []
-    finally:
-        decoder.activate_search()                 # back to the language model
+    found = _words(spans[0], offset)
+    if spans[2]:
+        path = _phones(spans[1], offset)
+    else:                                          # the state-level pass failed or was not asked for
+        path = [p for w in found for p in _word_phones(w)] if phones else []
     heard, j = [], 0
     for word in found:                            # the path is a subsequence of the chunk
         while j < len(chunk) and chunk[j] != word.text:
