@@ -67,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.list_actions:
         prompts = model.meta.get("label_prompts", {})
+        from ..inference.motion.standing import STAND
         width = max(map(len, model.labels))
         print("\n".join(f"{name:<{width}}  {prompts.get(name, '')}".rstrip() for name in model.labels))
+        print(f"{STAND:<{width}}  a person stands still (an idle: no take of its own; the calmest "
+              "standing action, stilled)")
         return 0
     if not args.out:
         raise CliError("--out is required")

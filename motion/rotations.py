@@ -90,6 +90,16 @@ def quat_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.moveaxis(q, 0, axis)
 
 
+def quat_mean(q: np.ndarray) -> np.ndarray:
+    """The mean rotation of quaternions (T, ..., 4) over time (axis 0): made
+    sign-continuous, aligned with the middle one, averaged and renormalised (a good
+    mean for rotations that stay within a quarter turn of each other, as a pose does)."""
+    q = quat_continuous(np.asarray(q, np.float64))
+    ref = q[len(q) // 2]
+    q = np.where(np.sum(q * ref, axis=-1, keepdims=True) < 0, -q, q)
+    return normalize(q.mean(axis=0))
+
+
 def quat_slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
     a, b = np.asarray(a, float), np.asarray(b, float)
     t = np.asarray(t, float)[..., None] if np.ndim(t) else float(t)

@@ -209,4 +209,5 @@ def test_cli_lists_the_known_actions():
     r = run_cli("generate", "--list-actions")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert len(lines) == 24 and any(line.startswith("wave-right-hand") and "right hand" in line for line in lines)
+    assert len(lines) == 25 and any(line.startswith("wave-right-hand") and "right hand" in line for line in lines)
+    assert lines[-1].startswith("stand ") and "idle" in lines[-1]       # built, not a take of the data

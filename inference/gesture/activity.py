@@ -117,10 +117,7 @@ def activity_envelope(speaking: np.ndarray, loudness: np.ndarray, fps: float,
 
 def rest_pose(rotations: np.ndarray, joints: Sequence[int]) -> np.ndarray:
     """(len(joints), 4) the per-joint mean local rotation (sign-aligned, normalised)."""
-    q = rot.quat_continuous(np.asarray(rotations[:, list(joints)], np.float64))
-    ref = q[len(q) // 2]
-    q = np.where(np.sum(q * ref, axis=-1, keepdims=True) < 0, -q, q)
-    return rot.normalize(q.mean(axis=0))
+    return rot.quat_mean(np.asarray(rotations)[:, list(joints)])
 
 
 def smooth_rotations(q: np.ndarray, sigma: float) -> np.ndarray:

@@ -33,6 +33,7 @@ from .diffusion import cosine_alphas_cumprod, ddim_step, ddim_timesteps, sampler
 from .model import GenerationError
 from .references import noised
 from .sampler import GenerationCancelled, Guidance, SamplerStep
+from .standing import part_weights, settle
 from .timeline import Timeline, TimelineError
 from .window_plan import ComposeSettings, Plan, model_parts, plan_timeline, segment_weight, timeline_noise
 from .window_stitching import Composer
@@ -58,6 +59,7 @@ def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | N
     index = [uniq.index(t) for t in texts]
     contents = reading.content[index].astype(np.float32)
     probabilities = reading.probabilities[index]
+    stand = [reading.stand_score(i) for i in index]
     truncated = [bool(reading.truncated[i]) for i in index]
     style_rows = []
     for s in segs:
@@ -68,7 +70,7 @@ def _prepare(model, timeline: Timeline, encoder, styles: Mapping[str, float] | N
     for s in segs:
         if not model_parts(s) & set(MODEL_PARTS):
             raise TimelineError(f"{s.describe()}: its body parts drive nothing")
-    return contents, probabilities, np.stack(style_rows).astype(np.float32), truncated
+    return contents, probabilities, stand, np.stack(style_rows).astype(np.float32), truncated
 
 
 def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
@@ -102,7 +104,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     solver = model.sampling_solver(solver)
     distilled = solver == "distilled"
     steps = model.sampling_steps(steps, solver)
-    contents, probabilities, style, truncated = _prepare(model, timeline, encoder, styles)
+    contents, probabilities, stand, style, truncated = _prepare(model, timeline, encoder, styles)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
     if st.context not in ("shared", "tracks", "private"):
@@ -164,8 +166,13 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
         feats = path.impose(feats)
         start = path.start(feats)
         hold = path.standing(len(feats))
-    matches = [model.match(p) for p in probabilities]
-    motion = decode_generated(feats, model.fps, foot_lock, start, hold)
+    matches = [model.match(p, stand=s) for p, s in zip(probabilities, stand)]
+    standing_spans = [(seg.start, seg.end, model_parts(seg)) for seg, s in zip(timeline.segments(), stand) if s > 0]
+    if standing_spans:     # segments read as a standing idle: stilled and calmed (standing.py)
+        weights = part_weights(standing_spans, len(feats), model.fps)
+        motion, feats = settle(feats, model.fps, weights, foot_lock, start, hold)
+    else:
+        motion = decode_generated(feats, model.fps, foot_lock, start, hold)
     if keep is not None and foot_lock:
         # The foot lock pins a planted foot across the regenerated window's edges and lets
         # it go slowly, which moved legs far outside the window: where the previous take

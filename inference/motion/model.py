@@ -39,7 +39,8 @@ from ..runtime.onnx_session import create_session
 from ..runtime.weights import DEFAULT_WEIGHTS_DIR, WeightsError, verify
 from ..text.cues import with_cues
 from ..text.encoder import TextEncoder
-from ..text.prompt_matcher import PromptMatcher
+from ..text.prompt_matcher import WEAK_MATCH, PromptMatcher
+from . import standing
 from .cfg import CFG, KEEP
 from .diffusion import MAX_DISTILLED_STEPS, SOLVERS, cosine_alphas_cumprod, sampler_timesteps
 from .references import REFERENCES_FILE, ReferenceBank, noised
@@ -77,6 +78,10 @@ class PromptReading:
     content: np.ndarray        # (N, C) one-hot of the best-matching action: the model's input
     probabilities: np.ndarray  # (N, C) probability of every known action
     truncated: np.ndarray      # (N,) the prompt was longer than the encoder reads
+    stand: np.ndarray | None = None   # (N,) score of a prompt read as a standing idle, else 0
+
+    def stand_score(self, i: int) -> float:
+        return float(self.stand[i]) if self.stand is not None else 0.0
 
 
 @dataclass
@@ -256,10 +261,18 @@ class MotionModel:
         encoder = encoder or TextEncoder.load(self.weights_dir)
         emb, truncated = encoder.encode_with_info(prompts)
         probs = self.matcher.probabilities(with_cues(emb, list(prompts)))
-        return PromptReading(self.matcher.content_vector(probs), probs, np.asarray(truncated, bool))
+        content = self.matcher.content_vector(probs)
+        stand = standing.stand_scores(encoder, emb, list(self.meta.get("label_prompts", {}).values()),
+                                      probs.max(axis=1), WEAK_MATCH)
+        if stand.any():     # a standing idle: sampled as the calmest standing action, then settled
+            content[stand > 0] = self.matcher.one_hot([standing.SAMPLED_AS])[0]
+        return PromptReading(content, probs, np.asarray(truncated, bool), stand)
 
-    def match(self, probabilities: np.ndarray, top: int = 3) -> list[tuple[str, float]]:
-        """The known actions a prompt matched best, with probabilities, best first."""
+    def match(self, probabilities: np.ndarray, top: int = 3, stand: float = 0.0) -> list[tuple[str, float]]:
+        """The known actions a prompt matched best, with probabilities, best first; a
+        prompt read as a standing idle (``stand``: its score) first names ``stand``."""
+        if stand > 0:
+            return [(standing.STAND, float(stand))] + self.matcher.top(probabilities, top - 1)
         return self.matcher.top(probabilities, top)
 
     def frames_for(self, seconds: float) -> int:
@@ -411,11 +424,19 @@ class MotionModel:
         z0 = sample(denoise, noise.shape, steps, np.random.default_rng(request.seed), progress,
                     x_start=noise, start=start, solver=solver)
         feats = self.normalizer.denormalize(self.decode_latents(z0, solver)[:, :frames].astype(np.float64))
-        matches = self.match(reading.probabilities[0])
+        matches = self.match(reading.probabilities[0], stand=reading.stand_score(0))
+        results = []
+        for f in feats:
+            if reading.stand_score(0) > 0:   # the whole clip stands
+                weights = standing.part_weights([(0.0, frames / self.fps, standing.ALL_PARTS)], frames, self.fps)
+                motion, f = standing.settle(f, self.fps, weights, request.foot_lock)
+            else:
+                motion = decode_generated(f, self.fps, request.foot_lock)
+            results.append(GenerationResult(motion, f, matches, bool(reading.truncated[0]), 0.0, self.device))
         took = time.perf_counter() - t0
-        return [GenerationResult(decode_generated(f, self.fps, request.foot_lock), f, matches,
-                                 bool(reading.truncated[0]), took, self.device)
-                for f in feats]
+        for r in results:
+            r.seconds_taken = took
+        return results
 
 
 def load_model(weights_dir: str | Path | None = None) -> MotionModel:
