@@ -88,6 +88,21 @@ def test_generate_preview_variations_bake(blender, weights):
     assert s.preview_previous_action is None
 
 
+def test_an_idle_prompt_stands_on_the_rig(blender, weights):
+    """'idle' reads as a standing idle (the data has no idle take): the panel says so
+    and the baked hips stay where they are (a walk moves them metres)."""
+    bpy = blender
+    obj = setup_rig(bpy)
+    add_prompt(bpy, "idle", 1, 91)
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    s = bpy.context.scene.cadence
+    assert s.result.readings.startswith("'idle' as stand (") and "no known action" not in s.result.readings
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    hips = [f for f in fcurves(obj.animation_data.action) if f.data_path == 'pose.bones["Hips"].location']
+    spread = [np.ptp([k.co[1] for k in f.keyframe_points]) for f in hips]
+    assert len(hips) == 3 and max(spread[0], spread[2]) < 0.03   # on the ground (the bone's Y is up)
+
+
 def test_clear_preview_restores_action_and_pose(blender, weights):
     bpy = blender
     obj = setup_rig(bpy)
