@@ -91,3 +91,19 @@ def test_ease_weights_still_root_and_calm():
     assert angle.max() < 0.3 * np.degrees(np.abs(swing).max()) + 1.0     # a fifth of the swing is left
     untouched = standing.calm(m, np.ones(frames), ["left_arm"])
     np.testing.assert_allclose(untouched.rotations[:, elbow], m.rotations[:, elbow])
+
+
+def test_a_standing_torso_sways_and_breathes_by_seed():
+    roll, pitch = standing.sway_curves(600, 30.0, seed=3)
+    assert 0.5 < np.degrees(np.ptp(roll)) <= 2 * standing.Sway().degrees + 1e-9       # posture shifts
+    spectrum = np.abs(np.fft.rfft(pitch - pitch.mean()))
+    freq = np.fft.rfftfreq(600, 1 / 30.0)[np.argmax(spectrum[1:]) + 1]
+    assert abs(1 / freq - standing.Sway().breath_seconds) < 1.5 or np.degrees(np.ptp(pitch)) > 0.5
+    other = standing.sway_curves(600, 30.0, seed=4)[0]
+    assert not np.allclose(roll, other)                                               # another seed
+    frames = 60
+    m = Motion(np.tile(rot.quat_identity(), (frames, len(JOINT_NAMES), 1)), np.zeros((frames, 3)), 30.0)
+    out = standing.lay_sway(m, np.full(frames, np.radians(3.0)), np.zeros(frames))
+    tilt = sum(np.degrees(rot.angle_between_quats(out.rotations[0, j], rot.quat_identity())) for j in standing.SPINE)
+    assert abs(tilt - 3.0) < 1e-6                                  # spread over the spine
+    assert np.allclose(out.rotations[:, JOINT_NAMES.index("head")], rot.quat_identity())

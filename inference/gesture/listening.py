@@ -40,6 +40,7 @@ import numpy as np
 from ...motion import rotations as rot
 from ...motion.kinematics import Motion
 from ...motion.skeleton import BODY_PARTS, JOINT_NAMES
+from ..motion.standing import Sway, lay_sway, sway_curves
 from ..motion.timeline import Segment, Timeline, Track
 from ..speech.audio import Audio
 from ..speech.prosody import Prosody
@@ -51,7 +52,6 @@ LISTEN_PROMPT = "a person nods and answers with a small hand gesture"   # respon
 LISTEN_STEPS = 4
 NECK = JOINT_NAMES.index("neck")
 HEAD = JOINT_NAMES.index("head")
-SPINE = tuple(JOINT_NAMES.index(n) for n in ("spine1", "spine2", "spine3"))
 LEGS = tuple(JOINT_NAMES.index(n) for n in BODY_PARTS["legs"])
 FEET = tuple(JOINT_NAMES.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot"))
 ARMS = ARM_JOINTS["left"] + ARM_JOINTS["right"]
@@ -196,33 +196,6 @@ def nod_curve(nods: Sequence[Nod], frames: int, fps: float) -> np.ndarray:
     return out
 
 
-def sway_curves(frames: int, fps: float, seed: int = 0, settings: ListenSettings | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(side roll, forward pitch), each (frames,) radians: a posture target every few
-    seconds, reached with a smooth ease, plus breathing on the pitch."""
-    st = settings or ListenSettings()
-    rng = np.random.default_rng([seed, 7])
-    t = np.arange(frames) / fps
-    knots, values = [0.0], [rng.uniform(-1, 1, 2)]
-    while knots[-1] < t[-1] if frames else False:
-        knots.append(knots[-1] + rng.uniform(*st.shift_seconds))
-        values.append(rng.uniform(-1, 1, 2))
-    knots_a, values_a = np.array(knots), np.array(values)
-    k = np.clip(np.searchsorted(knots_a, t, side="right") - 1, 0, len(knots_a) - 2) if len(knots_a) > 1 \
-        else np.zeros(frames, int)
-    if len(knots_a) > 1:
-        u = np.clip((t - knots_a[k]) / (knots_a[k + 1] - knots_a[k]), 0.0, 1.0)
-        ease = u * u * (3 - 2 * u)
-        v = values_a[k] + (values_a[k + 1] - values_a[k]) * ease[:, None]
-    else:
-        v = np.repeat(values_a[:1], frames, axis=0)
-    roll = np.radians(st.sway_degrees) * v[:, 0]
-    phase = rng.uniform(0, 2 * np.pi)
-    breath = 0.5 * (1 - np.cos(2 * np.pi * t / st.breath_seconds + phase))
-    pitch = np.radians(st.sway_forward_degrees) * v[:, 1] + np.radians(st.breath_degrees) * breath
-    return roll, pitch
-
-
 def calm_idle(motion: Motion, settings: ListenSettings | None = None) -> Motion:
     """``motion`` pulled towards its mean pose (the arms towards their pose where the
     hand is lowest: hands down): the upper body keeps ``idle`` of its movement, the
@@ -276,17 +249,12 @@ def loop_idle(motion: Motion, frames: int, overlap: int) -> Motion:
 
 
 def apply_listening(motion: Motion, pitch: np.ndarray, roll: np.ndarray, sway_pitch: np.ndarray) -> Motion:
-    """Lay the nods (neck and head pitch) and the torso sway (spread over spine1-3) on
-    ``motion``; rotations about the parent's axes (the canonical rest frames are the
-    world's: X is the character's left, Y its back, so +X pitch nods forward)."""
+    """Lay the nods (neck and head pitch) and the torso sway (``standing.lay_sway``) on
+    ``motion``; rotations about the parent's axes (+X pitch nods forward)."""
     rotations = motion.rotations.copy()
     for j, share in ((NECK, NECK_SHARE), (HEAD, 1.0 - NECK_SHARE)):
         rotations[:, j] = rot.quat_mul(rot.axis_rotation_quat("x", share * pitch), rotations[:, j])
-    for j in SPINE:
-        q = rot.quat_mul(rot.axis_rotation_quat("y", roll / len(SPINE)),
-                         rot.axis_rotation_quat("x", sway_pitch / len(SPINE)))
-        rotations[:, j] = rot.quat_mul(q, rotations[:, j])
-    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+    return lay_sway(Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton), roll, sway_pitch)
 
 
 def listening_timeline(duration: float) -> Timeline:
@@ -329,7 +297,9 @@ def generate_listening(source: str | os.PathLike | Audio, *, seed: int = 0, step
     t0 = time.perf_counter()
     frames = max(2, int(round(audio.duration * model.fps)))
     motion = loop_idle(calm_idle(sampled.motion, st), frames, int(round(st.loop_overlap * model.fps)))
-    roll, sway_pitch = sway_curves(frames, motion.fps, seed, st)
+    roll, sway_pitch = sway_curves(frames, motion.fps, seed, Sway(st.sway_degrees, st.sway_forward_degrees,
+                                                                  st.shift_seconds, st.breath_degrees,
+                                                                  st.breath_seconds))
     motion = apply_listening(motion, nod_curve(nods, frames, motion.fps), roll, sway_pitch)
     timings["listening"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started

@@ -170,7 +170,7 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     standing_spans = [(seg.start, seg.end, model_parts(seg)) for seg, s in zip(timeline.segments(), stand) if s > 0]
     if standing_spans:     # segments read as a standing idle: stilled and calmed (standing.py)
         weights = part_weights(standing_spans, len(feats), model.fps)
-        motion, feats = settle(feats, model.fps, weights, foot_lock, start, hold)
+        motion, feats = settle(feats, model.fps, weights, foot_lock, start, hold, seed)
     else:
         motion = decode_generated(feats, model.fps, foot_lock, start, hold)
     if keep is not None and foot_lock:

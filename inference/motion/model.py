@@ -426,10 +426,10 @@ class MotionModel:
         feats = self.normalizer.denormalize(self.decode_latents(z0, solver)[:, :frames].astype(np.float64))
         matches = self.match(reading.probabilities[0], stand=reading.stand_score(0))
         results = []
-        for f in feats:
+        for i, f in enumerate(feats):
             if reading.stand_score(0) > 0:   # the whole clip stands
                 weights = standing.part_weights([(0.0, frames / self.fps, standing.ALL_PARTS)], frames, self.fps)
-                motion, f = standing.settle(f, self.fps, weights, request.foot_lock)
+                motion, f = standing.settle(f, self.fps, weights, request.foot_lock, seed=request.seed + i)
             else:
                 motion = decode_generated(f, self.fps, request.foot_lock)
             results.append(GenerationResult(motion, f, matches, bool(reading.truncated[0]), 0.0, self.device))

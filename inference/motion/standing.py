@@ -19,7 +19,8 @@ pose between two actions), so it is built here from what the model has:
   character stays where it stands, facing where it faced), the legs settle into the
   standing stance with both feet planted (``foot_lock.stand_legs``), and the upper body
   keeps only :data:`KEEP` of its movement around its mean pose (the arms around their
-  pose where the hands hang lowest): breathing-sized motion, not gestures.
+  pose where the hands hang lowest): small motion, not gestures; the torso then sways
+  slowly and breathes (:func:`sway_curves`, the gestures' listener's posture shifts).
 
 On a timeline a *stand* segment settles only the parts it drives: "stands still" on the
 legs under "waves" on the right arm keeps the wave and plants the feet.
@@ -27,6 +28,7 @@ legs under "waves" on the right arm keeps the wave and plants the feet.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -68,6 +70,18 @@ PARAPHRASES: tuple[str, ...] = (
 _ARMS = {side: tuple(JOINT_NAMES.index(n) for n in BODY_PARTS[side]) for side in ("left_arm", "right_arm")}
 _PART_JOINTS = {part: tuple(JOINT_NAMES.index(n) for n in BODY_PARTS[part])
                 for part in ("torso", "left_arm", "right_arm", "head")}
+SPINE = _PART_JOINTS["torso"]
+
+
+@dataclass(frozen=True)
+class Sway:
+    """A standing body's slow posture shifts and breathing."""
+
+    degrees: float = 2.0                   # torso side to side, peak
+    forward_degrees: float = 1.0           # ... forward and back
+    shift_seconds: tuple[float, float] = (5.0, 9.0)   # between posture targets
+    breath_degrees: float = 0.6
+    breath_seconds: float = 4.0
 _INDEX: dict[tuple, np.ndarray] = {}
 
 
@@ -142,6 +156,44 @@ def calm(motion: Motion, weight: np.ndarray, parts: Sequence[str], keep: float =
     return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 
+def sway_curves(frames: int, fps: float, seed: int = 0, sway: Sway | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(side roll, forward pitch), each (frames,) radians: a posture target every few
+    seconds, reached with a smooth ease, plus breathing on the pitch."""
+    st = sway or Sway()
+    rng = np.random.default_rng([seed, 7])
+    t = np.arange(frames) / fps
+    knots, values = [0.0], [rng.uniform(-1, 1, 2)]
+    while knots[-1] < t[-1] if frames else False:
+        knots.append(knots[-1] + rng.uniform(*st.shift_seconds))
+        values.append(rng.uniform(-1, 1, 2))
+    knots_a, values_a = np.array(knots), np.array(values)
+    if len(knots_a) > 1:
+        k = np.clip(np.searchsorted(knots_a, t, side="right") - 1, 0, len(knots_a) - 2)
+        u = np.clip((t - knots_a[k]) / (knots_a[k + 1] - knots_a[k]), 0.0, 1.0)
+        ease = u * u * (3 - 2 * u)
+        v = values_a[k] + (values_a[k + 1] - values_a[k]) * ease[:, None]
+    else:
+        v = np.repeat(values_a[:1], frames, axis=0)
+    roll = np.radians(st.degrees) * v[:, 0]
+    phase = rng.uniform(0, 2 * np.pi)
+    breath = 0.5 * (1 - np.cos(2 * np.pi * t / st.breath_seconds + phase))
+    pitch = np.radians(st.forward_degrees) * v[:, 1] + np.radians(st.breath_degrees) * breath
+    return roll, pitch
+
+
+def lay_sway(motion: Motion, roll: np.ndarray, pitch: np.ndarray) -> Motion:
+    """``motion`` with a torso roll and pitch (T,) radians spread over spine1-3, about
+    the parent's axes (the canonical rest frames are the world's: X is the character's
+    left, Y its back, so +X pitch leans forward)."""
+    rotations = motion.rotations.copy()
+    q = rot.quat_mul(rot.axis_rotation_quat("y", np.asarray(roll) / len(SPINE)),
+                     rot.axis_rotation_quat("x", np.asarray(pitch) / len(SPINE)))
+    for j in SPINE:
+        rotations[:, j] = rot.quat_mul(q, rotations[:, j])
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
 def part_weights(spans: Sequence[tuple[float, float, Sequence[str]]], frames: int,
                  fps: float) -> dict[str, np.ndarray]:
     """Per model part, (frames,) how much it stands: the eased spans (start s, end s,
@@ -155,12 +207,13 @@ def part_weights(spans: Sequence[tuple[float, float, Sequence[str]]], frames: in
 
 
 def settle(features: np.ndarray, fps: float, weights: dict[str, np.ndarray], foot_lock: bool = True,
-           start=None, hold: np.ndarray | None = None) -> tuple[Motion, np.ndarray]:
+           start=None, hold: np.ndarray | None = None, seed: int = 0) -> tuple[Motion, np.ndarray]:
     """Decode denormalised ``features`` (T, F) with the standing parts settled
     (:func:`part_weights`): the legs' weight stills the root and plants the feet in the
     stance (``hold``, with any frames already held), the other parts are calmed
-    (:func:`calm`). ``start``: where the clip starts (as ``decode_generated``).
-    Returns the motion and the features with the root stilled."""
+    (:func:`calm`), and a standing torso sways and breathes (``seed``: which way).
+    ``start``: where the clip starts (as ``decode_generated``). Returns the motion and
+    the features with the root stilled."""
     legs = weights.get("legs")
     if legs is not None:
         features = still_root(features, legs)
@@ -170,4 +223,8 @@ def settle(features: np.ndarray, fps: float, weights: dict[str, np.ndarray], foo
     for part, w in weights.items():
         if part != "legs":
             motion = calm(motion, w, [part])
+    torso = weights.get("torso")
+    if torso is not None:
+        roll, pitch = sway_curves(motion.num_frames, fps, seed)
+        motion = lay_sway(motion, roll * torso, pitch * torso)
     return motion, features
