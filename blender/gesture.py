@@ -8,6 +8,8 @@ exactly like Generate (so Bake, Clear Preview and the retarget options apply) an
 bakes the face curves onto the face mesh's shape keys and those of its character's other
 meshes and the selected meshes, as Generate Face does (``blender/face_meshes.py``).
 
+The Targets list (look at, reach) applies to the gestures as to Generate.
+
 Each armature has its own Gesture Mode (``Object.cadence_gesture_mode``): Listening makes
 it the other character of a dialogue, listening to the audio
 (``inference/gesture/listening.py``): previewed and baked the same way, no face.
@@ -29,6 +31,7 @@ from ..motion.canonical_to_rig import RetargetOptions
 from ..preferences import get_preferences, weights_dir
 from .face_generation import selected_objects
 from .face_meshes import bake_face_meshes, face_meshes
+from .object_targets import read_targets
 from .panel_settings import InputError, settings_of
 from .preview_action import finish_run
 from .prompt_generation import check_can_start
@@ -89,7 +92,22 @@ def prepare_gestures(context: bpy.types.Context, *, filepath: str = "", start_fr
     run = RunContext(context.scene.name, obj.name, origin, scene_fps(context.scene), [],
                          RetargetOptions(root_motion=settings.root_motion, foot_cleanup=settings.foot_cleanup),
                          bool(settings.allow_driven), bool(settings.play_preview))
+    # The Targets list applies as for Generate: a speaker or a listener looks at the
+    # camera or the other character, reaches for an object.
+    run.targets = read_targets(context, audio_frames(path, origin, run.fps), "the audio's frames")
     return spec, run, face.name if face is not None else ""
+
+
+def audio_frames(path: Path, origin: int, fps: float) -> tuple[int, int] | None:
+    """(first, last) scene frames the gestures for the audio file cover (its length from
+    the file's header), or None where the header cannot be read (the targets are then
+    checked against the motion when it arrives)."""
+    try:
+        import soundfile
+        seconds = float(soundfile.info(str(path)).duration)
+    except (ImportError, RuntimeError, OSError, ValueError):
+        return None
+    return origin, origin + max(1, int(round(seconds * fps))) - 1
 
 
 def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""

@@ -74,8 +74,10 @@ def timeline_frames(settings, scene: bpy.types.Scene) -> tuple[int, int] | None:
     return min([scene.frame_start] + [s.frame_start for s in segs]), max(s.frame_end for s in segs) - 1
 
 
-def target_problem(item, index: int, frames: tuple[int, int] | None) -> str | None:
-    """Why a target cannot be used (None: it can, or it is muted)."""
+def target_problem(item, index: int, frames: tuple[int, int] | None,
+                   within: str = "the timeline's prompts") -> str | None:
+    """Why a target cannot be used (None: it can, or it is muted); ``within``: what
+    makes the ``frames``, for the remedy."""
     if item.mute:
         return None
     where = describe(item, index)
@@ -85,8 +87,7 @@ def target_problem(item, index: int, frames: tuple[int, int] | None) -> str | No
     if last <= item.frame_start and item.kind == 'LOOK_AT':
         return f"{where}: its End is not after its Start: set End after Start"
     if frames is not None and (item.frame_start < frames[0] or last > frames[1]):
-        return (f"{where} is outside the generated frames {frames[0]}-{frames[1]}: move it inside "
-                "the timeline's prompts")
+        return f"{where} is outside the generated frames {frames[0]}-{frames[1]}: move it inside {within}"
     return None
 
 
@@ -129,12 +130,14 @@ def world_locations(context: bpy.types.Context, obj: bpy.types.Object, frames: l
     return np.array(out)
 
 
-def read_targets(context: bpy.types.Context, frames: tuple[int, int] | None) -> list[ObjectTarget]:
-    """The unmuted targets as plain data for a generation of scene ``frames`` (first, last).
-    Raises InputError naming the target (nothing changed)."""
+def read_targets(context: bpy.types.Context, frames: tuple[int, int] | None,
+                 within: str = "the timeline's prompts") -> list[ObjectTarget]:
+    """The unmuted targets as plain data for a generation of scene ``frames`` (first, last;
+    ``within``: what makes them, for the message). Raises InputError naming the target
+    (nothing changed)."""
     out = []
     for i, item in enumerate(settings_of(context).targets):
-        problem = target_problem(item, i, frames)
+        problem = target_problem(item, i, frames, within)
         if problem:
             raise InputError(problem)
         if item.mute:

@@ -104,3 +104,34 @@ def test_fast_preview_samples_speaking_gestures_with_the_student(blender, weight
     assert listener.solver is None  # the listener's idle and nods keep the full model
     assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
     assert s.result.frames == 75 and obj.animation_data.action == s.preview_action and s.result.fast
+
+
+def test_generate_gestures_applies_the_targets(blender, weights, clip):
+    """A speaker looks at the camera over frames 20-60 of a 2.5 s clip: the head turns to
+    it (as Generate's targets do); a target outside the audio's frames is refused."""
+    from test_blender_targets import add_target, head_angles
+    bpy = blender
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start = 30, 1
+    obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
+    s = scene.cadence
+    s.target, s.steps = obj, 2
+    s.audio_source, s.audio_path = 'FILE', str(clip)
+    from cadence.blender.path_curve import ground_frame
+    where = ground_frame(obj).to_world(np.array([2.0, -3.0, 1.6]))     # front left, above the eyes
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    camera.location = tuple(where)
+    target = add_target(bpy, 'LOOK_AT', camera, 20, 60)
+    target.mute = True
+    assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
+    before = head_angles(bpy, obj, "Head", where, range(35, 56, 5))
+    target.mute = False
+    assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
+    after = head_angles(bpy, obj, "Head", where, range(35, 56, 5))
+    assert after.max() < 20.0 and before.mean() > 25.0, (after, before)
+    target.frame_end = 120                                       # past the 75 frames of audio
+    before_bad = fingerprint(bpy)
+    with pytest.raises(RuntimeError, match="outside the generated frames 1-75: move it inside the audio's"):
+        bpy.ops.cadence.generate_gestures(recognise=False, seed=1)
+    assert fingerprint(bpy) == before_bad
