@@ -133,7 +133,7 @@ def beat_guidance(model, prosody: Prosody, activity: VoiceActivity, frames: int,
 
 def arm_envelope(prosody: Prosody, activity: VoiceActivity, frames: int, fps: float,
                  guidance: BeatGuidance, settings: ActivitySettings | None = None
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(frames, 2) left/right arm activity from the voice (``gesture_activity.py``),
     1 where a semantic gesture or the animator's timeline drives the arm (the beat
     guidance's zero weights), eased in and out over the same ramp; and the beats (s) its
