@@ -9,8 +9,9 @@ pose between two actions), so it is built here from what the model has:
 - **Reading.** A prompt reads as *stand* when the matcher knows no action for it well
   (its best probability under ``WEAK_MATCH``), its sentence embedding is close to one
   of :data:`PARAPHRASES` (cosine >= :data:`THRESHOLD`) and closer, by :data:`MARGIN`,
-  than to any action's own prompt: "a person stands and waves", which the matcher
-  reads weakly, stays a wave.
+  than to any action's own prompt or to a still pose that is not standing
+  (:data:`NOT_STANDING`): "a person stands and waves", which the matcher reads weakly,
+  stays a wave, and "a person sits still" keeps its weak-match warning.
 - **Sampling.** Underneath, the calmest standing action of the data is sampled:
   :data:`SAMPLED_AS` (``respond``, small nods and hand movements, the hands low; the
   listener of the gestures starts from it too).
@@ -41,7 +42,7 @@ STAND = "stand"
 SAMPLED_AS = "respond"
 EASE = 0.4              # s over which a stand segment eases in and out
 KEEP = 0.2              # share of the upper body's own movement kept while standing
-THRESHOLD = 0.6         # cosine to the nearest paraphrase (docs/motion_model.md, "Standing idle")
+THRESHOLD = 0.5         # cosine to the nearest paraphrase (docs/motion_model.md, "Standing idle")
 MARGIN = 0.05           # ... above the cosine to the nearest action's prompt
 ROOT_MOTION = slice(0, 3)   # heading rate, velocity to the left, velocity backwards
 ALL_PARTS = MODEL_PARTS
@@ -66,6 +67,17 @@ PARAPHRASES: tuple[str, ...] = (
     "someone waiting for a bus",
     "a standing pose, relaxed",
     "a person stands at rest",
+    "loitering, doing nothing",
+    "hanging around in one place",
+    "motionless, just standing there",
+    "the character idles in place",
+    "standing by, waiting for a cue",
+)
+# Still, but not standing: these keep their weak-match warning instead of standing
+# ("a person sits still" read as a stand before they were here).
+NOT_STANDING: tuple[str, ...] = (
+    "a person sits", "a person sits still on a chair", "a person lies down", "a person lies still",
+    "a person kneels", "a person crouches", "a person stands up from a chair",
 )
 _ARMS = {side: tuple(JOINT_NAMES.index(n) for n in BODY_PARTS[side]) for side in ("left_arm", "right_arm")}
 _PART_JOINTS = {part: tuple(JOINT_NAMES.index(n) for n in BODY_PARTS[part])
@@ -106,7 +118,7 @@ def stand_scores(encoder, embeddings: np.ndarray, action_prompts: Sequence[str],
     ``action_prompts`` are the known actions' own prompts, ``best_probabilities`` the
     matcher's best per prompt, ``weak`` its weak-match level."""
     stand = nearest(encoder, embeddings, PARAPHRASES)
-    action = nearest(encoder, embeddings, action_prompts) if len(action_prompts) else np.zeros(len(stand))
+    action = nearest(encoder, embeddings, tuple(action_prompts) + NOT_STANDING)
     reads = (np.asarray(best_probabilities) < weak) & (stand >= THRESHOLD) & (stand >= action + MARGIN)
     return np.where(reads, stand, 0.0)
 
