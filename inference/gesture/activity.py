@@ -71,7 +71,7 @@ class ActivitySettings:
     stroke: float = 1.0        # 0..1: re-time the body to one stroke between beats, stopped on each
     stroke_gap: float = 0.15   # s: beats closer than this to the previous one are not stopped on
     pause_rate: float = 0.2    # a stroke's clock in the short pauses inside a phrase (1: as in speech)
-    beat_source: str = "guidance"   # the beats: "guidance" (stresses + onsets) or "onsets"
+    beat_source: str = "onsets"     # the beats: "onsets" (in speech) or "guidance" (stresses + onsets)
 
 
 def _box(x: np.ndarray, frames: int) -> np.ndarray:
