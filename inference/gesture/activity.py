@@ -18,8 +18,8 @@ envelope** computed from the voice:
   speech, as a preparation) and out;
 - 1 (untouched) where a semantic gesture or the animator's timeline drives the arm.
 
-- on every beat (the beat guidance's: stressed syllables and onsets in speech) a dip
-  of ``beat_depth`` (Gaussian, sd ``beat_width``): the arm moves a little towards rest
+- on every beat (``beat_source``: the onsets in speech; or the beat guidance's
+  stressed syllables and onsets) a dip of ``beat_depth`` (Gaussian, sd ``beat_width``): the arm moves a little towards rest
   and back, fastest before and after the beat and stopped on it, a beat stroke that
   follows the voice whatever the prior did there.
 
