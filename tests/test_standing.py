@@ -107,3 +107,23 @@ def test_a_standing_torso_sways_and_breathes_by_seed():
     tilt = sum(np.degrees(rot.angle_between_quats(out.rotations[0, j], rot.quat_identity())) for j in standing.SPINE)
     assert abs(tilt - 3.0) < 1e-6                                  # spread over the spine
     assert np.allclose(out.rotations[:, JOINT_NAMES.index("head")], rot.quat_identity())
+
+
+def test_a_standing_idle_on_a_path_is_refused_in_one_line(model, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cadence.inference.motion.path_follow import PathFollow
+    from cadence.inference.motion.timeline import TimelineError
+    from cadence.motion.ground_path import GroundPath
+    follow = PathFollow(GroundPath(np.array([[0.0, 0.0], [0.0, -3.0]])), model.normalizer, model.fps)
+    with pytest.raises(TimelineError, match="reads as a standing idle"):
+        compose(model, parse_stmc("a person stands still # 0 # 4"), path=follow, solver="distilled")
+    path = tmp_path / "p.json"
+    path.write_text('{"points": [[0, 0], [0, -3]]}')
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "cadence"), "generate", "--prompt", "idle", "--path", str(path),
+                        "--out", str(tmp_path / "x.bvh")], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot walk a path" in r.stderr
+    assert not (tmp_path / "x.bvh").exists()

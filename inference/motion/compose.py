@@ -105,6 +105,8 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
     distilled = solver == "distilled"
     steps = model.sampling_steps(steps, solver)
     contents, probabilities, stand, style, truncated = _prepare(model, timeline, encoder, styles)
+    if path is not None:
+        _refuse_standing_on_path(timeline, stand, path, model.fps)
     if method not in ("stmc", "independent"):
         raise ValueError(f"method must be 'stmc' or 'independent', not {method!r}")
     if st.context not in ("shared", "tracks", "private"):
@@ -181,6 +183,16 @@ def compose(model, timeline: Timeline, seed: int = 0, steps: int | None = None,
                                 keep[:plan.frames, 0])
     return TimelineResult(motion, feats, matches, truncated,
                           time.perf_counter() - t0, model.device, plan, composer.evaluations)
+
+
+def _refuse_standing_on_path(timeline: Timeline, stand: Sequence[float], path, fps: float) -> None:
+    """A segment read as a standing idle cannot walk the path that covers it."""
+    first = path.first / fps
+    last = np.inf if path.last is None else path.last / fps
+    for seg, score in zip(timeline.segments(), stand):
+        if score > 0 and seg.start < last and seg.end > first and "legs" in model_parts(seg):
+            raise TimelineError(f"{seg.describe()} reads as a standing idle ('stand'): it cannot walk a "
+                                "path; give the path a walk or a run (or let the idle stand where it is)")
 
 
 def _keep_previous(previous: Motion, new: Motion, keep: np.ndarray) -> Motion:
