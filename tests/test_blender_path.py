@@ -309,6 +309,7 @@ def test_paces_and_prompts_that_do_not_walk_are_warned_about(blender, weights):
     ("two_paths", "only one prompt may walk a path in a generation, and 2 have one: 'walk' (track 'Track 1', "
                   "prompt 1), 'run' (track 'Track 2', prompt 1)"),
     ("in_place", "Root Motion is In Place"),
+    ("standing", "reads as a standing idle ('stand'): it cannot walk a path"),
 ])
 def test_bad_paths_report_and_change_nothing(blender, weights, case, message):
     from cadence.panels import logic
@@ -335,12 +336,14 @@ def test_bad_paths_report_and_change_nothing(blender, weights, case, message):
         add_prompt(bpy, "run", 1, 91, track=1).path = make_curve(bpy, S_CURVE, name="Other")
     elif case == "in_place":
         s.root_motion = 'in_place'
+    elif case == "standing":      # read in the worker: refused when sampling starts, not in the panel
+        seg.text = "idle"
     before = fingerprint(bpy)
     with pytest.raises(RuntimeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         bpy.ops.cadence.generate()
     assert fingerprint(bpy) == before
     assert obj.animation_data is None or obj.animation_data.action is None
-    if case != "in_place":  # the panel says so before Generate is clicked
+    if case not in ("in_place", "standing"):  # the panel says so before Generate is clicked
         state = logic.generate_state(bpy.context)
         assert not state.enabled and message.split(" (")[0].lower() in state.reason.lower()
 

@@ -19,9 +19,9 @@ envelope** computed from the voice:
 - 1 (untouched) where a semantic gesture or the animator's timeline drives the arm.
 
 - on every beat (``beat_source``: the onsets in speech; or the beat guidance's
-  stressed syllables and onsets) a dip of ``beat_depth`` (Gaussian, sd ``beat_width``): the arm moves a little towards rest
-  and back, fastest before and after the beat and stopped on it, a beat stroke that
-  follows the voice whatever the prior did there.
+  stressed syllables and onsets) a dip of ``beat_depth`` (Gaussian, sd ``beat_width``):
+  the arm moves a little towards rest and back, fastest before and after the beat and
+  stopped on it, a beat stroke that follows the voice whatever the prior did there.
 
 - **strokes** (``stroke``): after the blend the whole body is re-timed so that between
   two beats it makes one movement and stops on each beat (:func:`stroke_time_warp`):
