@@ -365,12 +365,13 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
         phrase_index(encoder)
     timings["models"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if alongside is not None:
+    if alongside is not None:       # recognised words count only where speech was heard
         words = alongside.result(warnings)
+        words = words if voice.segments or transcript is not None else []
         timings["recognition"] = alongside.seconds
     else:
         timings["recognition"] = 0.0
-    words = list(words or []) if voice.segments else []
+    words = list(words or [])
     timings["waiting_for_words"] = time.perf_counter() - t0
     report(0.5)
 
