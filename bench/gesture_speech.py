@@ -133,9 +133,10 @@ def corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def follow_figures(positions: np.ndarray, fps: float, speaking: np.ndarray, loud_db: np.ndarray,
-                   onsets: np.ndarray, duration: float) -> dict:
+                   onsets: np.ndarray, duration: float, stresses: np.ndarray | None = None) -> dict:
     """The figures of one motion against its audio and against the audio shifted by a
-    third of its length (``*_shifted``)."""
+    third of its length (``*_shifted``); with ``stresses`` (the stressed syllables in
+    speech, s) also BeatAlign at sigma 0.1 against them (``beat_align_stress``)."""
     frames = len(positions)
     speed = hand_speed(positions, fps)
     s_speed = smooth(speed, int(round(0.5 * fps)))
@@ -152,6 +153,8 @@ def follow_figures(positions: np.ndarray, fps: float, speaking: np.ndarray, loud
         on = np.sort((onsets + k / fps) % duration)
         out["beat_align_0.3" + tag] = beat_align(on, beats, 0.3)
         out["beat_align_0.1" + tag] = beat_align(on, beats, 0.1)
+        if stresses is not None:
+            out["beat_align_stress" + tag] = beat_align(np.sort((stresses + k / fps) % duration), beats, 0.1)
     # the metric's ceiling: motion beats exactly on the onsets, scored against the shift
     shifted = np.sort((onsets + shift / fps) % duration)
     out["ceiling_0.3_shifted"] = beat_align(shifted, onsets, 0.3)
@@ -171,6 +174,13 @@ def onsets_in_speech(result) -> np.ndarray:
     return on[[bool(mask[min(len(mask) - 1, int(t * 100))]) for t in on]] if len(on) else on
 
 
+def stresses_in_speech(result) -> np.ndarray:
+    """The stressed syllables' nuclei (s) where the voice activity hears speech."""
+    mask = result.activity.frame_mask(100.0, len(result.prosody.loudness))
+    st = result.prosody.syllables[result.prosody.stressed]
+    return st[[bool(mask[min(len(mask) - 1, int(t * 100))]) for t in st]] if len(st) else st
+
+
 def real_range() -> dict:
     from cadence.dataset.pipeline import load_or_build
     from cadence.motion.representation import decode
@@ -186,7 +196,7 @@ def real_range() -> dict:
             "n": len(j)}
 
 
-KEYS = ("speak_pause", "corr_loud", "beat_align_0.3", "beat_align_0.1")
+KEYS = ("speak_pause", "corr_loud", "beat_align_0.3", "beat_align_0.1", "beat_align_stress")
 
 
 def run(model, clips, seeds: int, beat: BeatSettings | None, label: str,
@@ -201,7 +211,8 @@ def run(model, clips, seeds: int, beat: BeatSettings | None, label: str,
             frames = len(pos)
             speaking = r.activity.frame_mask(fps, frames)
             loud = frame_loudness_db(audio.samples, fps, frames)
-            fig = follow_figures(pos, fps, speaking, loud, onsets_in_speech(r), audio.duration)
+            fig = follow_figures(pos, fps, speaking, loud, onsets_in_speech(r), audio.duration,
+                                 stresses_in_speech(r))
             fig["clip"], fig["seed"], fig["sampling_s"] = name, seed, r.timings.get("sampling", 0.0)
             rows.append(fig)
     summary = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0] if k not in ("clip", "seed")}

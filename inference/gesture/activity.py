@@ -18,8 +18,8 @@ envelope** computed from the voice:
   speech, as a preparation) and out;
 - 1 (untouched) where a semantic gesture or the animator's timeline drives the arm.
 
-- on every beat (``beat_source``: the onsets in speech; or the beat guidance's
-  stressed syllables and onsets) a dip of ``beat_depth`` (Gaussian, sd ``beat_width``):
+- on every beat (``beat_source``: the beat guidance's stressed syllables and onsets in
+  speech; or the onsets alone) a dip of ``beat_depth`` (Gaussian, sd ``beat_width``):
   the arm moves a little towards rest and back, fastest before and after the beat and
   stopped on it, a beat stroke that follows the voice whatever the prior did there.
 
@@ -71,7 +71,7 @@ class ActivitySettings:
     stroke: float = 1.0        # 0..1: re-time the body to one stroke between beats, stopped on each
     stroke_gap: float = 0.15   # s: beats closer than this to the previous one are not stopped on
     pause_rate: float = 0.2    # a stroke's clock in the short pauses inside a phrase (1: as in speech)
-    beat_source: str = "onsets"     # the beats: "onsets" (in speech) or "guidance" (stresses + onsets)
+    beat_source: str = "guidance"   # the beats: "guidance" (stresses + onsets in speech) or "onsets"
 
 
 def _box(x: np.ndarray, frames: int) -> np.ndarray:
