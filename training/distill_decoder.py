@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -37,7 +36,15 @@ from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR
 from ..motion.mirror import mirror_features
 from .autoencoder import AutoencoderConfig, MotionDecoder
 from .distill_motion import OUT as STUDENT_OUT
-from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
+from .loop import (
+    LoopSettings,
+    finish_distributed,
+    launch_workers,
+    setup_process,
+    train,
+    use_bf16,
+    workers_to_launch,
+)
 from .motion_data import load_training_data
 from .train_autoencoder import OUT as AUTOENCODER_OUT
 from .train_autoencoder import encode_means
@@ -197,12 +204,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.export:
         return export_decoder(args)
-    workers = args.workers or default_workers()
-    if workers > 1 and "WORLD_SIZE" not in os.environ:
+    workers = workers_to_launch(args.workers)
+    if workers:
         return launch_workers("distill-decoder", argv + ["--workers", "1"], workers)
-    rank, world, device = setup_distributed()
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    torch.manual_seed(args.seed + rank)
+    rank, world, device = setup_process(args.threads, args.seed)
     ae, ck = load_autoencoder(args.autoencoder)
     teacher = ae.decoder.eval().requires_grad_(False).to(device)
     ds, norm, _ = load_training_data(progress=rank == 0)

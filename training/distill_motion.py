@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -49,7 +48,15 @@ from ..inference.motion.diffusion import DISTILLED_FIRST, DISTILLED_RANGE, cosin
 from ..inference.motion.sampler import sample
 from ..inference.runtime.weights import DEFAULT_WEIGHTS_DIR
 from .denoiser import DenoiserConfig, MotionDenoiser, exportable
-from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
+from .loop import (
+    LoopSettings,
+    finish_distributed,
+    launch_workers,
+    setup_process,
+    train,
+    use_bf16,
+    workers_to_launch,
+)
 
 OUT = cache_dir() / "models" / "motion_fast"
 TEACHER = cache_dir() / "models" / "motion_diffusion" / "shipped.pt"
@@ -268,11 +275,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.export:
         return export_student(args)
-    workers = args.workers or default_workers()
-    launcher = workers > 1 and "WORLD_SIZE" not in os.environ
-    rank, world, device = (0, 1, torch.device("cpu")) if launcher else setup_distributed()
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    torch.manual_seed(args.seed + rank)
+    workers = workers_to_launch(args.workers)
+    rank, world, device = setup_process(args.threads, args.seed, launching=workers > 0)
     meta = json.loads((args.weights / "motion_diffusion.json").read_text(encoding="utf-8"))
     cfg = CFG(float(meta["defaults"]["text_guidance"]), float(meta["defaults"]["style_guidance"]))
     teacher = load_teacher(args.teacher)
@@ -287,7 +291,7 @@ def main(argv=None) -> int:
                                       "minutes": round(before + (time.time() - t0) / 60, 1)}), encoding="utf-8")
     if world > 1:
         torch.distributed.barrier()
-    if launcher:
+    if workers:
         return launch_workers("distill", argv + ["--workers", "1"], workers)
     done = json.loads(marker.read_text(encoding="utf-8"))
     chunks = [pair_dir / n for n in done["chunks"]]

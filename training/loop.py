@@ -65,6 +65,24 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def workers_to_launch(requested: int) -> int:
+    """How many worker processes this process should start for ``--workers requested``
+    (0: none, it trains itself: one worker asked for, or it is a worker already, under
+    ``launch_workers`` or torchrun)."""
+    workers = requested or default_workers()
+    return workers if workers > 1 and "WORLD_SIZE" not in os.environ else 0
+
+
+def setup_process(threads: int, seed: int, launching: bool = False) -> tuple[int, int, torch.device]:
+    """(rank, world, device) of a training process, its threads (0: one per core) and its
+    seed (``seed + rank``) set; ``launching``: this process only starts the workers (no
+    process group: rank 0 of 1 on the CPU)."""
+    rank, world, device = (0, 1, torch.device("cpu")) if launching else setup_distributed()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.manual_seed(seed + rank)
+    return rank, world, device
+
+
 def launch_workers(command: str, argv: list[str], workers: int) -> int:
     """Run ``training/train.py command argv`` in ``workers`` one-thread processes that
     train together (DistributedDataParallel over gloo); the exit code of the worst."""

@@ -13,7 +13,6 @@ latents scaled to unit variance. Prints reconstruction errors on the validation 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +22,15 @@ from torch.nn import functional as F
 
 from ..dataset.paths import cache_dir
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
-from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
+from .loop import (
+    LoopSettings,
+    finish_distributed,
+    launch_workers,
+    setup_process,
+    train,
+    use_bf16,
+    workers_to_launch,
+)
 from .motion_data import BatchSampler, load_training_data
 
 OUT = cache_dir() / "models" / "motion_autoencoder"
@@ -81,13 +88,11 @@ def reconstruction_report(model: MotionAutoencoder, clips: list[np.ndarray]) -> 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    workers = args.workers or default_workers()
-    if workers > 1 and "WORLD_SIZE" not in os.environ:
+    workers = workers_to_launch(args.workers)
+    if workers:
         return launch_workers("autoencoder", argv + ["--workers", "1"], workers)
     owns_group = not (torch.distributed.is_available() and torch.distributed.is_initialized())
-    rank, world, device = setup_distributed()
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    torch.manual_seed(args.seed + rank)
+    rank, world, device = setup_process(args.threads, args.seed)
     ds, norm, vocab = load_training_data()
     cfg = AutoencoderConfig(features=norm.mean.shape[0], width=args.width, latent=args.latent)
     model = MotionAutoencoder(cfg)

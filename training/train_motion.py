@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -36,7 +35,15 @@ from ..motion.mirror import mirror_features
 from ..motion.representation import Normalizer
 from .autoencoder import FRAMES_PER_TOKEN, AutoencoderConfig, MotionAutoencoder
 from .denoiser import DenoiserConfig, MotionDenoiser
-from .loop import LoopSettings, default_workers, finish_distributed, launch_workers, setup_distributed, train, use_bf16
+from .loop import (
+    LoopSettings,
+    finish_distributed,
+    launch_workers,
+    setup_process,
+    train,
+    use_bf16,
+    workers_to_launch,
+)
 from .motion_data import CYCLIC_ACTIONS, HOLD_TOKENS, LatentBatchSampler, Vocabulary, extend_take, load_training_data
 from .train_autoencoder import OUT as AUTOENCODER_OUT
 from .train_autoencoder import pad_to_tokens
@@ -144,17 +151,14 @@ def encode_takes(autoencoder: MotionAutoencoder, ds, takes: np.ndarray, norm: No
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    workers = args.workers or default_workers()
-    launcher = workers > 1 and "WORLD_SIZE" not in os.environ
-    rank, world, device = (0, 1, torch.device("cpu")) if launcher else setup_distributed()
-    torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    torch.manual_seed(args.seed + rank)
+    workers = workers_to_launch(args.workers)
+    rank, world, device = setup_process(args.threads, args.seed, launching=workers > 0)
     args.out.mkdir(parents=True, exist_ok=True)
     ensure_autoencoder(args.autoencoder, args, rank)  # under torchrun every rank takes part
     ds, _, vocab = load_training_data(progress=rank == 0)
     if rank == 0:
         ensure_matcher(args.out, vocab)
-    if launcher:
+    if workers:
         return launch_workers("motion", argv + ["--workers", "1"], workers)
     autoencoder, ae_ck = load_autoencoder(args.autoencoder)
     norm = Normalizer(np.asarray(ae_ck["normalizer"]["mean"]), np.asarray(ae_ck["normalizer"]["std"]),
