@@ -48,6 +48,10 @@ WORD_CONFIG = {"maxhmmpf": 3000}
 # (``fwdflat``), and no phone pass after: 2.4x less decoding on a minute of FACEGOOD
 # speech for the gestures' words (docs/gesture.md).
 WORD_TIMES_CONFIG = {**WORD_CONFIG, "fwdflat": False}
+# Forced alignment and dictionary lookups need no language model: without loading it a
+# decoder starts in 0.1 s instead of 0.3 (the same words and times: docs/gesture.md).
+ALIGN_CONFIG = {**WORD_CONFIG, "lm": None}
+ALIGN_SEARCH = "cadence_align"
 REQUEST = 0x80000000        # a length with this bit set announces an alignment request
 
 
@@ -60,14 +64,16 @@ class Decoders:
         self._made: dict[str, tuple[object, str]] = {}
 
     def get(self, kind: str):
-        """(decoder, initial CMN) for ``"phones"``, ``"words"`` or ``"word_times"``."""
+        """(decoder, initial CMN) for ``"phones"``, ``"words"``, ``"word_times"`` or
+        ``"align"`` (no language model: alignment and the dictionary)."""
         if kind not in self._made:
             import pocketsphinx as ps
             if kind == "phones":
                 d = ps.Decoder(allphone=ps.get_model_path("en-us/en-us-phone.lm.bin"),
                                loglevel="FATAL", **self.phone_config)
             else:
-                d = ps.Decoder(loglevel="FATAL", **(WORD_TIMES_CONFIG if kind == "word_times" else WORD_CONFIG))
+                config = {"word_times": WORD_TIMES_CONFIG, "align": ALIGN_CONFIG}.get(kind, WORD_CONFIG)
+                d = ps.Decoder(loglevel="FATAL", **config)
             self._made[kind] = (d, d.get_cmn())
         return self._made[kind]
 
@@ -106,15 +112,16 @@ def recognise(decoders: Decoders, pcm: bytes) -> tuple[Spans, Spans]:
     if hyp is None or not hyp.hypstr.strip():
         return [], phone_loop(decoders, pcm)          # no words heard: phones still matter
     heard = segments(decoder)
-    aligned = second_pass(decoder, cmn, pcm)          # phones: align the recognised words
+    aligned = second_pass(decoder, cmn, pcm, None)    # phones: align the recognised words
     return aligned if aligned is not None else (heard, phone_loop(decoders, pcm))
 
 
-def second_pass(decoder, initial_cmn: str, pcm: bytes) -> tuple[Spans, Spans] | None:
+def second_pass(decoder, initial_cmn: str, pcm: bytes, restore: str | None
+                ) -> tuple[Spans, Spans] | None:
     """(words, phones) from pocketsphinx's state-level alignment of the path just
-    decoded, or None where that pass fails. Restores the default search afterwards:
-    the next utterance decoded with this alignment search fails, or crashes
-    pocketsphinx in ``hyp()``."""
+    decoded, or None where that pass fails. Activates the search ``restore`` afterwards
+    (None: the default, the language model): the next utterance decoded with this
+    alignment search fails, or crashes pocketsphinx in ``hyp()``."""
     try:
         decoder.set_alignment()
         decode_utterance(decoder, initial_cmn, pcm)
@@ -122,7 +129,7 @@ def second_pass(decoder, initial_cmn: str, pcm: bytes) -> tuple[Spans, Spans] | 
     except RuntimeError:
         return None
     finally:
-        decoder.activate_search()
+        decoder.activate_search(restore)
     if alignment is None:
         return None
     words, phones = [], []
@@ -140,21 +147,18 @@ def align(decoders: Decoders, pcm: bytes, words: list[str], phones: bool, skip: 
     with ``phones``, the phones of a state-level pass over them (``aligned`` False
     where that pass failed or was not asked for: the words keep the search's times).
     Raises RuntimeError or ValueError where pocketsphinx refuses the grammar."""
-    decoder, cmn = decoders.get("words")
+    decoder, cmn = decoders.get("align")
     n = len(words)
     transitions = ([(i, i + 1, 1.0 - skip - stop, w) for i, w in enumerate(words)]
                    + [(i, i + 1, skip) for i in range(n)]
                    + [(i, n, stop) for i in range(n - 1)])
-    try:
-        decoder.add_fsg("cadence_align", decoder.create_fsg("cadence_align", 0, n, transitions))
-        decoder.activate_search("cadence_align")
-        decode_utterance(decoder, cmn, pcm)
-        if decoder.hyp() is None:
-            return [], [], False
-        heard = segments(decoder)
-        aligned = second_pass(decoder, cmn, pcm) if phones else None
-    finally:
-        decoder.activate_search()                 # back to the language model
+    decoder.add_fsg(ALIGN_SEARCH, decoder.create_fsg(ALIGN_SEARCH, 0, n, transitions))
+    decoder.activate_search(ALIGN_SEARCH)
+    decode_utterance(decoder, cmn, pcm)
+    if decoder.hyp() is None:
+        return [], [], False
+    heard = segments(decoder)
+    aligned = second_pass(decoder, cmn, pcm, ALIGN_SEARCH) if phones else None
     return (aligned[0], aligned[1], True) if aligned is not None else (heard, [], False)
 
 
@@ -202,7 +206,7 @@ def main() -> int:
         sys.path.extend(p for p in setup.get("path", []) if isinstance(p, str) and p not in sys.path)
         mode = setup["mode"]
         decoders = Decoders(setup.get("config", {}))
-        decoders.get("words" if mode == "align" else mode)      # load the model now, before "ready"
+        decoders.get(mode)                  # load the model now, before "ready"
     except Exception as exc:
         answer({"error": f"{type(exc).__name__}: {exc}"})
         return 1

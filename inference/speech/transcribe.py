@@ -98,8 +98,8 @@ def _decoders() -> Decoders:
 
 
 def _decoder_and_cmn(kind: str):
-    """The cached decoder for ``"phones"`` (phone loop) or ``"words"`` (LM and
-    alignment), with its initial cepstral mean."""
+    """The cached decoder for ``"phones"`` (phone loop), ``"words"`` (the language
+    model) or ``"align"`` (alignment and the dictionary), with its initial cepstral mean."""
     try:
         return _decoders().get(kind)
     except (RuntimeError, ValueError, OSError) as exc:
@@ -386,7 +386,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str], offset: float, phones: bool =
     state-level pass; the words keep the search's times). ``worker``: a process of the
     ``"align"`` pool to run it in (the same decoder and result), else this process."""
     if worker is None:
-        _decoder_and_cmn("words")                 # TranscribeError where the model cannot load
+        _decoder_and_cmn("align")                 # TranscribeError where the model cannot load
     try:
         if worker is not None:
             spans = worker.align(pcm, list(chunk), phones, SKIP_PROBABILITY, STOP_PROBABILITY)
@@ -412,7 +412,7 @@ def _align_chunk(pcm: bytes, chunk: Sequence[str], offset: float, phones: bool =
 
 # -- text ---------------------------------------------------------------------------------------
 def _dictionary_words(text: str) -> tuple[list[str], list[str]]:
-    decoder = _decoder("words")
+    decoder = _decoder("align")
     known, missing = [], []
     for w in normalise_text(text):
         (known if decoder.lookup_word(w) is not None else missing).append(w)
@@ -421,7 +421,7 @@ def _dictionary_words(text: str) -> tuple[list[str], list[str]]:
 
 def pronunciation(word: str) -> list[str]:
     """The dictionary phones of ``word`` (empty when unknown)."""
-    phones = _decoder("words").lookup_word(word.lower())
+    phones = _decoder("align").lookup_word(word.lower())
     return phones.split() if phones else []
 
 
