@@ -363,6 +363,8 @@ def generate_gestures(source: str | os.PathLike | Audio, transcript: str | None 
     encoder = encoder or TextEncoder.load(weights_dir)      # the prompts', and the lexicon's
     if semantic_amount > 0 and (alongside is not None or words):
         phrase_index(encoder)
+    if alongside is not None:       # the sampler's sessions open while the words are found
+        model.prepare(solver)
     timings["models"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if alongside is not None:       # recognised words count only where speech was heard

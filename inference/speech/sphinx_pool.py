@@ -116,13 +116,13 @@ class SphinxPool:
     """``workers`` processes decoding in ``mode`` ("phones", "words" or "word_times"; ``config``: the
     phone loop's decoder settings)."""
 
-    def __init__(self, mode: str, config: dict, workers: int = 2):
-        self.mode, self.config = mode, dict(config)
+    def __init__(self, mode: str, config: dict, workers: int = 2, vocabulary: str | None = None):
+        self.mode, self.config, self.vocabulary = mode, dict(config), vocabulary
         self.workers: list[_Worker] = []
         self.broken = False              # a worker failed during the last decode
         try:
             for _ in range(workers):
-                self.workers.append(_Worker({"mode": mode, "config": self.config}))
+                self.workers.append(_Worker({"mode": mode, "config": self.config, "vocabulary": vocabulary}))
             for w in self.workers:          # they load their decoders side by side
                 if not w.wait_ready():
                     raise OSError("sphinx worker could not load pocketsphinx")
@@ -194,24 +194,26 @@ def _interpreter_is_python() -> bool:
     return Path(sys.executable or "").name.lower().startswith("python")
 
 
-def pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
-    """The shared pool for ``mode`` with ``config`` (started on first use; None when
-    workers cannot run here, or after one failed)."""
+def pool(mode: str, config: dict, workers: int, vocabulary: str | None = None) -> SphinxPool | None:
+    """The shared pool for ``mode`` with ``config`` and ``vocabulary`` (the "word_times"
+    dictionary; started on first use; None when workers cannot run here, or after one
+    failed)."""
     with _POOL_LOCK:
-        return _pool(mode, config, workers)
+        return _pool(mode, config, workers, vocabulary)
 
 
-def _pool(mode: str, config: dict, workers: int) -> SphinxPool | None:
+def _pool(mode: str, config: dict, workers: int, vocabulary: str | None) -> SphinxPool | None:
     global _DISABLED
     if _DISABLED or workers < 1 or not _interpreter_is_python():
         return None
     current = _POOLS.get(mode)
-    if current is not None and (current.config != config or len(current.workers) != workers):
+    if current is not None and (current.config != config or len(current.workers) != workers
+                                or current.vocabulary != vocabulary):
         current.close()
         del _POOLS[mode]
     if mode not in _POOLS:
         try:
-            _POOLS[mode] = SphinxPool(mode, config, workers)
+            _POOLS[mode] = SphinxPool(mode, config, workers, vocabulary)
         except (OSError, ValueError):
             _DISABLED = True
             return None

@@ -12,12 +12,14 @@ Four modes, chosen by the first line:
 - ``"phones"``: the phone loop (the face's phoneme lip sync);
 - ``"words"``: word recognition with the language model, then a state-level second
   pass over the recognised words for their phones;
-- ``"word_times"``: word recognition alone, the words timed by the decoder's own path
-  and no flat-lexicon search (the gestures, which need words and their times only);
+- ``"word_times"``: word recognition alone, the words timed by the decoder's own path,
+  no flat-lexicon search and the vocabulary the parent names (the gestures, which need
+  common words and their times only);
 - ``"align"``: forced alignment of given words (a transcript), one segment at a time.
 
 Protocol on the child's stdin/stdout (bytes): the parent writes one JSON line,
-``{"mode": ..., "config": {decoder settings of the phone loop}, "path": [folders]}``
+``{"mode": ..., "config": {decoder settings of the phone loop}, "vocabulary": dictionary
+file of the "word_times" decoder or null, "path": [folders]}``
 (the child runs in isolated mode, ``-I``, and appends ``path``, the folder holding
 pocketsphinx, after the standard library); the child answers
 ``"ready"`` (or ``{"error": ...}``); then per segment the parent writes a 4-byte
@@ -59,8 +61,9 @@ class Decoders:
     """The decoders one process uses, made when first needed, with their initial
     cepstral means (each utterance starts from them: see :func:`decode_utterance`)."""
 
-    def __init__(self, phone_config: dict):
+    def __init__(self, phone_config: dict, vocabulary: str | None = None):
         self.phone_config = dict(phone_config)
+        self.vocabulary = vocabulary        # the "word_times" decoder's dictionary (None: the package's)
         self._made: dict[str, tuple[object, str]] = {}
 
     def get(self, kind: str):
@@ -73,6 +76,8 @@ class Decoders:
                                loglevel="FATAL", **self.phone_config)
             else:
                 config = {"word_times": WORD_TIMES_CONFIG, "align": ALIGN_CONFIG}.get(kind, WORD_CONFIG)
+                if kind == "word_times" and self.vocabulary:
+                    config = {**config, "dict": self.vocabulary}
                 d = ps.Decoder(loglevel="FATAL", **config)
             self._made[kind] = (d, d.get_cmn())
         return self._made[kind]
@@ -205,7 +210,7 @@ def main() -> int:
         # the folder(s) holding pocketsphinx, after the standard library (run with -I)
         sys.path.extend(p for p in setup.get("path", []) if isinstance(p, str) and p not in sys.path)
         mode = setup["mode"]
-        decoders = Decoders(setup.get("config", {}))
+        decoders = Decoders(setup.get("config", {}), setup.get("vocabulary"))
         decoders.get(mode)                  # load the model now, before "ready"
     except Exception as exc:
         answer({"error": f"{type(exc).__name__}: {exc}"})

@@ -44,6 +44,7 @@ import numpy as np
 
 from ...errors import CadenceError
 from ...face.expression import smooth
+from ..runtime.weights import DEFAULT_WEIGHTS_DIR, verify
 from .audio import SAMPLE_RATE, Audio, energy_envelope
 from .sphinx_worker import Decoders, align, decode_segment
 from .transcript import SILENCE, Phone, Transcript, Word, is_filler, normalise_text, phone_label, tidy_phones, word_text
@@ -63,6 +64,7 @@ QUIET = 0.1                      # energy_envelope level of a pause (0 = -40 dB,
 QUIET_MARGIN = 6                 # frames of quiet a phone may keep at each end
 KEEP_QUIET = frozenset({"B", "P", "M"})   # lips shut: quiet by nature (a stop's closure)
 PAD_SECONDS = 0.3                # quiet added around each segment (see _pcm16)
+VOCABULARY_FILE = "speech_vocabulary.dict"   # in weights/: see vocabulary()
 
 # Phone-loop settings: CMU's advice for phoneme recognition (language weight 2) with
 # narrower beams, 2 Gaussians per frame and Gaussians computed every 2nd frame (ds 2),
@@ -77,6 +79,7 @@ class TranscribeError(CadenceError, RuntimeError):
 # -- decoders ------------------------------------------------------------------------------
 _LOCK = threading.Lock()         # a decoder is not re-entrant: one transcription at a time
 _LOCAL: Decoders | None = None    # this process's decoders (sphinx_worker.Decoders)
+_VOCABULARY: str | None = None    # the checked path of VOCABULARY_FILE
 
 
 def _pocketsphinx():
@@ -93,8 +96,21 @@ def _decoders() -> Decoders:
     global _LOCAL
     _pocketsphinx()
     if _LOCAL is None or _LOCAL.phone_config != PHONE_LOOP_CONFIG:
-        _LOCAL = Decoders(PHONE_LOOP_CONFIG)
+        _LOCAL = Decoders(PHONE_LOOP_CONFIG, vocabulary())
     return _LOCAL
+
+
+def vocabulary() -> str:
+    """The words-and-times recognition's dictionary, ``weights/speech_vocabulary.dict``
+    (checked against the manifest): the 10,000 words pocketsphinx's language model finds
+    most probable (``training/speech_vocabulary.py``): 1.2-1.4x faster than all 72,547,
+    no worse on English speech (docs/gesture.md). Raises WeightsError."""
+    global _VOCABULARY
+    if _VOCABULARY is None:
+        path = DEFAULT_WEIGHTS_DIR / VOCABULARY_FILE
+        verify(path)
+        _VOCABULARY = str(path)
+    return _VOCABULARY
 
 
 def _decoder_and_cmn(kind: str):
@@ -259,7 +275,7 @@ def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None
         if progress is not None:
             progress(done[0] / count)
 
-    workers = sphinx_pool.pool(mode, PHONE_LOOP_CONFIG, SPHINX_WORKERS) if count > 1 else None
+    workers = sphinx_pool.pool(mode, PHONE_LOOP_CONFIG, SPHINX_WORKERS, vocabulary()) if count > 1 else None
     found = workers.decode(pcm, step) if workers is not None else [None] * count
     if workers is not None and workers.broken:
         sphinx_pool.disable()                     # in-process from now on
