@@ -182,9 +182,17 @@ def _align_worker(segments: int):
     None for a single segment or where workers cannot run."""
     if segments < 2:
         return None
-    from . import sphinx_pool
-    workers = sphinx_pool.pool("align", PHONE_LOOP_CONFIG, min(1, SPHINX_WORKERS))
+    workers = _pool("align")
     return workers.workers[0] if workers is not None and workers.workers else None
+
+
+def _pool(mode: str):
+    """The worker pool of ``mode`` ("align": one process; the others
+    :data:`SPHINX_WORKERS`), started on first use; None where workers cannot run."""
+    from . import sphinx_pool
+    if mode == "align":
+        return sphinx_pool.pool("align", PHONE_LOOP_CONFIG, min(1, SPHINX_WORKERS))
+    return sphinx_pool.pool(mode, PHONE_LOOP_CONFIG, SPHINX_WORKERS, vocabulary())
 
 
 # -- segmentation ---------------------------------------------------------------------------
@@ -275,7 +283,7 @@ def _decode_all(samples: np.ndarray, mode: str, progress: Callable[[float], None
         if progress is not None:
             progress(done[0] / count)
 
-    workers = sphinx_pool.pool(mode, PHONE_LOOP_CONFIG, SPHINX_WORKERS, vocabulary()) if count > 1 else None
+    workers = _pool(mode) if count > 1 else None
     found = workers.decode(pcm, step) if workers is not None else [None] * count
     if workers is not None and workers.broken:
         sphinx_pool.disable()                     # in-process from now on
