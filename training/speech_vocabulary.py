@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__" and not __package__:  # run as a script: bootstrap the package
-    import _bootstrap  # noqa: F401
+    import _bootstrap
 
     from cadence.training.speech_vocabulary import main as _main
 
@@ -64,7 +64,9 @@ def main() -> int:
     path = args.out / FILE
     path.write_text("\n".join(vocabulary_lines(args.words)) + "\n", encoding="utf-8")
     update_manifest(args.out / "manifest.json", [{
-        "file": FILE, "sha256": sha256_file(path), "version": f"pocketsphinx {version('pocketsphinx')}, {args.words} words", "licence": "BSD-2-Clause", "kind": "speech-vocabulary"}])
+        "file": FILE, "sha256": sha256_file(path),
+        "version": f"pocketsphinx {version('pocketsphinx')}, {args.words} words",
+        "licence": "BSD-2-Clause", "kind": "speech-vocabulary"}])
     print(f"wrote {path}: the {args.words} most probable words and the gesture lexicon's")
     return 0
 
