@@ -24,6 +24,7 @@ from pathlib import Path
 
 import bpy
 
+from ..face.expression import with_look
 from ..face.shape_key_match import match_shape_keys
 from ..inference.gesture.job import GestureSpec
 from ..inference.runtime.model_info import model_files
@@ -35,7 +36,7 @@ from .object_targets import read_targets
 from .panel_settings import InputError, settings_of
 from .preview_action import finish_run
 from .prompt_generation import check_can_start
-from .runs import RunContext
+from .runs import RunContext, kept_run
 from .scene import scene_fps
 from .shape_keys import shape_key_names
 from .sliders import slider_values
@@ -128,5 +129,18 @@ def finish_gestures(context: bpy.types.Context, run, result, face_name: str = ""
     baked = []
     if face_obj is not None:   # its ARKit keys were checked when the run was prepared
         meshes = face_meshes(face_obj, selected_objects(context), context.scene)
-        baked = bake_face_meshes(meshes, result.face, start_frame=run.origin, fps=fps)
+        baked = bake_face_meshes(meshes, looking_face(run, result.face), start_frame=run.origin, fps=fps)
     return action, baked
+
+
+def looking_face(run, face):
+    """The face with its eyes on the run's Look At targets where the body looks
+    (``face.expression.with_look``: the eyeLook shapes follow the body's eyes, turned
+    by ``finish_run``; variation 0, the one previewed)."""
+    kept = kept_run(run.token)
+    looks = [t for t in getattr(run, "targets", None) or [] if t.kind == "look_at"]
+    if kept is None or not looks:
+        return face
+    motion = kept.result.motions[0]         # frames from the run's origin, as fit_looks reads them
+    seconds = [((t.first - run.origin) / motion.fps, (t.last - run.origin) / motion.fps) for t in looks]
+    return with_look(face, motion, seconds)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .animation import FaceAnimation
 from .arkit import INDEX, LIP_SHAPES, NUM_SHAPES
 
 # The eight emotions of the BEAT dataset: the face's expression offsets below, and the
@@ -178,6 +179,7 @@ def blink_curve(frames: int, fps: float, rng: np.random.Generator,
 
 
 # -- gaze -------------------------------------------------------------------------------------
+GAZE_LIMIT = 30.0     # degrees of an eye's turn at eyeLook* = 1
 def _steps(frames: int, fps: float, events: list[tuple[float, float, float]]) -> np.ndarray:
     """Piecewise-constant (yaw, pitch) with 2-frame ramps (a saccade takes 30-60 ms)."""
     out = np.zeros((frames, 2), np.float32)
@@ -218,15 +220,43 @@ def gaze_angles(frames: int, fps: float, rng: np.random.Generator,
     return np.clip(gaze + 0.5 * drift, -25, 25).astype(np.float32)
 
 
-def gaze_shapes(gaze: np.ndarray, limit: float = 30.0) -> dict[str, np.ndarray]:
-    """ARKit eyeLook* curves for a (T, 2) gaze (yaw + to the character's left)."""
-    yaw, pitch = gaze[:, 0] / limit, gaze[:, 1] / limit
-    left_turn, right_turn = np.clip(yaw, 0, 1), np.clip(-yaw, 0, 1)
-    up, down = np.clip(pitch, 0, 1), np.clip(-pitch, 0, 1)
-    return {"eyeLookOutLeft": left_turn, "eyeLookInRight": left_turn,
-            "eyeLookInLeft": right_turn, "eyeLookOutRight": right_turn,
-            "eyeLookUpLeft": up, "eyeLookUpRight": up,
-            "eyeLookDownLeft": down, "eyeLookDownRight": down}
+def gaze_shapes(gaze: np.ndarray, limit: float = GAZE_LIMIT) -> dict[str, np.ndarray]:
+    """ARKit eyeLook* curves for a (T, 2) gaze of both eyes (yaw + to the character's
+    left, degrees)."""
+    return eye_shapes(np.concatenate([gaze, gaze], axis=1), limit)
+
+
+def eye_shapes(eyes: np.ndarray, limit: float = GAZE_LIMIT) -> dict[str, np.ndarray]:
+    """ARKit eyeLook* curves for (T, 4) eye angles (FaceAnimation.eyes: left yaw, left
+    pitch, right yaw, right pitch, degrees): weight 1 at ``limit`` degrees. A turn to the
+    character's left is the left eye looking out and the right eye looking in."""
+    e = np.asarray(eyes, float) / limit
+    return {"eyeLookOutLeft": np.clip(e[:, 0], 0, 1), "eyeLookInLeft": np.clip(-e[:, 0], 0, 1),
+            "eyeLookUpLeft": np.clip(e[:, 1], 0, 1), "eyeLookDownLeft": np.clip(-e[:, 1], 0, 1),
+            "eyeLookInRight": np.clip(e[:, 2], 0, 1), "eyeLookOutRight": np.clip(-e[:, 2], 0, 1),
+            "eyeLookUpRight": np.clip(e[:, 3], 0, 1), "eyeLookDownRight": np.clip(-e[:, 3], 0, 1)}
+
+
+def with_look(anim: FaceAnimation, motion, looks: list[tuple[float, float]]) -> FaceAnimation:
+    """``anim`` with its gaze, during ``looks`` ((start, end) seconds of the body's look
+    targets, eased as the body's look), where ``motion`` (a canonical Motion starting
+    with ``anim``) turned its eyes (``motion.targets.look_at``): eye angles and eyeLook*
+    shapes, so that a face whose eyes are shape keys looks at the target with the body
+    instead of at the speech's own fixations (issue 22)."""
+    from ..motion.targets import eye_angles, look_weight
+    if not looks:
+        return anim
+    times = np.arange(motion.num_frames) / motion.fps
+    turned = eye_angles(motion)
+    held = np.max([look_weight(motion, a, b) for a, b in looks], axis=0)
+    eyes = np.stack([np.interp(anim.times, times, turned[:, k]) for k in range(4)], axis=1)
+    w = np.clip(np.interp(anim.times, times, held), 0, 1)[:, None]
+    weights = anim.weights.astype(float)
+    for name, curve in eye_shapes(eyes).items():
+        k = INDEX[name]
+        weights[:, k] = (1 - w[:, 0]) * weights[:, k] + w[:, 0] * curve
+    new_eyes = (1 - w) * anim.eyes + w * np.asarray(eyes, float)
+    return FaceAnimation(weights, anim.head, new_eyes, anim.fps, list(anim.warnings), dict(anim.info))
 
 
 # -- head -------------------------------------------------------------------------------------

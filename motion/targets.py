@@ -124,8 +124,7 @@ def look_at(motion: Motion, target: LookAt) -> Motion:
     _check_time(target.start, motion, "--look-at")
     neck, head = CANONICAL.index("neck"), CANONICAL.index("head")
     world, pos = motion_world(motion)
-    t = np.arange(motion.num_frames) / motion.fps
-    w = _ease(t, target.start, min(target.end, motion.duration), EASE)
+    w = look_weight(motion, target.start, target.end)
     frames = np.flatnonzero(w > 0)
     if not len(frames):
         return motion
@@ -147,6 +146,30 @@ def look_at(motion: Motion, target: LookAt) -> Motion:
     rotations[frames, head] = rot.quat_mul(rot.quat_conjugate(new_neck), new_head)
     turned = Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
     return _aim_eyes(turned, point, frames, w[frames])
+
+
+def look_weight(motion: Motion, start: float, end: float) -> np.ndarray:
+    """(T,) how much a look from ``start`` to ``end`` seconds holds each frame of
+    ``motion`` (0..1, eased in and out over EASE seconds): :func:`look_at`'s blend."""
+    t = np.arange(motion.num_frames) / motion.fps
+    return _ease(t, start, min(end, motion.duration), EASE)
+
+
+def eye_angles(motion: Motion) -> np.ndarray:
+    """(T, 4) where each eye points in its head, degrees, in FaceAnimation's order (left
+    yaw, left pitch, right yaw, right pitch; yaw + toward the character's left, pitch +
+    up): what :func:`look_at` turned the eyes to, for a face whose eyes are shape keys
+    (ARKit eyeLook*; ``face/expression.with_look``)."""
+    world, _ = motion_world(motion)
+    head = rot.quat_conjugate(world[:, CANONICAL.index("head")])
+    out = np.empty((motion.num_frames, 4))
+    for k, name in enumerate(EYES):
+        in_head = rot.quat_mul(head, world[:, CANONICAL.index(name)])
+        d = rot.quat_rotate(in_head, np.broadcast_to(HEAD_FORWARD, (motion.num_frames, 3)))
+        # the head's rest frame: +X the character's left, -Y forward, +Z up
+        out[:, 2 * k] = np.degrees(np.arctan2(d[:, 0], -d[:, 1]))
+        out[:, 2 * k + 1] = np.degrees(np.arctan2(d[:, 2], np.hypot(d[:, 0], d[:, 1])))
+    return out
 
 
 def _aim_eyes(motion: Motion, point: np.ndarray, frames: np.ndarray, weight: np.ndarray) -> Motion:
@@ -204,4 +227,5 @@ def apply_targets(motion: Motion, looks: list[LookAt], reaches: list[Reach]) -> 
     return motion
 
 
-__all__ = ["LookAt", "Reach", "TargetError", "parse_look_at", "parse_reach", "look_at", "reach", "apply_targets"]
+__all__ = ["LookAt", "Reach", "TargetError", "parse_look_at", "parse_reach", "look_at", "reach", "apply_targets",
+           "look_weight", "eye_angles"]

@@ -135,3 +135,32 @@ def test_generate_gestures_applies_the_targets(blender, weights, clip):
     with pytest.raises(RuntimeError, match="outside the generated frames 1-75: move it inside the audio's"):
         bpy.ops.cadence.generate_gestures(recognise=False, seed=1)
     assert fingerprint(bpy) == before_bad
+
+
+def test_a_look_turns_the_faces_eyelook_shapes_with_the_eyes(blender, weights, clip):
+    """A speaker looks at a camera past the neck's turn (far to the left, a little behind)
+    over frames 20-60: the face's eyeLook shape keys turn both eyes to the left, as the
+    body's eyes do, instead of following the speech's own fixations (issue 22)."""
+    from test_blender_targets import add_target
+
+    from cadence.blender.path_curve import ground_frame
+    bpy = blender
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start = 30, 1
+    obj = rb.build_object(bpy, rb.mixamo(prefix=""), name="Hero")
+    looks = ("eyeLookOutLeft", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutRight")
+    face = face_mesh(bpy, keys=("jawOpen",) + looks)
+    face.parent = obj
+    s = scene.cadence
+    s.target, s.face_mesh, s.steps = obj, face, 2
+    s.audio_source, s.audio_path = 'FILE', str(clip)
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    scene.collection.objects.link(camera)
+    camera.location = tuple(ground_frame(obj).to_world(np.array([3.0, 0.5, 1.6])))
+    add_target(bpy, 'LOOK_AT', camera, 20, 60)
+    assert bpy.ops.cadence.generate_gestures(recognise=False, seed=1) == {'FINISHED'}
+    curves = {f.data_path.split('"')[1]: f for f in fcurves(face.data.shape_keys.animation_data.action)}
+    for frame in (30, 40, 50):       # the neck's 80 degrees leave the eyes 10-20: a third to two thirds
+        out_left, in_left, in_right, out_right = (curves[n].evaluate(frame) for n in looks)
+        assert out_left > 0.25 and in_right > 0.25, (frame, out_left, in_right)
+        assert in_left < 0.02 and out_right < 0.02, (frame, in_left, out_right)

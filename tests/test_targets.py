@@ -15,6 +15,7 @@ from cadence.motion.targets import (
     LookAt,
     Reach,
     TargetError,
+    eye_angles,
     look_at,
     parse_look_at,
     parse_reach,
@@ -97,6 +98,37 @@ def test_the_eyes_look_at_the_point_converge_and_carry_the_gaze_past_the_neck():
     behind = np.array([0.0, 3.0, 1.6])
     gaze = gaze_angles(look_at(m, LookAt(behind, 1.0, 3.0)), behind)[:, 60]
     np.testing.assert_allclose(gaze, 180.0 - MAX_LOOK_DEG - MAX_EYE_DEG, atol=2.5)  # the eyes' last 30 degrees
+
+
+def test_eye_angles_read_the_look_and_the_face_s_eyelook_shapes_follow_it():
+    from cadence.face.animation import FaceAnimation
+    from cadence.face.arkit import INDEX
+    from cadence.face.expression import GAZE_LIMIT, with_look
+    m = standing()
+    side = np.array([3.0, 0.5, 1.6])        # far to the character's left, a little behind
+    out = look_at(m, LookAt(side, 1.0, 3.0))
+    eyes = eye_angles(out)
+    np.testing.assert_allclose(eye_angles(m), 0.0, atol=1e-6)                  # at rest: straight ahead
+    beyond = np.degrees(np.arctan2(3.0, -0.5)) - MAX_LOOK_DEG  # what the neck leaves (forward is -Y): ~19.5
+    np.testing.assert_allclose(eyes[60, [0, 2]], beyond, atol=2.0)     # both turn to the left
+    assert abs(eyes[60, 1]) < 5 and abs(eyes[60, 3]) < 5   # level
+    near = np.array([0.15, -0.45, 1.6])                    # left of the nose: the eyes converge
+    close = eye_angles(look_at(m, LookAt(near, 1.0, 3.0)))[60]
+    assert close[2] > close[0] + 2.0                       # the right eye turns further in
+    rng = np.random.default_rng(0)
+    face = FaceAnimation(rng.uniform(0, 1, (m.num_frames, 52)), None, rng.uniform(-20, 20, (m.num_frames, 4)))
+    looking = with_look(face, out, [(1.0, 3.0)])
+    w = looking.weights
+    np.testing.assert_allclose(w[60, INDEX["eyeLookOutLeft"]], eyes[60, 0] / GAZE_LIMIT, atol=1e-5)
+    np.testing.assert_allclose(w[60, INDEX["eyeLookInRight"]], eyes[60, 2] / GAZE_LIMIT, atol=1e-5)
+    assert w[60, INDEX["eyeLookInLeft"]] == 0 and w[60, INDEX["eyeLookOutRight"]] == 0
+    np.testing.assert_allclose(looking.eyes[60], eyes[60], atol=1e-4)
+    gaze = {INDEX[n] for n in INDEX if n.startswith("eyeLook")}
+    keep = [k for k in range(52) if k not in gaze]
+    np.testing.assert_allclose(w[:, keep], face.weights[:, keep], atol=1e-6)    # the rest of the face
+    np.testing.assert_allclose(w[:20], face.weights[:20], atol=1e-6)            # before the look
+    np.testing.assert_allclose(looking.eyes[:20], face.eyes[:20], atol=1e-4)
+    assert with_look(face, out, []) is face
 
 
 def test_the_head_follows_a_moving_point():
