@@ -71,9 +71,10 @@ def bake_preview(context: bpy.types.Context, name: str | None = None,
 
 
 def _lay_out_nla(obj: bpy.types.Object, action: bpy.types.Action, info: dict) -> None:
-    """A base NLA track with the whole action, and one track per timeline track with a
-    strip per prompt (same action, the prompt's frames); the action is then played from
-    the NLA (not as the active action)."""
+    """A base NLA track with the whole action, one track per timeline track with a strip
+    per prompt and a Targets track with a strip per look or reach (same action, the
+    prompt's or target's frames); the action is then played from the NLA (not as the
+    active action)."""
     anim = obj.animation_data
     slot = active_slot(obj)
     origin = int(info.get("origin", bpy.context.scene.frame_start))
@@ -92,9 +93,21 @@ def _lay_out_nla(obj: bpy.types.Object, action: bpy.types.Action, info: dict) ->
     by_track: dict[str, list[dict]] = {}
     for seg in info.get("layout", []):
         by_track.setdefault(seg["track"], []).append(seg)
-    for track_name, segs in by_track.items():
+    tracks = [(f"{action.name}: {name}", segs) for name, segs in by_track.items()]
+    # the Targets list, where each look and reach acts: strips on one track cannot overlap,
+    # so each goes on the first Targets track free at its frames
+    lanes: list[list[dict]] = []
+    for t in sorted((dict(t, start=max(int(t["start"]), origin)) for t in info.get("targets", [])),
+                    key=lambda t: t["start"]):
+        lane = next((lane for lane in lanes if int(lane[-1]["end"]) < t["start"]), None)
+        if lane is None:
+            lanes.append([t])
+        else:
+            lane.append(t)
+    tracks += [(f"{action.name}: Targets" + (f" {k + 1}" if k else ""), lane) for k, lane in enumerate(lanes)]
+    for track_name, segs in tracks:
         track = anim.nla_tracks.new(prev=None)
-        track.name = f"{action.name}: {track_name}"[:63]
+        track.name = track_name[:63]
         for seg in sorted(segs, key=lambda s: s["start"]):
             strip(track, seg["text"], int(seg["start"]), min(int(seg["end"]), end))
     anim.action = None

@@ -34,7 +34,7 @@ from ..motion.canonical_to_rig import RetargetOptions, solve_world
 from ..motion.kinematics import Motion, motion_world
 from ..motion.rig_target import RigTarget
 from ..motion.skeleton import CANONICAL
-from ..motion.targets import HANDS, LookAt, Reach, TargetError, look_at, reach
+from ..motion.targets import HANDS, REACH_BLEND, LookAt, Reach, TargetError, look_at, reach
 from .panel_settings import InputError, settings_of
 from .path_curve import GroundFrame, ground_frame, rig_target
 
@@ -55,6 +55,7 @@ class ObjectTarget:
     first: int            # scene frame (a reach's frame, a look's start)
     last: int             # scene frame (== first for a reach)
     points: np.ndarray    # (last - first + 1, 3) the object's world location at each frame
+    label: str = ""       # how the NLA names its strip: "Look At Camera"
 
 
 def describe(item, index: int) -> str:
@@ -146,7 +147,8 @@ def read_targets(context: bpy.types.Context, frames: tuple[int, int] | None,
         points = world_locations(context, item.target, list(range(item.frame_start, last + 1)))
         if not np.all(np.isfinite(points)) or np.abs(points).max() > 10_000:
             raise InputError(f"{describe(item, i)}: the object is not within 10 km of the origin")
-        out.append(ObjectTarget(KINDS[item.kind], describe(item, i), item.frame_start, last, points))
+        out.append(ObjectTarget(KINDS[item.kind], describe(item, i), item.frame_start, last, points,
+                                f"{LABELS[item.kind]} {item.target.name}"))
     return out
 
 
@@ -226,6 +228,15 @@ def fit_looks(motion: Motion, targets: list[ObjectTarget], rig: RigTarget, optio
     return motion
 
 
+def target_spans(targets: list[ObjectTarget], fps: float) -> list[dict]:
+    """Where each target acts, in scene frames, for the NLA's Targets track: a look from
+    its Start to its End, a reach over the frames it eases in and out (REACH_BLEND each
+    side of its frame)."""
+    blend = int(round(REACH_BLEND * fps))
+    return [{"text": t.label or t.where, "start": t.first if t.kind == "look_at" else t.first - blend,
+             "end": t.last if t.kind == "look_at" else t.first + blend} for t in targets]
+
+
 def apply_object_targets(motion: Motion, targets: list[ObjectTarget], rig: RigTarget,
                          options: RetargetOptions, frame: GroundFrame, placement: GroundFrame,
                          origin: int) -> Motion:
@@ -262,5 +273,5 @@ def with_targets(context: bpy.types.Context, run, result):
 
 
 __all__ = ["KINDS", "LABELS", "ObjectTarget", "apply_object_targets", "describe", "placement_of",
-           "read_targets", "rig_world", "target_problem", "targets_problem", "timeline_frames",
+           "read_targets", "rig_world", "target_problem", "targets_problem", "target_spans", "timeline_frames",
            "with_targets", "world_locations"]

@@ -18,7 +18,7 @@ import bpy
 from ..inference.motion.path_follow import LOCOMOTION
 from ..inference.runtime.jobs import JobResult, prompt_readings
 from .action_slots import active_slot_identifier, assign_action
-from .object_targets import with_targets
+from .object_targets import target_spans, with_targets
 from .panel_settings import InputError, settings_of
 from .rig_retarget import MAP_PROPERTY, RigError, retarget_onto
 from .runs import Run, RunContext, keep_run, kept_run
@@ -102,6 +102,7 @@ def apply_result(context: bpy.types.Context, run: RunContext, result: JobResult,
     action.use_fake_user = False
     action[PREVIEW_TAG] = json.dumps({"layout": run.layout, "origin": run.origin,
                                       "end": run.origin + res.pose.num_frames - 1,
+                                      "targets": target_spans(getattr(run, "targets", None) or [], run.fps),
                                       "variation": variation, "token": run.token})
     action[MAP_PROPERTY] = json.dumps(res.bone_map.to_dict(), ensure_ascii=False)
     old = settings.preview_action

@@ -338,3 +338,29 @@ def test_add_remove_undo_and_the_panel(blender, weights):
     rec = Recorder()
     sidebar.CADENCE_PT_targets.draw(SimpleNamespace(layout=rec), bpy.context)
     assert any(text.startswith("Target 1 (Look At (no object)") for text in rec.labels())
+
+
+def test_bake_to_nla_lays_the_targets_out_as_a_track(blender, weights):
+    """With NLA Strips, Bake adds Targets tracks beside the prompts' tracks: a strip per
+    look (its Start to its End) and per reach (its frame, eased in and out over 15 frames),
+    on a second track where they overlap."""
+    bpy = blender
+    obj = setup(bpy)
+    s = bpy.context.scene.cadence
+    s.steps = 2
+    add_prompt(bpy, "a person stands still", 1, 121)
+    from cadence.blender.path_curve import ground_frame
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    bpy.context.scene.collection.objects.link(camera)
+    camera.location = tuple(ground_frame(obj).to_world(np.array([2.0, -3.0, 1.6])))
+    add_target(bpy, 'LOOK_AT', camera, 30, 90)
+    goal = empty(bpy, "Goal", tuple(ground_frame(obj).to_world(np.array([-0.25, -0.35, 1.4]))))
+    add_target(bpy, 'REACH_RIGHT', goal, 60)
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    s.bake_name, s.bake_nla = "Scene", True
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    tracks = {t.name: t for t in obj.animation_data.nla_tracks}
+    strips = {st.name: (name, round(st.frame_start), round(st.frame_end), st.action.name)
+              for name in ("Scene: Targets", "Scene: Targets 2") for st in tracks[name].strips}
+    assert strips == {"Look At Camera": ("Scene: Targets", 30, 90, "Scene"),
+                      "Reach Right Hand Goal": ("Scene: Targets 2", 45, 75, "Scene")}, strips
