@@ -24,6 +24,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ..motion.kinematics import Motion
+from ..motion.targets import eye_angles, look_weight
 from .animation import FaceAnimation
 from .arkit import INDEX, LIP_SHAPES, NUM_SHAPES
 
@@ -180,6 +182,8 @@ def blink_curve(frames: int, fps: float, rng: np.random.Generator,
 
 # -- gaze -------------------------------------------------------------------------------------
 GAZE_LIMIT = 30.0     # degrees of an eye's turn at eyeLook* = 1
+
+
 def _steps(frames: int, fps: float, events: list[tuple[float, float, float]]) -> np.ndarray:
     """Piecewise-constant (yaw, pitch) with 2-frame ramps (a saccade takes 30-60 ms)."""
     out = np.zeros((frames, 2), np.float32)
@@ -237,13 +241,12 @@ def eye_shapes(eyes: np.ndarray, limit: float = GAZE_LIMIT) -> dict[str, np.ndar
             "eyeLookUpRight": np.clip(e[:, 3], 0, 1), "eyeLookDownRight": np.clip(-e[:, 3], 0, 1)}
 
 
-def with_look(anim: FaceAnimation, motion, looks: list[tuple[float, float]]) -> FaceAnimation:
+def with_look(anim: FaceAnimation, motion: Motion, looks: list[tuple[float, float]]) -> FaceAnimation:
     """``anim`` with its gaze, during ``looks`` ((start, end) seconds of the body's look
     targets, eased as the body's look), where ``motion`` (a canonical Motion starting
     with ``anim``) turned its eyes (``motion.targets.look_at``): eye angles and eyeLook*
     shapes, so that a face whose eyes are shape keys looks at the target with the body
     instead of at the speech's own fixations (issue 22)."""
-    from ..motion.targets import eye_angles, look_weight
     if not looks:
         return anim
     times = np.arange(motion.num_frames) / motion.fps
