@@ -104,7 +104,9 @@ def vocabulary() -> str:
     """The words-and-times recognition's dictionary, ``weights/speech_vocabulary.dict``
     (checked against the manifest): the 10,000 words pocketsphinx's language model finds
     most probable (``training/speech_vocabulary.py``): 1.2-1.4x faster than all 72,547,
-    no worse on English speech (docs/gesture.md). Raises WeightsError."""
+    no worse on English speech (docs/gesture.md). Always the shipped file: it belongs
+    with the pocketsphinx package, not with a weights folder of one's own models.
+    Raises WeightsError."""
     global _VOCABULARY
     if _VOCABULARY is None:
         path = DEFAULT_WEIGHTS_DIR / VOCABULARY_FILE
