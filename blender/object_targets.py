@@ -17,7 +17,8 @@ with a hand at a frame. On the main thread:
    arms are not a scaled copy of the canonical arms, so a reach's canonical point is
    corrected until the *rig's* wrist, as the retargeter poses it (``solve_world``, foot
    clean-up and root-motion mode included), is on the object; a look's point is taken
-   from the rig's head. A point out of the arm's reach is refused with the distances.
+   from the rig's head. A point out of the arm's reach makes the spine lean towards it
+   (``motion.targets.reach``); one out of reach even leaning is refused with the distances.
 
 Reading changes nothing in the scene (the current frame is restored after evaluating an
 animated object at its frames).
@@ -34,7 +35,7 @@ from ..motion.canonical_to_rig import RetargetOptions, solve_world
 from ..motion.kinematics import Motion, motion_world
 from ..motion.rig_target import RigTarget
 from ..motion.skeleton import CANONICAL
-from ..motion.targets import HANDS, REACH_BLEND, LookAt, Reach, TargetError, look_at, reach
+from ..motion.targets import HANDS, MAX_LEAN_DEG, REACH_BLEND, LookAt, Reach, TargetError, look_at, reach
 from .panel_settings import InputError, settings_of
 from .path_curve import GroundFrame, ground_frame, rig_target
 
@@ -42,7 +43,6 @@ KINDS = {'LOOK_AT': "look_at", 'REACH_RIGHT': "right_hand", 'REACH_LEFT': "left_
 LABELS = {'LOOK_AT': "Look At", 'REACH_RIGHT': "Reach Right Hand", 'REACH_LEFT': "Reach Left Hand"}
 FIT_ITERATIONS = 4     # corrections of a reach's canonical point for the rig's own arm
 FIT_TOLERANCE = 0.002  # world metres: a reach this close to its object is done
-ARM_MARGIN = 0.98      # as motion/targets.py: a point further than this share of the arm is refused
 _JOINT = {n: i for i, n in enumerate(CANONICAL.names)}
 
 
@@ -182,23 +182,24 @@ def fit_reaches(motion: Motion, targets: list[ObjectTarget], rig: RigTarget, opt
         return motion
     world = rig_world(rig, motion, options, placement)
     keys = [_key(t, origin, motion) for t in targets]
-    for t, k in zip(targets, keys):
+
+    def too_far(t: ObjectTarget, k: int) -> InputError:
         s, e, w = (world[k, _bone(rig, n)] for n in HANDS[t.kind])
         arm = float(np.linalg.norm(e - s) + np.linalg.norm(w - e))
         dist = float(np.linalg.norm(t.points[0] - s))
-        if dist > ARM_MARGIN * arm:
-            raise InputError(f"{t.where}: the object is {dist:.2f} m from the shoulder at that frame, the arm "
-                             f"reaches {arm:.2f} m: move it closer (or have the character walk there first)")
+        return InputError(f"{t.where}: the object is {dist:.2f} m from the shoulder at that frame, the arm "
+                          f"reaches {arm:.2f} m, leaning at most {MAX_LEAN_DEG:g} degrees: move it closer (or "
+                          "have the character walk there first)")
     inverse = np.linalg.inv(frame.linear)
     goals = [frame.to_canonical(t.points[0]) for t in targets]
     fitted = motion
     for _ in range(FIT_ITERATIONS):
         fitted = motion
         for t, k, goal in zip(targets, keys, goals):
-            try:
+            try:             # a point out of the arm's reach: the spine leans (motion.targets.reach)
                 fitted = reach(fitted, Reach(t.kind, goal, k / motion.fps))
             except TargetError as exc:
-                raise InputError(f"{t.where}: {str(exc).split(': ', 1)[-1]}") from exc
+                raise too_far(t, k) from exc
         world = rig_world(rig, fitted, options, placement)
         errors = [t.points[0] - world[k, _bone(rig, HANDS[t.kind][2])] for t, k in zip(targets, keys)]
         if max(float(np.linalg.norm(e)) for e in errors) < FIT_TOLERANCE:

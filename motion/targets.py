@@ -38,6 +38,10 @@ EYES = ("left_eye_smplhf", "right_eye_smplhf")
 NECK_SHARE = 0.4
 EASE = 0.3          # seconds of easing in and out of a look
 REACH_BLEND = 0.5   # seconds over which a reach comes in and goes out
+REACH_STRETCH = 0.98  # a point within this share of the arm's length is reached standing as sampled
+LEAN_STRETCH = 0.95   # further points: the spine bends until the arm reaches at this share
+MAX_LEAN_DEG = 40.0   # the deepest bend of the spine (spine1-3) towards a far point
+SPINE = ("spine1", "spine2", "spine3")
 HANDS = {"right_hand": ("right_shoulder", "right_elbow", "right_wrist"),
          "left_hand": ("left_shoulder", "left_elbow", "left_wrist")}
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -190,21 +194,17 @@ def _aim_eyes(motion: Motion, point: np.ndarray, frames: np.ndarray, weight: np.
 
 
 def reach(motion: Motion, target: Reach) -> Motion:
-    """``motion`` with the hand's wrist on ``target.point`` at ``target.time``."""
+    """``motion`` with the hand's wrist on ``target.point`` at ``target.time`` (the
+    spine bending towards a point the arm cannot reach from where the shoulder is:
+    :func:`_lean_towards`)."""
     _check_time(target.time, motion, "--target")
     shoulder, elbow, wrist = (CANONICAL.index(n) for n in HANDS[target.hand])
-    world, pos = motion_world(motion)
     key = min(motion.num_frames - 1, int(round(target.time * motion.fps)))
-    upper = np.linalg.norm(pos[key, elbow] - pos[key, shoulder])
-    lower = np.linalg.norm(pos[key, wrist] - pos[key, elbow])
-    dist = np.linalg.norm(target.point - pos[key, shoulder])
-    if dist > 0.98 * (upper + lower):
-        raise TargetError(f"--target {target.hand} at {target.time:g} s: the point is {dist:.2f} m from the "
-                          f"shoulder, the arm reaches {upper + lower:.2f} m: move it closer (or walk the "
-                          "character there first)")
     t = np.arange(motion.num_frames) / motion.fps
     w = _ease(t, target.time - REACH_BLEND, target.time + REACH_BLEND, REACH_BLEND)
     frames = np.flatnonzero(w > 0)
+    motion = _lean_towards(motion, target, key, frames, w[frames])
+    world, pos = motion_world(motion)
     goal = pos[frames, wrist] + w[frames, None] * (target.point[None] - pos[frames, wrist])
     forward = rot.quat_rotate(world[frames, shoulder], np.broadcast_to([0.0, 0.0, -1.0], (len(frames), 3)))
     swing1, swing2 = two_bone_swings(pos[frames, shoulder], pos[frames, elbow], pos[frames, wrist], goal, forward)
@@ -217,6 +217,68 @@ def reach(motion: Motion, target: Reach) -> Motion:
     # The hand keeps its world turn.
     rotations[frames, wrist] = rot.quat_mul(rot.quat_conjugate(lower_w), world[frames, wrist])
     return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def _arm_and_shoulder(motion: Motion, hand: str, key: int) -> tuple[float, np.ndarray]:
+    """(arm length, shoulder position) of ``hand``'s arm at frame ``key``."""
+    shoulder, elbow, wrist = (CANONICAL.index(n) for n in HANDS[hand])
+    _, pos = motion_world(Motion(motion.rotations[key:key + 1], motion.root_positions[key:key + 1],
+                                 motion.fps, motion.skeleton))
+    arm = np.linalg.norm(pos[0, elbow] - pos[0, shoulder]) + np.linalg.norm(pos[0, wrist] - pos[0, elbow])
+    return float(arm), pos[0, shoulder]
+
+
+def _bent(motion: Motion, axis: np.ndarray, angles: np.ndarray, frames: np.ndarray) -> Motion:
+    """``motion`` with its spine bent about the world ``axis`` on ``frames``, by
+    ``angles`` (radians, per frame) shared evenly by spine1-3 (each joint turns the ones
+    above it on: the back curves rather than folding at one joint)."""
+    world, _ = motion_world(motion)
+    rotations = motion.rotations.copy()
+    parent_new = world[frames, CANONICAL.parents[CANONICAL.index(SPINE[0])]]
+    for k, name in enumerate(SPINE, 1):
+        j = CANONICAL.index(name)
+        turn = rot.axis_angle_to_quat(axis[None] * (angles * k / len(SPINE))[:, None])
+        new = rot.quat_mul(turn, world[frames, j])
+        rotations[frames, j] = rot.quat_mul(rot.quat_conjugate(parent_new), new)
+        parent_new = new
+    return Motion(rotations, motion.root_positions.copy(), motion.fps, motion.skeleton)
+
+
+def _lean_towards(motion: Motion, target: Reach, key: int, frames: np.ndarray, weight: np.ndarray) -> Motion:
+    """``motion`` leaning towards a point the arm cannot reach from where the shoulder
+    is (the spine bent at most MAX_LEAN_DEG, just enough for the arm to reach at
+    LEAN_STRETCH of its length, eased as the reach; the pelvis and feet stay where they
+    are); ``motion`` itself when the arm reaches. Raises TargetError where even the
+    deepest lean leaves the point out of reach."""
+    arm, shoulder = _arm_and_shoulder(motion, target.hand, key)
+    point = np.asarray(target.point, float)
+    dist = float(np.linalg.norm(point - shoulder))
+    if dist <= REACH_STRETCH * arm:
+        return motion
+    _, pos = motion_world(Motion(motion.rotations[key:key + 1], motion.root_positions[key:key + 1],
+                                 motion.fps, motion.skeleton))
+    pivot = pos[0, CANONICAL.index(SPINE[0])]
+    axis = np.cross(shoulder - pivot, point - pivot)
+    if np.linalg.norm(axis) < 1e-9:        # the point straight along the back: nothing to bend towards
+        axis = np.array([1.0, 0.0, 0.0])
+    axis = axis / np.linalg.norm(axis)
+    one = np.array([key])
+
+    def gap(angle: float) -> float:
+        bent = _bent(motion, axis, np.array([angle]), one)
+        return float(np.linalg.norm(point - _arm_and_shoulder(bent, target.hand, key)[1])) - LEAN_STRETCH * arm
+
+    deepest = np.radians(MAX_LEAN_DEG)
+    if gap(deepest) > (REACH_STRETCH - LEAN_STRETCH) * arm:
+        leaning = gap(deepest) + LEAN_STRETCH * arm
+        raise TargetError(f"--target {target.hand} at {target.time:g} s: the point is {dist:.2f} m from the "
+                          f"shoulder, the arm reaches {arm:.2f} m ({leaning:.2f} m away leaning "
+                          f"{MAX_LEAN_DEG:g} degrees): move it closer (or walk the character there first)")
+    lo, hi = 0.0, deepest
+    for _ in range(20):                     # the least bend that brings the point within reach
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if gap(mid) > 0 else (lo, mid)
+    return _bent(motion, axis, hi * weight, frames)
 
 
 def apply_targets(motion: Motion, looks: list[LookAt], reaches: list[Reach]) -> Motion:

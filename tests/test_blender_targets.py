@@ -364,3 +364,29 @@ def test_bake_to_nla_lays_the_targets_out_as_a_track(blender, weights):
               for name in ("Scene: Targets", "Scene: Targets 2") for st in tracks[name].strips}
     assert strips == {"Look At Camera": ("Scene: Targets", 30, 90, "Scene"),
                       "Reach Right Hand Goal": ("Scene: Targets 2", 45, 75, "Scene")}, strips
+
+
+def test_a_reach_past_the_arm_leans_the_rig_and_keeps_its_feet(blender, weights):
+    """An Empty 0.6 m ahead of and below the shoulder (the arm reaches ~0.5 m): the spine
+    bends towards it, the hand gets there, the feet do not move; far past any lean it is
+    refused as before."""
+    bpy = blender
+    obj = setup(bpy)
+    hand, shoulder, _ = bones_of("mixamo")
+    s = bpy.context.scene.cadence
+    s.steps = 2
+    add_prompt(bpy, "a person stands still", 1, 121)
+    goal = empty(bpy, "Goal")
+    item = add_target(bpy, 'REACH_RIGHT', goal, 60)
+    item.mute = True
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    from cadence.blender.path_curve import ground_frame
+    at = bone_head(bpy, obj, shoulder, 60) + ground_frame(obj).linear @ np.array([-0.1, -0.55, -0.25])
+    goal.location = tuple(at)
+    feet = [bone_head(bpy, obj, foot, f) for foot in ("LeftFoot", "RightFoot") for f in (40, 60, 80)]
+    item.mute = False
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    assert float(np.linalg.norm(bone_head(bpy, obj, hand, 60) - at)) < 0.05
+    after = [bone_head(bpy, obj, foot, f) for foot in ("LeftFoot", "RightFoot") for f in (40, 60, 80)]
+    assert max(float(np.linalg.norm(a - b)) for a, b in zip(after, feet)) < 0.01

@@ -11,6 +11,7 @@ from cadence.motion.targets import (
     EYES,
     HEAD_FORWARD,
     MAX_EYE_DEG,
+    MAX_LEAN_DEG,
     MAX_LOOK_DEG,
     LookAt,
     Reach,
@@ -160,9 +161,32 @@ def test_hand_reaches_the_point_and_nothing_else_moves():
     assert np.allclose(out.rotations[:30], m.rotations[:30]) and np.allclose(out.rotations[-30:], m.rotations[-30:])
 
 
+def test_a_point_past_the_arm_bends_the_spine_towards_it_and_the_feet_stay():
+    m = standing()
+    _, pos = motion_world(m)
+    shoulder = pos[60, J["right_shoulder"]]
+    point = shoulder + np.array([-0.1, -0.55, -0.25])         # 0.61 m ahead and down: the arm is 0.51 m
+    out = reach(m, Reach("right_hand", point, 2.0))
+    world2, pos2 = motion_world(out)
+    assert np.linalg.norm(pos2[60, J["right_wrist"]] - point) < 1e-3
+    np.testing.assert_allclose(pos2[:, [J["left_ankle"], J["right_foot"], J["pelvis"]]],
+                               pos[:, [J["left_ankle"], J["right_foot"], J["pelvis"]]], atol=1e-9)
+    back = pos2[60, J["neck"]] - pos2[60, J["spine1"]]
+    upright = pos[60, J["neck"]] - pos[60, J["spine1"]]
+    bend = np.degrees(np.arccos(back @ upright / np.linalg.norm(back) / np.linalg.norm(upright)))
+    assert 5.0 < bend < MAX_LEAN_DEG and back[1] < upright[1]          # leaning forward (-Y), not folded
+    assert np.allclose(out.rotations[:30], m.rotations[:30]) and np.allclose(out.rotations[-30:], m.rotations[-30:])
+    spine = pos2[:, J["spine3"]]
+    assert np.abs(np.diff(spine, 2, axis=0)).max() < 0.01                   # eased in and out, no pop
+    near = shoulder + np.array([-0.1, -0.35, -0.2])                         # within reach: no bend
+    np.testing.assert_allclose(reach(m, Reach("right_hand", near, 2.0)).rotations[:, J["spine2"]],
+                               m.rotations[:, J["spine2"]])
+
+
 def test_unreachable_and_late_targets_are_refused_in_words():
     m = standing(3.0)
-    with pytest.raises(TargetError, match=r"m from the shoulder, the arm reaches"):
+    with pytest.raises(TargetError, match=r"m from the shoulder, the arm reaches 0.\d\d m \(2.\d\d m away "
+                                          r"leaning 40 degrees\)"):
         reach(m, Reach("left_hand", np.array([3.0, 0.0, 1.0]), 1.0))
     with pytest.raises(TargetError, match="after the clip's end"):
         reach(m, Reach("left_hand", np.array([0.3, -0.3, 1.2]), 5.0))
