@@ -99,6 +99,11 @@ class CadenceSegment(bpy.types.PropertyGroup):
                     "frame before End, following the curve on the ground and facing along it "
                     "(the first spline, projected onto the floor; the prompt must drive the legs; "
                     "one prompt with a path per generation)")
+    path_facing: bpy.props.PointerProperty(
+        type=bpy.types.Object, name="Arrive Facing",
+        description="Optional: an object (a door, another character, the Camera) the character faces "
+                    "when it reaches the path's end: the last stretch of the walk curves round to head "
+                    "at it (a walker cannot turn on the spot)")
 
 
 class CadenceTrack(bpy.types.PropertyGroup):

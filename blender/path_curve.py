@@ -290,10 +290,12 @@ def _resample(xy: np.ndarray, count: int) -> np.ndarray:
 
 
 def curve_ground_path(curve: bpy.types.Object, frame: GroundFrame | None = None,
-                      depsgraph=None) -> CurvePath:
+                      depsgraph=None, facing: np.ndarray | None = None) -> CurvePath:
     """Read ``curve`` as a path on the ground: in canonical metres for the target whose
-    ``frame`` is given (else in world metres). Raises CurvePathError with the curve's name:
-    no points, fewer than two distinct points on the ground, or too short to walk."""
+    ``frame`` is given (else in world metres); ``facing``: a world point the character
+    faces on arrival (``GroundPath.facing``). Raises CurvePathError with the curve's name:
+    no points, fewer than two distinct points on the ground, too short to walk, a point
+    to face where it ends."""
     world = curve_world_points(curve, depsgraph)
     name = curve.name
     if frame is None:
@@ -311,7 +313,8 @@ def curve_ground_path(curve: bpy.types.Object, frame: GroundFrame | None = None,
         raise CurvePathError(f"the path curve {name!r} is {world_length * 100:.0f} cm long on the ground: "
                              f"draw a path at least {MIN_LENGTH * frame.metres * 100:.0f} cm long")
     try:
-        path = GroundPath(_resample(xy, min(PATH_POINTS, MAX_POINTS)))
+        face = None if facing is None else frame.to_canonical(np.asarray(facing, float)[None])[0, :2]
+        path = GroundPath(_resample(xy, min(PATH_POINTS, MAX_POINTS)), None, face)
     except PathError as exc:
         raise CurvePathError(f"the path curve {name!r}: {exc}") from None
     warnings = []

@@ -18,6 +18,7 @@ scene's frame rate.
 from __future__ import annotations
 
 import bpy
+import numpy as np
 
 from ..inference.runtime.jobs import DeviceError, GenerationSpec, providers_for, run_generation
 from ..motion.canonical_to_rig import RetargetOptions
@@ -89,7 +90,7 @@ def target_path(context: bpy.types.Context, obj: bpy.types.Object, build: Timeli
     """((segment index, path in canonical metres for ``obj``), warnings) for the prompt
     with a path: the curve read in the frame the motion will be baked in, so that the
     hips follow it in the world. Raises InputError."""
-    index, curve = build.path
+    index, curve, facing = build.path
     entry = build.layout[index]
     where = f"{entry['track']}, {entry['text']!r}"
     if settings.root_motion == 'in_place':
@@ -98,7 +99,8 @@ def target_path(context: bpy.types.Context, obj: bpy.types.Object, build: Timeli
     depsgraph = context.evaluated_depsgraph_get()  # world matrices as they are now
     try:
         frame = ground_frame(obj, depsgraph=depsgraph)
-        read = curve_ground_path(curve, frame, depsgraph)
+        face = None if facing is None else np.array(facing.evaluated_get(depsgraph).matrix_world.translation)
+        read = curve_ground_path(curve, frame, depsgraph, face)
     except CurvePathError as exc:
         raise InputError(f"{where}: {exc}") from exc
     except ValueError as exc:

@@ -48,7 +48,8 @@ class TimelineBuild:
     origin: int                       # scene frame of time 0
     fps: float
     layout: list[dict] = field(default_factory=list)  # per segment: track, text, start, end (frames)
-    path: tuple[int, bpy.types.Object] | None = None  # (segment index, its Curve): the prompt with a path
+    # (segment index, its Curve, the object to face on arrival or None): the prompt with a path
+    path: tuple[int, bpy.types.Object, bpy.types.Object | None] | None = None
 
 
 def _check_path(segment, where: str) -> None:
@@ -118,7 +119,7 @@ def build_timeline(settings, scene: bpy.types.Scene, style_names=()) -> Timeline
             segments.append(Segment(seg.text.strip(), (seg.frame_start - origin) / fps,
                                     (seg.frame_end - origin) / fps, segment_parts(seg), style))
             if seg.path is not None:
-                path = (len(layout), seg.path)
+                path = (len(layout), seg.path, seg.path_facing)
             layout.append({"track": tr.name or f"Track {ti + 1}", "text": seg.text.strip(),
                            "start": seg.frame_start, "end": seg.frame_end, "index": [ti, si]})
         if segments:

@@ -23,8 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=None,
                    help="duration (default 4; with --path: until the path's end is reached)")
     p.add_argument("--path", type=Path, default=None, metavar="FILE",
-                   help='walk along a path: JSON {"points": [[x, y], ...], "times": [t, ...]} in metres '
-                        "on the ground (Blender axes: Z up, -Y forward), times optional (seconds)")
+                   help='walk along a path: JSON {"points": [[x, y], ...], "times": [t, ...], "facing": [x, y]} '
+                        "in metres on the ground (Blender axes: Z up, -Y forward), times optional (seconds), "
+                        "facing optional (a point to face on arrival)")
     p.add_argument("--seed", type=int, default=0, help="random seed: another seed, another performance")
     p.add_argument("--variations", type=int, default=1,
                    help="write N variations (seeds SEED..SEED+N-1) as OUT_1.bvh ... (default 1)")

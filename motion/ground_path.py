@@ -3,7 +3,8 @@
 Points are metres in Blender's axes (Z up, the character's default forward is -Y), on
 the ground plane: (x, y). ``times`` (optional, seconds, one per point) say when the
 character passes each point (a point given twice with two times is a stop there);
-without them it walks at its own pace. The path is read by
+without them it walks at its own pace. ``facing`` (optional, a point) is what the
+character faces on arrival: the path's last stretch is bent to head at it. The path is read by
 arc length; the facing along it is the tangent's direction, smoothed over about a
 stride so a polyline's corners become turns rather than snaps.
 """
@@ -25,6 +26,10 @@ MIN_LENGTH = 0.05          # metres: shorter is "stand here", not a path
 MAX_FILE_BYTES = 8 << 20  # a path file (8 MiB: 10,000 points with times fit in 1)
 CORNER_RADIUS = 0.35       # metres: polyline corners are walked as arcs this tight (at most)
 TURN_SMOOTHING = 0.6       # metres of path over which the facing is averaged
+APPROACH = 0.9             # metres: the straight last stretch that arrives facing a point
+TAIL = 1.5                 # metres of the drawn path before its end that make way for that stretch
+FACING_TOLERANCE_DEG = 10.0  # a path already arriving this close to the facing is left as drawn
+U_TURN_DEG = 120.0         # a point to face further round than this is reached by swinging out
 
 
 class PathError(CadenceError, ValueError):
@@ -42,6 +47,7 @@ def heading_of(direction: np.ndarray) -> np.ndarray:
 class GroundPath:
     points: np.ndarray              # (N, 2) metres (repeated points dropped)
     times: np.ndarray | None = None  # (N,) seconds, increasing, one per given point
+    facing: np.ndarray | None = None  # (2,) a point to face on arrival (the last stretch turns to it)
 
     def __post_init__(self) -> None:
         pts = np.asarray(self.points, dtype=float)
@@ -51,8 +57,6 @@ class GroundPath:
             raise PathError(f"a path needs 2 to {MAX_POINTS} points, got {len(pts)}")
         if not np.all(np.isfinite(pts)) or np.abs(pts).max() > MAX_COORDINATE:
             raise PathError(f"path points must be finite metres within {MAX_COORDINATE:g} of the origin")
-        seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-        keep = np.concatenate([[True], seg > 1e-6])  # repeated points add no geometry
         times = None if self.times is None else np.asarray(self.times, dtype=float)
         if times is not None:
             if times.shape != (len(pts),):
@@ -61,9 +65,15 @@ class GroundPath:
                 raise PathError(f"path times must be seconds from 0 to {MAX_TIME:g}")
             if np.any(np.diff(times) <= 0):
                 raise PathError("path times must increase from point to point")
+        self._given, self._given_times = pts, times  # as given (a stop repeats a point), for to_dict
+        if self.facing is not None:
+            self.facing = np.asarray(self.facing, dtype=float)
+            pts, times = _arrive_facing(pts, times, self.facing)
+        seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+        keep = np.concatenate([[True], seg > 1e-6])  # repeated points add no geometry
+        if times is not None:
             # A point given twice with two times is a stop: the arc length stays put.
             self._time_arc = np.concatenate([[0.0], np.cumsum(seg)])
-        self._given = pts  # as given (a stop repeats a point), for to_dict
         self.points, self.times = pts[keep], times
         self.drawn_cumulative = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(self.points, axis=0),
                                                                                   axis=1))])
@@ -134,18 +144,26 @@ class GroundPath:
     def to_dict(self) -> dict:
         """The JSON form ``from_dict`` reads."""
         out = {"points": self._given.tolist()}
-        if self.times is not None:
-            out["times"] = self.times.tolist()
+        if self._given_times is not None:
+            out["times"] = self._given_times.tolist()
+        if self.facing is not None:
+            out["facing"] = self.facing.tolist()
         return out
 
     @classmethod
     def from_dict(cls, data: object, where: str = "path") -> GroundPath:
-        """``{"points": [[x, y], ...], "times": [t, ...]}`` (times optional)."""
+        """``{"points": [[x, y], ...], "times": [t, ...], "facing": [x, y]}`` (times and
+        facing optional)."""
         if not isinstance(data, dict) or "points" not in data:
             raise PathError(f'{where}: expected {{"points": [[x, y], ...], "times": [t, ...]}}')
-        unknown = set(data) - {"points", "times"}
+        unknown = set(data) - {"points", "times", "facing"}
         if unknown:
-            raise PathError(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))} (expected points, times)")
+            raise PathError(f"{where}: unknown keys {', '.join(sorted(map(str, unknown)))} "
+                            "(expected points, times, facing)")
+        facing = data.get("facing")
+        if facing is not None and not (isinstance(facing, list) and len(facing) == 2
+                                       and all(_is_number(v) for v in facing)):
+            raise PathError(f"{where}: facing must be an [x, y] point to face on arrival (metres)")
         points, times = data["points"], data.get("times")
         if not isinstance(points, list) or len(points) > MAX_POINTS or not all(
                 isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p) for p in points):
@@ -153,7 +171,8 @@ class GroundPath:
         if times is not None and (not isinstance(times, list) or not all(_is_number(v) for v in times)):
             raise PathError(f"{where}: times must be a list of numbers (seconds)")
         try:
-            return cls(np.array(points, dtype=float).reshape(-1, 2), None if times is None else np.array(times, float))
+            return cls(np.array(points, dtype=float).reshape(-1, 2), None if times is None else np.array(times, float),
+                       None if facing is None else np.array(facing, float))
         except PathError as exc:
             raise PathError(f"{where}: {exc}") from None
 
@@ -169,6 +188,59 @@ class GroundPath:
                 raise
             raise PathError(f"cannot read path file {path.name}: {exc}") from None
         return cls.from_dict(data, path.name)
+
+
+def _arrive_facing(points: np.ndarray, times: np.ndarray | None, facing: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The path's points (and times) with its last stretch heading at ``facing``: a
+    walker cannot turn on the spot (the model has no such step), so it curves into the
+    end instead, as people do to arrive facing a door. The drawn path is kept up to TAIL
+    metres before its end (along it); from there it goes to an approach point APPROACH
+    metres back from the end (at most half the way there, at least a third of APPROACH)
+    on the line from ``facing`` through the end; for a point more than
+    U_TURN_DEG round, a point out to its side past the end comes first (the walk swings
+    round rather than reversing). Nothing changes where the path already arrives heading
+    within FACING_TOLERANCE_DEG. With times, the end keeps its time and the new points
+    share the way from the last point kept by distance (a stop drawn inside the last
+    TAIL metres is walked through)."""
+    if facing.shape != (2,) or not np.all(np.isfinite(facing)) or np.abs(facing).max() > MAX_COORDINATE:
+        raise PathError(f"the point to face must be finite [x, y] metres within {MAX_COORDINATE:g} of the origin")
+    end = points[-1]
+    away = np.flatnonzero(np.linalg.norm(points - end, axis=1) > 1e-6)
+    if not len(away):
+        return points, times
+    arrive = int(away[-1]) + 1                 # the end's first index (a stop there repeats it)
+    to_end = np.concatenate([np.cumsum(np.linalg.norm(np.diff(points[:arrive + 1], axis=0), axis=1)[::-1])[::-1],
+                             [0.0]])           # metres along the path from each point to the end
+    want = facing - end
+    if np.linalg.norm(want) < MIN_LENGTH:
+        raise PathError("the point to face is where the path ends: put it where the character should look")
+    want = want / np.linalg.norm(want)
+    last = end - points[arrive - 1]
+    if last @ want / np.linalg.norm(last) >= math.cos(math.radians(FACING_TOLERANCE_DEG)):
+        return points, times
+    # the drawn path is kept up to TAIL metres before the end (a point put there on it)
+    k = int(np.flatnonzero(to_end[:arrive] >= TAIL)[-1]) if to_end[0] > TAIL else 0
+    u = (to_end[k] - TAIL) / max(to_end[k] - to_end[k + 1], 1e-12) if to_end[0] > TAIL else 0.0
+    kept = points[k] + u * (points[k + 1] - points[k])
+    way = end - kept
+    back = float(np.clip(0.5 * np.linalg.norm(way), APPROACH / 3, APPROACH))
+    heading = way / np.linalg.norm(way)
+    added = [end - back * want]
+    if heading @ want < math.cos(math.radians(U_TURN_DEG)):
+        # the point is behind: swing out to one side past the end and come back round
+        # (a hairpin would make the walker reverse on the spot)
+        side = np.array([-heading[1], heading[0]])
+        side = side if side @ want >= 0 else -side
+        added.insert(0, end + back * heading + APPROACH * side)
+    added = np.array(added)
+    out = np.concatenate([points[:k + 1], [kept], added, points[arrive:]])
+    if times is None:
+        return out, None
+    at = times[k] + u * (times[k + 1] - times[k]) if k + 1 < len(times) else times[k]
+    legs = np.linalg.norm(np.diff(np.vstack([kept, added, end]), axis=0), axis=1)
+    share = np.cumsum(legs)[:-1] / legs.sum()
+    return out, np.concatenate([times[:k + 1], [at], at + (times[arrive] - at) * share, times[arrive:]])
 
 
 def _rounded(points: np.ndarray, radius: float, step: float = 0.05) -> np.ndarray:

@@ -151,6 +151,8 @@ class CADENCE_PT_timeline(_CadencePanel, bpy.types.Panel):
         grid = box.grid_flow(columns=3, even_columns=True, align=True)
         grid.prop(seg, "parts")
         box.prop(seg, "path", icon='CURVE_PATH')
+        if seg.path is not None:
+            box.prop(seg, "path_facing", icon='EMPTY_SINGLE_ARROW')
         walk = logic.segment_path_line(seg, context.scene)
         if walk is not None:
             box.label(text=walk[0], icon=walk[1])

@@ -391,3 +391,36 @@ def test_the_panel_shows_the_path_and_its_pace(blender, weights, tmp_path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.wm.open_mainfile(filepath=str(path))
     assert bpy.context.scene.cadence.tracks[0].segments[0].path.name == "Path"
+
+
+def test_arrive_facing_an_object_curves_the_walk_into_the_end(blender, weights):
+    """A straight 4 m curve with Arrive Facing a door 3 m to the side of its end: the walk
+    curves round in its last metre and the character stands at the end facing the door
+    (it would face along the curve, 90 degrees off, without it)."""
+    bpy = blender
+    obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
+    curve = make_curve(bpy, [(0.0, 0.0, 0.0), (0.0, -4.0, 0.0)], handles='VECTOR')
+    door = bpy.data.objects.new("Door", None)
+    bpy.context.scene.collection.objects.link(door)
+    door.location = (-3.0, -4.0, 1.0)
+    seg = add_prompt(bpy, "a person walks", 1, 151)
+    seg.path, seg.path_facing = curve, door
+    assert bpy.ops.cadence.generate() == {'FINISHED'}
+    assert bpy.ops.cadence.bake() == {'FINISHED'}
+    scene = bpy.context.scene
+    offs = []
+    for frame in range(120, 151, 3):
+        scene.frame_set(frame)
+        m = obj.matrix_world
+        hips, left, right = (np.array((m @ obj.pose.bones[b].head)[:2]) for b in ("Hips", "LeftUpLeg", "RightUpLeg"))
+        side = left - right
+        forward = np.array([side[1], -side[0]])
+        to_door = np.array([-3.0, -4.0]) - hips
+        offs.append(np.degrees(np.arccos(forward @ to_door / np.linalg.norm(forward) / np.linalg.norm(to_door))))
+    print(np.round(offs, 1), hips)
+    assert offs[-1] < 25.0 and np.linalg.norm(hips - [0.0, -4.0]) < 0.3, (offs, hips)
+    door.location = (0.0, -4.0, 1.0)                          # on the end: refused, nothing changes
+    before = fingerprint(bpy)
+    with pytest.raises(RuntimeError, match="the point to face is where the path ends"):
+        bpy.ops.cadence.generate()
+    assert fingerprint(bpy) == before

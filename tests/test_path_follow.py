@@ -65,7 +65,7 @@ def test_arc_length_geometry_and_facing():
 
 @given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=5),
                     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.sampled_from(
-                        ["points", "times", "x"]), inner, max_size=3), max_leaves=20))
+                        ["points", "times", "facing", "x"]), inner, max_size=3), max_leaves=20))
 @settings(max_examples=200, deadline=None)
 def test_any_json_is_a_path_or_one_clear_error(data):
     try:
@@ -208,3 +208,40 @@ def test_standing_legs_settle_into_a_stance_and_leave_it_smoothly():
     np.testing.assert_allclose(out.rotations[:40 - ramp - 1, knee], motion.rotations[:40 - ramp - 1, knee])
     step = angle(rot.quat_mul(rot.quat_conjugate(out.rotations[:-1, knee]), out.rotations[1:, knee]))
     assert step.max() < 12.0  # eased in and out: no pop
+
+
+def test_a_point_to_face_bends_the_last_stretch_towards_it():
+    straight = np.array([[0, 0], [0, -4.0]])
+    left = GroundPath(straight, None, np.array([-3.0, -4.0]))             # a door to the left of the end
+    assert np.degrees(left.heading_at(left.length)) == pytest.approx(-90.0, abs=1.0)
+    assert np.linalg.norm(left.point_at(left.length) - [0.0, -4.0]) < 1e-9  # it ends where drawn
+    drawn = GroundPath(straight)
+    assert drawn.distance_to(left.point_at(np.linspace(0, 2.4, 7))).max() < 1e-6  # as drawn up to 1.5 m before
+    ahead = GroundPath(straight, None, np.array([0.0, -9.0]))              # already facing it
+    np.testing.assert_allclose(ahead.points, straight)
+    timed = GroundPath(straight, np.array([0.0, 4.0]), np.array([-3.0, -4.0]))
+    assert timed.arc_length_at(4.0) == pytest.approx(timed.length)        # still arrives at 4 s
+    assert GroundPath.from_dict(left.to_dict()).to_dict() == {"points": straight.tolist(), "facing": [-3.0, -4.0]}
+    with pytest.raises(PathError, match="where the path ends"):
+        GroundPath(straight, None, np.array([0.0, -4.01]))
+    with pytest.raises(PathError, match="facing must be"):
+        GroundPath.from_dict({"points": straight.tolist(), "facing": [1, "x"]})
+
+
+def test_a_walk_along_a_path_arrives_facing_the_point():
+    """The sampled walk curves into the end and stands facing the point (a door 3 m to
+    the left of where the path ends), on the fast sampler."""
+    from cadence.inference.motion.compose import compose
+    from cadence.inference.motion.model import MotionModel
+    from cadence.inference.motion.timeline import Segment, Timeline, Track
+    from cadence.motion import rotations as rot
+    from cadence.motion.kinematics import motion_world
+    model = MotionModel.load()
+    path = GroundPath(np.array([[0, 0], [0, -3.0]]), None, np.array([-3.0, -3.0]))
+    follow = PathFollow(path, model.normalizer, model.fps)
+    timeline = Timeline([Track([Segment("a person walks", 0.0, clip_seconds(path, "walk"))])])
+    r = compose(model, timeline, seed=0, path=follow, solver="distilled")
+    world, pos = motion_world(r.motion.slice(0, follow.trimmed(r)))
+    forward = rot.quat_rotate(world[-1, 0], np.array([0.0, -1.0, 0.0]))[:2]
+    off = np.degrees(np.arccos(forward @ np.array([-1.0, 0.0]) / np.linalg.norm(forward)))
+    assert off < 20.0 and np.linalg.norm(pos[-1, 0, :2] - [0.0, -3.0]) < 0.3, (off, pos[-1, 0])

@@ -28,7 +28,7 @@ Two file forms:
   "body", "segments": [{"text": ..., "start": 0, "end": 6, "parts": ["legs", "torso"],
   "style": {"happy": 0.5}}]}]}``; ``duration`` is optional (default: the last end),
   and a flat ``"segments"`` list may stand in for ``"tracks"`` (packed as for STMC). A
-  segment may walk a path: ``"path": {"points": [[x, y], ...], "times": [t, ...]}``
+  segment may walk a path: ``"path": {"points": [[x, y], ...], "times": [t, ...], "facing": [x, y]}``
   (motion/ground_path.py; times from the segment's start, optional: a steady pace over
   the segment); one such segment per timeline, and it must drive the legs.
 
