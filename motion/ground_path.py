@@ -234,13 +234,15 @@ def _arrive_facing(points: np.ndarray, times: np.ndarray | None, facing: np.ndar
         side = side if side @ want >= 0 else -side
         added.insert(0, end + back * heading + APPROACH * side)
     added = np.array(added)
-    out = np.concatenate([points[:k + 1], [kept], added, points[arrive:]])
+    head = np.vstack([points[:k + 1], [kept]]) if u > 0 else points[:k + 1]   # no point twice
+    out = np.concatenate([head, added, points[arrive:]])
     if times is None:
         return out, None
-    at = times[k] + u * (times[k + 1] - times[k]) if k + 1 < len(times) else times[k]
+    at = times[k] + u * (times[k + 1] - times[k])
     legs = np.linalg.norm(np.diff(np.vstack([kept, added, end]), axis=0), axis=1)
     share = np.cumsum(legs)[:-1] / legs.sum()
-    return out, np.concatenate([times[:k + 1], [at], at + (times[arrive] - at) * share, times[arrive:]])
+    head_times = np.append(times[:k + 1], at) if u > 0 else times[:k + 1]
+    return out, np.concatenate([head_times, at + (times[arrive] - at) * share, times[arrive:]])
 
 
 def _rounded(points: np.ndarray, radius: float, step: float = 0.05) -> np.ndarray:
