@@ -2,6 +2,7 @@
 """Walking drawn paths (issue 22): 20 paths, figures per path and in all, printed.
 
     .venv/bin/python bench/path_control.py [--weights DIR] [--seeds 1] [--steps N]
+    .venv/bin/python bench/path_control.py --facing [--seeds 3] [--fast]
 
 Paths: straight (5, 10, 20 m), L-turns both ways, a U-turn, arcs, circles, a square,
 a zigzag, a spiral, a figure of eight, gentle curves, timed paths (steady, slow, an L)
@@ -16,6 +17,11 @@ from the generated motion (feet locked, as shipped):
   prompt's locomotion family (walk: walk, walk-turn-*, walk-left/right; run: run, dash)
   and, for styled prompts, as the style;
 - seconds per clip (whole compose call, 2 threads).
+
+``--facing``: arriving facing a point instead (GroundPath ``facing``): a 4 m straight
+path with the point to face 3 m to the left, to the right, back-left (135 degrees) and
+straight behind (and none); per case the pelvis's facing error on the clip's last frame
+(degrees), the arrival (hips to the end, cm) and foot skating.
 """
 from __future__ import annotations
 
@@ -34,7 +40,9 @@ from cadence.inference.motion.compose import compose
 from cadence.inference.motion.model import MotionModel
 from cadence.inference.motion.path_follow import PathFollow, clip_seconds
 from cadence.inference.motion.timeline import Segment, Timeline, Track
+from cadence.motion import rotations as rot
 from cadence.motion.ground_path import GroundPath
+from cadence.motion.kinematics import motion_world
 from cadence.training.evaluator import DEFAULT_OUT, load_evaluator
 
 FAMILY = {"walk": {"walk", "walk-turn-left", "walk-turn-right", "walk-left", "walk-right"},
@@ -90,6 +98,33 @@ def real_walk_skating() -> float:
     return float(np.mean([foot_skating_ratio(decode(ds.clip(i), 30.0).positions(), 30.0) for i in takes]))
 
 
+FACING = [("none", None, (0.0, -1.0)), ("left", (-3.0, -4.0), (-1.0, 0.0)), ("right", (3.0, -4.0), (1.0, 0.0)),
+          ("back-left", (-3.0, -1.0), (-1.0, 1.0)), ("behind", (0.0, 0.0), (0.0, 1.0))]
+
+
+def facing_table(model, args, real_skate: float) -> None:
+    """The ``--facing`` table (see the docstring)."""
+    print("| point to face | facing error (deg) | arrival (cm) | skating (x real) |")
+    print("|---|---|---|---|")
+    for name, facing, want in FACING:
+        errors, arrivals, skates = [], [], []
+        for seed in range(args.seeds):
+            path = GroundPath(np.array([[0.0, 0.0], [0.0, -4.0]]), None, None if facing is None else np.array(facing))
+            follow = PathFollow(path, model.normalizer, model.fps)
+            tl = Timeline([Track([Segment("a person walks", 0.0, clip_seconds(path, "walk"))])])
+            r = compose(model, tl, seed=seed, steps=args.steps, path=follow, solver="distilled" if args.fast else None)
+            m = r.motion.slice(0, follow.trimmed(r))
+            world, pos = motion_world(m)
+            forward = rot.quat_rotate(world[-1, 0], np.array([0.0, -1.0, 0.0]))[:2]
+            w = np.array(want) / np.linalg.norm(want)
+            errors.append(np.degrees(np.arccos(np.clip(forward @ w / np.linalg.norm(forward), -1.0, 1.0))))
+            arrivals.append(100 * np.linalg.norm(pos[-1, 0, :2] - [0.0, -4.0]))
+            skates.append(foot_skating_ratio(m.positions(), model.fps))
+        print(f"| {name} | {np.mean(errors):.1f} (worst {np.max(errors):.1f}) | {np.mean(arrivals):.0f} "
+              f"(worst {np.max(arrivals):.0f}) | {np.mean(skates):.3f} ({np.mean(skates) / real_skate:.1f}x) |",
+              flush=True)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", type=Path, default=None)
@@ -97,11 +132,15 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--fast", action="store_true", help="sample with the fast (distilled) student")
     p.add_argument("--evaluator", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--facing", action="store_true", help="the arriving-facing table instead (see the docstring)")
     args = p.parse_args()
     model = MotionModel.load(args.weights, threads=2)
-    ev = load_evaluator(args.evaluator)
     real_skate = real_walk_skating()
     print(f"real walks (test split): foot skating {real_skate:.3f}\n")
+    if args.facing:
+        facing_table(model, args, real_skate)
+        return 0
+    ev = load_evaluator(args.evaluator)
     print("| path | prompt | length | clip | hips to path mean / max | end | arrival error | skating (x real) "
           "| read as | s per clip |")
     print("|---|---|---|---|---|---|---|---|---|---|")

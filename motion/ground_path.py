@@ -26,8 +26,8 @@ MIN_LENGTH = 0.05          # metres: shorter is "stand here", not a path
 MAX_FILE_BYTES = 8 << 20  # a path file (8 MiB: 10,000 points with times fit in 1)
 CORNER_RADIUS = 0.35       # metres: polyline corners are walked as arcs this tight (at most)
 TURN_SMOOTHING = 0.6       # metres of path over which the facing is averaged
-APPROACH = 0.9             # metres: the straight last stretch that arrives facing a point
-TAIL = 1.5                 # metres of the drawn path before its end that make way for that stretch
+APPROACH = 1.4             # metres: the straight last stretch that arrives facing a point
+TAIL = 2.5                 # metres of the drawn path before its end that make way for that stretch
 FACING_TOLERANCE_DEG = 10.0  # a path already arriving this close to the facing is left as drawn
 U_TURN_DEG = 120.0         # a point to face further round than this is reached by swinging out
 

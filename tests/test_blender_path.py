@@ -395,7 +395,7 @@ def test_the_panel_shows_the_path_and_its_pace(blender, weights, tmp_path):
 
 def test_arrive_facing_an_object_curves_the_walk_into_the_end(blender, weights):
     """A straight 4 m curve with Arrive Facing a door 3 m to the side of its end: the walk
-    curves round in its last metre and the character stands at the end facing the door
+    curves round over its last metres and the character reaches the end facing the door
     (it would face along the curve, 90 degrees off, without it)."""
     bpy = blender
     obj = setup(bpy, rb.mixamo(prefix=""), steps=2)
@@ -417,8 +417,7 @@ def test_arrive_facing_an_object_curves_the_walk_into_the_end(blender, weights):
         forward = np.array([side[1], -side[0]])
         to_door = np.array([-3.0, -4.0]) - hips
         offs.append(np.degrees(np.arccos(forward @ to_door / np.linalg.norm(forward) / np.linalg.norm(to_door))))
-    print(np.round(offs, 1), hips)
-    assert offs[-1] < 25.0 and np.linalg.norm(hips - [0.0, -4.0]) < 0.3, (offs, hips)
+    assert max(offs[-8:]) < 15.0 and offs[-1] < 5.0 and np.linalg.norm(hips - [0.0, -4.0]) < 0.3, (offs, hips)
     door.location = (0.0, -4.0, 1.0)                          # on the end: refused, nothing changes
     before = fingerprint(bpy)
     with pytest.raises(RuntimeError, match="the point to face is where the path ends"):

@@ -216,7 +216,7 @@ def test_a_point_to_face_bends_the_last_stretch_towards_it():
     assert np.degrees(left.heading_at(left.length)) == pytest.approx(-90.0, abs=1.0)
     assert np.linalg.norm(left.point_at(left.length) - [0.0, -4.0]) < 1e-9  # it ends where drawn
     drawn = GroundPath(straight)
-    assert drawn.distance_to(left.point_at(np.linspace(0, 2.4, 7))).max() < 1e-6  # as drawn up to 1.5 m before
+    assert drawn.distance_to(left.point_at(np.linspace(0, 1.4, 7))).max() < 1e-6  # as drawn up to 2.5 m before
     ahead = GroundPath(straight, None, np.array([0.0, -9.0]))              # already facing it
     np.testing.assert_allclose(ahead.points, straight)
     timed = GroundPath(straight, np.array([0.0, 4.0]), np.array([-3.0, -4.0]))
