@@ -224,6 +224,8 @@ def _arrive_facing(points: np.ndarray, times: np.ndarray | None, facing: np.ndar
     u = (to_end[k] - TAIL) / max(to_end[k] - to_end[k + 1], 1e-12) if to_end[0] > TAIL else 0.0
     kept = points[k] + u * (points[k + 1] - points[k])
     way = end - kept
+    if np.linalg.norm(way) < MIN_LENGTH:      # a short loop back to its start: head as it arrives
+        way = last
     back = float(np.clip(0.5 * np.linalg.norm(way), APPROACH / 3, APPROACH))
     heading = way / np.linalg.norm(way)
     added = [end - back * want]

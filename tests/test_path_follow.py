@@ -1,6 +1,7 @@
 """Walking a drawn path (issue 22): the ground path, the root channels that follow it,
 and the sampler walking it."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -224,6 +225,10 @@ def test_a_point_to_face_bends_the_last_stretch_towards_it():
     assert GroundPath.from_dict(left.to_dict()).to_dict() == {"points": straight.tolist(), "facing": [-3.0, -4.0]}
     with pytest.raises(PathError, match="where the path ends"):
         GroundPath(straight, None, np.array([0.0, -4.01]))
+    with warnings.catch_warnings():                                        # no 0/0 on the way
+        warnings.simplefilter("error")
+        loop = GroundPath(np.array([[0, 0], [0, -0.5], [0.5, -0.5], [0, 0]]), None, np.array([0.0, 3.0]))
+    assert np.all(np.isfinite(loop.points)) and np.linalg.norm(loop.point_at(loop.length)) < 1e-9
     with pytest.raises(PathError, match="facing must be"):
         GroundPath.from_dict({"points": straight.tolist(), "facing": [1, "x"]})
 
