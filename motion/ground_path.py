@@ -220,8 +220,10 @@ def _arrive_facing(points: np.ndarray, times: np.ndarray | None, facing: np.ndar
     if last @ want / np.linalg.norm(last) >= math.cos(math.radians(FACING_TOLERANCE_DEG)):
         return points, times
     # the drawn path is kept up to TAIL metres before the end (a point put there on it)
-    k = int(np.flatnonzero(to_end[:arrive] >= TAIL)[-1]) if to_end[0] > TAIL else 0
-    u = (to_end[k] - TAIL) / max(to_end[k] - to_end[k + 1], 1e-12) if to_end[0] > TAIL else 0.0
+    k, u = 0, 0.0                              # a path shorter than TAIL: from its start
+    if to_end[0] > TAIL:
+        k = int(np.flatnonzero(to_end[:arrive] >= TAIL)[-1])
+        u = (to_end[k] - TAIL) / max(to_end[k] - to_end[k + 1], 1e-12)
     kept = points[k] + u * (points[k + 1] - points[k])
     way = end - kept
     if np.linalg.norm(way) < MIN_LENGTH:      # a short loop back to its start: head as it arrives

@@ -219,13 +219,13 @@ def reach(motion: Motion, target: Reach) -> Motion:
     return Motion(rot.quat_continuous(rotations), motion.root_positions.copy(), motion.fps, motion.skeleton)
 
 
-def _arm_and_shoulder(motion: Motion, hand: str, key: int) -> tuple[float, np.ndarray]:
-    """(arm length, shoulder position) of ``hand``'s arm at frame ``key``."""
+def _arm_and_shoulder(pose: Motion, hand: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """(arm length, shoulder position, all joint positions) of ``hand``'s arm in the
+    one-frame motion ``pose``."""
     shoulder, elbow, wrist = (CANONICAL.index(n) for n in HANDS[hand])
-    _, pos = motion_world(Motion(motion.rotations[key:key + 1], motion.root_positions[key:key + 1],
-                                 motion.fps, motion.skeleton))
+    _, pos = motion_world(pose)
     arm = np.linalg.norm(pos[0, elbow] - pos[0, shoulder]) + np.linalg.norm(pos[0, wrist] - pos[0, elbow])
-    return float(arm), pos[0, shoulder]
+    return float(arm), pos[0, shoulder], pos[0]
 
 
 def _bent(motion: Motion, axis: np.ndarray, angles: np.ndarray, frames: np.ndarray) -> Motion:
@@ -250,27 +250,27 @@ def _lean_towards(motion: Motion, target: Reach, key: int, frames: np.ndarray, w
     LEAN_STRETCH of its length, eased as the reach; the pelvis and feet stay where they
     are); ``motion`` itself when the arm reaches. Raises TargetError where even the
     deepest lean leaves the point out of reach."""
-    arm, shoulder = _arm_and_shoulder(motion, target.hand, key)
+    # the key frame alone: the bisection below runs forward kinematics on it, not the clip
+    pose = Motion(motion.rotations[key:key + 1], motion.root_positions[key:key + 1], motion.fps, motion.skeleton)
+    arm, shoulder, pos = _arm_and_shoulder(pose, target.hand)
     point = np.asarray(target.point, float)
     dist = float(np.linalg.norm(point - shoulder))
     if dist <= REACH_STRETCH * arm:
         return motion
-    _, pos = motion_world(Motion(motion.rotations[key:key + 1], motion.root_positions[key:key + 1],
-                                 motion.fps, motion.skeleton))
-    pivot = pos[0, CANONICAL.index(SPINE[0])]
+    pivot = pos[CANONICAL.index(SPINE[0])]
     axis = np.cross(shoulder - pivot, point - pivot)
     if np.linalg.norm(axis) < 1e-9:        # the point straight along the back: nothing to bend towards
         axis = np.array([1.0, 0.0, 0.0])
     axis = axis / np.linalg.norm(axis)
-    one = np.array([key])
 
     def gap(angle: float) -> float:
-        bent = _bent(motion, axis, np.array([angle]), one)
-        return float(np.linalg.norm(point - _arm_and_shoulder(bent, target.hand, key)[1])) - LEAN_STRETCH * arm
+        bent = _bent(pose, axis, np.array([angle]), np.array([0]))
+        return float(np.linalg.norm(point - _arm_and_shoulder(bent, target.hand)[1])) - LEAN_STRETCH * arm
 
     deepest = np.radians(MAX_LEAN_DEG)
-    if gap(deepest) > (REACH_STRETCH - LEAN_STRETCH) * arm:
-        leaning = gap(deepest) + LEAN_STRETCH * arm
+    short = gap(deepest)
+    if short > (REACH_STRETCH - LEAN_STRETCH) * arm:
+        leaning = short + LEAN_STRETCH * arm
         raise TargetError(f"--target {target.hand} at {target.time:g} s: the point is {dist:.2f} m from the "
                           f"shoulder, the arm reaches {arm:.2f} m ({leaning:.2f} m away leaning "
                           f"{MAX_LEAN_DEG:g} degrees): move it closer (or walk the character there first)")
