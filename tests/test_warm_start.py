@@ -1,6 +1,7 @@
 """Torch checkpoints rebuilt from the shipped ONNX motion model (training/warm_start.py):
 what a fresh checkout fine-tunes from instead of retraining for 85 minutes."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,3 +41,26 @@ def test_rebuilt_model_reproduces_the_shipped_onnx_files(tmp_path):
     with torch.no_grad():
         want = model.eval()(*(torch.from_numpy(v) for v in feeds.values())).numpy()
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_committed_v2_0_checkpoint_is_the_fine_tunes_small_starting_point():
+    """tools/reproduce_motion fine-tunes v2.1 from v2.0's denoiser, committed in float16
+    (issue 19: a longer schedule resumes from a small committed checkpoint, <= 15 MB)."""
+    from cadence.training.denoiser import DenoiserConfig
+    path = Path(__file__).resolve().parents[1] / "training/checkpoints/motion_denoiser_v2.0.fp16.pt"
+    assert path.stat().st_size <= 15 * 2 ** 20
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    assert all(v.dtype == torch.float16 for v in ck["model"].values())
+    _, shipped, info = warm_start.rebuild(DEFAULT_WEIGHTS_DIR)
+    # train.py motion --init refuses a checkpoint of another shape than the one it builds
+    meta = info["meta"]
+    assert ck["config"] == DenoiserConfig(latent=meta["latent"], num_contents=len(meta["contents"]),
+                                          num_styles=len(meta["styles"]),
+                                          normal_style=meta["normal_style"]).to_dict()
+    assert ck["config"] == shipped.cfg.to_dict()
+    # the shipped weights are this checkpoint fine-tuned: about 10 % away from it, where
+    # an unrelated initialisation is as far away as the weights are large
+    state = shipped.state_dict()
+    far = sum(float(((ck["model"][k].float() - v) ** 2).sum()) for k, v in state.items())
+    size = sum(float((v ** 2).sum()) for v in state.values())
+    assert (far / size) ** 0.5 < 0.2
