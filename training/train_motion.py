@@ -67,8 +67,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--text-dropout", type=float, default=0.1, help="share of samples without their action")
     p.add_argument("--style-dropout", type=float, default=0.15)
     p.add_argument("--velocity-loss", type=float, default=1.0)
-    p.add_argument("--acceleration-loss", type=float, default=0.0,
-                   help="weight of the error in the tokens' second differences (oscillations: waves, arm swing)")
     p.add_argument("--balance", type=float, default=0.5,
                    help="share of the action-balanced draw of takes (motion_data.take_weights)")
     p.add_argument("--mirror", type=float, default=0.5,
@@ -187,9 +185,6 @@ def main(argv=None) -> int:
         loss = F.mse_loss(pred, x0)
         if args.velocity_loss:
             loss = loss + args.velocity_loss * F.mse_loss(pred[:, 1:] - pred[:, :-1], x0[:, 1:] - x0[:, :-1])
-        if args.acceleration_loss:
-            loss = loss + args.acceleration_loss * F.mse_loss(pred[:, 2:] - 2 * pred[:, 1:-1] + pred[:, :-2],
-                                                              x0[:, 2:] - 2 * x0[:, 1:-1] + x0[:, :-2])
         return loss
 
     if rank == 0:
