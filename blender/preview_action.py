@@ -102,7 +102,7 @@ def apply_result(context: bpy.types.Context, run: RunContext, result: JobResult,
     action.use_fake_user = False
     action[PREVIEW_TAG] = json.dumps({"layout": run.layout, "origin": run.origin,
                                       "end": run.origin + res.pose.num_frames - 1,
-                                      "targets": target_spans(getattr(run, "targets", None) or [], run.fps),
+                                      "targets": target_spans(run.targets, run.fps),
                                       "variation": variation, "token": run.token})
     action[MAP_PROPERTY] = json.dumps(res.bone_map.to_dict(), ensure_ascii=False)
     old = settings.preview_action
